@@ -1,0 +1,131 @@
+//! Hotline's configuration, loaded once at start.
+//!
+//! Layers, later wins: built-in defaults → the TOML file (if one is given) → `HOTLINE_*`
+//! environment variables → command-line flags. The merged tree is read into a raw serde struct
+//! (unknown keys are errors) and then validated into [`Config`], whose fields are typed values
+//! that are already checked. Every error is one line that names the key and the problem:
+//! `sip.port: 70000 is not a port`.
+//!
+//! Environment variables: `HOTLINE_<SECTION>_<KEY>` sets `<section>.<key>` (`HOTLINE_HTTP_PORT`,
+//! `HOTLINE_DATABASE_URL`), `HOTLINE_<KEY>` sets a top-level key (`HOTLINE_DATA_DIR`). Names
+//! starting with `HOTLINE_TEST_` are reserved for test harnesses and ignored here.
+//!
+//! This crate reads the file it is given and nothing else; it never creates directories.
+
+mod raw;
+mod validate;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use model::{CountryCode, DurationMs};
+
+pub use validate::ConfigError;
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where Hotline keeps its SQLite database, recordings and other files.
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub sip: SipConfig,
+    pub database: DatabaseConfig,
+    pub phone: PhoneConfig,
+    pub log: LogConfig,
+    /// How long in-flight requests get to finish after SIGINT/SIGTERM.
+    pub shutdown_grace: DurationMs,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    pub bind: IpAddr,
+    /// 0 means any free port (tests).
+    pub port: u16,
+    pub max_body_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SipConfig {
+    pub bind: IpAddr,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseConfig {
+    /// `sqlite://…`, `postgres://…` or `mysql://…`; defaults to SQLite in the data directory.
+    pub url: String,
+    pub max_connections: u32,
+    pub connect_timeout: DurationMs,
+    /// Apply pending migrations when `serve` starts.
+    pub auto_migrate: bool,
+}
+
+impl DatabaseConfig {
+    /// The URL with any password replaced by `***`, for logs and error messages.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhoneConfig {
+    /// Put in front of numbers written without a country code (`+86` in the demo).
+    pub default_country: CountryCode,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `hotline=debug,sqlx=warn`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Values given on the command line; `None` leaves the lower layers in force.
+#[derive(Debug, Clone, Default)]
+pub struct CliOverrides {
+    pub data_dir: Option<PathBuf>,
+    pub http_port: Option<i64>,
+    pub sip_port: Option<i64>,
+}
+
+/// Loads and validates the configuration from its layers. `env` is passed in (normally
+/// `std::env::vars()`) so tests need not touch the process environment.
+pub fn load(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    cli: &CliOverrides,
+) -> Result<Config, ConfigError> {
+    let mut tree = raw::defaults();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::File { path: path.to_owned(), problem: format!("cannot read it: {e}") })?;
+        let from_file = raw::parse_file(path, &text)?;
+        raw::merge(&mut tree, from_file);
+    }
+    raw::apply_env(&mut tree, env)?;
+    raw::apply_cli(&mut tree, cli);
+    let raw = raw::deserialize(tree)?;
+    validate::validate(raw)
+}
+
+/// Replaces the password of a URL such as `postgres://user:secret@host/db` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else { return url.to_owned() };
+    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+    let redacted = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
+    match path {
+        Some(p) => format!("{scheme}://{redacted}@{host}/{p}"),
+        None => format!("{scheme}://{redacted}@{host}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,133 @@
+//! Every layer and every kind of bad input, checked through `load`.
+
+use std::path::PathBuf;
+
+use super::*;
+
+fn no_env() -> Vec<(String, String)> {
+    Vec::new()
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("hotline.toml");
+    std::fs::write(&path, text).expect("write config");
+    (dir, path)
+}
+
+fn load_text(text: &str) -> Result<Config, ConfigError> {
+    let (_dir, path) = file(text);
+    load(Some(&path), no_env(), &CliOverrides::default())
+}
+
+#[test]
+fn defaults_alone_are_a_valid_config() {
+    let c = load(None, no_env(), &CliOverrides::default()).expect("defaults are valid");
+    assert_eq!(c.http.port, 8080);
+    assert_eq!(c.sip.port, 5060);
+    assert_eq!(c.database.url, "sqlite://data/hotline.db");
+    assert_eq!(c.phone.default_country.get(), 86);
+}
+
+#[test]
+fn file_environment_and_flags_override_in_that_order() {
+    let (_dir, path) = file("[http]\nport = 9000\n[sip]\nport = 5070\n");
+    let c = load(
+        Some(&path),
+        env(&[("HOTLINE_HTTP_PORT", "9100"), ("HOTLINE_DATA_DIR", "/var/lib/hotline")]),
+        &CliOverrides { http_port: Some(9200), ..CliOverrides::default() },
+    )
+    .expect("valid");
+    assert_eq!((c.http.port, c.sip.port), (9200, 5070));
+    assert_eq!(c.data_dir, PathBuf::from("/var/lib/hotline"));
+    assert_eq!(c.database.url, "sqlite:///var/lib/hotline/hotline.db");
+}
+
+#[test]
+fn out_of_range_port_names_key_and_value() {
+    let err = load_text("[sip]\nport = 70000\n").unwrap_err();
+    assert_eq!(err.to_string(), "sip.port: 70000 is not a port");
+}
+
+#[test]
+fn unknown_key_is_refused_with_the_known_ones() {
+    let err = load_text("[sip]\nprot = 5060\n").unwrap_err();
+    assert_eq!(err.to_string(), "sip.prot: unknown key; expected one of bind, port");
+    let err = load_text("colour = \"blue\"\n").unwrap_err();
+    assert!(err.to_string().starts_with("colour: unknown key"), "{err}");
+}
+
+#[test]
+fn malformed_toml_gives_line_and_column() {
+    let (_dir, path) = file("[http]\nport = = 1\n");
+    let err = load(Some(&path), no_env(), &CliOverrides::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with(&format!("config file {}: line 2, column", path.display())), "{msg}");
+    assert_eq!(msg.lines().count(), 1);
+}
+
+#[test]
+fn missing_file_is_named() {
+    let err =
+        load(Some(std::path::Path::new("/nonexistent/hotline.toml")), no_env(), &CliOverrides::default()).unwrap_err();
+    assert!(err.to_string().starts_with("config file /nonexistent/hotline.toml: cannot read it:"), "{err}");
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let err = load_text("[http]\nport = \"eighty\"\n").unwrap_err();
+    assert!(err.to_string().starts_with("http.port: invalid type"), "{err}");
+}
+
+#[test]
+fn environment_typos_are_refused() {
+    let err = load(None, env(&[("HOTLINE_HTTP_PROT", "1")]), &CliOverrides::default()).unwrap_err();
+    assert!(err.to_string().starts_with("HOTLINE_HTTP_PROT: names no configuration key"), "{err}");
+    let err = load(None, env(&[("HOTLINE_HTTP_PORT", "abc")]), &CliOverrides::default()).unwrap_err();
+    assert!(err.to_string().starts_with("http.port: invalid type"), "{err}");
+}
+
+#[test]
+fn test_harness_variables_are_ignored() {
+    assert!(load(None, env(&[("HOTLINE_TEST_POSTGRES_URL", "x")]), &CliOverrides::default()).is_ok());
+}
+
+#[test]
+fn database_url_schemes_are_checked_and_passwords_never_echoed() {
+    let err = load_text("[database]\nurl = \"oracle://scott:tiger@db/x\"\n").unwrap_err();
+    assert_eq!(err.to_string(), "database.url: scheme \"oracle\" is not one of sqlite, postgres, mysql");
+    let err = load_text("[database]\nurl = \"nonsense\"\n").unwrap_err();
+    assert!(err.to_string().starts_with("database.url:"), "{err}");
+    let ok = load_text("[database]\nurl = \"postgresql://u:secret@127.0.0.1/test\"\n").expect("valid");
+    assert_eq!(ok.database.url, "postgres://u:secret@127.0.0.1/test");
+    assert_eq!(ok.database.redacted_url(), "postgres://u:***@127.0.0.1/test");
+}
+
+#[test]
+fn bad_values_in_each_section_are_named() {
+    for (text, starts) in [
+        ("[http]\nbind = \"localhost:80\"\n", "http.bind: "),
+        ("[http]\nmax_body_bytes = 10\n", "http.max_body_bytes: 10 is out of range"),
+        ("[database]\nmax_connections = 0\n", "database.max_connections: 0 is out of range"),
+        ("[database]\nconnect_timeout = \"5\"\n", "database.connect_timeout: \"5\" needs a unit"),
+        ("[phone]\ndefault_country = \"china\"\n", "phone.default_country: "),
+        ("[log]\nlevel = \"loud\"\n", "log.level: "),
+        ("[log]\nformat = \"xml\"\n", "log.format: "),
+        ("data_dir = \"\"\n", "data_dir: must not be empty"),
+        ("[http]\nport = 5060\n", "sip.port: 5060 is also http.port"),
+    ] {
+        let err = load_text(text).unwrap_err().to_string();
+        assert!(err.starts_with(starts), "{text:?} gave {err:?}");
+    }
+}
+
+#[test]
+fn redact_url_handles_urls_without_passwords() {
+    assert_eq!(redact_url("sqlite://data/hotline.db"), "sqlite://data/hotline.db");
+    assert_eq!(redact_url("mysql://root@127.0.0.1:3306/test"), "mysql://root@127.0.0.1:3306/test");
+    assert_eq!(redact_url("mysql://root:pw@127.0.0.1:3306"), "mysql://root:***@127.0.0.1:3306");
+}

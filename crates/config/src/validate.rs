@@ -1,0 +1,143 @@
+//! The second stage: raw values become typed, checked values. Each check names its key.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use model::{CountryCode, DurationMs};
+
+use crate::raw::RawConfig;
+use crate::{Config, DatabaseConfig, HttpConfig, LogConfig, LogFormat, PhoneConfig, SipConfig};
+
+/// Why the configuration was refused. `Display` is one line, ready for stderr.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or is not valid TOML.
+    #[error("config file {}: {problem}", path.display())]
+    File { path: PathBuf, problem: String },
+    /// A key has a bad value, or is unknown.
+    #[error("{key}: {problem}")]
+    Key { key: String, problem: String },
+}
+
+fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Key { key: key.to_owned(), problem: problem.into() }
+}
+
+/// Smallest and largest accepted `http.max_body_bytes`.
+const MIN_BODY_BYTES: i64 = 1024;
+const MAX_BODY_BYTES: i64 = 64 * 1024 * 1024;
+const MAX_DB_CONNECTIONS: i64 = 1000;
+
+pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+    if raw.data_dir.trim().is_empty() {
+        return Err(bad("data_dir", "must not be empty"));
+    }
+    let data_dir = PathBuf::from(&raw.data_dir);
+    let http = HttpConfig {
+        bind: ip("http.bind", &raw.http.bind)?,
+        port: port("http.port", raw.http.port)?,
+        max_body_bytes: in_range("http.max_body_bytes", raw.http.max_body_bytes, MIN_BODY_BYTES, MAX_BODY_BYTES)?,
+    };
+    let sip = SipConfig { bind: ip("sip.bind", &raw.sip.bind)?, port: port("sip.port", raw.sip.port)? };
+    if sip.port != 0 && sip.port == http.port && sip.bind == http.bind {
+        return Err(bad("sip.port", format!("{} is also http.port", sip.port)));
+    }
+    let database = DatabaseConfig {
+        url: database_url(&raw.database.url, &data_dir)?,
+        max_connections: u32::try_from(in_range(
+            "database.max_connections",
+            raw.database.max_connections,
+            1,
+            MAX_DB_CONNECTIONS,
+        )?)
+        .expect("range-checked"),
+        connect_timeout: duration("database.connect_timeout", &raw.database.connect_timeout)?,
+        auto_migrate: raw.database.auto_migrate,
+    };
+    let phone =
+        PhoneConfig {
+            default_country: raw.phone.default_country.parse::<CountryCode>().map_err(|e| {
+                bad("phone.default_country", format!("{:?} {}", raw.phone.default_country, e.problem()))
+            })?,
+        };
+    let log = LogConfig { level: log_level(&raw.log.level)?, format: log_format(&raw.log.format)? };
+    Ok(Config {
+        data_dir,
+        http,
+        sip,
+        database,
+        phone,
+        log,
+        shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
+    })
+}
+
+fn port(key: &str, value: i64) -> Result<u16, ConfigError> {
+    u16::try_from(value).map_err(|_| bad(key, format!("{value} is not a port")))
+}
+
+fn ip(key: &str, value: &str) -> Result<IpAddr, ConfigError> {
+    value.trim().parse().map_err(|_| bad(key, format!("{value:?} is not an IP address")))
+}
+
+fn in_range(key: &str, value: i64, min: i64, max: i64) -> Result<u64, ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(u64::try_from(value).expect("range starts above zero"))
+    } else {
+        Err(bad(key, format!("{value} is out of range {min} to {max}")))
+    }
+}
+
+fn duration(key: &str, value: &str) -> Result<DurationMs, ConfigError> {
+    value.parse::<DurationMs>().map_err(|e| bad(key, format!("{value:?} {}", e.problem())))
+}
+
+const URL_SCHEMES: &str = "sqlite, postgres, mysql";
+
+fn database_url(url: &str, data_dir: &std::path::Path) -> Result<String, ConfigError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(format!("sqlite://{}", data_dir.join("hotline.db").display()));
+    }
+    let Some((scheme, rest)) = url.split_once("://").or_else(|| url.split_once(':')) else {
+        return Err(bad(
+            "database.url",
+            format!("{:?} is not a URL; use one of {URL_SCHEMES}", crate::redact_url(url)),
+        ));
+    };
+    let scheme = match scheme {
+        "sqlite" => "sqlite",
+        "postgres" | "postgresql" => "postgres",
+        "mysql" | "mariadb" => "mysql",
+        other => return Err(bad("database.url", format!("scheme {other:?} is not one of {URL_SCHEMES}"))),
+    };
+    if rest.is_empty() {
+        return Err(bad("database.url", "names no database"));
+    }
+    Ok(if url.contains("://") { format!("{scheme}://{rest}") } else { format!("{scheme}:{rest}") })
+}
+
+fn log_level(level: &str) -> Result<String, ConfigError> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    for directive in level.split(',').map(str::trim) {
+        let lvl = directive.rsplit('=').next().unwrap_or(directive);
+        let target_ok = directive
+            .split_once('=')
+            .is_none_or(|(t, _)| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c)));
+        if !LEVELS.contains(&lvl.to_ascii_lowercase().as_str()) || !target_ok {
+            return Err(bad(
+                "log.level",
+                format!("{directive:?} is not a level; use off, error, warn, info, debug, trace or target=level"),
+            ));
+        }
+    }
+    Ok(level.to_owned())
+}
+
+fn log_format(format: &str) -> Result<LogFormat, ConfigError> {
+    match format {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(bad("log.format", format!("{other:?} is not one of text, json"))),
+    }
+}
