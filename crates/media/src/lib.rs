@@ -1,5 +1,9 @@
 //! Hotline's media core (sans-IO).
 
+pub mod codec;
+pub mod dtmf;
 pub mod error;
+pub mod g711;
+pub mod inband;
 pub mod rtcp;
 pub mod rtp;
