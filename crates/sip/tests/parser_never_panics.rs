@@ -1,0 +1,72 @@
+//! Random and mutated bytes fed to every parser entry point: they may fail, never panic.
+
+use proptest::prelude::*;
+use sip::message::{Limits, answer_malformed, frame_stream, parse_datagram, parse_stream_message};
+
+const SEED: &[u8] = b"INVITE sip:bob@[2001:db8::1]:5060;transport=udp SIP/2.0\r\n\
+v: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776;rport\r\n\
+Max-Forwards: 70\r\n\
+t: \"Bob \\\"B\\\"\" <sip:bob@example.com>\r\n\
+f: Alice <sip:alice@example.com>;tag=1928\r\n\
+i: a84b4c76e66710\r\n\
+CSeq: 314159 INVITE\r\n\
+m: <sip:alice@pc33.example.com>, <sip:a2@x.example.com>;q=0.5\r\n\
+Subject: folded\r\n continued\r\n\
+c: application/sdp\r\n\
+l: 8\r\n\r\nv=0\r\ns=-";
+
+fn exercise(bytes: &[u8]) {
+    let limits = Limits { max_message_bytes: 4096, max_headers: 32, max_header_line_bytes: 512 };
+    if let Err(e) = parse_datagram(bytes, &limits) {
+        let _ = answer_malformed(bytes, &e);
+    }
+    let _ = frame_stream(bytes, &limits);
+    let _ = parse_stream_message(bytes, &limits);
+    if let Ok(sip::Message::Request(r)) = parse_datagram(bytes, &limits) {
+        let _ = (r.headers.via(), r.headers.contacts(), r.to_bytes());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        exercise(&bytes);
+    }
+
+    #[test]
+    fn mutated_invites_never_panic(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..12),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut bytes = SEED.to_vec();
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        let keep = cut.index(bytes.len() + 1);
+        bytes.truncate(keep);
+        exercise(&bytes);
+    }
+
+    #[test]
+    fn spliced_separators_never_panic(
+        inserts in proptest::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![
+            "\r\n", " ", "\"", "<", ">", ",", ";", ":", "[", "]", "%", "\\", "\r\n ", "=", "@", "\u{feff}",
+        ])), 1..8),
+    ) {
+        let mut text = String::from_utf8_lossy(SEED).into_owned();
+        for (at, piece) in inserts {
+            let mut i = at.index(text.len() + 1);
+            while !text.is_char_boundary(i) { i -= 1; }
+            text.insert_str(i, piece);
+        }
+        exercise(text.as_bytes());
+    }
+}
+
+#[test]
+fn the_seed_itself_parses() {
+    assert!(parse_datagram(SEED, &Limits::default()).is_ok());
+}
