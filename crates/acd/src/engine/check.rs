@@ -1,0 +1,101 @@
+//! Self-check of the engine's invariants, for property tests and debugging. Reads only; never
+//! changes state. Cost is linear in everything, so shells must not call it per decision.
+
+use model::RoutingStrategy;
+
+use super::{Acd, ContactState, GROUPS, Presence, capacity_of};
+
+impl Acd {
+    /// Checks the invariants listed in the crate documentation plus index consistency.
+    /// Returns the first violation found, described.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.check_agents()?;
+        self.check_contacts()?;
+        self.check_indexes()
+    }
+
+    fn check_agents(&self) -> Result<(), String> {
+        for (a, rec) in self.agents.iter().enumerate() {
+            let mut used = [0u8; GROUPS];
+            for &c in rec.offers.iter().chain(&rec.active) {
+                let Some(contact) = self.contacts.get(c as usize).and_then(|x| x.as_ref()) else {
+                    return Err(format!("agent {} holds a dead contact slot {c}", rec.id));
+                };
+                used[contact.group as usize] += 1;
+            }
+            for &(_, g) in &rec.wrap_ups {
+                used[g as usize] += 1;
+            }
+            if used != rec.used {
+                return Err(format!("agent {} slot count {:?} != held {:?}", rec.id, rec.used, used));
+            }
+            for g in 0..GROUPS as u8 {
+                if rec.used[g as usize] > capacity_of(&rec.capacity, g) {
+                    return Err(format!("agent {} over capacity on group {g}: {:?}", rec.id, rec.used));
+                }
+            }
+            if rec.presence != Presence::Available && !rec.offers.is_empty() {
+                return Err(format!("agent {} is {:?} but has offers", rec.id, rec.presence));
+            }
+            for &c in &rec.offers {
+                match &self.contacts[c as usize].as_ref().map(|x| &x.state) {
+                    Some(ContactState::Offered { agents }) if agents.contains(&(a as u32)) => {}
+                    other => return Err(format!("agent {} offer {c} not mirrored: {other:?}", rec.id)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_contacts(&self) -> Result<(), String> {
+        for (c, rec) in self.contacts.iter().enumerate() {
+            let Some(rec) = rec else { continue };
+            if self.contact_ids.get(&rec.id) != Some(&(c as u32)) {
+                return Err(format!("contact {} not in the id map", rec.id));
+            }
+            match &rec.state {
+                ContactState::Unqueued => return Err(format!("contact {} left unqueued", rec.id)),
+                ContactState::Offered { agents } => {
+                    let ring_all = self.queues[rec.queue as usize].cfg.strategy == RoutingStrategy::RingAll;
+                    if agents.is_empty() || (agents.len() > 1 && !ring_all) {
+                        return Err(format!("contact {} rings {} agents", rec.id, agents.len()));
+                    }
+                }
+                ContactState::Waiting { class, key } => {
+                    let q = &self.queues[rec.queue as usize];
+                    if q.classes[*class as usize].waiting.get(key) != Some(&(c as u32)) {
+                        return Err(format!("contact {} missing from its class", rec.id));
+                    }
+                }
+                ContactState::WaitingForAgent { agent, key } => {
+                    if self.agents[*agent as usize].personal.get(key) != Some(&(c as u32)) {
+                        return Err(format!("contact {} missing from its agent's list", rec.id));
+                    }
+                }
+                ContactState::Connected { agent } => {
+                    if !self.agents[*agent as usize].active.contains(&(c as u32)) {
+                        return Err(format!("contact {} not active at its agent", rec.id));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_indexes(&self) -> Result<(), String> {
+        for q in &self.queues {
+            let counted: usize = q.classes.iter().map(|k| k.waiting.len()).sum();
+            if counted != q.waiting as usize {
+                return Err(format!("queue {} counts {} waiting, holds {counted}", q.cfg.name, q.waiting));
+            }
+            for (g, set) in q.available.iter().enumerate() {
+                for k in set {
+                    if !Self::can_take(&self.agents[k.3 as usize], g as u8) {
+                        return Err(format!("queue {} lists agent {} who cannot take group {g}", q.cfg.name, k.3));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

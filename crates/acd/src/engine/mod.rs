@@ -1,0 +1,465 @@
+//! The ACD state machine: [`Acd::handle`] takes commands, [`Acd::handle_timeout`] takes the
+//! passing of time, [`Acd::poll_output`] gives decisions and events, [`Acd::poll_timeout`] says
+//! when to call back. No IO, no clock, no global randomness; it must never panic on input
+//! (unknown ids and out-of-order commands return an [`AcdError`] and change nothing).
+//!
+//! Data layout (what makes decisions cheap):
+//! - each queue keeps its waiting contacts in *classes* (same channel group, language and
+//!   effective skill requirements); each class is a `BTreeMap` ordered by
+//!   `(enqueue_time − priority × priority_step, seq)`, so aging is implicit and FIFO holds within
+//!   equal priority and skills;
+//! - each queue keeps, per channel group, a `BTreeSet` of the agents who could take one more
+//!   contact now, ordered by `(penalty, strategy key, agent)`;
+//! - timers are a min-heap with lazy deletion (each entry carries the epoch it was armed in).
+
+mod agents;
+mod check;
+mod contacts;
+mod matching;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+
+use model::{AgentId, AgentState, Channel, ChannelCapacity, ContactId, QueueId, ReasonCode, Timestamp};
+
+use crate::config::{AcdConfig, QueueConfig, QueueIdx, SkillIdx};
+use crate::ewt::QueueLoad;
+use crate::io::{Event, EventKind, Input, Output};
+use crate::rng::SeededRng;
+
+/// Most agents one engine tracks (logged out agents keep their slot).
+pub const MAX_AGENTS: usize = 200_000;
+/// Most contacts one engine holds at once (waiting, ringing or connected).
+pub const MAX_LIVE_CONTACTS: usize = 2_000_000;
+/// Most times one contact may overflow from queue to queue.
+pub const MAX_OVERFLOW_HOPS: u8 = 4;
+/// Most agents rung at once by the ring-all strategy.
+pub const MAX_RING_ALL_AGENTS: usize = 32;
+/// Most candidates the weighted random strategy draws among.
+pub const MAX_WEIGHTED_CANDIDATES: usize = 256;
+/// Most contacts skipped at the head of a class because the agent declined them.
+pub const MAX_DECLINED_SKIPPED: usize = 8;
+/// Most history entries kept per contact (oldest dropped first).
+pub const MAX_HISTORY_ENTRIES: usize = 32;
+/// Most distinct languages spoken by agents.
+pub const MAX_LANGUAGES: usize = 1_024;
+/// Most distinct waiting classes (channel, language, skills) per queue.
+pub const MAX_CLASSES_PER_QUEUE: usize = 4_096;
+
+/// Why a command was refused. The engine's state is unchanged when one is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcdError {
+    #[error("unknown contact {0}")]
+    UnknownContact(ContactId),
+    #[error("unknown agent {0}")]
+    UnknownAgent(AgentId),
+    #[error("unknown queue {0}")]
+    UnknownQueue(QueueId),
+    #[error("unknown entry point {0:?}")]
+    UnknownEntryPoint(String),
+    #[error("unknown skill {0:?}")]
+    UnknownSkill(String),
+    #[error("contact {0} is already being routed")]
+    DuplicateContact(ContactId),
+    #[error("agent {0} is already logged in")]
+    AlreadyLoggedIn(AgentId),
+    #[error("contact {contact} is not offered to agent {agent}")]
+    NotOffered { contact: ContactId, agent: AgentId },
+    #[error("contact {0} is not in a state that allows this")]
+    WrongContactState(ContactId),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("limit reached: {0}")]
+    LimitReached(&'static str),
+}
+
+/// Channel groups, each with its own capacity: voice, chat, email, social.
+pub(crate) const GROUPS: usize = 4;
+pub(crate) const VOICE: u8 = 0;
+
+pub(crate) fn group_of(channel: Channel) -> u8 {
+    match channel {
+        Channel::Voice => 0,
+        Channel::Chat => 1,
+        Channel::Email => 2,
+        Channel::WeChat | Channel::Weibo | Channel::Webhook => 3,
+    }
+}
+
+pub(crate) fn capacity_of(cap: &ChannelCapacity, group: u8) -> u8 {
+    match group {
+        0 => cap.voice,
+        1 => cap.chat,
+        2 => cap.email,
+        _ => cap.social,
+    }
+}
+
+pub(crate) type AgentIdx = u32;
+pub(crate) type ContactIdx = u32;
+/// Ordering of waiting contacts: `(enqueue_ms − priority × step_ms, seq)`; smaller is served first.
+pub(crate) type WaitKey = (i64, u64);
+/// Ordering of available agents in a queue: `(penalty, strategy key, tie-break, agent)`.
+pub(crate) type AvailKey = (u8, u64, u64, AgentIdx);
+/// A language no agent speaks.
+pub(crate) const UNKNOWN_LANGUAGE: u16 = u16::MAX;
+
+/// Contacts that agents with the same skills can take interchangeably.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ClassKey {
+    pub group: u8,
+    pub language: Option<u16>,
+    /// Sorted by skill.
+    pub skills: Vec<(SkillIdx, u8)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Class {
+    pub key: ClassKey,
+    pub waiting: BTreeMap<WaitKey, ContactIdx>,
+}
+
+/// A queue's live state.
+#[derive(Debug)]
+pub(crate) struct QueueRt {
+    pub cfg: QueueConfig,
+    pub classes: Vec<Class>,
+    pub class_ids: HashMap<ClassKey, u32>,
+    pub nonempty: BTreeSet<u32>,
+    pub waiting: u32,
+    pub available: [BTreeSet<AvailKey>; GROUPS],
+    /// Round-robin memory: ordinal of the last agent offered.
+    pub rr_last: u64,
+    /// Members logged in and not Away.
+    pub serving: u32,
+    pub load: QueueLoad,
+    pub open: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Presence {
+    Offline,
+    Available,
+    Away(ReasonCode),
+}
+
+#[derive(Debug)]
+pub(crate) struct AgentRec {
+    pub id: AgentId,
+    pub presence: Presence,
+    pub reported: AgentState,
+    /// Proficiency per skill index (0 = lacks the skill).
+    pub skills: Vec<u8>,
+    pub languages: Vec<u16>,
+    pub capacity: ChannelCapacity,
+    /// (queue, penalty, weight), sorted by penalty.
+    pub memberships: Vec<(QueueIdx, u8, u32)>,
+    /// Slots in use per channel group: ringing + connected + wrap-up.
+    pub used: [u8; GROUPS],
+    pub offers: Vec<ContactIdx>,
+    pub active: Vec<ContactIdx>,
+    /// (contact, group) of contacts in wrap-up.
+    pub wrap_ups: Vec<(ContactId, u8)>,
+    pub idle_since: Timestamp,
+    pub handled_today: u32,
+    pub ordinal: u64,
+    pub missed_in_row: u8,
+    /// Entries of this agent in queues' available sets, to remove exactly.
+    pub indexed: Vec<(QueueIdx, u8, AvailKey)>,
+    /// Contacts transferred to this agent by name, waiting for them.
+    pub personal: BTreeMap<WaitKey, ContactIdx>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ContactState {
+    /// Between queues (arriving, transferring, overflowing): in no index.
+    Unqueued,
+    Waiting { class: u32, key: WaitKey },
+    WaitingForAgent { agent: AgentIdx, key: WaitKey },
+    Offered { agents: Vec<AgentIdx> },
+    Connected { agent: AgentIdx },
+}
+
+/// One step of a contact's path, kept across transfers and overflows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryEntry {
+    Queued { queue: QueueId, at: Timestamp },
+    Answered { agent: AgentId, at: Timestamp },
+    Transferred { at: Timestamp },
+    Overflowed { from: QueueId, to: QueueId, at: Timestamp },
+}
+
+#[derive(Debug)]
+pub(crate) struct ContactRec {
+    pub id: ContactId,
+    pub channel: Channel,
+    pub group: u8,
+    pub queue: QueueIdx,
+    pub language: Option<u16>,
+    /// Skills the contact itself requires (the queue's are added on entering a queue).
+    pub own_skills: Vec<(SkillIdx, u8)>,
+    pub priority: i32,
+    pub first_queued_at: Timestamp,
+    /// When it entered its current queue (relaxation, overflow and max wait count from here).
+    pub queued_at: Timestamp,
+    pub seq: u64,
+    pub stage: u8,
+    pub state: ContactState,
+    pub epoch: u64,
+    pub callback: bool,
+    pub declined_by: Option<AgentIdx>,
+    pub hops: u8,
+    pub answered_at: Option<Timestamp>,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Timer {
+    OfferExpires { contact: ContactIdx, epoch: u64 },
+    Relax { contact: ContactIdx, epoch: u64 },
+    Overflow { contact: ContactIdx, epoch: u64 },
+    MaxWait { contact: ContactIdx, epoch: u64 },
+    WrapUp { agent: AgentIdx, contact: ContactId },
+}
+
+/// The routing engine. See the crate documentation for inputs, outputs and invariants.
+#[derive(Debug)]
+pub struct Acd {
+    pub(crate) cfg: AcdConfig,
+    pub(crate) queues: Vec<QueueRt>,
+    pub(crate) queue_ids: HashMap<QueueId, QueueIdx>,
+    pub(crate) agents: Vec<AgentRec>,
+    pub(crate) agent_ids: HashMap<AgentId, AgentIdx>,
+    pub(crate) contacts: Vec<Option<ContactRec>>,
+    pub(crate) free_slots: Vec<ContactIdx>,
+    pub(crate) contact_ids: HashMap<ContactId, ContactIdx>,
+    pub(crate) languages: HashMap<String, u16>,
+    pub(crate) timers: BinaryHeap<Reverse<(i64, u64, Timer)>>,
+    pub(crate) outputs: VecDeque<Output>,
+    pub(crate) rng: SeededRng,
+    pub(crate) next_seq: u64,
+    pub(crate) next_epoch: u64,
+    pub(crate) next_ordinal: u64,
+    pub(crate) now: Timestamp,
+}
+
+/// A queue's figures for the wallboard and the shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSnapshot {
+    pub waiting: u32,
+    pub serving_agents: u32,
+    pub available_agents: u32,
+    /// EWT for a contact arriving now.
+    pub ewt_new: model::DurationMs,
+    pub recent_aht: model::DurationMs,
+    pub open: bool,
+}
+
+impl Acd {
+    /// An engine with no agents and no contacts.
+    pub fn new(cfg: AcdConfig) -> Self {
+        let queues: Vec<QueueRt> = cfg
+            .queues
+            .iter()
+            .map(|q| QueueRt {
+                cfg: q.clone(),
+                classes: Vec::new(),
+                class_ids: HashMap::new(),
+                nonempty: BTreeSet::new(),
+                waiting: 0,
+                available: Default::default(),
+                rr_last: 0,
+                serving: 0,
+                load: QueueLoad::new(q.default_handle_time),
+                open: q.open,
+            })
+            .collect();
+        let queue_ids = queues.iter().enumerate().map(|(i, q)| (q.cfg.id, i as QueueIdx)).collect();
+        Self {
+            rng: SeededRng::new(cfg.seed),
+            cfg,
+            queues,
+            queue_ids,
+            agents: Vec::new(),
+            agent_ids: HashMap::new(),
+            contacts: Vec::new(),
+            free_slots: Vec::new(),
+            contact_ids: HashMap::new(),
+            languages: HashMap::new(),
+            timers: BinaryHeap::new(),
+            outputs: VecDeque::new(),
+            next_seq: 0,
+            next_epoch: 0,
+            next_ordinal: 0,
+            now: Timestamp::from_unix_ms(0),
+        }
+    }
+
+    /// Feeds one command in. Timers due at `now` fire first, so the order of effects is the
+    /// order of time. On error nothing changed.
+    pub fn handle(&mut self, now: Timestamp, input: Input) -> Result<(), AcdError> {
+        self.handle_timeout(now);
+        match input {
+            Input::ContactArrived(req) => self.contact_arrived(req),
+            Input::ContactAbandoned(id) => self.contact_abandoned(id),
+            Input::CallbackChosen(id) => self.callback_chosen(id),
+            Input::AgentLoggedIn(profile) => self.agent_logged_in(profile),
+            Input::AgentLoggedOut(id) => self.set_presence(id, Presence::Offline, false),
+            Input::AgentPresence { agent, presence } => self.set_presence(agent, presence.into(), false),
+            Input::SupervisorForce { agent, presence } => self.set_presence(agent, presence.into(), true),
+            Input::OfferAccepted { agent, contact } => self.offer_accepted(agent, contact),
+            Input::OfferRejected { agent, contact } => self.offer_rejected(agent, contact),
+            Input::ContactEnded(id) => self.contact_ended(id),
+            Input::WrapUpDone { agent, contact } => self.wrap_up_done(agent, contact),
+            Input::TransferToQueue { contact, queue } => self.transfer_to_queue(contact, queue),
+            Input::TransferToAgent { contact, agent } => self.transfer_to_agent(contact, agent),
+            Input::SetQueueOpen { queue, open } => {
+                let q = self.queue_idx(queue)?;
+                self.queues[q as usize].open = open;
+                Ok(())
+            }
+            Input::ResetDailyCounters => {
+                for a in 0..self.agents.len() {
+                    self.agents[a].handled_today = 0;
+                    self.reindex_agent(a as AgentIdx);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Fires every timer due at or before `now`.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
+        }
+        while let Some(Reverse((at, _, timer))) = self.timers.peek().copied() {
+            if at > self.now.unix_ms() {
+                break;
+            }
+            self.timers.pop();
+            self.fire(timer);
+        }
+    }
+
+    /// The next decision or event, oldest first.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Acd::handle_timeout`] should be called next. May be early (a timer that no longer
+    /// matters); calling early is harmless.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.timers.peek().map(|Reverse((at, _, _))| Timestamp::from_unix_ms(*at))
+    }
+
+    /// The state an agent shows on the wallboard.
+    pub fn agent_state(&self, agent: AgentId) -> Option<AgentState> {
+        self.agent_ids.get(&agent).map(|&a| self.agents[a as usize].reported)
+    }
+
+    /// Contacts the engine is holding (waiting, ringing or connected).
+    pub fn live_contacts(&self) -> usize {
+        self.contact_ids.len()
+    }
+
+    /// The history of a live contact (queues, answers, transfers, overflows).
+    pub fn contact_history(&self, contact: ContactId) -> Option<&[HistoryEntry]> {
+        let c = *self.contact_ids.get(&contact)?;
+        self.contacts[c as usize].as_ref().map(|r| r.history.as_slice())
+    }
+
+    /// Position (1-based) of a waiting contact in its queue. Costs the number of contacts behind it.
+    pub fn queue_position(&self, contact: ContactId) -> Option<u32> {
+        let c = *self.contact_ids.get(&contact)?;
+        let rec = self.contacts[c as usize].as_ref()?;
+        match rec.state {
+            ContactState::Waiting { key, .. } => Some(self.position_of(rec.queue, key)),
+            _ => None,
+        }
+    }
+
+    /// Figures of a queue, `None` for an unknown queue.
+    pub fn queue_snapshot(&self, queue: QueueId) -> Option<QueueSnapshot> {
+        let q = &self.queues[*self.queue_ids.get(&queue)? as usize];
+        let available = q.available.iter().flat_map(|s| s.iter().map(|k| k.3)).collect::<BTreeSet<_>>().len();
+        Some(QueueSnapshot {
+            waiting: q.waiting,
+            serving_agents: q.serving,
+            available_agents: u32::try_from(available).unwrap_or(u32::MAX),
+            ewt_new: q.load.ewt(q.waiting.saturating_add(1), q.serving, q.cfg.max_wait),
+            recent_aht: q.load.aht(),
+            open: q.open,
+        })
+    }
+
+    pub(crate) fn queue_idx(&self, id: QueueId) -> Result<QueueIdx, AcdError> {
+        self.queue_ids.get(&id).copied().ok_or(AcdError::UnknownQueue(id))
+    }
+
+    pub(crate) fn agent_idx(&self, id: AgentId) -> Result<AgentIdx, AcdError> {
+        self.agent_ids.get(&id).copied().ok_or(AcdError::UnknownAgent(id))
+    }
+
+    pub(crate) fn contact_idx(&self, id: ContactId) -> Result<ContactIdx, AcdError> {
+        self.contact_ids.get(&id).copied().ok_or(AcdError::UnknownContact(id))
+    }
+
+    pub(crate) fn contact(&self, c: ContactIdx) -> &ContactRec {
+        self.contacts[c as usize].as_ref().expect("contact index points at a live contact")
+    }
+
+    pub(crate) fn contact_mut(&mut self, c: ContactIdx) -> &mut ContactRec {
+        self.contacts[c as usize].as_mut().expect("contact index points at a live contact")
+    }
+
+    pub(crate) fn emit(&mut self, kind: EventKind) {
+        self.outputs.push_back(Output::Event(Event { at: self.now, kind }));
+    }
+
+    pub(crate) fn arm(&mut self, at: Timestamp, timer: Timer) {
+        self.next_seq += 1;
+        self.timers.push(Reverse((at.unix_ms(), self.next_seq, timer)));
+    }
+
+    pub(crate) fn new_epoch(&mut self) -> u64 {
+        self.next_epoch += 1;
+        self.next_epoch
+    }
+
+    fn timer_is_current(&self, contact: ContactIdx, epoch: u64) -> bool {
+        self.contacts.get(contact as usize).and_then(|c| c.as_ref()).is_some_and(|c| c.epoch == epoch)
+    }
+
+    fn fire(&mut self, timer: Timer) {
+        match timer {
+            Timer::OfferExpires { contact, epoch } if self.timer_is_current(contact, epoch) => {
+                self.offer_expired(contact)
+            }
+            Timer::Relax { contact, epoch } if self.timer_is_current(contact, epoch) => self.relax(contact),
+            Timer::Overflow { contact, epoch } if self.timer_is_current(contact, epoch) => {
+                self.overflow_after_wait(contact)
+            }
+            Timer::MaxWait { contact, epoch } if self.timer_is_current(contact, epoch) => self.max_wait_reached(contact),
+            Timer::WrapUp { agent, contact } => self.finish_wrap_up(agent, contact),
+            _ => {}
+        }
+    }
+
+    /// Position (1-based) of `key` among the contacts waiting in `queue`.
+    pub(crate) fn position_of(&self, queue: QueueIdx, key: WaitKey) -> u32 {
+        let q = &self.queues[queue as usize];
+        let behind: usize = q.nonempty.iter().map(|&k| q.classes[k as usize].waiting.range((key.0, key.1 + 1)..).count()).sum();
+        q.waiting.saturating_sub(u32::try_from(behind).unwrap_or(u32::MAX))
+    }
+}
+
+impl From<crate::io::Presence> for Presence {
+    fn from(p: crate::io::Presence) -> Self {
+        match p {
+            crate::io::Presence::Available => Presence::Available,
+            crate::io::Presence::Away(r) => Presence::Away(r),
+            crate::io::Presence::Offline => Presence::Offline,
+        }
+    }
+}

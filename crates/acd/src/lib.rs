@@ -1,0 +1,64 @@
+//! # acd — Hotline's automatic contact distribution (routing engine)
+//!
+//! A sans-IO state machine: no sockets, no async, no clock, no global randomness. The shell
+//! (voice, chat, email, social adapters) feeds commands in and carries decisions out.
+//!
+//! ## Inputs
+//! [`Acd::handle`]`(now, `[`Input`]`)`: contact arrived (channel, entry point or queue, VIP tier,
+//! issue type, language, required skills, priority, attributes, callback), abandoned, callback
+//! chosen, ended; agent logged in / out, presence (Available, Away with a reason code, Offline),
+//! supervisor force; offer accepted / rejected; wrap-up done; transfer to a queue or a named
+//! agent; queue open/closed. [`Acd::handle_timeout`]`(now)` is the passing of time: ring
+//! timeouts, wrap-up ends, skill relaxation, overflow after N s, max wait. Timers due at `now`
+//! also fire at the start of every `handle`, so effects happen in time order.
+//!
+//! ## Outputs
+//! [`Acd::poll_output`] yields [`Output`]s: `Offer` (contact → agent, with ring timeout; one per
+//! agent under ring-all), `CancelOffer`, `Requeue`, `Overflow`, `Announce` (position and EWT),
+//! `Reject` (queue full → busy/voicemail/callback, closed, max wait), and an `Event` for every
+//! change (queued, offered, answered, relaxed, transferred, finished with its outcome, agent
+//! state changed). [`Acd::poll_timeout`] says when to call `handle_timeout` next.
+//!
+//! ## Routing
+//! Route tables are declared in config ([`config::RawAcdConfig`] → [`AcdConfig`]): per entry
+//! point, ordered rules on VIP tier, issue type, language, channel and attributes, then a
+//! default queue. Each queue has a strategy (round-robin with memory, least-occupied,
+//! longest-idle, skills-best, ring-all for voice, weighted random from the seeded RNG),
+//! required skills with minimum proficiency, relaxation steps over wait time, priority with
+//! aging (`priority_step`: one priority point is worth that much waiting), max waiting, max
+//! wait, overflow after N s or when EWT exceeds X, wrap-up, ring timeout and missed offers
+//! before Away. Agents belong to several queues with a penalty (lower served first) and have
+//! per-channel capacity ([`model::ChannelCapacity`]; a voice call may block other channels).
+//!
+//! ## Invariants (checked by the property test after every step)
+//! - an agent never holds more ringing + connected + wrap-up contacts of a channel than its capacity;
+//! - a contact rings at most one agent at a time, except under ring-all;
+//! - Away and Offline agents get no offers (forcing one Away withdraws its ringing offers);
+//! - within one queue, contacts of equal priority and equal requirements are offered first-in first-out;
+//! - no contact is lost: each contact that arrives ends with exactly one `ContactFinished`
+//!   (answered, abandoned, rejected or timed out); overflow moves it to another queue.
+//!
+//! ## Expected wait (EWT)
+//! `EWT(p) = p × AHT_recent / agents_serving`, capped by Erlang C (`p × AHT / (N − A)` when the
+//! recent load `A` is below `N`) and by the queue's max wait; see [`ewt`]. [`erlang`] has the
+//! Erlang C helper (P(wait), SL(T), ASA, agents needed).
+//!
+//! ## Cost
+//! Decisions read per-queue indexes (waiting contacts by class and wait key, available agents by
+//! penalty and strategy key); nothing scans all agents or all contacts. See [`engine`].
+
+pub mod config;
+pub mod engine;
+pub mod erlang;
+pub mod ewt;
+pub mod io;
+pub mod rng;
+pub mod routing;
+pub mod sim;
+
+pub use config::{AcdConfig, ConfigError, FullFallback, RawAcdConfig};
+pub use engine::{Acd, AcdError, HistoryEntry, QueueSnapshot};
+pub use io::{
+    AgentProfile, CancelReason, ContactRequest, Entry, Event, EventKind, Input, Membership, OfferKind, Output,
+    Presence, RejectReason, RequeueReason,
+};
