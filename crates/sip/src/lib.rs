@@ -23,6 +23,7 @@
 //!   `max_transactions`, `max_bindings_per_aor`...).
 
 pub mod message;
+pub mod sdp;
 
 pub use message::{
     CSeq, Contact, Header, HeaderName, Headers, Host, Limits, Message, Method, NameAddr, ParseError, Request, Response,
