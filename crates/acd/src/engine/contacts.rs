@@ -300,9 +300,13 @@ impl Acd {
     pub(crate) fn requeue(&mut self, c: ContactIdx, reason: RequeueReason) {
         let rec = self.contact_mut(c);
         rec.state = ContactState::Unqueued;
-        let (id, q) = (rec.id, rec.queue);
+        let (id, q, declined) = (rec.id, rec.queue, rec.declined_by.is_some());
         let key = self.wait_key(c);
         self.place_waiting(c, key);
+        if declined {
+            let epoch = self.contact(c).epoch;
+            self.arm(self.now.plus(super::REOFFER_AFTER_DECLINE), Timer::Reoffer { contact: c, epoch });
+        }
         self.outputs.push_back(Output::Requeue { contact: id, queue: self.queues[q as usize].cfg.id, reason });
         self.route_contact(c);
     }

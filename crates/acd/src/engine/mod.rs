@@ -39,6 +39,8 @@ pub const MAX_RING_ALL_AGENTS: usize = 32;
 pub const MAX_WEIGHTED_CANDIDATES: usize = 256;
 /// Most contacts skipped at the head of a class because the agent declined them.
 pub const MAX_DECLINED_SKIPPED: usize = 8;
+/// How long an agent who declined or missed a contact is kept from being offered it again.
+pub const REOFFER_AFTER_DECLINE: model::DurationMs = model::DurationMs::from_secs(5);
 /// Most history entries kept per contact (oldest dropped first).
 pub const MAX_HISTORY_ENTRIES: usize = 32;
 /// Most distinct languages spoken by agents.
@@ -219,6 +221,8 @@ pub(crate) enum Timer {
     Relax { contact: ContactIdx, epoch: u64 },
     Overflow { contact: ContactIdx, epoch: u64 },
     MaxWait { contact: ContactIdx, epoch: u64 },
+    /// The decliner may be offered the contact again.
+    Reoffer { contact: ContactIdx, epoch: u64 },
     WrapUp { agent: AgentIdx, contact: ContactId },
 }
 
@@ -441,6 +445,10 @@ impl Acd {
                 self.overflow_after_wait(contact)
             }
             Timer::MaxWait { contact, epoch } if self.timer_is_current(contact, epoch) => self.max_wait_reached(contact),
+            Timer::Reoffer { contact, epoch } if self.timer_is_current(contact, epoch) => {
+                self.contact_mut(contact).declined_by = None;
+                self.route_contact(contact);
+            }
             Timer::WrapUp { agent, contact } => self.finish_wrap_up(agent, contact),
             _ => {}
         }
