@@ -3,11 +3,15 @@
 pub mod codec;
 pub mod dtmf;
 pub mod error;
+pub mod files;
 pub mod g711;
 pub mod inband;
 pub mod jitter;
+pub mod prompt;
 pub mod quality;
+pub mod recorder;
 pub mod rtcp;
 pub mod rtp;
 pub mod stats;
 pub mod stream;
+pub mod wav;
