@@ -1,0 +1,176 @@
+//! Hotline's storage: the schema, its migrations and the repositories of every entity of the
+//! `model` crate, on SQLite (embedded default: a file in WAL mode), PostgreSQL and MySQL/MariaDB,
+//! chosen by the URL's scheme (`sqlite://FILE`, `postgres://...`, `mysql://...`).
+//!
+//! What this crate owns and promises:
+//! - **The only crate that uses a database library** (sqlx, through its `Any` driver). Everything
+//!   else sees [`Store`], model entities and [`StoreError`]; no SQL type leaks out.
+//! - **One SQL text per query** for the three backends, written with `?` placeholders and rewritten
+//!   to `$n` for PostgreSQL in one place ([`Backend`]). Migrations are per dialect, embedded in the
+//!   binary (`migrations/{sqlite,postgres,mysql}/NNNN_name.sql`).
+//! - **Every query is org-scoped**: each repository function takes the [`model::OrgId`] and puts it
+//!   in the `WHERE` clause (every index starts with `org_id`), so a row of another org is never
+//!   returned, updated or counted, even when its id is known.
+//! - **No partial migrations where the backend allows it**: on SQLite and PostgreSQL a migration and
+//!   its version row commit together; MySQL commits DDL at once, so its migration files are
+//!   re-runnable and a failure names the statement reached. A database migrated by a newer Hotline
+//!   is refused ([`StoreError::NewerSchema`]) before anything is written. [`Store::connect`] never
+//!   migrates; [`Store::migrate`] does, and is a no-op on an up-to-date database.
+//! - **Stored values are parsed, never trusted**: rows become entities through the model's
+//!   validated constructors; a value that no longer parses is [`StoreError::Corrupt`] naming the
+//!   table and column, never a panic.
+//! - **Errors never leak passwords**: URLs in errors are redacted (`postgres://u:***@host/db`) and
+//!   driver messages are scrubbed of the password.
+//! - **Bounded**: the pool holds at most [`ConnectOptions::max_connections`]; a page returns at
+//!   most [`MAX_PAGE_SIZE`] rows; waits for a connection end after `connect_timeout_ms`.
+//!
+//! Storage conventions: ids are UUID text (`VARCHAR(36)`), times BIGINT unix milliseconds,
+//! booleans SMALLINT 0/1, lists and maps JSON text, except where a lookup needs an index: a
+//! customer's phones and emails live in child tables keyed by (org, value), so the IVR finds the
+//! caller with one index probe. Phones and emails are unique per org; order numbers, usernames,
+//! extensions, queue and skill names are unique per org, and breaking that is
+//! [`StoreError::Conflict`].
+
+mod backend;
+mod error;
+mod migrate;
+mod page;
+mod repo;
+mod sql;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Connection, Executor};
+
+pub use backend::Backend;
+pub use error::StoreError;
+pub use migrate::{LATEST_SCHEMA_VERSION, MigrationReport, SchemaStatus};
+pub use page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageOf};
+// TODO pub use repo::contacts::TimeRange;
+
+use backend::{DatabaseUrl, scrub};
+use error::one_line;
+
+/// How to open the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Most connections the pool opens (at least 1; an in-memory SQLite database uses exactly 1).
+    pub max_connections: u32,
+    /// How long to wait for a connection, at connect and on every later use.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self { max_connections: 10, connect_timeout_ms: 5_000 }
+    }
+}
+
+/// SQLite settings applied to every connection: WAL so readers never block the writer, a busy
+/// timeout so concurrent writers wait instead of failing.
+const SQLITE_PRAGMAS: &[&str] =
+    &["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 5000", "PRAGMA synchronous = NORMAL"];
+
+/// A handle on the database: cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// The URL with its password masked, for messages.
+    url: Arc<str>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens a pool on `url` and checks that one connection works. Does not migrate. A SQLite file
+    /// (and its folder) is created if missing. Any failure is [`StoreError::Unreachable`] with a
+    /// one-line reason and the URL redacted.
+    pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let parsed = DatabaseUrl::parse(url)?;
+        let unreachable = |reason: String| StoreError::Unreachable { url: parsed.redacted.clone(), reason };
+        if let Some(parent) = parsed.sqlite_file.as_deref().and_then(std::path::Path::parent)
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| unreachable(format!("cannot create the folder {}: {e}", parent.display())))?;
+        }
+        // One direct connection first: the pool would retry a refused connection until its
+        // timeout and then report only "timed out"; this gives the real reason at once.
+        let timeout = Duration::from_millis(opts.connect_timeout_ms.max(1));
+        match tokio::time::timeout(timeout, sqlx::AnyConnection::connect(&parsed.connect)).await {
+            Err(_) => return Err(unreachable(format!("no answer within {} ms", opts.connect_timeout_ms))),
+            Ok(Err(e)) => return Err(unreachable(scrub(&describe_connect_error(&e, opts), url))),
+            Ok(Ok(probe)) => {
+                let _ = probe.close().await;
+            }
+        }
+        let backend = parsed.backend;
+        let max =
+            if backend == Backend::Sqlite && parsed.sqlite_file.is_none() { 1 } else { opts.max_connections.max(1) };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in SQLITE_PRAGMAS {
+                            conn.execute(*pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&parsed.connect)
+            .await
+            .map_err(|e| unreachable(scrub(&describe_connect_error(&e, opts), url)))?;
+        Ok(Store { pool, backend, url: Arc::from(parsed.redacted.as_str()) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL with its password masked.
+    pub fn redacted_url(&self) -> &str {
+        &self.url
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        conn.execute("SELECT 1").await.map(drop).map_err(|e| StoreError::from_query("ping", e))
+    }
+
+    /// Closes the pool, waiting for connections in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) async fn conn(&self) -> Result<PoolConnection<Any>, StoreError> {
+        self.pool.acquire().await.map_err(|e| {
+            StoreError::Database(format!("no database connection ({}): {}", self.url, one_line(&e.to_string())))
+        })
+    }
+}
+
+fn describe_connect_error(err: &sqlx::Error, opts: &ConnectOptions) -> String {
+    match err {
+        sqlx::Error::PoolTimedOut => format!("no answer within {} ms", opts.connect_timeout_ms),
+        sqlx::Error::Io(io) => one_line(&io.to_string()),
+        sqlx::Error::Database(db) => one_line(db.message()),
+        sqlx::Error::Configuration(c) => format!("bad URL: {}", one_line(&c.to_string())),
+        other => one_line(&other.to_string()),
+    }
+}
