@@ -24,6 +24,7 @@
 
 pub mod message;
 pub mod sdp;
+pub mod transaction;
 
 pub use message::{
     CSeq, Contact, Header, HeaderName, Headers, Host, Limits, Message, Method, NameAddr, ParseError, Request, Response,
