@@ -128,6 +128,8 @@ impl Acd {
             }
         }
         if !serving {
+            // Out of every index first, so requeued contacts cannot come straight back here.
+            self.reindex_agent(a);
             self.withdraw_offers(a, CancelReason::AgentUnavailable);
         }
         if self.agents[a as usize].presence == Presence::Offline {

@@ -222,12 +222,11 @@ impl Acd {
         if let Some(at) = relax_at {
             self.arm(at, Timer::Relax { contact: c, epoch });
         }
-        if !callback {
-            if let Some(at) = overflow_at {
-                self.arm(at, Timer::Overflow { contact: c, epoch });
-            }
-            self.arm(max_wait_at, Timer::MaxWait { contact: c, epoch });
+        if !callback && let Some(at) = overflow_at {
+            self.arm(at, Timer::Overflow { contact: c, epoch });
         }
+        // Callbacks keep max wait too: it bounds how long a callback may stay pending.
+        self.arm(max_wait_at, Timer::MaxWait { contact: c, epoch });
     }
 
     /// Takes a waiting contact out of its class or personal queue. Returns its key.
@@ -521,17 +520,25 @@ impl Acd {
         if self.agents[b as usize].presence == Presence::Offline {
             return Err(AcdError::Invalid(format!("agent {agent} is offline")));
         }
+        let channel = self.contact(c).channel;
+        if super::capacity_of(&self.agents[b as usize].capacity, group_of(channel)) == 0 {
+            return Err(AcdError::Invalid(format!("agent {agent} takes no {channel} contacts")));
+        }
         let freed = self.detach(c, CancelReason::Transferred);
         self.push_history(c, HistoryEntry::Transferred { at: self.now });
         self.emit(EventKind::ContactTransferred { contact: id, to_queue: None, to_agent: Some(agent) });
         let epoch = self.new_epoch();
         let key = self.wait_key(c);
+        let now = self.now;
+        let max_wait = self.queues[self.contact(c).queue as usize].cfg.max_wait;
         let rec = self.contact_mut(c);
         rec.answered_at = None;
         rec.declined_by = None;
         rec.epoch = epoch;
         rec.state = ContactState::WaitingForAgent { agent: b, key };
+        rec.queued_at = now;
         self.agents[b as usize].personal.insert(key, c);
+        self.arm(self.now.plus(max_wait), Timer::MaxWait { contact: c, epoch });
         self.route_contact(c);
         for a in freed {
             self.fill_agent(a);
@@ -571,9 +578,6 @@ impl Acd {
     }
 
     pub(crate) fn max_wait_reached(&mut self, c: ContactIdx) {
-        if self.contact(c).callback {
-            return;
-        }
         let queue = self.queues[self.contact(c).queue as usize].cfg.id;
         if self.unplace(c).is_some() {
             self.reject(c, Some(queue), RejectReason::MaxWaitExceeded);

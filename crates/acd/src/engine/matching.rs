@@ -31,7 +31,10 @@ impl Acd {
         if strategy == RoutingStrategy::RingAll && key.group != VOICE {
             strategy = RoutingStrategy::LongestIdle;
         }
-        let ok = |k: &AvailKey| Some(k.3) != exclude && Self::fits(&self.agents[k.3 as usize], key);
+        let ok = |k: &AvailKey| {
+            let rec = &self.agents[k.3 as usize];
+            Some(k.3) != exclude && Self::can_take(rec, key.group) && Self::fits(rec, key)
+        };
         let mut tier = match set.first() {
             Some(k) => k.0,
             None => return Vec::new(),
