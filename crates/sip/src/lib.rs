@@ -22,6 +22,7 @@
 //! - every buffer, map and queue has a limit named with its unit (`max_message_bytes`,
 //!   `max_transactions`, `max_bindings_per_aor`...).
 
+pub mod digest;
 pub mod message;
 pub mod sdp;
 pub mod transaction;
