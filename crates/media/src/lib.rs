@@ -1,5 +1,6 @@
 //! Hotline's media core (sans-IO).
 
+pub mod bridge;
 pub mod codec;
 pub mod dtmf;
 pub mod error;
@@ -7,6 +8,7 @@ pub mod files;
 pub mod g711;
 pub mod inband;
 pub mod jitter;
+pub mod leg;
 pub mod prompt;
 pub mod quality;
 pub mod recorder;

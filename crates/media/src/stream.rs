@@ -142,6 +142,21 @@ impl SendStream {
         stamp
     }
 
+    /// Stamps an RFC 4733 event packet: next sequence number, the event's own timestamp. The audio
+    /// timestamp line is left alone, and the next audio packet is treated as a switch (marker).
+    pub fn stamp_event(&mut self, now: Instant, event_timestamp: u32, marker: bool, payload_bytes: usize) -> Stamp {
+        if self.last_sent_at.is_none() {
+            // First packet of the stream: anchor the audio clock here so audio after the event
+            // continues from wall-clock time.
+            self.last_sent_at = Some(now);
+        }
+        self.last_sequence = self.last_sequence.wrapping_add(1);
+        self.packets_sent = self.packets_sent.wrapping_add(1);
+        self.octets_sent = self.octets_sent.wrapping_add(payload_bytes as u32);
+        self.source = None;
+        Stamp { sequence: self.last_sequence, timestamp: event_timestamp, marker }
+    }
+
     /// Forgets the current source so the next packet is treated as a switch (marker set).
     pub fn mark_discontinuity(&mut self) {
         self.source = None;
@@ -217,6 +232,17 @@ mod tests {
         // After the late packet, the next switch still continues after the highest sequence.
         let d = s.stamp_local(ms(t0, 60), 9, 160, 160);
         assert_eq!(d.sequence, 13);
+    }
+
+    #[test]
+    fn audio_after_an_event_continues_past_the_events_duration() {
+        let t0 = Instant::now();
+        let mut s = SendStream::new(7, 0, 1000);
+        let e = s.stamp_event(t0, s.timestamp_at(t0), true, 4);
+        s.stamp_event(ms(t0, 20), e.timestamp, false, 4);
+        let a = s.stamp_local(ms(t0, 100), 1, 160, 160);
+        assert_eq!((e.sequence, a.sequence), (0, 2));
+        assert_eq!((a.timestamp - e.timestamp, a.marker), (800, true));
     }
 
     #[test]
