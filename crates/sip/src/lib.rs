@@ -24,6 +24,7 @@
 
 pub mod digest;
 pub mod message;
+pub mod registrar;
 pub mod sdp;
 pub mod transaction;
 
