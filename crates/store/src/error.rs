@@ -41,6 +41,11 @@ pub enum StoreError {
     #[error("invalid {what}: {reason}")]
     InvalidInput { what: &'static str, reason: String },
 
+    /// The database gave up on the statement because of contention (deadlock, serialization
+    /// failure, a locked SQLite file past its busy timeout); running it again may succeed.
+    #[error("database busy: {0}")]
+    Busy(String),
+
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(String),
@@ -53,6 +58,7 @@ impl StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Self::Conflict { what, detail: one_line(db.message()) }
             }
+            sqlx::Error::Database(db) if is_contention(db.code().as_deref()) => Self::Busy(one_line(db.message())),
             sqlx::Error::Database(db) => Self::Database(one_line(db.message())),
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
                 Self::Database(format!("lost the connection while working on {what}: {}", one_line(&err.to_string())))
@@ -63,6 +69,12 @@ impl StoreError {
             _ => Self::Database(one_line(&err.to_string())),
         }
     }
+}
+
+/// SQLSTATE 40001 (serialization failure, MySQL deadlock), 40P01 (PostgreSQL deadlock), and
+/// SQLite's BUSY / LOCKED result codes (primary and extended).
+fn is_contention(code: Option<&str>) -> bool {
+    matches!(code, Some("40001" | "40P01" | "5" | "6" | "261" | "262" | "517"))
 }
 
 /// Error texts of drivers sometimes span lines; keep the first, bounded.

@@ -52,7 +52,8 @@ pub use backend::Backend;
 pub use error::StoreError;
 pub use migrate::{LATEST_SCHEMA_VERSION, MigrationReport, SchemaStatus};
 pub use page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageOf};
-// TODO pub use repo::contacts::TimeRange;
+pub use repo::contacts::TimeRange;
+pub use repo::orders::MAX_ORDER_NUMBER_CHARS;
 
 use backend::{DatabaseUrl, scrub};
 use error::one_line;

@@ -118,7 +118,6 @@ pub(crate) struct RowReader<'r> {
     pub table: &'static str,
 }
 
-#[allow(dead_code)] // WIP: the float and optional time readers serve contacts, landing next.
 impl<'r> RowReader<'r> {
     pub fn new(row: &'r AnyRow, table: &'static str) -> Self {
         Self { row, table }

@@ -4,17 +4,17 @@
 //!
 //! Never: a query without `org_id = ?`, or a cursor or limit that reaches SQL unchecked.
 
-// TODO pub(crate) mod agent_states;
+pub(crate) mod agent_states;
 pub(crate) mod agents;
-// TODO pub(crate) mod contacts;
-// TODO pub(crate) mod customers;
-// TODO pub(crate) mod orders;
+pub(crate) mod contacts;
+pub(crate) mod customers;
+pub(crate) mod orders;
 pub(crate) mod orgs;
 pub(crate) mod queues;
-// TODO pub(crate) mod recordings;
+pub(crate) mod recordings;
 pub(crate) mod skills;
-// TODO pub(crate) mod surveys;
-// TODO pub(crate) mod tickets;
+pub(crate) mod surveys;
+pub(crate) mod tickets;
 pub(crate) mod users;
 
 use model::OrgId;
@@ -44,7 +44,6 @@ impl Table {
 /// The order of a listing; every variant ends with `id` so the order is total and keyset
 /// pagination never skips or repeats a row.
 #[derive(Debug, Clone, Copy)]
-#[allow(dead_code)] // WIP: the time orders are used by the contact logs, landing next.
 pub(crate) enum Keyset {
     /// By id, ascending (ids are time-ordered UUIDv7 in production).
     Id,

@@ -1,7 +1,5 @@
 //! Small builders of valid entities with fixed ids (`from_u128`), so tests say only what matters.
 
-#![allow(dead_code)] // WIP: the builders of customers, contacts, orders and tickets are used next.
-
 use std::collections::BTreeMap;
 
 use model::*;

@@ -6,6 +6,7 @@
 mod directory;
 mod fixtures;
 mod harness;
+mod records;
 mod schema;
 
 use crate::Backend;
@@ -48,4 +49,20 @@ store_suite! {
     directory::another_orgs_rows_are_never_returned,
     directory::users_page_in_id_order_within_the_limit,
     directory::corrupt_stored_extension_is_reported_not_panicked,
+    records::customer_round_trips_with_phones_emails_and_attributes,
+    records::customer_found_by_phone,
+    records::customer_found_by_email_whatever_the_case,
+    records::duplicate_phone_in_an_org_conflicts_and_writes_nothing,
+    records::customer_update_replaces_phones_and_emails,
+    records::corrupt_stored_phone_is_reported_not_panicked,
+    records::order_found_by_number_and_listed_by_customer_newest_first,
+    records::duplicate_order_number_in_an_org_conflicts,
+    records::contact_timestamps_and_fields_round_trip,
+    records::contacts_by_customer_are_newest_first_and_paged,
+    records::contacts_in_a_time_range_are_oldest_first_end_excluded,
+    records::contact_events_list_in_time_order,
+    records::agent_state_changes_list_by_agent_and_range,
+    records::ticket_numbers_are_handed_out_once_each_under_concurrency,
+    records::tickets_round_trip_and_list_by_customer_and_status,
+    records::recordings_and_survey_responses_round_trip_by_contact,
 }
