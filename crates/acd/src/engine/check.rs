@@ -85,7 +85,7 @@ impl Acd {
     fn check_indexes(&self) -> Result<(), String> {
         for q in &self.queues {
             let counted: usize = q.classes.iter().map(|k| k.waiting.len()).sum();
-            if counted != q.waiting as usize {
+            if counted != q.waiting as usize || q.ranked.len() != counted {
                 return Err(format!("queue {} counts {} waiting, holds {counted}", q.cfg.name, q.waiting));
             }
             for (g, set) in q.available.iter().enumerate() {

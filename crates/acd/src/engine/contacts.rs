@@ -208,6 +208,7 @@ impl Acd {
             }
         };
         queue.classes[class as usize].waiting.insert(key, c);
+        queue.ranked.insert(key);
         queue.nonempty.insert(class);
         queue.waiting += 1;
         let epoch = self.new_epoch();
@@ -243,6 +244,7 @@ impl Acd {
                 if waiting.is_empty() {
                     queue.nonempty.remove(&class);
                 }
+                queue.ranked.remove(&key);
                 queue.waiting = queue.waiting.saturating_sub(1);
                 self.contact_mut(c).state = ContactState::Unqueued;
                 Some(key)

@@ -16,6 +16,7 @@ mod agents;
 mod check;
 mod contacts;
 mod matching;
+mod rank;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
@@ -129,6 +130,8 @@ pub(crate) struct QueueRt {
     pub class_ids: HashMap<ClassKey, u32>,
     pub nonempty: BTreeSet<u32>,
     pub waiting: u32,
+    /// Every waiting key of the queue, for positions.
+    pub ranked: rank::RankedKeys,
     pub available: [BTreeSet<AvailKey>; GROUPS],
     /// Round-robin memory: ordinal of the last agent offered.
     pub rr_last: u64,
@@ -271,6 +274,7 @@ impl Acd {
                 class_ids: HashMap::new(),
                 nonempty: BTreeSet::new(),
                 waiting: 0,
+                ranked: rank::RankedKeys::default(),
                 available: Default::default(),
                 rr_last: 0,
                 serving: 0,
@@ -456,9 +460,8 @@ impl Acd {
 
     /// Position (1-based) of `key` among the contacts waiting in `queue`.
     pub(crate) fn position_of(&self, queue: QueueIdx, key: WaitKey) -> u32 {
-        let q = &self.queues[queue as usize];
-        let behind: usize = q.nonempty.iter().map(|&k| q.classes[k as usize].waiting.range((key.0, key.1 + 1)..).count()).sum();
-        q.waiting.saturating_sub(u32::try_from(behind).unwrap_or(u32::MAX))
+        let rank = self.queues[queue as usize].ranked.rank(&key);
+        u32::try_from(rank).unwrap_or(u32::MAX).saturating_add(1)
     }
 }
 
