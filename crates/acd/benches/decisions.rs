@@ -117,11 +117,8 @@ impl Load {
     fn arrive(&mut self) {
         self.next_contact += 1;
         let q = self.rng.below(QUEUES as u64) as usize;
-        let mut req = ContactRequest::new(
-            ContactId::from_u128(self.next_contact),
-            Channel::Voice,
-            Entry::Queue(self.queues[q]),
-        );
+        let mut req =
+            ContactRequest::new(ContactId::from_u128(self.next_contact), Channel::Voice, Entry::Queue(self.queues[q]));
         req.priority = (self.rng.below(3)) as i32;
         if self.rng.below(5) == 0 {
             req.required_skills.push(skill(q % SKILLS, 7));

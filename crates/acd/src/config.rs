@@ -359,7 +359,11 @@ impl RawAcdConfig {
             let name = QueueName::parse(&q.name).map_err(|e| invalid("queues", e.to_string()))?;
             let idx = QueueIdx::try_from(i).map_err(|_| invalid("queues", "too many queues"))?;
             if names.insert(name.as_str().to_owned(), idx).is_some() {
-                return Err(ConfigError::Duplicate { place: "queues".into(), what: "queue name", name: q.name.clone() });
+                return Err(ConfigError::Duplicate {
+                    place: "queues".into(),
+                    what: "queue name",
+                    name: q.name.clone(),
+                });
             }
         }
         let lookup = |place: &str, name: &str| -> Result<QueueIdx, ConfigError> {
@@ -541,8 +545,18 @@ fn validate_entry_point(
         let when = RuleMatch {
             vip: r.vip.as_deref().map(str::parse).transpose().map_err(|e| invalid(&rule_place, format!("{e}")))?,
             issue_type: r.issue_type.as_ref().map(|s| s.trim().to_ascii_lowercase()),
-            language: r.language.as_deref().map(Language::parse).transpose().map_err(|e| invalid(&rule_place, e.to_string()))?,
-            channel: r.channel.as_deref().map(str::parse).transpose().map_err(|e| invalid(&rule_place, format!("{e}")))?,
+            language: r
+                .language
+                .as_deref()
+                .map(Language::parse)
+                .transpose()
+                .map_err(|e| invalid(&rule_place, e.to_string()))?,
+            channel: r
+                .channel
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| invalid(&rule_place, format!("{e}")))?,
             attributes: r.attributes.clone(),
         };
         if let Some(prev) = rules.iter().find(|prev| prev.when == when) {
@@ -552,7 +566,12 @@ fn validate_entry_point(
                 catch_all: prev.name.clone(),
             });
         }
-        rules.push(RouteRule { name: r.name.clone(), when, queue: lookup(&rule_place, &r.queue)?, priority: r.priority });
+        rules.push(RouteRule {
+            name: r.name.clone(),
+            when,
+            queue: lookup(&rule_place, &r.queue)?,
+            priority: r.priority,
+        });
     }
     let default_queue = lookup(&format!("{place}, default_queue"), &ep.default_queue)?;
     Ok(EntryPoint { name, rules, default_queue })

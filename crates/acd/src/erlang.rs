@@ -72,7 +72,8 @@ pub fn agents_needed(arrivals_per_s: f64, aht_s: f64, threshold_s: f64, target_s
     let traffic = traffic_erlangs(arrivals_per_s, aht_s);
     // Start just above the traffic: fewer agents can never keep up.
     let start = (traffic.floor() as u32).saturating_add(1).max(1);
-    (start..=MAX_AGENTS_SEARCHED).find(|&n| service_level(n, traffic, aht_s, threshold_s).is_some_and(|sl| sl >= target_sl))
+    (start..=MAX_AGENTS_SEARCHED)
+        .find(|&n| service_level(n, traffic, aht_s, threshold_s).is_some_and(|sl| sl >= target_sl))
 }
 
 #[cfg(test)]

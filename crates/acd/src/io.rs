@@ -113,20 +113,44 @@ pub enum Input {
     AgentLoggedIn(AgentProfile),
     AgentLoggedOut(AgentId),
     /// The agent changes their own state (Available, Away with a reason, Offline).
-    AgentPresence { agent: AgentId, presence: Presence },
+    AgentPresence {
+        agent: AgentId,
+        presence: Presence,
+    },
     /// A supervisor forces a state; offers ringing the agent are cancelled and requeued.
-    SupervisorForce { agent: AgentId, presence: Presence },
-    OfferAccepted { agent: AgentId, contact: ContactId },
-    OfferRejected { agent: AgentId, contact: ContactId },
+    SupervisorForce {
+        agent: AgentId,
+        presence: Presence,
+    },
+    OfferAccepted {
+        agent: AgentId,
+        contact: ContactId,
+    },
+    OfferRejected {
+        agent: AgentId,
+        contact: ContactId,
+    },
     /// The conversation is over; the agent goes to the queue's wrap-up.
     ContactEnded(ContactId),
     /// The agent finished after-contact work before the wrap-up timer.
-    WrapUpDone { agent: AgentId, contact: ContactId },
+    WrapUpDone {
+        agent: AgentId,
+        contact: ContactId,
+    },
     /// Move a waiting or connected contact to another queue, keeping history and priority.
-    TransferToQueue { contact: ContactId, queue: QueueId },
+    TransferToQueue {
+        contact: ContactId,
+        queue: QueueId,
+    },
     /// Move a waiting or connected contact to a named agent (forced transfer to an expert).
-    TransferToAgent { contact: ContactId, agent: AgentId },
-    SetQueueOpen { queue: QueueId, open: bool },
+    TransferToAgent {
+        contact: ContactId,
+        agent: AgentId,
+    },
+    SetQueueOpen {
+        queue: QueueId,
+        open: bool,
+    },
     /// Midnight: "so far today" counters (least-occupied) start again.
     ResetDailyCounters,
 }
@@ -181,11 +205,32 @@ pub enum Output {
         kind: OfferKind,
         ring_timeout: DurationMs,
     },
-    CancelOffer { contact: ContactId, agent: AgentId, reason: CancelReason },
-    Requeue { contact: ContactId, queue: QueueId, reason: RequeueReason },
-    Overflow { contact: ContactId, from: QueueId, to: QueueId },
-    Announce { contact: ContactId, queue: QueueId, position: u32, ewt: DurationMs },
-    Reject { contact: ContactId, queue: Option<QueueId>, reason: RejectReason },
+    CancelOffer {
+        contact: ContactId,
+        agent: AgentId,
+        reason: CancelReason,
+    },
+    Requeue {
+        contact: ContactId,
+        queue: QueueId,
+        reason: RequeueReason,
+    },
+    Overflow {
+        contact: ContactId,
+        from: QueueId,
+        to: QueueId,
+    },
+    Announce {
+        contact: ContactId,
+        queue: QueueId,
+        position: u32,
+        ewt: DurationMs,
+    },
+    Reject {
+        contact: ContactId,
+        queue: Option<QueueId>,
+        reason: RejectReason,
+    },
     Event(Event),
 }
 
@@ -198,15 +243,52 @@ pub struct Event {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
-    ContactQueued { contact: ContactId, queue: QueueId, rule: Option<String> },
-    ContactOffered { contact: ContactId, agent: AgentId },
-    OfferRejected { contact: ContactId, agent: AgentId },
-    OfferTimedOut { contact: ContactId, agent: AgentId },
-    ContactAnswered { contact: ContactId, agent: AgentId, queue: QueueId, wait: DurationMs },
-    ContactRelaxed { contact: ContactId, step: u8 },
-    ContactTransferred { contact: ContactId, to_queue: Option<QueueId>, to_agent: Option<AgentId> },
+    ContactQueued {
+        contact: ContactId,
+        queue: QueueId,
+        rule: Option<String>,
+    },
+    ContactOffered {
+        contact: ContactId,
+        agent: AgentId,
+    },
+    OfferRejected {
+        contact: ContactId,
+        agent: AgentId,
+    },
+    OfferTimedOut {
+        contact: ContactId,
+        agent: AgentId,
+    },
+    ContactAnswered {
+        contact: ContactId,
+        agent: AgentId,
+        queue: QueueId,
+        wait: DurationMs,
+    },
+    ContactRelaxed {
+        contact: ContactId,
+        step: u8,
+    },
+    ContactTransferred {
+        contact: ContactId,
+        to_queue: Option<QueueId>,
+        to_agent: Option<AgentId>,
+    },
     /// The contact left the engine's care with this outcome (answered contacts end at `ContactEnded`).
-    ContactFinished { contact: ContactId, outcome: ContactOutcome },
-    CallbackQueued { contact: ContactId, queue: QueueId },
-    AgentStateChanged { agent: AgentId, from: AgentState, to: AgentState, reason: Option<ReasonCode>, by_supervisor: bool },
+    ContactFinished {
+        contact: ContactId,
+        outcome: ContactOutcome,
+    },
+    CallbackQueued {
+        contact: ContactId,
+        queue: QueueId,
+    },
+    AgentStateChanged {
+        agent: AgentId,
+        from: AgentState,
+        to: AgentState,
+        reason: Option<ReasonCode>,
+        by_supervisor: bool,
+    },
 }

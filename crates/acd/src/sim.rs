@@ -187,8 +187,7 @@ fn sim_engine(cfg: &SimConfig) -> Acd {
             capacity: ChannelCapacity { voice: 1, chat: 0, email: 0, social: 0, voice_blocks_others: true },
             queues: vec![Membership { queue: queue_id, penalty: 0, weight: 1 }],
         };
-        acd.handle(Timestamp::from_unix_ms(0), Input::AgentLoggedIn(profile))
-            .expect("simulated agents are valid");
+        acd.handle(Timestamp::from_unix_ms(0), Input::AgentLoggedIn(profile)).expect("simulated agents are valid");
     }
     acd
 }
@@ -238,7 +237,11 @@ pub fn simulate(cfg: &SimConfig) -> SimReport {
                 next_id += 1;
                 run.arrived_at.insert(next_id, at);
                 run.offered += u64::from(run.counted(at));
-                let req = ContactRequest::new(ContactId::from_u128(u128::from(next_id)), Channel::Voice, Entry::Queue(queue_id));
+                let req = ContactRequest::new(
+                    ContactId::from_u128(u128::from(next_id)),
+                    Channel::Voice,
+                    Entry::Queue(queue_id),
+                );
                 let _ = run.acd.handle(now, Input::ContactArrived(req));
                 if let Some(p) = cfg.mean_patience_s {
                     let patience = ms(run.rng.exponential(p));
@@ -270,8 +273,7 @@ fn batch_estimate(values: &[f64]) -> Estimate {
 }
 
 fn report(run: &Run) -> SimReport {
-    let asa: Vec<f64> =
-        run.batches.iter().map(|b| b.wait_ms as f64 / 1000.0 / (b.answered.max(1) as f64)).collect();
+    let asa: Vec<f64> = run.batches.iter().map(|b| b.wait_ms as f64 / 1000.0 / (b.answered.max(1) as f64)).collect();
     let p_wait: Vec<f64> = run.batches.iter().map(|b| b.waited as f64 / (b.answered.max(1) as f64)).collect();
     let span_ms = (run.end_ms - run.start_ms).max(1) as f64;
     let sl_den = run.answered + run.abandoned_after_t;

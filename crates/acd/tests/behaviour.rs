@@ -207,7 +207,10 @@ fn full_queue_rejects_with_its_fallback() {
         queue: Some(general),
         reason: RejectReason::QueueFull(acd::FullFallback::Busy)
     }));
-    assert!(events(&out).contains(&EventKind::ContactFinished { contact: contact_id(3), outcome: ContactOutcome::Rejected }));
+    assert!(
+        events(&out)
+            .contains(&EventKind::ContactFinished { contact: contact_id(3), outcome: ContactOutcome::Rejected })
+    );
 }
 
 #[test]
@@ -215,7 +218,11 @@ fn closed_queue_rejects_as_closed() {
     let (mut h, _, _, general) = setup();
     h.send(t(0), Input::SetQueueOpen { queue: general, open: false });
     let out = h.arrive(t(0), contact(1, Channel::Voice, general));
-    assert!(out.contains(&Output::Reject { contact: contact_id(1), queue: Some(general), reason: RejectReason::Closed }));
+    assert!(out.contains(&Output::Reject {
+        contact: contact_id(1),
+        queue: Some(general),
+        reason: RejectReason::Closed
+    }));
 }
 
 #[test]
@@ -223,7 +230,10 @@ fn contact_waiting_past_max_wait_times_out() {
     let (mut h, _, _, general) = setup();
     h.arrive(t(0), contact(1, Channel::Voice, general));
     let out = h.tick(t(600));
-    assert!(events(&out).contains(&EventKind::ContactFinished { contact: contact_id(1), outcome: ContactOutcome::TimedOut }));
+    assert!(
+        events(&out)
+            .contains(&EventKind::ContactFinished { contact: contact_id(1), outcome: ContactOutcome::TimedOut })
+    );
     assert_eq!(h.acd.live_contacts(), 0);
 }
 
@@ -233,7 +243,11 @@ fn unanswered_offer_is_requeued_and_counts_as_missed() {
     h.login(t(0), AgentB::new(1, &[tech]).skill("technical", 5));
     h.arrive(t(0), contact(1, Channel::Voice, tech));
     let out = h.tick(t(15));
-    assert!(out.contains(&Output::CancelOffer { contact: contact_id(1), agent: agent_id(1), reason: CancelReason::RingTimeout }));
+    assert!(out.contains(&Output::CancelOffer {
+        contact: contact_id(1),
+        agent: agent_id(1),
+        reason: CancelReason::RingTimeout
+    }));
     assert!(out.contains(&Output::Requeue { contact: contact_id(1), queue: tech, reason: RequeueReason::NoAnswer }));
 }
 
@@ -316,8 +330,7 @@ fn supervisor_forcing_away_withdraws_the_ringing_offer() {
     let (mut h, _, _, general) = setup();
     h.login(t(0), AgentB::new(1, &[general]));
     h.arrive(t(1), contact(1, Channel::Voice, general));
-    let out =
-        h.send(t(2), Input::SupervisorForce { agent: agent_id(1), presence: Presence::Away(reason("meeting")) });
+    let out = h.send(t(2), Input::SupervisorForce { agent: agent_id(1), presence: Presence::Away(reason("meeting")) });
     assert!(out.contains(&Output::CancelOffer {
         contact: contact_id(1),
         agent: agent_id(1),
@@ -393,7 +406,11 @@ fn callback_keeps_its_place_and_is_offered_as_a_callback() {
     assert!(events(&out).iter().any(|e| matches!(e, EventKind::CallbackQueued { .. })));
     let out = h.login(t(300), AgentB::new(1, &[general]));
     // The callback kept its place ahead of contact 2.
-    assert!(out.iter().any(|o| matches!(o, Output::Offer { contact, kind: OfferKind::Callback, .. } if *contact == contact_id(1))));
+    assert!(
+        out.iter().any(
+            |o| matches!(o, Output::Offer { contact, kind: OfferKind::Callback, .. } if *contact == contact_id(1))
+        )
+    );
 }
 
 #[test]
@@ -436,7 +453,10 @@ fn abandoned_contact_ends_as_abandoned_and_frees_the_ringing_agent() {
     h.arrive(t(0), contact(1, Channel::Voice, general));
     h.arrive(t(0), contact(2, Channel::Voice, general));
     let out = h.send(t(3), Input::ContactAbandoned(contact_id(1)));
-    assert!(events(&out).contains(&EventKind::ContactFinished { contact: contact_id(1), outcome: ContactOutcome::Abandoned }));
+    assert!(
+        events(&out)
+            .contains(&EventKind::ContactFinished { contact: contact_id(1), outcome: ContactOutcome::Abandoned })
+    );
     assert_eq!(offers(&out), vec![(contact_id(2), agent_id(1))]);
 }
 
@@ -474,7 +494,11 @@ fn answered_event_reports_the_wait() {
     h.arrive(t(0), contact(1, Channel::Voice, general));
     h.login(t(12), AgentB::new(1, &[general]));
     let out = h.send(t(14), Input::OfferAccepted { agent: agent_id(1), contact: contact_id(1) });
-    assert!(events(&out).iter().any(|e| matches!(e, EventKind::ContactAnswered { wait, .. } if *wait == DurationMs::from_secs(14))));
+    assert!(
+        events(&out)
+            .iter()
+            .any(|e| matches!(e, EventKind::ContactAnswered { wait, .. } if *wait == DurationMs::from_secs(14)))
+    );
 }
 
 #[test]

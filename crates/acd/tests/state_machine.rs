@@ -62,7 +62,13 @@ fn cap_of(cap: &ChannelCapacity, g: usize) -> u8 {
 }
 
 fn agents(q: &[QueueId]) -> Vec<AgentB> {
-    let cap = |voice, chat, email, social, blocks| ChannelCapacity { voice, chat, email, social, voice_blocks_others: blocks };
+    let cap = |voice, chat, email, social, blocks| ChannelCapacity {
+        voice,
+        chat,
+        email,
+        social,
+        voice_blocks_others: blocks,
+    };
     vec![
         AgentB::new(1, &[q[0], q[1]]).skill("a", 5).capacity(cap(1, 2, 1, 1, true)),
         AgentB::new(2, &[q[1], q[2]]).skill("a", 2).skill("b", 7).penalty(q[1], 1).capacity(cap(1, 0, 0, 0, true)),

@@ -290,7 +290,14 @@ impl Acd {
             rec.used[group as usize] = rec.used[group as usize].saturating_add(1);
             rec.offers.push(c);
             let agent = rec.id;
-            self.outputs.push_back(Output::Offer { contact: id, agent, queue: queue_id, channel, kind, ring_timeout: ring });
+            self.outputs.push_back(Output::Offer {
+                contact: id,
+                agent,
+                queue: queue_id,
+                channel,
+                kind,
+                ring_timeout: ring,
+            });
             self.emit(EventKind::ContactOffered { contact: id, agent });
             self.sync_state(a, None, false);
             self.reindex_agent(a);
@@ -343,7 +350,11 @@ impl Acd {
         self.sync_state(a, None, false);
         for other in agents.into_iter().filter(|&x| x != a) {
             let other_id = self.agents[other as usize].id;
-            self.outputs.push_back(Output::CancelOffer { contact, agent: other_id, reason: CancelReason::AnsweredElsewhere });
+            self.outputs.push_back(Output::CancelOffer {
+                contact,
+                agent: other_id,
+                reason: CancelReason::AnsweredElsewhere,
+            });
             self.agents[other as usize].offers.retain(|&x| x != c);
             self.release_slot(other, group);
             self.after_slot_freed(other, None);
@@ -382,7 +393,8 @@ impl Acd {
 
     pub(crate) fn offer_expired(&mut self, c: ContactIdx) {
         let rec = self.contact_mut(c);
-        let ContactState::Offered { agents } = std::mem::replace(&mut rec.state, ContactState::Offered { agents: vec![] })
+        let ContactState::Offered { agents } =
+            std::mem::replace(&mut rec.state, ContactState::Offered { agents: vec![] })
         else {
             return;
         };

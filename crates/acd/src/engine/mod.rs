@@ -179,10 +179,20 @@ pub(crate) struct AgentRec {
 pub(crate) enum ContactState {
     /// Between queues (arriving, transferring, overflowing): in no index.
     Unqueued,
-    Waiting { class: u32, key: WaitKey },
-    WaitingForAgent { agent: AgentIdx, key: WaitKey },
-    Offered { agents: Vec<AgentIdx> },
-    Connected { agent: AgentIdx },
+    Waiting {
+        class: u32,
+        key: WaitKey,
+    },
+    WaitingForAgent {
+        agent: AgentIdx,
+        key: WaitKey,
+    },
+    Offered {
+        agents: Vec<AgentIdx>,
+    },
+    Connected {
+        agent: AgentIdx,
+    },
 }
 
 /// One step of a contact's path, kept across transfers and overflows.
@@ -220,13 +230,31 @@ pub(crate) struct ContactRec {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Timer {
-    OfferExpires { contact: ContactIdx, epoch: u64 },
-    Relax { contact: ContactIdx, epoch: u64 },
-    Overflow { contact: ContactIdx, epoch: u64 },
-    MaxWait { contact: ContactIdx, epoch: u64 },
+    OfferExpires {
+        contact: ContactIdx,
+        epoch: u64,
+    },
+    Relax {
+        contact: ContactIdx,
+        epoch: u64,
+    },
+    Overflow {
+        contact: ContactIdx,
+        epoch: u64,
+    },
+    MaxWait {
+        contact: ContactIdx,
+        epoch: u64,
+    },
     /// The decliner may be offered the contact again.
-    Reoffer { contact: ContactIdx, epoch: u64 },
-    WrapUp { agent: AgentIdx, contact: ContactId },
+    Reoffer {
+        contact: ContactIdx,
+        epoch: u64,
+    },
+    WrapUp {
+        agent: AgentIdx,
+        contact: ContactId,
+    },
 }
 
 /// The routing engine. See the crate documentation for inputs, outputs and invariants.
@@ -448,7 +476,9 @@ impl Acd {
             Timer::Overflow { contact, epoch } if self.timer_is_current(contact, epoch) => {
                 self.overflow_after_wait(contact)
             }
-            Timer::MaxWait { contact, epoch } if self.timer_is_current(contact, epoch) => self.max_wait_reached(contact),
+            Timer::MaxWait { contact, epoch } if self.timer_is_current(contact, epoch) => {
+                self.max_wait_reached(contact)
+            }
             Timer::Reoffer { contact, epoch } if self.timer_is_current(contact, epoch) => {
                 self.contact_mut(contact).declined_by = None;
                 self.route_contact(contact);
