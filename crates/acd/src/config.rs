@@ -449,22 +449,7 @@ fn validate_queue(
         "callback" => FullFallback::Callback,
         other => return Err(invalid(&place, format!("when_full {other:?} is not one of: busy, voicemail, callback"))),
     };
-    let overflow = match &q.overflow {
-        None => None,
-        Some(o) => {
-            let to = lookup(&format!("{place}, overflow"), &o.to)?;
-            let after = o.after.as_deref().map(|t| duration(&place, "overflow.after", t)).transpose()?;
-            let when_ewt_exceeds =
-                o.when_ewt_exceeds.as_deref().map(|t| duration(&place, "overflow.when_ewt_exceeds", t)).transpose()?;
-            if after.is_none() && when_ewt_exceeds.is_none() {
-                return Err(invalid(&place, "overflow needs `after` or `when_ewt_exceeds`"));
-            }
-            if lookup(&place, &q.name)? == to {
-                return Err(invalid(&place, "overflow cannot go to the same queue"));
-            }
-            Some(OverflowRule { to, after, when_ewt_exceeds })
-        }
-    };
+    let overflow = q.overflow.as_ref().map(|o| validate_overflow(&place, &q.name, o, lookup)).transpose()?;
     let ring_timeout = duration(&place, "ring_timeout", &q.ring_timeout)?;
     if ring_timeout == DurationMs::ZERO {
         return Err(invalid(&place, "ring_timeout must be more than zero"));
@@ -490,6 +475,25 @@ fn validate_queue(
         open: q.open,
         overflow,
     })
+}
+
+fn validate_overflow(
+    place: &str,
+    queue_name: &str,
+    o: &RawOverflow,
+    lookup: &dyn Fn(&str, &str) -> Result<QueueIdx, ConfigError>,
+) -> Result<OverflowRule, ConfigError> {
+    let to = lookup(&format!("{place}, overflow"), &o.to)?;
+    let after = o.after.as_deref().map(|t| duration(place, "overflow.after", t)).transpose()?;
+    let when_ewt_exceeds =
+        o.when_ewt_exceeds.as_deref().map(|t| duration(place, "overflow.when_ewt_exceeds", t)).transpose()?;
+    if after.is_none() && when_ewt_exceeds.is_none() {
+        return Err(invalid(place, "overflow needs `after` or `when_ewt_exceeds`"));
+    }
+    if lookup(place, queue_name)? == to {
+        return Err(invalid(place, "overflow cannot go to the same queue"));
+    }
+    Ok(OverflowRule { to, after, when_ewt_exceeds })
 }
 
 fn find_skill(skills: &[SkillName], name: &str) -> Option<SkillIdx> {

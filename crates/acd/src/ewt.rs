@@ -3,14 +3,19 @@
 //! Method, for a contact at position `p` (1 = next to be served) in a queue with `N` agents
 //! serving it (logged in, not Away) and a recent average handle time `AHT_recent`:
 //!
-//! `EWT(p) = p × AHT_recent / N`
+//! `EWT(p) = p × AHT_recent / N`, at most the queue's `max_wait`.
 //!
 //! This is exact for first-come-first-served with all `N` agents busy and exponential handle
-//! times (agents free up one every `AHT/N` on average; a contact waits for the `p`-th).
-//! It is then bounded by Erlang C for the queue's staffed agents: when the recent offered load
-//! `A = λ × AHT_recent` is below `N`, a delayed contact waits on average `W = AHT / (N − A)`
-//! (Erlang C), and the estimate is capped at `p × W`; it is always capped at the queue's
-//! `max_wait`. With nobody serving, the EWT is the queue's `max_wait` (unknown, as long as allowed).
+//! times (agents free up one every `AHT/N` on average; a contact waits for the `p`-th), and a
+//! contact is only announced when it has to wait, i.e. when the agents that could take it are
+//! busy. With nobody serving, the EWT is the queue's `max_wait` (unknown, as long as allowed).
+//!
+//! Erlang C for the queue's staffed agents and recent load `A = λ × AHT_recent` is published
+//! next to it ([`QueueLoad::erlang_c_asa`]): the steady-state average wait, `None` when
+//! `N ≤ A` (the queue grows). Note on KPI.md's "bounded by Erlang C": Erlang C's mean wait of a
+//! delayed contact, `AHT / (N − A)`, is never below `AHT / N`, so as an upper bound on `p × AHT / N`
+//! it would never bind; the engine therefore does not pretend to apply it and reports the Erlang C
+//! figure separately instead.
 //!
 //! Windows: `AHT_recent` is an exponentially weighted moving average of handle time (answer to
 //! end of wrap-up) with weight 1/[`EWMA_SAMPLES`] per contact, starting from the queue's
@@ -67,14 +72,16 @@ impl QueueLoad {
         if serving == 0 {
             return max_wait;
         }
-        let p = f64::from(position);
-        let mut ms = p * self.aht_ms / f64::from(serving);
-        if let Some(wait_s) =
-            self.traffic_erlangs().and_then(|a| erlang::mean_wait_of_delayed_s(serving, a, self.aht_ms / 1000.0))
-        {
-            ms = ms.min(p * wait_s * 1000.0);
-        }
+        let ms = f64::from(position) * self.aht_ms / f64::from(serving);
         DurationMs::from_ms((ms.max(0.0) as u64).min(max_wait.as_ms()))
+    }
+
+    /// Erlang C average speed of answer for `staffed` agents at the recent load; `None` before
+    /// two arrivals were seen or when the queue is overloaded (`staffed ≤ A`).
+    pub fn erlang_c_asa(&self, staffed: u32) -> Option<DurationMs> {
+        let a = self.traffic_erlangs()?;
+        let asa_s = erlang::asa_s(staffed, a, self.aht_ms / 1000.0)?;
+        Some(DurationMs::from_ms((asa_s * 1000.0) as u64))
     }
 }
 
@@ -98,6 +105,18 @@ mod tests {
     fn ewt_never_exceeds_max_wait() {
         let load = QueueLoad::new(DurationMs::from_secs(600));
         assert_eq!(load.ewt(100, 1, DurationMs::from_secs(900)), DurationMs::from_secs(900));
+    }
+
+    #[test]
+    fn erlang_c_asa_uses_the_recent_load() {
+        let mut load = QueueLoad::new(DurationMs::from_secs(60));
+        for i in 0..100 {
+            load.record_arrival(Timestamp::from_unix_ms(i * 7_500)); // 8 per minute
+        }
+        // 8 Erlangs on 10 agents: ASA = C(10, 8) × 60 s / 2 ≈ 12.3 s.
+        let asa = load.erlang_c_asa(10).map(|d| d.as_ms());
+        assert!(asa.is_some_and(|ms| (12_000..12_600).contains(&ms)), "{asa:?}");
+        assert_eq!(load.erlang_c_asa(8), None);
     }
 
     #[test]

@@ -39,9 +39,11 @@
 //!   (answered, abandoned, rejected or timed out); overflow moves it to another queue.
 //!
 //! ## Expected wait (EWT)
-//! `EWT(p) = p × AHT_recent / agents_serving`, capped by Erlang C (`p × AHT / (N − A)` when the
-//! recent load `A` is below `N`) and by the queue's max wait; see [`ewt`]. [`erlang`] has the
-//! Erlang C helper (P(wait), SL(T), ASA, agents needed).
+//! `EWT(p) = p × AHT_recent / agents_serving`, at most the queue's max wait (exact for FIFO with
+//! every agent busy and exponential handle times); the Erlang C average wait for the staffed
+//! agents at the recent load is published next to it in [`QueueSnapshot`]. See [`ewt`] for the
+//! windows and why Erlang C is not used as an upper bound. [`erlang`] has the Erlang C helper
+//! (P(wait), SL(T), ASA, agents needed), numerically stable for hundreds of agents.
 //!
 //! ## Cost
 //! Decisions read per-queue indexes (waiting contacts by class and wait key, available agents by

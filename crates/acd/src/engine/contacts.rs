@@ -140,11 +140,14 @@ impl Acd {
         if callback {
             self.emit(EventKind::CallbackQueued { contact: id, queue: queue_id });
         }
-        let position = self.position_of(q, key);
-        let queue = &self.queues[q as usize];
-        let ewt = queue.load.ewt(position, queue.serving, queue.cfg.max_wait);
-        self.outputs.push_back(Output::Announce { contact: id, queue: queue_id, position, ewt });
         self.route_contact(c);
+        // Only a contact that has to wait hears its position and expected wait.
+        if self.contacts[c as usize].as_ref().is_some_and(|r| matches!(r.state, ContactState::Waiting { .. })) {
+            let position = self.position_of(q, key);
+            let queue = &self.queues[q as usize];
+            let ewt = queue.load.ewt(position, queue.serving, queue.cfg.max_wait);
+            self.outputs.push_back(Output::Announce { contact: id, queue: queue_id, position, ewt });
+        }
     }
 
     fn overflow_to(&mut self, c: ContactIdx, from: QueueIdx, to: QueueIdx) {

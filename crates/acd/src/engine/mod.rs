@@ -287,6 +287,8 @@ pub struct QueueSnapshot {
     /// EWT for a contact arriving now.
     pub ewt_new: model::DurationMs,
     pub recent_aht: model::DurationMs,
+    /// Erlang C average wait for the serving agents at the recent load (`None`: unknown or overloaded).
+    pub erlang_c_asa: Option<model::DurationMs>,
     pub open: bool,
 }
 
@@ -425,6 +427,7 @@ impl Acd {
             available_agents: u32::try_from(available).unwrap_or(u32::MAX),
             ewt_new: q.load.ewt(q.waiting.saturating_add(1), q.serving, q.cfg.max_wait),
             recent_aht: q.load.aht(),
+            erlang_c_asa: q.load.erlang_c_asa(q.serving),
             open: q.open,
         })
     }
