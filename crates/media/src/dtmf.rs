@@ -282,7 +282,7 @@ impl DtmfSender {
                 return None;
             }
             let (digit, ms) = self.queue.pop_front()?;
-            let total_samples = ms * SAMPLE_RATE_HZ / 1000;
+            let total_samples = ms.saturating_mul(SAMPLE_RATE_HZ / 1000);
             self.sending = Some(Sending {
                 digit,
                 start_timestamp: stream_timestamp,

@@ -149,8 +149,9 @@ impl JitterBuffer {
     fn next_timestamp(&self) -> Option<u32> {
         let next = self.next?;
         let (&k, e) = self.packets.range(next..).next()?;
-        let frames = u32::try_from(k - next).ok()?;
-        Some(e.timestamp.wrapping_sub(frames * PTIME_MS * SAMPLE_RATE_HZ / 1000))
+        // Hostile sequence jumps can make the distance huge: wrap like RTP timestamps do.
+        let frames = (k - next) as u32;
+        Some(e.timestamp.wrapping_sub(frames.wrapping_mul(PTIME_MS * SAMPLE_RATE_HZ / 1000)))
     }
 
     fn update_jitter(&mut self, now: Instant, timestamp: u32) {
