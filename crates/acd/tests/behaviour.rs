@@ -509,3 +509,41 @@ fn accepting_an_offer_that_was_not_made_is_refused() {
     let err = h.acd.handle(t(1), Input::OfferAccepted { agent: agent_id(2), contact: contact_id(1) });
     assert!(err.is_err());
 }
+
+#[test]
+fn contact_in_a_language_no_agent_spoke_yet_is_served_when_one_logs_in() {
+    let (mut h, _, _, general) = setup();
+    let mut req = contact(1, Channel::Voice, general);
+    req.language = Some(Language::parse("pt-BR").expect("valid"));
+    h.arrive(t(0), req);
+    h.login(t(1), AgentB::new(1, &[general]).language("en"));
+    let out = h.login(t(2), AgentB::new(2, &[general]).language("pt"));
+    assert_eq!(offers(&out), vec![(contact_id(1), agent_id(2))]);
+}
+
+#[test]
+fn ring_all_with_nobody_answering_requeues_the_contact() {
+    let cfg = config("[[queues]]\nname = \"q\"\nstrategy = \"ring_all\"\nring_timeout = \"10s\"\n");
+    let q = queue_id(&cfg, "q");
+    let mut h = Harness::new(cfg);
+    h.login(t(0), AgentB::new(1, &[q]));
+    h.login(t(0), AgentB::new(2, &[q]));
+    h.arrive(t(1), contact(1, Channel::Voice, q));
+    let out = h.tick(t(11));
+    let timed_out = events(&out).iter().filter(|e| matches!(e, EventKind::OfferTimedOut { .. })).count();
+    assert_eq!(timed_out, 2);
+    assert!(out.contains(&Output::Requeue { contact: contact_id(1), queue: q, reason: RequeueReason::NoAnswer }));
+}
+
+#[test]
+fn supervisor_can_force_a_missed_agent_back_to_available() {
+    let (mut h, _, tech, _) = setup();
+    h.login(t(0), AgentB::new(1, &[tech]).skill("technical", 5));
+    h.arrive(t(0), contact(1, Channel::Voice, tech));
+    h.tick(t(15));
+    h.tick(t(20)); // re-offered after the decline pause
+    h.tick(t(35)); // second miss: Away "missed"
+    assert_eq!(h.acd.agent_state(agent_id(1)), Some(AgentState::Away));
+    let out = h.send(t(40), Input::SupervisorForce { agent: agent_id(1), presence: Presence::Available });
+    assert_eq!(offers(&out), vec![(contact_id(1), agent_id(1))]);
+}

@@ -81,21 +81,23 @@ impl Acd {
     }
 
     fn intern_languages(&mut self, profile: &AgentProfile) -> Result<Vec<u16>, AcdError> {
-        let mut out = Vec::with_capacity(profile.languages.len());
-        for l in &profile.languages {
-            let primary = l.primary().to_owned();
-            let next = self.languages.len();
-            let idx = match self.languages.get(&primary) {
-                Some(&i) => i,
-                None if next < MAX_LANGUAGES => {
-                    self.languages.insert(primary, next as u16);
-                    next as u16
-                }
-                None => return Err(AcdError::LimitReached("MAX_LANGUAGES")),
-            };
-            out.push(idx);
+        profile
+            .languages
+            .iter()
+            .map(|l| self.intern_language(l.primary()).ok_or(AcdError::LimitReached("MAX_LANGUAGES")))
+            .collect()
+    }
+
+    /// The dense index of a primary language; `None` once [`MAX_LANGUAGES`] are known.
+    pub(crate) fn intern_language(&mut self, primary: &str) -> Option<u16> {
+        if let Some(&i) = self.languages.get(primary) {
+            return Some(i);
         }
-        Ok(out)
+        let next = self.languages.len();
+        (next < MAX_LANGUAGES).then(|| {
+            self.languages.insert(primary.to_owned(), next as u16);
+            next as u16
+        })
     }
 
     pub(crate) fn set_presence(&mut self, agent: model::AgentId, p: Presence, forced: bool) -> Result<(), AcdError> {

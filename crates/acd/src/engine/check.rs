@@ -85,6 +85,9 @@ impl Acd {
     fn check_indexes(&self) -> Result<(), String> {
         for q in &self.queues {
             let counted: usize = q.classes.iter().map(|k| k.waiting.len()).sum();
+            if q.class_ids.len() != q.nonempty.len() || q.classes.len() != q.nonempty.len() + q.free_classes.len() {
+                return Err(format!("queue {} class bookkeeping is off", q.cfg.name));
+            }
             if counted != q.waiting as usize || q.ranked.len() != counted {
                 return Err(format!("queue {} counts {} waiting, holds {counted}", q.cfg.name, q.waiting));
             }

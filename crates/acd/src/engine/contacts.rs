@@ -59,8 +59,7 @@ impl Acd {
                 (route.queue, route.rule.map(str::to_owned), route.priority_bonus)
             }
         };
-        let language =
-            req.language.as_ref().map(|l| self.languages.get(l.primary()).copied().unwrap_or(UNKNOWN_LANGUAGE));
+        let language = req.language.as_ref().map(|l| self.intern_language(l.primary()).unwrap_or(UNKNOWN_LANGUAGE));
         self.next_seq += 1;
         let rec = ContactRec {
             id: req.id,
@@ -113,7 +112,7 @@ impl Acd {
         if !queue.open {
             return self.reject(c, Some(queue_id), RejectReason::Closed);
         }
-        if queue.waiting >= queue.cfg.max_waiting || queue.classes.len() >= MAX_CLASSES_PER_QUEUE {
+        if queue.waiting >= queue.cfg.max_waiting || queue.class_ids.len() >= MAX_CLASSES_PER_QUEUE {
             return self.reject(c, Some(queue_id), RejectReason::QueueFull(queue.cfg.when_full));
         }
         let ewt_on_entry = queue.load.ewt(queue.waiting + 1, queue.serving, queue.cfg.max_wait);
@@ -204,8 +203,16 @@ impl Acd {
         let class = match queue.class_ids.get(&class_key) {
             Some(&k) => k,
             None => {
-                let k = queue.classes.len() as u32;
-                queue.classes.push(super::Class { key: class_key.clone(), waiting: Default::default() });
+                let k = match queue.free_classes.pop() {
+                    Some(k) => {
+                        queue.classes[k as usize].key = class_key.clone();
+                        k
+                    }
+                    None => {
+                        queue.classes.push(super::Class { key: class_key.clone(), waiting: Default::default() });
+                        (queue.classes.len() - 1) as u32
+                    }
+                };
                 queue.class_ids.insert(class_key, k);
                 k
             }
@@ -242,10 +249,12 @@ impl Acd {
         match state {
             ContactState::Waiting { class, key } => {
                 let queue = &mut self.queues[q];
-                let waiting = &mut queue.classes[class as usize].waiting;
-                waiting.remove(&key);
-                if waiting.is_empty() {
+                let entry = &mut queue.classes[class as usize];
+                entry.waiting.remove(&key);
+                if entry.waiting.is_empty() {
                     queue.nonempty.remove(&class);
+                    queue.class_ids.remove(&entry.key);
+                    queue.free_classes.push(class);
                 }
                 queue.ranked.remove(&key);
                 queue.waiting = queue.waiting.saturating_sub(1);

@@ -46,7 +46,7 @@ pub const REOFFER_AFTER_DECLINE: model::DurationMs = model::DurationMs::from_sec
 pub const MAX_HISTORY_ENTRIES: usize = 32;
 /// Most distinct languages spoken by agents.
 pub const MAX_LANGUAGES: usize = 1_024;
-/// Most distinct waiting classes (channel, language, skills) per queue.
+/// Most distinct classes (channel, language, skills) with contacts waiting, per queue.
 pub const MAX_CLASSES_PER_QUEUE: usize = 4_096;
 
 /// Why a command was refused. The engine's state is unchanged when one is returned.
@@ -128,6 +128,8 @@ pub(crate) struct QueueRt {
     pub cfg: QueueConfig,
     pub classes: Vec<Class>,
     pub class_ids: HashMap<ClassKey, u32>,
+    /// Slots of classes that emptied, reused first, so classes never pile up.
+    pub free_classes: Vec<u32>,
     pub nonempty: BTreeSet<u32>,
     pub waiting: u32,
     /// Every waiting key of the queue, for positions.
@@ -302,6 +304,7 @@ impl Acd {
                 cfg: q.clone(),
                 classes: Vec::new(),
                 class_ids: HashMap::new(),
+                free_classes: Vec::new(),
                 nonempty: BTreeSet::new(),
                 waiting: 0,
                 ranked: rank::RankedKeys::default(),
