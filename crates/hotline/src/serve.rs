@@ -1,0 +1,119 @@
+//! `serve` and `demo`: the start-up order and graceful shutdown.
+//!
+//! Order matters for "no partial writes on bad input": configuration is validated before this
+//! runs; the database is reached and its schema version checked before anything is written;
+//! only then are migrations applied, demo data seeded and ports opened.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use config::Config;
+use store::{ConnectOptions, Store};
+use tokio::net::TcpListener;
+
+use crate::seed;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Real use: refuses demo passwords.
+    Production,
+    /// The Demo Shop on embedded storage.
+    Demo,
+}
+
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    let opts = ConnectOptions {
+        max_connections: cfg.database.max_connections,
+        connect_timeout_ms: cfg.database.connect_timeout.as_ms(),
+    };
+    Ok(Store::connect(&cfg.database.url, &opts).await?)
+}
+
+pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
+    crate::logging::init(&cfg.log)?;
+    let store = open_store(&cfg).await?;
+    let status = store.schema_status().await?;
+    if status.current > status.latest_known {
+        anyhow::bail!(store::StoreError::NewerSchema { found: status.current, supported: status.latest_known });
+    }
+    if cfg.database.auto_migrate || mode == Mode::Demo {
+        let report = store.migrate().await?;
+        tracing::info!(from = report.from, to = report.to, applied = report.applied.len(), "database schema");
+    } else if !status.is_current() {
+        anyhow::bail!(
+            "database schema is at version {}, this Hotline needs {}: run `hotline migrate`",
+            status.current,
+            status.latest_known
+        );
+    }
+    match mode {
+        Mode::Demo => seed::ensure_demo(&store).await.context("seeding the demo data")?,
+        Mode::Production => seed::refuse_demo_passwords(&store).await?,
+    }
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", cfg.data_dir.display()))?;
+
+    let http_addr = SocketAddr::new(cfg.http.bind, cfg.http.port);
+    let listener = TcpListener::bind(http_addr).await.with_context(|| format!("http: cannot listen on {http_addr}"))?;
+    let bound = listener.local_addr().context("http: no local address")?;
+    tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
+    if mode == Mode::Demo {
+        println!("Hotline demo is up: http://localhost:{} (health: /healthz, readiness: /readyz)", bound.port());
+        println!("Data: {} (run `hotline demo` again to keep it)", cfg.data_dir.display());
+    }
+
+    let state =
+        Arc::new(web::AppState { readiness: StoreReadiness(store.clone()), version: env!("CARGO_PKG_VERSION") });
+    let max_body_bytes = usize::try_from(cfg.http.max_body_bytes).unwrap_or(usize::MAX);
+    let router = web::router(state, web::HttpLimits { max_body_bytes });
+    let grace = cfg.shutdown_grace.as_std();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(listener, router, async move {
+        let _ = stop_rx.await;
+    }));
+
+    shutdown_signal().await;
+    tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down");
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(grace, server).await {
+        Ok(joined) => joined.context("http server task")?.context("http server")?,
+        Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+/// `/readyz`: the database answers and its schema is the one this binary knows.
+struct StoreReadiness(Store);
+
+impl web::Readiness for StoreReadiness {
+    async fn check(&self) -> Result<u32, String> {
+        let status = self.0.schema_status().await.map_err(|e| e.to_string())?;
+        if status.is_current() {
+            Ok(status.current)
+        } else {
+            Err(format!("database schema is at version {}, expected {}", status.current, status.latest_known))
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The `hotline` binary as a user runs it: flags, bad input, the demo, shutdown.
+//!
+//! Each test runs the real binary (`CARGO_BIN_EXE_hotline`) in a temp directory, on free
+//! loopback ports, and stops what it starts.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use model::{Extension, Username};
+
+fn hotline() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    // A developer's own HOTLINE_* settings must not leak into the tests.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HOTLINE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOTLINE_LOG_LEVEL", "warn");
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    hotline().args(args).current_dir(dir).output().expect("run hotline")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).trim_end().to_owned()
+}
+
+/// The error contract: non-zero exit and exactly one line on stderr.
+fn assert_one_line_error(o: &Output, starts_with: &str) {
+    assert!(!o.status.success(), "expected failure, got success; stderr: {}", stderr(o));
+    let err = stderr(o);
+    assert_eq!(err.lines().count(), 1, "error must be one line: {err:?}");
+    assert!(err.starts_with(starts_with), "stderr {err:?} does not start with {starts_with:?}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write file");
+    p
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn version_and_help_are_printed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let v = run(&["--version"], tmp.path());
+    assert!(v.status.success());
+    assert_eq!(String::from_utf8_lossy(&v.stdout).trim(), format!("hotline {}", env!("CARGO_PKG_VERSION")));
+    let h = run(&["--help"], tmp.path());
+    let help = String::from_utf8_lossy(&h.stdout);
+    for word in ["serve", "demo", "migrate", "check-config"] {
+        assert!(help.contains(word), "--help lacks {word}: {help}");
+    }
+    let sh = run(&["serve", "--help"], tmp.path());
+    let serve_help = String::from_utf8_lossy(&sh.stdout);
+    for flag in ["--data-dir", "--http-port", "--sip-port", "--config"] {
+        assert!(serve_help.contains(flag), "serve --help lacks {flag}");
+    }
+}
+
+#[test]
+fn check_config_accepts_a_valid_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = write(tmp.path(), "ok.toml", "[http]\nport = 8081\n[sip]\nport = 5070\n");
+    let o = run(&["check-config", f.to_str().expect("utf8")], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("valid"));
+}
+
+#[test]
+fn check_config_names_each_kind_of_bad_input() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cases = [
+        ("port.toml", "[sip]\nport = 70000\n", "hotline: sip.port: 70000 is not a port".to_owned()),
+        ("unknown.toml", "[http]\nprot = 1\n", "hotline: http.prot: unknown key".to_owned()),
+        (
+            "syntax.toml",
+            "[http\nport = 1\n",
+            format!("hotline: config file {}: line 1", tmp.path().join("syntax.toml").display()),
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let f = write(tmp.path(), name, text);
+        assert_one_line_error(&run(&["check-config", f.to_str().expect("utf8")], tmp.path()), &expected);
+    }
+    let missing = tmp.path().join("absent.toml");
+    assert_one_line_error(
+        &run(&["check-config", missing.to_str().expect("utf8")], tmp.path()),
+        &format!("hotline: config file {}: cannot read it", missing.display()),
+    );
+}
+
+#[test]
+fn serve_with_bad_config_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = write(tmp.path(), "bad.toml", "data_dir = \"state\"\n[sip]\nport = 70000\n");
+    assert_one_line_error(
+        &run(&["serve", "--config", "bad.toml"], tmp.path()),
+        "hotline: sip.port: 70000 is not a port",
+    );
+    assert_one_line_error(
+        &run(&["serve", "--config", "nowhere.toml"], tmp.path()),
+        "hotline: config file nowhere.toml",
+    );
+    assert_one_line_error(
+        &run(&["serve", "--http-port", "99999"], tmp.path()),
+        "hotline: http.port: 99999 is not a port",
+    );
+    assert_eq!(entries(tmp.path()), vec!["bad.toml".to_owned()], "nothing may be created");
+    drop(f);
+}
+
+#[test]
+fn unreachable_database_is_one_line_and_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let url = format!("postgres://postgres:secret@127.0.0.1:{port}/test");
+    let o = hotline()
+        .args(["serve", "--data-dir", "state"])
+        .env("HOTLINE_DATABASE_URL", &url)
+        .env("HOTLINE_DATABASE_CONNECT_TIMEOUT", "2s")
+        .current_dir(tmp.path())
+        .output()
+        .expect("run");
+    assert_one_line_error(
+        &o,
+        &format!("hotline: database postgres://postgres:***@127.0.0.1:{port}/test is unreachable"),
+    );
+    assert!(!stderr(&o).contains("secret"), "the password leaked: {}", stderr(&o));
+    assert!(entries(tmp.path()).is_empty(), "nothing may be created: {:?}", entries(tmp.path()));
+}
+
+#[test]
+fn migrate_twice_is_a_no_op() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let first = run(&["migrate", "--data-dir", "state"], tmp.path());
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied"));
+    let second = run(&["migrate", "--data-dir", "state"], tmp.path());
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(String::from_utf8_lossy(&second.stdout).contains("already current"));
+}
+
+#[test]
+fn database_from_a_newer_hotline_is_refused_untouched() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    assert!(run(&["migrate", "--data-dir", "state"], tmp.path()).status.success());
+    let db = tmp.path().join("state/hotline.db");
+    // Pretend a future Hotline migrated this database, with python's sqlite3 (no second SQL library here).
+    let bump = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO hotline_schema_version (version, name, applied_at_ms) VALUES (9999, 'from_the_future', 0)\"); c.commit()"])
+        .arg(&db)
+        .status()
+        .expect("python3");
+    assert!(bump.success());
+    let before = std::fs::read(&db).expect("db bytes");
+    for cmd in ["serve", "migrate", "demo"] {
+        let o = run(&[cmd, "--data-dir", "state"], tmp.path());
+        assert_one_line_error(&o, "hotline: database schema is at version 9999, newer than this Hotline supports");
+    }
+    assert_eq!(std::fs::read(&db).expect("db bytes"), before, "the database must not change");
+}
+
+/// A running `hotline` that is stopped with SIGTERM when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(cmd: &str, dir: &Path) -> Server {
+        let http = free_port();
+        let sip = free_port();
+        let child = hotline()
+            .args([cmd, "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()])
+            .env("HOTLINE_HTTP_BIND", "127.0.0.1")
+            .env("HOTLINE_SIP_BIND", "127.0.0.1")
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hotline");
+        let server = Server { child, base: format!("http://127.0.0.1:{http}") };
+        server.wait_until_healthy();
+        server
+    }
+
+    fn wait_until_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::blocking::get(format!("{}/healthz", self.base))
+                && r.status() == 200
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("hotline did not become healthy at {}", self.base);
+    }
+
+    /// Sends SIGTERM and returns the exit status and stderr.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().expect("wait");
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        (status, err)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn store_at(dir: &Path) -> (tokio::runtime::Runtime, store::Store) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let url = format!("sqlite://{}", dir.join("state/hotline.db").display());
+    let s = rt.block_on(store::Store::connect(&url, &store::ConnectOptions::default())).expect("open demo db");
+    (rt, s)
+}
+
+#[test]
+fn demo_serves_health_and_readiness_and_keeps_its_data() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let server = Server::start("demo", tmp.path());
+    let ready = reqwest::blocking::get(format!("{}/readyz", server.base)).expect("readyz");
+    assert_eq!(ready.status(), 200);
+    let (status, err) = server.stop();
+    assert!(status.success(), "SIGTERM must stop hotline cleanly: {status:?} {err}");
+
+    // Change the data between runs; the second run must keep the change and add nothing twice.
+    let org = demo::DEMO_ORG;
+    let (rt, s) = store_at(tmp.path());
+    let mut customer = rt
+        .block_on(s.find_customer_by_phone(org, &model::E164::parse_strict("+8613800000001").expect("e164")))
+        .expect("query")
+        .expect("gold customer seeded");
+    assert_eq!(customer.vip, model::VipTier::Gold);
+    customer.name = "Renamed between runs".into();
+    rt.block_on(s.update_customer(&customer)).expect("update");
+    rt.block_on(s.close());
+
+    let again = Server::start("demo", tmp.path());
+    let (status, _) = again.stop();
+    assert!(status.success());
+    let (rt, s) = store_at(tmp.path());
+    let kept = rt.block_on(s.get_customer(org, customer.id)).expect("query").expect("still there");
+    assert_eq!(kept.name, "Renamed between runs");
+    let all = rt.block_on(s.list_customers(org, &store::Page::first(store::MAX_PAGE_SIZE))).expect("list");
+    assert_eq!(all.items.len(), demo::CUSTOMER_COUNT);
+}
+
+#[test]
+fn serve_refuses_demo_passwords_until_they_are_changed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    drop(Server::start("demo", tmp.path()));
+    let o = run(&["serve", "--data-dir", "state", "--http-port", &free_port().to_string()], tmp.path());
+    assert_one_line_error(
+        &o,
+        "hotline: refusing to serve: demo passwords are still set for web login 1001, SIP account 1001",
+    );
+    assert!(stderr(&o).contains("web login admin"));
+
+    let org = demo::DEMO_ORG;
+    let (rt, s) = store_at(tmp.path());
+    for (login, _) in demo::demo_passwords() {
+        let username = Username::parse(login).expect("username");
+        let mut user = rt.block_on(s.find_user_by_username(org, &username)).expect("query").expect("user");
+        user.password_hash = auth::hash_password(&format!("{login}-changed-pw"), [9; 16]).expect("hash");
+        rt.block_on(s.update_user(&user)).expect("update user");
+        if let Ok(ext) = Extension::parse(login) {
+            let mut agent = rt.block_on(s.find_agent_by_extension(org, &ext)).expect("query").expect("agent");
+            agent.sip_secret = model::SipSecret::new("a-new-sip-secret").expect("secret");
+            rt.block_on(s.update_agent(&agent)).expect("update agent");
+        }
+    }
+    rt.block_on(s.close());
+    let server = Server::start("serve", tmp.path());
+    assert_eq!(reqwest::blocking::get(format!("{}/readyz", server.base)).expect("readyz").status(), 200);
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
