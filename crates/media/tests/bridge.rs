@@ -561,3 +561,22 @@ fn garbage_datagrams_are_counted_not_fatal() {
     assert_eq!(c.unknown_payload_type, 1);
     assert!(call.rtp_to(LegId::Agent).is_empty());
 }
+
+#[test]
+fn rfc_4733_events_are_passed_through_to_the_other_leg_restamped() {
+    let mut call = Call::with_agent(Codec::Pcmu, Codec::Pcma);
+    call.bridge.connect();
+    talk(&mut call, LegId::Customer, CUSTOMER, Codec::Pcmu, 3, |_| vec![0xff; 160]);
+    for (i, (end, d)) in [(false, 160), (false, 320), (true, 400), (true, 400), (true, 400)].iter().enumerate() {
+        let mut p = event_packet(103 + i as u16, 8480, '4', *end, *d);
+        p[8..12].copy_from_slice(&(0x5eed_u32).to_be_bytes()); // same source as the audio
+        call.packet(LegId::Customer, CUSTOMER, &p);
+    }
+    let to_agent = call.rtp_to(LegId::Agent);
+    let events: Vec<_> = to_agent.iter().filter(|h| h.payload_type == 101).collect();
+    assert_eq!(events.len(), 5);
+    assert!(events.iter().all(|h| h.ssrc == 0xa0));
+    assert!(to_agent.windows(2).all(|w| w[1].sequence == w[0].sequence.wrapping_add(1)));
+    // The event keeps its own timestamp on the agent's timeline: 3 frames after the first packet.
+    assert_eq!(events[0].timestamp.wrapping_sub(to_agent[0].timestamp), 480);
+}
