@@ -275,6 +275,17 @@ pub enum EventKind {
         to_queue: Option<QueueId>,
         to_agent: Option<AgentId>,
     },
+    ContactOverflowed {
+        contact: ContactId,
+        from: QueueId,
+        to: QueueId,
+    },
+    /// Back to waiting after an offer ended unanswered, in its old place.
+    ContactRequeued {
+        contact: ContactId,
+        queue: QueueId,
+        reason: RequeueReason,
+    },
     /// The contact left the engine's care with this outcome (answered contacts end at `ContactEnded`).
     ContactFinished {
         contact: ContactId,

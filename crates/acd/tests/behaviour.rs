@@ -547,3 +547,29 @@ fn supervisor_can_force_a_missed_agent_back_to_available() {
     let out = h.send(t(40), Input::SupervisorForce { agent: agent_id(1), presence: Presence::Available });
     assert_eq!(offers(&out), vec![(contact_id(1), agent_id(1))]);
 }
+
+#[test]
+fn logged_out_agent_cannot_be_made_available_without_logging_in() {
+    let (mut h, _, _, general) = setup();
+    h.login(t(0), AgentB::new(1, &[general]));
+    h.send(t(1), Input::AgentLoggedOut(agent_id(1)));
+    let forced = h.acd.handle(t(2), Input::SupervisorForce { agent: agent_id(1), presence: Presence::Available });
+    assert!(forced.is_err());
+    assert_eq!(h.acd.agent_state(agent_id(1)), Some(AgentState::Offline));
+}
+
+#[test]
+fn overflow_and_requeue_are_events_too() {
+    let (mut h, _, tech, general) = setup();
+    h.login(t(0), AgentB::new(1, &[tech]).skill("technical", 5));
+    h.arrive(t(0), contact(1, Channel::Voice, tech));
+    let requeued = h.tick(t(15));
+    assert!(events(&requeued).iter().any(|e| matches!(e, EventKind::ContactRequeued { .. })));
+    h.send(t(16), Input::AgentLoggedOut(agent_id(1)));
+    let overflowed = h.tick(t(120));
+    assert!(events(&overflowed).contains(&EventKind::ContactOverflowed {
+        contact: contact_id(1),
+        from: tech,
+        to: general
+    }));
+}

@@ -102,6 +102,9 @@ impl Acd {
 
     pub(crate) fn set_presence(&mut self, agent: model::AgentId, p: Presence, forced: bool) -> Result<(), AcdError> {
         let a = self.agent_idx(agent)?;
+        if self.agents[a as usize].presence == Presence::Offline && p != Presence::Offline {
+            return Err(AcdError::Invalid(format!("agent {agent} is logged out; log in first")));
+        }
         self.set_presence_idx(a, p, forced);
         Ok(())
     }

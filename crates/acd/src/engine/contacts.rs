@@ -157,6 +157,7 @@ impl Acd {
         let id = rec.id;
         self.push_history(c, HistoryEntry::Overflowed { from: from_id, to: to_id, at: self.now });
         self.outputs.push_back(Output::Overflow { contact: id, from: from_id, to: to_id });
+        self.emit(EventKind::ContactOverflowed { contact: id, from: from_id, to: to_id });
         self.enter_queue(c, to, None);
     }
 
@@ -327,7 +328,9 @@ impl Acd {
             let epoch = self.contact(c).epoch;
             self.arm(self.now.plus(super::REOFFER_AFTER_DECLINE), Timer::Reoffer { contact: c, epoch });
         }
-        self.outputs.push_back(Output::Requeue { contact: id, queue: self.queues[q as usize].cfg.id, reason });
+        let queue = self.queues[q as usize].cfg.id;
+        self.outputs.push_back(Output::Requeue { contact: id, queue, reason });
+        self.emit(EventKind::ContactRequeued { contact: id, queue, reason });
         self.route_contact(c);
     }
 

@@ -49,7 +49,7 @@ pub const MAX_LANGUAGES: usize = 1_024;
 /// Most distinct classes (channel, language, skills) with contacts waiting, per queue.
 pub const MAX_CLASSES_PER_QUEUE: usize = 4_096;
 
-/// Why a command was refused. The engine's state is unchanged when one is returned.
+/// Why a command was refused. The command had no effect (timers due at `now` still fired).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AcdError {
     #[error("unknown contact {0}")]
