@@ -2,7 +2,8 @@
 //! RTCP) and the per-leg machinery (send stream, jitter buffer, DTMF in and out, in-band detector).
 //!
 //! Must never: accept RTP from an address other than the latched one, trust a packet before it
-//! parsed, or emit RTCP more often than `rtcp_interval_ms`.
+//! parsed, or emit RTCP more often than half of `rtcp_interval_ms` (intervals are randomised to
+//! 0.5–1.5 × the nominal one, RFC 3550 §6.2, so calls set up together do not report in lockstep).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -100,6 +101,8 @@ pub(crate) struct Leg {
     pub expect_rtp: bool,
     pub timed_out: bool,
     next_rtcp_at: Instant,
+    /// Xorshift state for RTCP interval randomisation, seeded from our (random) SSRC.
+    rtcp_rng: u32,
     packets_sent_at_last_report: u32,
     rtt: Option<Duration>,
     jitter_sum_ms: f64,
@@ -130,7 +133,8 @@ impl Leg {
             last_rtp_at: now,
             expect_rtp: true,
             timed_out: false,
-            next_rtcp_at: now + rtcp_interval,
+            next_rtcp_at: now,
+            rtcp_rng: config.ssrc | 1,
             packets_sent_at_last_report: 0,
             rtt: None,
             jitter_sum_ms: 0.0,
@@ -140,6 +144,22 @@ impl Leg {
             decoded: Vec::with_capacity(SAMPLES_PER_FRAME),
             config,
         }
+        .with_first_report(now, rtcp_interval)
+    }
+
+    fn with_first_report(mut self, now: Instant, interval: Duration) -> Self {
+        self.next_rtcp_at = now + self.randomised(interval);
+        self
+    }
+
+    /// `interval` × a factor in [0.5, 1.5).
+    fn randomised(&mut self, interval: Duration) -> Duration {
+        let mut x = self.rtcp_rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rtcp_rng = x;
+        interval / 2 + interval.mul_f64(f64::from(x) / f64::from(u32::MAX) * 0.999_999)
     }
 
     /// Symmetric RTP: true when `from` may send to us, latching on the first acceptable packet.
@@ -254,7 +274,7 @@ impl Leg {
     /// Builds our compound report: SR if we sent since the last one, else RR; SDES CNAME; BYE last
     /// when closing.
     pub fn build_rtcp(&mut self, now: Instant, clock: &NtpClock, interval: Duration, bye: bool) -> Vec<u8> {
-        self.next_rtcp_at = now + interval;
+        self.next_rtcp_at = now + self.randomised(interval);
         let reports: Vec<_> = self.recv.iter_mut().map(|(ssrc, stats)| stats.report_block(now, *ssrc)).collect();
         let ssrc = self.send.ssrc();
         let first = if self.send.packets_sent != self.packets_sent_at_last_report {
