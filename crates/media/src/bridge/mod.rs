@@ -16,6 +16,34 @@
 //!   from the legs' jitter buffers, goes to a [`RecordingSink`].
 //!
 //! Must never: do IO itself, read a clock, panic on a datagram, or queue without limit.
+//!
+//! The loop a UDP shell runs around it:
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use media::bridge::{Bridge, BridgeConfig, LegId};
+//! use media::codec::Codec;
+//! use media::leg::LegConfig;
+//! use media::prompt::Playback;
+//! use media::stats::NtpClock;
+//!
+//! let t0 = Instant::now();
+//! let customer = LegConfig::new(Codec::Pcmu, "192.0.2.1:4000".parse().expect("literal"), 0x1234, 1, 160);
+//! let mut call = Bridge::new(t0, BridgeConfig::new(NtpClock::new(t0, 0)), customer);
+//! call.play(LegId::Customer, Playback::new(vec![vec![0i16; 1600].into()], true));
+//! // socket.recv_from → call.handle_packet(now, LegId::Customer, from, &buf[..n]);
+//! let mut sent = 0;
+//! let mut now = t0;
+//! while now < t0 + Duration::from_millis(200) {
+//!     now = call.poll_timeout().expect("a call always has a next tick");
+//!     call.handle_timeout(now);
+//!     while let Some(t) = call.poll_transmit() {
+//!         sent += 1; // socket(t.leg, t.kind).send_to(&t.contents, t.destination)
+//!     }
+//!     while let Some(_event) = call.poll_event() {}
+//! }
+//! assert_eq!(sent, 10); // 200 ms of prompt = ten 20 ms packets
+//! ```
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
