@@ -1,26 +1,44 @@
-//! Sans-IO SIP core for Hotline: bytes and time in, bytes, timers and events out.
+//! Sans-IO SIP core for Hotline: bytes and time in; bytes, deadlines and events out.
 //!
-//! Modules:
-//! - [`message`]: the RFC 3261 codec. Parses requests and responses from datagrams or framed
-//!   streams (compact and folded headers, quoted strings, IPv6 references, SIP/SIPS URIs,
-//!   name-addr, Via, CSeq) and writes them back. [`message::answer_malformed`] turns a parse
-//!   failure into a 400/505/513 answer or a drop.
-//! - [`sdp`]: RFC 4566 session descriptions and RFC 3264 offer/answer for G.711 audio with
-//!   telephone-event.
-//! - [`transaction`]: RFC 3261 §17 client and server transactions (INVITE and non-INVITE) with
-//!   timers A–K, owned by a [`transaction::TransactionLayer`] driven by `handle_*`/`poll_*`.
-//! - [`digest`]: HTTP digest authentication (RFC 2617, RFC 7616, RFC 8760): server challenges with
-//!   stateless HMAC nonces, verification with replay protection, and the client side for trunks.
-//! - [`registrar`]: REGISTER handling as a pure state machine: bindings per address of record,
-//!   expiry, throttling of failed authentication, OPTIONS keep-alive scheduling.
+//! # Modules
+//! - [`message`]: the RFC 3261 codec. [`message::parse_datagram`] (UDP) and
+//!   [`message::frame_stream`] + [`message::parse_stream_message`] (TCP/TLS, framed by
+//!   Content-Length) read requests and responses: compact and folded headers, comma lists split
+//!   outside quotes and `<>`, quoted strings with escapes, SIP/SIPS URIs with IPv6 references,
+//!   name-addr, Via with `received`/`rport`, CSeq. Writing derives Content-Length from the body.
+//!   [`message::answer_malformed`] turns a parse failure into a 400/505/513 answer, or a drop.
+//! - [`sdp`]: RFC 4566 session descriptions and RFC 3264 offer/answer for G.711 audio (PCMU, PCMA)
+//!   with RFC 4733 telephone-event, including hold detection and 488 when no codec is common.
+//! - [`transaction`]: RFC 3261 §17 client and server transactions (INVITE and non-INVITE, timers
+//!   A–K plus RFC 6026 L/M), owned by [`transaction::TransactionLayer`]: `handle_request`,
+//!   `handle_response`, `handle_timeout`, `send_request`, `send_response`, then `poll_transmit`,
+//!   `poll_event`, `poll_timeout`.
+//! - [`digest`]: Digest authentication (RFC 2617, RFC 7616, RFC 8760): MD5 and SHA-256, qop=auth,
+//!   stateless HMAC nonces with expiry (`stale=true`), bounded replay tracking; the client side
+//!   answers a trunk's 401/407.
+//! - [`registrar`]: REGISTER as a pure state machine: bindings per extension, expiry limits (423),
+//!   un-registration, Call-ID/CSeq ordering, failed-auth throttling per source address, binding
+//!   events for the store, OPTIONS keep-alive scheduling.
 //!
-//! Invariants of the whole crate:
-//! - no IO, no sockets, no async runtime, no clock: time comes in as [`model::Timestamp`] and leaves
-//!   as deadlines; randomness (tags, branches, cnonces) comes in from the caller;
-//! - bytes from the network never cause a panic: they parse, or they yield an error that the shell
-//!   answers or drops with a counter;
-//! - every buffer, map and queue has a limit named with its unit (`max_message_bytes`,
-//!   `max_transactions`, `max_bindings_per_aor`...).
+//! # How a shell drives it
+//! ```text
+//! datagram from addr ──parse_datagram──┬─ Ok(msg) ──> TransactionLayer::handle_message(now, msg, Peer)
+//!                                      └─ Err(e) ──> answer_malformed(bytes, &e): Respond(r) → send r
+//!                                                                                 Drop → count
+//! TransactionLayer::poll_event():  Request{REGISTER} → Registrar::handle_register → send_response
+//!                                  Request{INVITE}   → SDP answer_offer → dialog/B2BUA (next layer)
+//! loop { poll_transmit() → socket; poll_timeout() → sleep until; handle_timeout(now) }
+//! ```
+//!
+//! # Invariants
+//! - No IO, no sockets, no async runtime, no clock, no randomness: time comes in as
+//!   [`model::Timestamp`], and tags, branches, nonce salts and cnonces come in from the caller.
+//! - Bytes from the network never cause a panic: they parse, or they yield an error that the shell
+//!   answers or drops with a counter. Fuzzed (`fuzz/`) and property-tested (`tests/`).
+//! - Every buffer, map and queue has a limit named with its unit (`max_message_bytes`,
+//!   `max_headers`, `max_transactions`, `max_tracked_nonces`, `max_bindings_per_aor`...).
+//! - Everything unknown is kept, not refused: extension methods and headers, non-SIP URI schemes
+//!   (so a UAS can answer 416/501), SDP lines it does not model.
 
 pub mod digest;
 pub mod message;

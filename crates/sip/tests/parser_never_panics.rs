@@ -22,8 +22,11 @@ fn exercise(bytes: &[u8]) {
     }
     let _ = frame_stream(bytes, &limits);
     let _ = parse_stream_message(bytes, &limits);
-    if let Ok(sip::Message::Request(r)) = parse_datagram(bytes, &limits) {
-        let _ = (r.headers.via(), r.headers.contacts(), r.to_bytes());
+    if let Ok(message) = parse_datagram(bytes, &limits) {
+        // What we parsed, we can write, and what we write parses to the same message.
+        let written = message.to_bytes();
+        let relaxed = Limits { max_message_bytes: 1 << 20, max_headers: 1024, max_header_line_bytes: 1 << 20 };
+        assert_eq!(parse_datagram(&written, &relaxed).as_ref(), Ok(&message), "{}", String::from_utf8_lossy(&written));
     }
 }
 

@@ -195,6 +195,12 @@ impl Transaction {
         }
     }
 
+    pub(crate) fn terminate(&mut self) {
+        self.state = State::Terminated;
+        self.retransmit_at = None;
+        self.end_at = None;
+    }
+
     /// The 2xx was acknowledged: stop resending it; timer L now only absorbs retransmissions.
     pub(crate) fn stop_retransmitting(&mut self) {
         self.retransmit_at = None;

@@ -91,6 +91,9 @@ pub struct TransactionId(u64);
 pub struct Transmit {
     pub destination: Peer,
     pub bytes: Vec<u8>,
+    /// The transaction to report to [`TransactionLayer::handle_transport_error`] if sending fails
+    /// (`None` for stateless answers and 2xx ACKs).
+    pub transaction: Option<TransactionId>,
 }
 
 /// What the layer tells the TU.
@@ -110,6 +113,8 @@ pub enum Event {
     StrayResponse { response: Response, source: Peer },
     /// Timer B/F (no final response), H (no ACK for our error) or L/timer for 2xx without ACK.
     Timeout { id: TransactionId },
+    /// The shell could not send for transaction `id` (§17.1.4, §17.2.4): the TU treats it as a 503.
+    TransportError { id: TransactionId },
     /// The transaction ended and its id will not be used again.
     Terminated { id: TransactionId },
 }
@@ -206,7 +211,7 @@ impl TransactionLayer {
         self.counters.absorbed_retransmissions += 1;
         if let Some(bytes) = tx.response_to_retransmit() {
             let destination = tx.peer.clone();
-            self.push_transmit(Transmit { destination, bytes });
+            self.push_transmit(Transmit { destination, bytes, transaction: Some(id) });
         }
     }
 
@@ -269,7 +274,7 @@ impl TransactionLayer {
             if request.method != Method::Ack {
                 let busy = request.response(StatusCode::SERVICE_UNAVAILABLE, None);
                 let destination = response_destination(&request, &source);
-                self.push_transmit(Transmit { destination, bytes: busy.to_bytes() });
+                self.push_transmit(Transmit { destination, bytes: busy.to_bytes(), transaction: None });
             }
             return None;
         }
@@ -294,7 +299,7 @@ impl TransactionLayer {
         let bytes = response.to_bytes();
         tx.on_send_response(now, response.status, bytes.clone(), &timers)?;
         let destination = tx.peer.clone();
-        self.push_transmit(Transmit { destination, bytes });
+        self.push_transmit(Transmit { destination, bytes, transaction: Some(id) });
         self.after_change(id);
         Ok(())
     }
@@ -321,13 +326,13 @@ impl TransactionLayer {
         let bytes = tx.last_sent.clone();
         self.transactions.insert(id, tx);
         self.by_key.insert(key, id);
-        self.push_transmit(Transmit { destination, bytes });
+        self.push_transmit(Transmit { destination, bytes, transaction: Some(id) });
         Ok(id)
     }
 
     /// Sends an ACK for a 2xx (a new, transaction-less request, §13.2.2.4).
     pub fn send_ack(&mut self, ack: &Request, destination: Peer) {
-        self.push_transmit(Transmit { destination, bytes: ack.to_bytes() });
+        self.push_transmit(Transmit { destination, bytes: ack.to_bytes(), transaction: None });
     }
 
     /// Cancels client INVITE transaction `invite` (§9.1). The CANCEL goes out once a provisional
@@ -369,7 +374,7 @@ impl TransactionLayer {
         let destination = tx.peer.clone();
         let pending_cancel = if response.status.is_provisional() { tx.cancel_pending.take() } else { None };
         if let Some(ack) = outcome.send {
-            self.push_transmit(Transmit { destination: destination.clone(), bytes: ack });
+            self.push_transmit(Transmit { destination: destination.clone(), bytes: ack, transaction: Some(id) });
         }
         if outcome.deliver {
             self.events.push_back(Event::Response { id, response });
@@ -396,12 +401,22 @@ impl TransactionLayer {
             let fired = tx.on_timer(now, &timers);
             let destination = tx.peer.clone();
             if let Some(bytes) = fired.retransmit {
-                self.push_transmit(Transmit { destination, bytes });
+                self.push_transmit(Transmit { destination, bytes, transaction: Some(id) });
             }
             if fired.timed_out {
                 self.counters.timeouts += 1;
                 self.events.push_back(Event::Timeout { id });
             }
+            self.after_change(id);
+        }
+    }
+
+    /// The shell failed to send for transaction `id` (connection refused, ICMP error, closed
+    /// stream): the transaction ends at once and the TU hears of it (§17.1.4, §17.2.4).
+    pub fn handle_transport_error(&mut self, id: TransactionId) {
+        if let Some(tx) = self.transactions.get_mut(&id) {
+            tx.terminate();
+            self.events.push_back(Event::TransportError { id });
             self.after_change(id);
         }
     }

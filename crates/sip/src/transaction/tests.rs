@@ -343,3 +343,14 @@ fn t1_is_configurable() {
     assert!(matches!(events.first(), Some(Event::Timeout { .. })));
     assert_eq!(l.poll_timeout(), None);
 }
+
+#[test]
+fn a_transport_error_ends_the_transaction_and_tells_the_tu() {
+    let mut l = layer();
+    let id = l.send_request(at(0), request("OPTIONS", "z9hG4bKt", "TCP"), peer_tcp()).expect("sent");
+    let (transmits, _) = drain(&mut l);
+    assert_eq!(transmits[0].transaction, Some(id));
+    l.handle_transport_error(id);
+    assert_eq!(drain(&mut l).1, vec![Event::TransportError { id }, Event::Terminated { id }]);
+    assert!(l.is_empty());
+}
