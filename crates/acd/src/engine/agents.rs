@@ -141,7 +141,6 @@ impl Acd {
             self.return_personal(a);
         }
         self.sync_state(a, reason, forced);
-        self.reindex_agent(a);
         self.fill_agent(a);
     }
 
@@ -249,10 +248,18 @@ impl Acd {
         self.fill_agent_except(a, None);
     }
 
+    /// Always leaves the agent's index entries fresh: callers that change an agent's slots or
+    /// keys end with a fill instead of reindexing twice.
     pub(crate) fn fill_agent_except(&mut self, a: AgentIdx, skip: Option<super::ContactIdx>) {
+        let mut offered = false;
         while self.agents[a as usize].presence == Presence::Available {
             let Some(c) = self.best_contact_for(a, skip) else { break };
+            // `make_offer` reindexes the agent after each offer.
             self.make_offer(c, vec![a]);
+            offered = true;
+        }
+        if !offered {
+            self.reindex_agent(a);
         }
     }
 
@@ -273,11 +280,11 @@ impl Acd {
         rec.idle_since = self.now;
         self.release_slot(a, g);
         self.sync_state(a, None, false);
-        self.reindex_agent(a);
         self.fill_agent(a);
     }
 
     /// Agent `a` stops handling a connected contact: wrap-up per the queue, or free at once.
+    /// Leaves the agent's index stale: the caller must [`Acd::fill_agent`] it afterwards.
     pub(crate) fn agent_done_with(&mut self, a: AgentIdx, c: super::ContactIdx, now: Timestamp) {
         let (id, group, queue) = {
             let rec = self.contact(c);
@@ -295,7 +302,6 @@ impl Acd {
             self.release_slot(a, group);
         }
         self.sync_state(a, None, false);
-        self.reindex_agent(a);
     }
 
     /// Counts a missed offer; after the queue's limit in a row the agent goes Away ("missed").

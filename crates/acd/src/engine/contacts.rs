@@ -380,7 +380,6 @@ impl Acd {
     /// Bookkeeping after an agent got a slot back; offers it more work (except `skip`).
     fn after_slot_freed(&mut self, a: AgentIdx, skip: Option<ContactIdx>) {
         self.sync_state(a, None, false);
-        self.reindex_agent(a);
         self.fill_agent_except(a, skip);
     }
 
@@ -434,7 +433,8 @@ impl Acd {
         }
     }
 
-    /// Takes a contact away from wherever it is (waiting, ringing, connected); returns agents freed.
+    /// Takes a contact away from wherever it is (waiting, ringing, connected); returns the agents
+    /// freed, whom the caller must fill (their index entries are stale until then).
     fn detach(&mut self, c: ContactIdx, reason: CancelReason) -> Vec<AgentIdx> {
         if self.unplace(c).is_some() {
             return Vec::new();
