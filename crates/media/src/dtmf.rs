@@ -209,6 +209,8 @@ pub struct DtmfPacket {
     /// RTP timestamp: the event's start, the same for every packet of the event.
     pub timestamp: u32,
     pub payload: [u8; 4],
+    /// The second or third copy of the end packet (carries no new tone time).
+    pub retransmission: bool,
 }
 
 /// Limits of the sender.
@@ -304,7 +306,12 @@ impl DtmfSender {
             volume: self.config.volume,
             duration: u16::try_from(s.sent_samples).unwrap_or(u16::MAX),
         };
-        let packet = DtmfPacket { marker: first, timestamp: s.start_timestamp, payload: ev.to_bytes() };
+        let packet = DtmfPacket {
+            marker: first,
+            timestamp: s.start_timestamp,
+            payload: ev.to_bytes(),
+            retransmission: s.end_packets_sent > 1,
+        };
         if s.end_packets_sent >= END_PACKET_REPEATS {
             self.sending = None;
             self.gap_ticks_left = self.config.gap_ms.div_ceil(crate::codec::PTIME_MS);

@@ -88,6 +88,38 @@ fn strongest(p: &[f32]) -> (usize, f32) {
     p.iter().copied().enumerate().fold((0, 0.0), |best, (i, v)| if v > best.1 { (i, v) } else { best })
 }
 
+/// Peak amplitude of a 0 dBm0 sine in 16-bit linear (G.711: +3.14 dBm0 is full scale).
+const ZERO_DBM0_PEAK: f32 = 22_735.0;
+
+/// The row and column frequencies of a key.
+pub fn frequencies(digit: DtmfDigit) -> (f32, f32) {
+    let code = digit.event_code();
+    for (r, row) in KEYPAD.iter().enumerate() {
+        if let Some(c) = row.iter().position(|&k| k == code) {
+            return (ROWS_HZ[r], COLS_HZ[c]);
+        }
+    }
+    (ROWS_HZ[0], COLS_HZ[0]) // unreachable: the keypad holds all 16 event codes
+}
+
+/// Fills `out` with the key's dual tone from sample `first_sample` of the key press (phase
+/// continuous across calls), each tone at `level_dbm0` (e.g. -10); samples at or past
+/// `end_sample` are silence.
+pub fn tone(digit: DtmfDigit, level_dbm0: f32, first_sample: u32, end_sample: u32, out: &mut [i16]) {
+    let (low, high) = frequencies(digit);
+    let amp = ZERO_DBM0_PEAK * 10f32.powf(level_dbm0 / 20.0);
+    for (i, o) in out.iter_mut().enumerate() {
+        let n = first_sample.saturating_add(i as u32);
+        if n >= end_sample {
+            *o = 0;
+            continue;
+        }
+        let t = n as f32 / 8000.0;
+        let w = 2.0 * std::f32::consts::PI * t;
+        *o = (amp * ((w * low).sin() + (w * high).sin())).clamp(-32768.0, 32767.0) as i16;
+    }
+}
+
 /// Streaming in-band DTMF detector.
 pub struct InbandDetector {
     config: InbandConfig,
@@ -318,6 +350,19 @@ mod tests {
         assert_eq!(detect(&tone(&[(770.0, 8000.0), (1336.0, 4000.0)], 60)), "5");
         // High group 6 dB above low group: reverse twist beyond 4 dB, rejected.
         assert_eq!(detect(&tone(&[(770.0, 4000.0), (1336.0, 8000.0)], 60)), "");
+    }
+
+    #[test]
+    fn generated_key_tones_are_detected_as_their_keys() {
+        let mut audio = Vec::new();
+        for c in "159#D".chars() {
+            let d = DtmfDigit::from_char(c).expect("key");
+            let mut frame = vec![0i16; 800];
+            super::tone(d, -10.0, 0, 640, &mut frame); // 80 ms of tone, 20 ms of silence
+            audio.extend(frame);
+            audio.extend(silence(40));
+        }
+        assert_eq!(detect(&audio), "159#D");
     }
 
     #[test]

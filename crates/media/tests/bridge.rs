@@ -598,3 +598,30 @@ fn rtcp_intervals_are_randomised_between_half_and_one_and_a_half_times_the_nomin
     assert!(gaps.iter().all(|g| (2_480..=7_520).contains(g)), "{gaps:?}");
     assert!(gaps.iter().any(|&g| g < 4_500) && gaps.iter().any(|&g| g > 5_500), "spread: {gaps:?}");
 }
+
+#[test]
+fn dtmf_to_a_leg_without_telephone_event_is_played_as_detectable_tones() {
+    let t0 = Instant::now();
+    let mut customer = LegConfig::new(Codec::Pcma, addr(CUSTOMER), 1, 1, 1);
+    customer.telephone_event_pt = None;
+    let mut call = Call {
+        t0,
+        now: t0,
+        bridge: Bridge::new(t0, BridgeConfig::new(NtpClock::new(t0, 0)), customer),
+        sent: Vec::new(),
+        events: Vec::new(),
+    };
+    for c in "42*".chars() {
+        call.bridge.send_dtmf(LegId::Customer, DtmfDigit::from_char(c).expect("key"), 100).expect("queued");
+    }
+    call.advance(1_000);
+    let mut detector = media::inband::InbandDetector::new(Default::default());
+    let mut pcm = Vec::new();
+    let mut heard = String::new();
+    for p in call.payloads_to(LegId::Customer) {
+        Codec::Pcma.decode(&p, &mut pcm);
+        heard.extend(detector.detect(&pcm).iter().map(|d| d.as_char()));
+    }
+    assert_eq!(heard, "42*");
+    assert_continuous(&call.rtp_to(LegId::Customer));
+}

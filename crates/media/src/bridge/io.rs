@@ -7,13 +7,27 @@ use std::time::{Duration, Instant};
 
 use super::{
     Bridge, DtmfSource, Feed, LegId, MediaEvent, MediaTimeoutReason, MonitorMode, PacketKind, SOURCE_HOLD, SOURCE_MIX,
-    SOURCE_PROMPT, SOURCE_SILENCE, TICK, Transmit, mix_into,
+    SOURCE_PROMPT, SOURCE_SILENCE, SOURCE_TONE, TICK, Transmit, mix_into,
 };
 use crate::codec::SAMPLES_PER_FRAME;
-use crate::dtmf::{DtmfDigit, DtmfNotice};
+use crate::dtmf::{DtmfDigit, DtmfNotice, DtmfPacket, TelephoneEvent};
+use crate::inband;
 use crate::leg::Accepted;
 use crate::prompt::PlaybackEnd;
 use crate::rtp::{RtpHeader, RtpPacket, looks_like_rtcp, write_simple};
+
+/// The 20 ms of dual tone an RFC 4733 packet stands for (silence for end-packet repeats).
+fn inband_tone(pkt: &DtmfPacket) -> [i16; SAMPLES_PER_FRAME] {
+    let mut frame = [0; SAMPLES_PER_FRAME];
+    if let (Ok(ev), false) = (TelephoneEvent::parse(&pkt.payload), pkt.retransmission)
+        && let Some(digit) = DtmfDigit::from_event(ev.event)
+    {
+        let end = u32::from(ev.duration);
+        let start = end.saturating_sub(1) / SAMPLES_PER_FRAME as u32 * SAMPLES_PER_FRAME as u32;
+        inband::tone(digit, -f32::from(ev.volume), start, end, &mut frame);
+    }
+    frame
+}
 
 /// Ticks caught up at most after a stall; beyond that the clock is resynchronised.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -252,29 +266,41 @@ impl Bridge {
     fn send_tick(&mut self, now: Instant, id: LegId) {
         let Some(l) = self.legs[id.index()].as_mut() else { return };
         let stream_ts = l.send.timestamp_at(now);
-        if let (Some(pt), Some(pkt)) = (l.config.telephone_event_pt, l.dtmf_tx.next_packet(stream_ts)) {
-            let stamp = l.send.stamp_event(now, pkt.timestamp, pkt.marker, pkt.payload.len());
-            let header = RtpHeader {
-                marker: stamp.marker,
-                payload_type: pt,
-                sequence: stamp.sequence,
-                timestamp: stamp.timestamp,
-                ssrc: l.send.ssrc(),
-                ..RtpHeader::default()
-            };
-            let mut contents = Vec::with_capacity(16);
-            if write_simple(&header, &pkt.payload, &mut contents).is_ok() {
-                l.counters.rtp_sent += 1;
-                let destination = l.remote_rtp;
-                self.push_transmit(Transmit { leg: id, kind: PacketKind::Rtp, destination, contents });
-            }
-            return;
+        let frame = match (l.dtmf_tx.next_packet(stream_ts), l.config.telephone_event_pt) {
+            (Some(pkt), Some(pt)) => return self.send_event(now, id, pt, &pkt),
+            // The far end has no telephone-event: play the key as in-band tones instead.
+            (Some(pkt), None) => Some((inband_tone(&pkt), SOURCE_TONE)),
+            (None, _) => self.frame_for(id),
+        };
+        if let Some((frame, source)) = frame {
+            self.send_audio(now, id, &frame, source);
         }
-        let Some((frame, source)) = self.frame_for(id) else { return };
+    }
+
+    fn send_event(&mut self, now: Instant, id: LegId, payload_type: u8, pkt: &DtmfPacket) {
+        let Some(l) = self.legs[id.index()].as_mut() else { return };
+        let stamp = l.send.stamp_event(now, pkt.timestamp, pkt.marker, pkt.payload.len());
+        let header = RtpHeader {
+            marker: stamp.marker,
+            payload_type,
+            sequence: stamp.sequence,
+            timestamp: stamp.timestamp,
+            ssrc: l.send.ssrc(),
+            ..RtpHeader::default()
+        };
+        let mut contents = Vec::with_capacity(16);
+        if write_simple(&header, &pkt.payload, &mut contents).is_ok() {
+            l.counters.rtp_sent += 1;
+            let destination = l.remote_rtp;
+            self.push_transmit(Transmit { leg: id, kind: PacketKind::Rtp, destination, contents });
+        }
+    }
+
+    fn send_audio(&mut self, now: Instant, id: LegId, frame: &[i16; SAMPLES_PER_FRAME], source: u32) {
         let Some(l) = self.legs[id.index()].as_mut() else { return };
         let codec = l.config.codec;
         self.scratch.clear();
-        codec.encode(&frame, &mut self.scratch);
+        codec.encode(frame, &mut self.scratch);
         let stamp = l.send.stamp_local(now, source, SAMPLES_PER_FRAME as u32, self.scratch.len());
         let header = RtpHeader {
             marker: stamp.marker,

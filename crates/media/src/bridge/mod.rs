@@ -207,6 +207,7 @@ const SOURCE_SILENCE: u32 = 1;
 const SOURCE_PROMPT: u32 = 2;
 const SOURCE_HOLD: u32 = 3;
 const SOURCE_MIX: u32 = 4;
+const SOURCE_TONE: u32 = 5;
 
 /// Counters of the whole call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -365,7 +366,8 @@ impl Bridge {
         }
     }
 
-    /// Queues a digit to send to a leg as RFC 4733 events.
+    /// Queues a digit to send to a leg: RFC 4733 events when the leg negotiated telephone-event,
+    /// in-band dual tones otherwise.
     pub fn send_dtmf(&mut self, leg: LegId, digit: DtmfDigit, duration_ms: u32) -> Result<(), DtmfQueueFull> {
         match self.leg_mut(leg) {
             Some(l) => l.dtmf_tx.queue_digit(digit, duration_ms),
