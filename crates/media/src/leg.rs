@@ -110,7 +110,13 @@ pub(crate) struct Leg {
     max_jitter_ms: f64,
     pub counters: LegCounters,
     decoded: Vec<i16>,
+    /// Last frame played and how many frames were concealed since (packet-loss concealment).
+    last_frame: [i16; SAMPLES_PER_FRAME],
+    concealed: u8,
 }
+
+/// Lost frames in a row concealed by repetition before falling back to silence.
+pub const MAX_CONCEALED_FRAMES: u8 = 2;
 
 fn rtcp_default_addr(rtp: SocketAddr) -> SocketAddr {
     SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1))
@@ -142,6 +148,8 @@ impl Leg {
             max_jitter_ms: 0.0,
             counters: LegCounters::default(),
             decoded: Vec::with_capacity(SAMPLES_PER_FRAME),
+            last_frame: [0; SAMPLES_PER_FRAME],
+            concealed: 0,
             config,
         }
         .with_first_report(now, rtcp_interval)
@@ -160,6 +168,21 @@ impl Leg {
         x ^= x << 5;
         self.rtcp_rng = x;
         interval / 2 + interval.mul_f64(f64::from(x) / f64::from(u32::MAX) * 0.999_999)
+    }
+
+    /// A re-INVITE changed the far end's address or codec: latch again, restart the buffer.
+    pub fn renegotiate(&mut self, remote_rtp: SocketAddr, codec: crate::codec::Codec) {
+        self.config.remote_rtp = remote_rtp;
+        self.remote_rtp = remote_rtp;
+        if self.config.remote_rtcp.is_none() {
+            self.remote_rtcp = remote_rtp;
+        }
+        self.latched = false;
+        self.rtcp_latched = false;
+        if codec != self.config.codec {
+            self.config.codec = codec;
+            self.jitter = JitterBuffer::new(self.config.jitter_buffer);
+        }
     }
 
     /// Symmetric RTP: true when `from` may send to us, latching on the first acceptable packet.
@@ -302,7 +325,9 @@ impl Leg {
         out
     }
 
-    /// Takes this tick's audio from the jitter buffer (silence when nothing or lost).
+    /// Takes this tick's audio from the jitter buffer. A lost frame is concealed by repeating the
+    /// last one at half, then quarter level; after [`MAX_CONCEALED_FRAMES`] it is silence, as is
+    /// an empty buffer. Returns whether real audio was played.
     pub fn pull_audio(&mut self, frame: &mut [i16; SAMPLES_PER_FRAME]) -> bool {
         match self.jitter.pop() {
             Playout::Frame(f) => {
@@ -310,7 +335,16 @@ impl Leg {
                 let n = self.decoded.len().min(SAMPLES_PER_FRAME);
                 frame[..n].copy_from_slice(&self.decoded[..n]);
                 frame[n..].fill(0);
+                self.last_frame = *frame;
+                self.concealed = 0;
                 true
+            }
+            Playout::Lost if self.concealed < MAX_CONCEALED_FRAMES => {
+                self.concealed += 1;
+                for (o, s) in frame.iter_mut().zip(&self.last_frame) {
+                    *o = s >> self.concealed;
+                }
+                false
             }
             Playout::Lost | Playout::Empty => {
                 frame.fill(0);

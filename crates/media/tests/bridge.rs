@@ -625,3 +625,43 @@ fn dtmf_to_a_leg_without_telephone_event_is_played_as_detectable_tones() {
     assert_eq!(heard, "42*");
     assert_continuous(&call.rtp_to(LegId::Customer));
 }
+
+#[test]
+fn a_reinvite_to_another_codec_and_address_is_followed() {
+    let mut call = Call::with_agent(Codec::Pcmu, Codec::Pcmu);
+    call.bridge.connect();
+    talk(&mut call, LegId::Customer, CUSTOMER, Codec::Pcmu, 2, |_| vec![0x7e; 160]);
+    call.bridge.renegotiate(LegId::Agent, addr("192.0.2.21:50010"), Codec::Pcma);
+    call.sent.clear();
+    talk(&mut call, LegId::Customer, CUSTOMER, Codec::Pcmu, 2, |_| vec![0x7e; 160]);
+    let to_agent: Vec<_> = call.sent.iter().filter(|t| t.leg == LegId::Agent).collect();
+    assert!(to_agent.iter().all(|t| t.destination == addr("192.0.2.21:50010")));
+    assert_eq!(call.rtp_to(LegId::Agent)[0].payload_type, 8);
+    assert_eq!(call.payloads_to(LegId::Agent)[0], vec![g711::ulaw_to_alaw(0x7e); 160]);
+    // The agent's new address latches from its own packets again.
+    call.packet(LegId::Agent, "192.0.2.21:50012", &rtp(8, 1, 160, 77, false, &[0xd5; 160]));
+    assert_eq!(call.bridge.remote(LegId::Agent), Some(addr("192.0.2.21:50012")));
+}
+
+#[test]
+fn a_lost_packet_is_concealed_in_the_recording_not_left_as_a_hole() {
+    let mut call = Call::with_agent(Codec::Pcmu, Codec::Pcmu);
+    call.bridge.connect();
+    let sink = MemorySink::default();
+    call.bridge.start_recording(Box::new(sink.clone()));
+    for i in 0..30u16 {
+        if i != 15 {
+            let frame = tone_frame(Codec::Pcmu, 400.0, 8000.0, i.into());
+            call.packet(LegId::Customer, CUSTOMER, &rtp(0, 100 + i, 8000 + 160 * u32::from(i), 1, false, &frame));
+        }
+        call.advance(20);
+    }
+    let frames = sink.frames.lock().expect("lock").clone();
+    let level = |s: &[i16]| s.iter().map(|&x| i64::from(x).abs()).sum::<i64>() / s.len() as i64;
+    let levels: Vec<i64> = frames.iter().map(|(l, _)| level(l)).collect();
+    let start = levels.iter().position(|&l| l > 3000).expect("audio plays");
+    let played = &levels[start..start + 28];
+    // Every frame has audio; the concealed one is quieter (half level) but not silent.
+    assert!(played.iter().all(|&l| l > 1500), "{levels:?}");
+    assert!(played.iter().any(|&l| l < 3500), "{levels:?}");
+}

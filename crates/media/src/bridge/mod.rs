@@ -381,6 +381,14 @@ impl Bridge {
         self.push_event(MediaEvent::Dtmf { leg, digit, source: DtmfSource::SipInfo, duration_ms: Some(duration_ms) });
     }
 
+    /// A re-INVITE gave a leg a new address and/or codec: it latches again from that address and
+    /// what it is sent is encoded (or transcoded) for the new codec.
+    pub fn renegotiate(&mut self, leg: LegId, remote_rtp: SocketAddr, codec: crate::codec::Codec) {
+        if let Some(l) = self.leg_mut(leg) {
+            l.renegotiate(remote_rtp, codec);
+        }
+    }
+
     /// Whether RTP is expected from a leg (false while the far end holds us: sendonly/inactive).
     pub fn set_expect_rtp(&mut self, now: Instant, leg: LegId, expect: bool) {
         if let Some(l) = self.leg_mut(leg) {
