@@ -5,7 +5,9 @@
 //! impairment in the Cole–Rosenbluth fit of G.107 with default echo loss:
 //! 0.024·Ta + 0.11·(Ta − 177.3)·H(Ta − 177.3). Ie,eff = Ie + (95 − Ie)·Ppl / (Ppl/BurstR + Bpl)
 //! (G.107 §7.4) with G.711's Ie = 0 and Bpl = 25.1 with packet-loss concealment (G.113 App. I),
-//! BurstR = 1 (random loss). MOS from R per G.107 Annex B. Must never: return a MOS outside 1..=4.5.
+//! BurstR = 1 (random loss). MOS from R per G.107 Annex B. The PLC assumption is the endpoints'
+//! (relayed audio is concealed by the phones); our own decoded paths use simpler repetition.
+//! Must never: return a MOS outside 1..=4.5.
 
 /// Equipment impairment factor of G.711 (G.113 Appendix I).
 pub const G711_IE: f64 = 0.0;

@@ -546,6 +546,9 @@ fn close_sends_bye_and_reports_quality_per_leg() {
     let (_, q) = report.quality.iter().find(|(l, _)| *l == LegId::Customer).expect("customer");
     assert_eq!(q.packets_lost, 0);
     assert!(q.mos > 4.3, "{}", q.mos);
+    // The agent sent nothing: its summary has no packets, and the call's summary is the worse one.
+    let worst = report.call_quality().expect("two legs");
+    assert!(worst.mos <= q.mos);
 }
 
 #[test]

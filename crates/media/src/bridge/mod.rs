@@ -451,3 +451,10 @@ pub struct CloseReport {
     pub quality: Vec<(LegId, QualitySummary)>,
     pub recording: Option<Result<RecordingInfo, AudioError>>,
 }
+
+impl CloseReport {
+    /// The call's quality for the contact record: the worst leg's summary (lowest MOS).
+    pub fn call_quality(&self) -> Option<QualitySummary> {
+        self.quality.iter().map(|(_, q)| *q).min_by(|a, b| a.mos.total_cmp(&b.mos))
+    }
+}
