@@ -79,7 +79,7 @@ impl Acd {
             declined_by: None,
             hops: 0,
             answered_at: None,
-            history: Vec::new(),
+            history: Vec::with_capacity(4),
         };
         let c = match self.free_slots.pop() {
             Some(c) => {
@@ -245,7 +245,13 @@ impl Acd {
     fn unplace(&mut self, c: ContactIdx) -> Option<WaitKey> {
         let (q, state) = {
             let rec = self.contact(c);
-            (rec.queue as usize, rec.state.clone())
+            // Copy out only the waiting states (no allocation on the hot path).
+            let state = match rec.state {
+                ContactState::Waiting { class, key } => ContactState::Waiting { class, key },
+                ContactState::WaitingForAgent { agent, key } => ContactState::WaitingForAgent { agent, key },
+                _ => return None,
+            };
+            (rec.queue as usize, state)
         };
         match state {
             ContactState::Waiting { class, key } => {
@@ -293,12 +299,11 @@ impl Acd {
         let epoch = self.new_epoch();
         let rec = self.contact_mut(c);
         rec.epoch = epoch;
-        rec.state = ContactState::Offered { agents: agents.clone() };
         let (id, group, channel, q, callback) = (rec.id, rec.group, rec.channel, rec.queue, rec.callback);
         let (queue_id, ring) = (self.queues[q as usize].cfg.id, self.queues[q as usize].cfg.ring_timeout);
         self.arm(self.now.plus(ring), Timer::OfferExpires { contact: c, epoch });
         let kind = if callback { OfferKind::Callback } else { OfferKind::Contact };
-        for a in agents {
+        for &a in &agents {
             let rec = &mut self.agents[a as usize];
             rec.used[group as usize] = rec.used[group as usize].saturating_add(1);
             rec.offers.push(c);
@@ -315,6 +320,7 @@ impl Acd {
             self.sync_state(a, None, false);
             self.reindex_agent(a);
         }
+        self.contact_mut(c).state = ContactState::Offered { agents };
     }
 
     /// Puts a contact whose offer ended unanswered back in its place, and tries again.
