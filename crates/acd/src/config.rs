@@ -454,6 +454,9 @@ fn validate_queue(
     if ring_timeout == DurationMs::ZERO {
         return Err(invalid(&place, "ring_timeout must be more than zero"));
     }
+    if q.max_waiting == 0 {
+        return Err(invalid(&place, "max_waiting must be at least 1 (close the queue instead)"));
+    }
     if q.missed_offers_before_away == 0 {
         return Err(invalid(&place, "missed_offers_before_away must be at least 1"));
     }

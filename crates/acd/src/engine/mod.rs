@@ -337,7 +337,8 @@ impl Acd {
     }
 
     /// Feeds one command in. Timers due at `now` fire first, so the order of effects is the
-    /// order of time. On error nothing changed.
+    /// order of time. A `now` earlier than one already seen is treated as that later time (the
+    /// engine's clock never steps back). On error the command had no effect.
     pub fn handle(&mut self, now: Timestamp, input: Input) -> Result<(), AcdError> {
         self.handle_timeout(now);
         match input {
@@ -383,7 +384,9 @@ impl Acd {
         }
     }
 
-    /// The next decision or event, oldest first.
+    /// The next decision or event, oldest first. Outputs accumulate until taken: the shell
+    /// drains them after every `handle`/`handle_timeout` call, and one call produces a bounded
+    /// number (a few per contact or agent it touches; at most [`MAX_RING_ALL_AGENTS`] offers).
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
     }
