@@ -1,0 +1,9 @@
+//! Hotline's reporting core (placeholder doc, replaced below).
+
+pub mod calendar;
+pub mod compare;
+pub mod figures;
+
+mod error;
+
+pub use error::KpiError;
