@@ -668,3 +668,41 @@ fn a_lost_packet_is_concealed_in_the_recording_not_left_as_a_hole() {
     assert!(played.iter().all(|&l| l > 1500), "{levels:?}");
     assert!(played.iter().any(|&l| l < 3500), "{levels:?}");
 }
+
+#[test]
+fn a_16k_stereo_prompt_file_reaches_the_caller_as_the_same_tone() {
+    let tone: Vec<i16> = (0..16_000)
+        .flat_map(|n| {
+            let s = (8000.0 * (2.0 * std::f64::consts::PI * 1000.0 * f64::from(n) / 16_000.0).sin()) as i16;
+            [s, s]
+        })
+        .collect();
+    let file = media::wav::encode_pcm16(16_000, 2, &tone);
+    let mut cache = media::prompt::PromptCache::new(Default::default());
+    cache.insert("tone", media::wav::load_prompt(&file, 1 << 20).expect("valid WAV")).expect("room");
+    let mut call = Call::new(Codec::Pcma);
+    call.bridge.play(LegId::Customer, Playback::new(cache.sequence(&["tone"]).expect("cached"), true));
+    call.advance(1_100);
+    let mut heard = Vec::new();
+    let mut pcm = Vec::new();
+    for p in call.payloads_to(LegId::Customer) {
+        Codec::Pcma.decode(&p, &mut pcm);
+        heard.extend_from_slice(&pcm);
+    }
+    let body = &heard[400..7600];
+    // Goertzel power at 1 kHz against 700 Hz: the tone is there, and only there.
+    let power = |hz: f64| {
+        let coeff = 2.0 * (2.0 * std::f64::consts::PI * hz / 8000.0).cos();
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for &x in body {
+            let s0 = f64::from(x) + coeff * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        s1 * s1 + s2 * s2 - coeff * s1 * s2
+    };
+    assert!(power(1000.0) > 1000.0 * power(700.0));
+    let rms = (body.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / body.len() as f64).sqrt();
+    assert!((5300.0..=6000.0).contains(&rms), "rms {rms}, a 8000-peak sine has 5657");
+    assert!(call.events.contains(&MediaEvent::PlaybackEnded { leg: LegId::Customer, end: PlaybackEnd::Finished }));
+}
