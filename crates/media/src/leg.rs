@@ -225,8 +225,8 @@ impl Leg {
             slot => &mut slot.insert((h.ssrc, ReceiveStats::new(h.sequence))).1,
         };
         if stats.update(now, h.sequence, h.timestamp) != SeqVerdict::Valid {
-            // Probation or a wild jump: counted, but audio is still let through once the source is
-            // latched; a jump is dropped until confirmed.
+            // The first packets of a source (A.1 probation) still play so nothing is clipped; a
+            // wild jump after the source was valid is dropped until the next packet confirms it.
             self.counters.probation_or_jump += 1;
             if stats.received() > 0 {
                 return None;

@@ -172,6 +172,15 @@ impl<W: std::io::Read + std::io::Write + std::io::Seek + Send> RecordingSink for
     }
 }
 
+/// Why a digit could not be queued for sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendDtmfError {
+    #[error("the call has no {0:?} leg")]
+    NoLeg(LegId),
+    #[error(transparent)]
+    QueueFull(#[from] DtmfQueueFull),
+}
+
 /// Limits and timers of a call's media.
 #[derive(Debug, Clone, Copy)]
 pub struct BridgeConfig {
@@ -368,11 +377,9 @@ impl Bridge {
 
     /// Queues a digit to send to a leg: RFC 4733 events when the leg negotiated telephone-event,
     /// in-band dual tones otherwise.
-    pub fn send_dtmf(&mut self, leg: LegId, digit: DtmfDigit, duration_ms: u32) -> Result<(), DtmfQueueFull> {
-        match self.leg_mut(leg) {
-            Some(l) => l.dtmf_tx.queue_digit(digit, duration_ms),
-            None => Err(DtmfQueueFull(0)),
-        }
+    pub fn send_dtmf(&mut self, leg: LegId, digit: DtmfDigit, duration_ms: u32) -> Result<(), SendDtmfError> {
+        let l = self.leg_mut(leg).ok_or(SendDtmfError::NoLeg(leg))?;
+        Ok(l.dtmf_tx.queue_digit(digit, duration_ms)?)
     }
 
     /// A digit that came by SIP INFO: handled exactly like one from RTP.
