@@ -573,3 +573,16 @@ fn overflow_and_requeue_are_events_too() {
         to: general
     }));
 }
+
+#[test]
+fn stale_timers_are_swept_so_the_timer_heap_stays_bounded() {
+    let (mut h, _, _, general) = setup();
+    h.login(t(0), AgentB::new(1, &[general]));
+    for n in 0..20_000u128 {
+        h.acd.handle(t(0), Input::ContactArrived(contact(n, Channel::Voice, general))).expect("arrives");
+        h.acd.handle(t(0), Input::OfferAccepted { agent: agent_id(1), contact: contact_id(n) }).expect("accepted");
+        h.acd.handle(t(0), Input::ContactEnded(contact_id(n))).expect("ended");
+        while h.acd.poll_output().is_some() {}
+    }
+    assert!(h.acd.pending_timers() <= acd::engine::MIN_TIMERS_BEFORE_SWEEP, "{}", h.acd.pending_timers());
+}

@@ -46,6 +46,10 @@ pub const REOFFER_AFTER_DECLINE: model::DurationMs = model::DurationMs::from_sec
 pub const MAX_HISTORY_ENTRIES: usize = 32;
 /// Most distinct languages spoken by agents.
 pub const MAX_LANGUAGES: usize = 1_024;
+/// Timers kept per live contact or agent before stale ones are swept (lazy deletion bound).
+pub const TIMERS_PER_LIVE_ITEM: usize = 8;
+/// Timers always allowed before a sweep.
+pub const MIN_TIMERS_BEFORE_SWEEP: usize = 4_096;
 /// Most distinct classes (channel, language, skills) with contacts waiting, per queue.
 pub const MAX_CLASSES_PER_QUEUE: usize = 4_096;
 
@@ -402,6 +406,11 @@ impl Acd {
         self.agent_ids.get(&agent).map(|&a| self.agents[a as usize].reported)
     }
 
+    /// Timers held, live or stale (bounded by [`TIMERS_PER_LIVE_ITEM`] per live contact or agent).
+    pub fn pending_timers(&self) -> usize {
+        self.timers.len()
+    }
+
     /// Contacts the engine is holding (waiting, ringing or connected).
     pub fn live_contacts(&self) -> usize {
         self.contact_ids.len()
@@ -465,6 +474,36 @@ impl Acd {
     pub(crate) fn arm(&mut self, at: Timestamp, timer: Timer) {
         self.next_seq += 1;
         self.timers.push(Reverse((at.unix_ms(), self.next_seq, timer)));
+        if self.timers.len() > self.max_timers() {
+            self.compact_timers();
+        }
+    }
+
+    /// Timers kept before stale ones are swept: a few per live contact and agent, never less
+    /// than [`MIN_TIMERS_BEFORE_SWEEP`].
+    fn max_timers(&self) -> usize {
+        (TIMERS_PER_LIVE_ITEM * (self.contact_ids.len() + self.agents.len())).max(MIN_TIMERS_BEFORE_SWEEP)
+    }
+
+    /// Drops timers that can no longer fire (their contact moved on or left). Linear, but only
+    /// when the heap doubled past [`Acd::max_timers`], so amortised constant per timer.
+    fn compact_timers(&mut self) {
+        let mut timers = std::mem::take(&mut self.timers).into_vec();
+        timers.retain(|Reverse((_, _, t))| self.timer_is_live(t));
+        self.timers = BinaryHeap::from(timers);
+    }
+
+    fn timer_is_live(&self, timer: &Timer) -> bool {
+        match *timer {
+            Timer::OfferExpires { contact, epoch }
+            | Timer::Relax { contact, epoch }
+            | Timer::Overflow { contact, epoch }
+            | Timer::MaxWait { contact, epoch }
+            | Timer::Reoffer { contact, epoch } => self.timer_is_current(contact, epoch),
+            Timer::WrapUp { agent, contact } => {
+                self.agents.get(agent as usize).is_some_and(|a| a.wrap_ups.iter().any(|&(c, _)| c == contact))
+            }
+        }
     }
 
     pub(crate) fn new_epoch(&mut self) -> u64 {

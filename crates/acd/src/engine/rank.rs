@@ -6,7 +6,7 @@
 use super::WaitKey;
 
 /// Most keys per block before it splits in two.
-pub const BLOCK_KEYS: usize = 256;
+pub const BLOCK_KEYS: usize = 64;
 
 #[derive(Debug, Default)]
 pub(crate) struct RankedKeys {
