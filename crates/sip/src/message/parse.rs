@@ -9,7 +9,7 @@ use thiserror::Error;
 use super::header::{HeaderName, Headers};
 use super::text::{is_token, is_ws, parse_u32, trim_ws};
 use super::uri::Uri;
-use super::values::{Contact, Method, NameAddr, StatusCode, split_list};
+use super::values::{CSeq, Contact, Method, NameAddr, StatusCode, Via, split_list};
 use super::{Message, Request, Response};
 
 /// Size limits applied while parsing. Units are in the names.
@@ -162,8 +162,7 @@ fn parse_with(bytes: &[u8], limits: &Limits, stream: bool) -> Result<Message, Pa
         return Ok(Message::Response(Response { status, reason, headers, body }));
     }
     let (method, uri) = parse_request_line(start)?;
-    validate_common(&headers)?;
-    let cseq = headers.cseq().ok_or(ParseError::BadHeader("CSeq"))?;
+    let cseq = validate_common(&headers)?;
     if cseq.method != method {
         return Err(ParseError::CSeqMethodMismatch);
     }
@@ -327,8 +326,8 @@ fn parse_status_line(line: &str) -> Result<(StatusCode, String), ParseError> {
     Ok((status, reason.to_owned()))
 }
 
-fn exactly_one(headers: &Headers, name: &HeaderName, label: &'static str) -> Result<(), ParseError> {
-    match headers.count(name) {
+fn exactly_one(count: usize, label: &'static str) -> Result<(), ParseError> {
+    match count {
         0 => Err(ParseError::MissingHeader(label)),
         1 => Ok(()),
         _ => Err(ParseError::DuplicateHeader(label)),
@@ -336,30 +335,53 @@ fn exactly_one(headers: &Headers, name: &HeaderName, label: &'static str) -> Res
 }
 
 /// The checks RFC 3261 §8.1.1 and §8.2 make on every message, requests and responses alike.
-fn validate_common(headers: &Headers) -> Result<(), ParseError> {
-    exactly_one(headers, &HeaderName::From, "From")?;
-    exactly_one(headers, &HeaderName::To, "To")?;
-    exactly_one(headers, &HeaderName::CallId, "Call-ID")?;
-    exactly_one(headers, &HeaderName::CSeq, "CSeq")?;
-    if headers.count(&HeaderName::Via) == 0 {
+/// Returns the parsed CSeq.
+fn validate_common(headers: &Headers) -> Result<CSeq, ParseError> {
+    let (mut from, mut to, mut call_id, mut cseq, mut via, mut max_forwards) = (0, 0, 0, 0, 0, 0);
+    for h in headers.iter() {
+        match h.name {
+            HeaderName::From => from += 1,
+            HeaderName::To => to += 1,
+            HeaderName::CallId => call_id += 1,
+            HeaderName::CSeq => cseq += 1,
+            HeaderName::Via => via += 1,
+            HeaderName::MaxForwards => max_forwards += 1,
+            _ => {}
+        }
+    }
+    exactly_one(from, "From")?;
+    exactly_one(to, "To")?;
+    exactly_one(call_id, "Call-ID")?;
+    exactly_one(cseq, "CSeq")?;
+    if via == 0 {
         return Err(ParseError::MissingHeader("Via"));
     }
-    headers.via().ok_or(ParseError::BadHeader("Via"))?;
+    if max_forwards > 1 {
+        return Err(ParseError::DuplicateHeader("Max-Forwards"));
+    }
+    headers
+        .get_all(&HeaderName::Via)
+        .try_for_each(|v| Via::parse(v).map(|_| ()).ok_or(ParseError::BadHeader("Via")))?;
     headers.from().ok_or(ParseError::BadHeader("From"))?;
     headers.to().ok_or(ParseError::BadHeader("To"))?;
-    headers.cseq().ok_or(ParseError::BadHeader("CSeq"))?;
+    let parsed_cseq = headers.cseq().ok_or(ParseError::BadHeader("CSeq"))?;
     let call_id = headers.call_id().unwrap_or_default();
     if call_id.is_empty() || call_id.contains(is_ws) {
         return Err(ParseError::BadHeader("Call-ID"));
     }
-    if headers.count(&HeaderName::MaxForwards) > 1 {
-        return Err(ParseError::DuplicateHeader("Max-Forwards"));
-    }
-    if headers.get(&HeaderName::MaxForwards).is_some() && headers.max_forwards().is_none() {
+    if max_forwards == 1 && headers.max_forwards().is_none() {
         return Err(ParseError::BadHeader("Max-Forwards"));
     }
-    let contacts = headers.contacts().ok_or(ParseError::BadHeader("Contact"))?;
-    if contacts.len() > 1 && contacts.contains(&Contact::Star) {
+    let mut stars = 0;
+    let mut contacts = 0;
+    for value in headers.get_all(&HeaderName::Contact) {
+        contacts += 1;
+        match Contact::parse(value).ok_or(ParseError::BadHeader("Contact"))? {
+            Contact::Star => stars += 1,
+            Contact::Address(_) => {}
+        }
+    }
+    if stars > 0 && contacts > 1 {
         return Err(ParseError::BadHeader("Contact"));
     }
     for name in [HeaderName::Route, HeaderName::RecordRoute] {
@@ -367,7 +389,7 @@ fn validate_common(headers: &Headers) -> Result<(), ParseError> {
             .get_all(&name)
             .try_for_each(|v| NameAddr::parse(v).map(|_| ()).ok_or(ParseError::BadHeader("Route")))?;
     }
-    Ok(())
+    Ok(parsed_cseq)
 }
 
 /// What a server does with bytes that did not parse.

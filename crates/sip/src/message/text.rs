@@ -5,11 +5,15 @@
 
 /// RFC 3261 `token` characters: `alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"`.
 pub(crate) fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '!' | '%' | '*' | '_' | '+' | '`' | '\'' | '~')
+    c.is_ascii() && is_token_byte(c as u8)
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
 }
 
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(is_token_char)
+    !s.is_empty() && s.bytes().all(is_token_byte)
 }
 
 /// Linear white space after unfolding: space or horizontal tab.
@@ -18,35 +22,46 @@ pub(crate) fn is_ws(c: char) -> bool {
 }
 
 pub(crate) fn trim_ws(s: &str) -> &str {
-    s.trim_matches(is_ws)
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| *b != b' ' && *b != b'\t').map_or(start, |i| i + 1);
+    // Both ends sit next to ASCII bytes (or at the ends), so they are char boundaries.
+    s.get(start..end).unwrap_or_default()
 }
 
 /// Splits `s` on `sep` where the separator is outside a quoted string and outside `<...>`.
-/// Returns `None` when a quote or an angle bracket is left open.
+/// Returns `None` when a quote or an angle bracket is left open. Works on bytes: every delimiter
+/// is ASCII, and UTF-8 continuation bytes never equal an ASCII byte.
 pub(crate) fn split_outside(s: &str, sep: char) -> Option<Vec<&str>> {
+    let sep = u8::try_from(sep).ok().filter(u8::is_ascii)?;
+    let bytes = s.as_bytes();
+    // Fast path: nothing quoted or bracketed, so every separator counts (memchr-based search).
+    if !bytes.contains(&b'"') && !bytes.contains(&b'<') {
+        return Some(s.split(char::from(sep)).collect());
+    }
     let mut parts = Vec::new();
     let mut start = 0;
     let mut in_quotes = false;
     let mut in_angle = false;
     let mut escaped = false;
-    for (i, c) in s.char_indices() {
+    for (i, &b) in bytes.iter().enumerate() {
         if in_quotes {
             if escaped {
                 escaped = false;
-            } else if c == '\\' {
+            } else if b == b'\\' {
                 escaped = true;
-            } else if c == '"' {
+            } else if b == b'"' {
                 in_quotes = false;
             }
             continue;
         }
-        match c {
-            '"' => in_quotes = true,
-            '<' if !in_angle => in_angle = true,
-            '>' if in_angle => in_angle = false,
-            _ if c == sep && !in_angle => {
-                parts.push(&s[start..i]);
-                start = i + c.len_utf8();
+        match b {
+            b'"' => in_quotes = true,
+            b'<' if !in_angle => in_angle = true,
+            b'>' if in_angle => in_angle = false,
+            _ if b == sep && !in_angle => {
+                parts.push(s.get(start..i)?);
+                start = i + 1;
             }
             _ => {}
         }
@@ -54,7 +69,7 @@ pub(crate) fn split_outside(s: &str, sep: char) -> Option<Vec<&str>> {
     if in_quotes || in_angle {
         return None;
     }
-    parts.push(&s[start..]);
+    parts.push(s.get(start..)?);
     Some(parts)
 }
 
