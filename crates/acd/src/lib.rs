@@ -29,6 +29,15 @@
 //! wait, overflow after N s or when EWT exceeds X, wrap-up, ring timeout and missed offers
 //! before Away. Agents belong to several queues with a penalty (lower served first) and have
 //! per-channel capacity ([`model::ChannelCapacity`]; a voice call may block other channels).
+//! Ringing, connected and wrap-up contacts each hold one slot of their channel; wrap-up is per
+//! queue. N missed offers in a row (per queue) put the agent Away with reason `missed`; an
+//! agent who declined or missed a contact is not offered that same contact again for
+//! [`engine::REOFFER_AFTER_DECLINE`].
+//!
+//! Callback placeholders keep their place in the queue (and its max wait, but not its overflow)
+//! and are offered as [`OfferKind::Callback`]. Transfers to a queue or to a named agent keep the
+//! contact's history, priority and first-queued time (so its place by wait); a contact waiting
+//! for a named agent goes back to its queue if that agent rejects, misses or logs out.
 //!
 //! ## Invariants (checked by the property test after every step)
 //! - an agent never holds more ringing + connected + wrap-up contacts of a channel than its capacity;
