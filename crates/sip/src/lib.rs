@@ -13,6 +13,8 @@
 //!   A–K plus RFC 6026 L/M), owned by [`transaction::TransactionLayer`]: `handle_request`,
 //!   `handle_response`, `handle_timeout`, `send_request`, `send_response`, then `poll_transmit`,
 //!   `poll_event`, `poll_timeout`.
+//! - [`dialog`]: RFC 3261 §12 dialogs (UAS and UAC side): route set, remote target, CSeq
+//!   ordering, and the in-dialog requests (BYE, re-INVITE, REFER, ACK for 2xx) the B2BUA sends.
 //! - [`digest`]: Digest authentication (RFC 2617, RFC 7616, RFC 8760): MD5 and SHA-256, qop=auth,
 //!   stateless HMAC nonces with expiry (`stale=true`), bounded replay tracking; the client side
 //!   answers a trunk's 401/407.
@@ -40,6 +42,7 @@
 //! - Everything unknown is kept, not refused: extension methods and headers, non-SIP URI schemes
 //!   (so a UAS can answer 416/501), SDP lines it does not model.
 
+pub mod dialog;
 pub mod digest;
 pub mod message;
 pub mod registrar;

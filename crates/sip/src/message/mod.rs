@@ -125,15 +125,17 @@ impl Request {
         bytes
     }
 
-    /// A response to this request per RFC 3261 §8.2.6.1: Via, From, To, Call-ID and CSeq copied.
+    /// A response to this request per RFC 3261 §8.2.6.1: Via, From, To, Call-ID and CSeq copied,
+    /// and Record-Route too when the response can establish a dialog (101–299, §12.1.1).
     /// A To tag is added when `to_tag` is given and the To has none.
     pub fn response(&self, status: StatusCode, to_tag: Option<&str>) -> Response {
         let mut headers = Headers::new();
+        let dialog_forming = (101..300).contains(&status.as_u16());
         for h in self.headers.iter() {
             let copy = matches!(
                 h.name,
                 HeaderName::Via | HeaderName::From | HeaderName::To | HeaderName::CallId | HeaderName::CSeq
-            );
+            ) || (dialog_forming && h.name == HeaderName::RecordRoute);
             if !copy {
                 continue;
             }
