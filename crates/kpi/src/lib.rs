@@ -1,5 +1,6 @@
 //! Hotline's reporting core (placeholder doc, replaced below).
 
+pub mod aggregate;
 pub mod calendar;
 pub mod compare;
 pub mod figures;
