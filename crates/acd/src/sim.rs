@@ -61,6 +61,8 @@ pub struct SimReport {
     pub asa_s: Estimate,
     /// Share of answered contacts that waited at all.
     pub p_wait: Estimate,
+    /// Share of answered contacts answered within T (equals SL when nobody abandons).
+    pub answered_within_t: Estimate,
     pub abandon_rate: f64,
     pub occupancy: f64,
     pub engine_calls: u64,
@@ -77,6 +79,7 @@ enum SimEvent {
 struct Batch {
     answered: u64,
     waited: u64,
+    within_t: u64,
     wait_ms: u64,
 }
 
@@ -152,6 +155,7 @@ impl Run {
                 let batch = &mut self.batches[b.min(BATCHES - 1)];
                 batch.answered += 1;
                 batch.waited += u64::from(wait.as_ms() > 0);
+                batch.within_t += u64::from(wait.as_ms() <= threshold);
                 batch.wait_ms += wait.as_ms();
             }
             EventKind::ContactFinished { contact, outcome: ContactOutcome::Abandoned } => {
@@ -275,6 +279,7 @@ fn batch_estimate(values: &[f64]) -> Estimate {
 fn report(run: &Run) -> SimReport {
     let asa: Vec<f64> = run.batches.iter().map(|b| b.wait_ms as f64 / 1000.0 / (b.answered.max(1) as f64)).collect();
     let p_wait: Vec<f64> = run.batches.iter().map(|b| b.waited as f64 / (b.answered.max(1) as f64)).collect();
+    let within_t: Vec<f64> = run.batches.iter().map(|b| b.within_t as f64 / (b.answered.max(1) as f64)).collect();
     let span_ms = (run.end_ms - run.start_ms).max(1) as f64;
     let sl_den = run.answered + run.abandoned_after_t;
     SimReport {
@@ -284,6 +289,7 @@ fn report(run: &Run) -> SimReport {
         service_level: if sl_den == 0 { 1.0 } else { run.answered_in_t as f64 / sl_den as f64 },
         asa_s: batch_estimate(&asa),
         p_wait: batch_estimate(&p_wait),
+        answered_within_t: batch_estimate(&within_t),
         abandon_rate: if run.offered == 0 { 0.0 } else { run.abandoned as f64 / run.offered as f64 },
         occupancy: run.busy_ms / (f64::from(run.cfg.agents) * span_ms),
         engine_calls: run.calls,

@@ -586,3 +586,16 @@ fn stale_timers_are_swept_so_the_timer_heap_stays_bounded() {
     }
     assert!(h.acd.pending_timers() <= acd::engine::MIN_TIMERS_BEFORE_SWEEP, "{}", h.acd.pending_timers());
 }
+
+#[test]
+fn contact_rejected_by_the_named_expert_goes_back_to_its_queue() {
+    let (mut h, _, _, general) = setup();
+    h.login(t(0), AgentB::new(1, &[general]));
+    h.login(t(0), AgentB::new(2, &[general]));
+    h.arrive(t(0), contact(1, Channel::Voice, general));
+    h.send(t(1), Input::OfferAccepted { agent: agent_id(1), contact: contact_id(1) });
+    let out = h.send(t(2), Input::TransferToAgent { contact: contact_id(1), agent: agent_id(2) });
+    assert_eq!(offers(&out), vec![(contact_id(1), agent_id(2))]);
+    let out = h.send(t(3), Input::OfferRejected { agent: agent_id(2), contact: contact_id(1) });
+    assert_eq!(offers(&out), vec![(contact_id(1), agent_id(1))]);
+}

@@ -67,6 +67,8 @@ fn mmn_without_abandons_agrees_with_erlang_c() {
     assert_eq!(r.abandoned, 0);
     assert!(r.p_wait.contains(p_wait), "P(wait) Erlang C {p_wait:.4}, simulated {:?}", r.p_wait);
     assert!(r.asa_s.contains(asa), "ASA Erlang C {asa:.2} s, simulated {:?}", r.asa_s);
+    let sl = erlang::service_level(cfg.agents, traffic, cfg.mean_handle_s, cfg.sl_threshold_s).unwrap_or(f64::NAN);
+    assert!(r.answered_within_t.contains(sl), "SL Erlang C {sl:.4}, simulated {:?}", r.answered_within_t);
     // The interval must be tight enough to mean something.
     assert!(r.asa_s.half_width < 0.25 * asa, "{:?}", r.asa_s);
 }
