@@ -706,3 +706,11 @@ fn a_16k_stereo_prompt_file_reaches_the_caller_as_the_same_tone() {
     assert!((5300.0..=6000.0).contains(&rms), "rms {rms}, a 8000-peak sine has 5657");
     assert!(call.events.contains(&MediaEvent::PlaybackEnded { leg: LegId::Customer, end: PlaybackEnd::Finished }));
 }
+
+#[test]
+fn a_call_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Bridge>();
+    assert_send::<Transmit>();
+    assert_send::<MediaEvent>();
+}
