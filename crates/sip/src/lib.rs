@@ -18,17 +18,22 @@
 //! - [`digest`]: Digest authentication (RFC 2617, RFC 7616, RFC 8760): MD5 and SHA-256, qop=auth,
 //!   stateless HMAC nonces with expiry (`stale=true`), bounded replay tracking; the client side
 //!   answers a trunk's 401/407.
+//! - [`guard`]: per-source admission: a token-bucket rate limit per IP address (bounded map) and
+//!   silent dropping of SIP scanner user-agents.
 //! - [`registrar`]: REGISTER as a pure state machine: bindings per extension, expiry limits (423),
 //!   un-registration, Call-ID/CSeq ordering, failed-auth throttling per source address, binding
 //!   events for the store, OPTIONS keep-alive scheduling.
 //!
 //! # How a shell drives it
 //! ```text
-//! datagram from addr ──parse_datagram──┬─ Ok(msg) ──> TransactionLayer::handle_message(now, msg, Peer)
-//!                                      └─ Err(e) ──> answer_malformed(bytes, &e): Respond(r) → send r
-//!                                                                                 Drop → count
-//! TransactionLayer::poll_event():  Request{REGISTER} → Registrar::handle_register → send_response
-//!                                  Request{INVITE}   → SDP answer_offer → dialog/B2BUA (next layer)
+//! datagram from addr
+//!   └─ SourceGuard::admit_source(now, ip)        Drop → count
+//!   └─ parse_datagram(bytes, &limits)
+//!        ├─ Err(e) → answer_malformed(bytes, &e) → Respond(400/505/513) → send | Drop → count
+//!        └─ Ok(msg) → SourceGuard::admit (scanner UA) → TransactionLayer::handle_message(now, msg, peer)
+//! TransactionLayer::poll_event()
+//!   ├─ Request{REGISTER} → Registrar::handle_register → send_response; poll_event → store
+//!   └─ Request{INVITE}   → sdp::answer_offer, Dialog::new_uas → B2BUA (the next layer)
 //! loop { poll_transmit() → socket; poll_timeout() → sleep until; handle_timeout(now) }
 //! ```
 //!
@@ -44,6 +49,7 @@
 
 pub mod dialog;
 pub mod digest;
+pub mod guard;
 pub mod message;
 pub mod registrar;
 pub mod sdp;
