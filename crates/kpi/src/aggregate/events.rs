@@ -92,4 +92,7 @@ pub enum Applied {
     InFuture,
     /// A survey score outside its scale.
     InvalidScore,
+    /// An agent state change refused: `max_tracked_agents` reached, or it falls before the part
+    /// of the agent's timeline already forgotten (it could not be slotted in exactly).
+    OverLimit,
 }

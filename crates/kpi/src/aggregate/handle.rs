@@ -20,6 +20,7 @@ impl Aggregator {
             Applied::TooLate => self.counters.too_late += 1,
             Applied::InFuture => self.counters.in_future += 1,
             Applied::InvalidScore => self.counters.invalid_scores += 1,
+            Applied::OverLimit => {}
         }
         if verdict != Applied::Counted {
             return verdict;
@@ -29,6 +30,7 @@ impl Aggregator {
             Input::AgentState(e) => {
                 if !self.on_agent_state(e.agent, (e.at, e.id.as_uuid().as_u128()), e.state) {
                     self.counters.agent_events_refused += 1;
+                    return Applied::OverLimit;
                 }
             }
         }

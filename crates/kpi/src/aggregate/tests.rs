@@ -317,6 +317,36 @@ fn open_intervals_stay_under_their_limit_and_dropped_ones_are_not_recreated() {
 }
 
 #[test]
+fn agents_beyond_the_limit_are_refused_and_counted() {
+    let mut f = Feed::default();
+    let config = AggregatorConfig { max_tracked_agents: 1, ..AggregatorConfig::default() };
+    let mut agg = Aggregator::new(config).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(agg.handle(t(5, 0), f.state(A, t(0, 0), AgentState::Available)), Applied::Counted);
+    assert_eq!(agg.handle(t(5, 0), f.state(B, t(0, 0), AgentState::Available)), Applied::OverLimit);
+    assert_eq!(agg.counters().agent_events_refused, 1);
+    assert_eq!(agg.agent_state(B), None);
+}
+
+#[test]
+fn state_changes_per_agent_are_bounded() {
+    let mut f = Feed::default();
+    let config = AggregatorConfig { max_state_changes_per_agent: 3, ..AggregatorConfig::default() };
+    let mut agg = Aggregator::new(config).unwrap_or_else(|e| panic!("{e}"));
+    for m in 0..10 {
+        let state = if m % 2 == 0 { AgentState::Busy } else { AgentState::Available };
+        agg.handle(t(10, 0), f.state(A, t(m, 0), state));
+    }
+    assert_eq!(agg.counters().state_changes_forgotten_early, 7);
+    // A change before the kept part can no longer be slotted in exactly, so it is refused.
+    assert_eq!(agg.handle(t(10, 0), f.state(A, t(0, 30), AgentState::Away)), Applied::OverLimit);
+    let c = quarter(&agg, 0, Dimension::Agent(A));
+    assert_eq!(
+        c.state_ms[state_index(AgentState::Busy)] + c.state_ms[state_index(AgentState::Available)],
+        9 * MINUTE_MS as u64
+    );
+}
+
+#[test]
 fn longest_waiting_follows_the_queue() {
     let mut f = Feed::default();
     let mut agg = aggregator();
