@@ -242,7 +242,7 @@ impl DigestServer {
         secret_for: impl FnOnce(&str) -> Option<UserSecret>,
     ) -> Verdict {
         let Some(creds) = Credentials::parse(authorization) else { return Verdict::BadRequest };
-        if creds.uri != request_uri {
+        if !same_uri(&creds.uri, request_uri) {
             return Verdict::BadRequest;
         }
         if creds.realm != self.config.realm || !self.config.algorithms.contains(&creds.algorithm) {
@@ -319,6 +319,22 @@ impl DigestServer {
     /// Nonces currently tracked (for metrics).
     pub fn tracked_nonces(&self) -> usize {
         self.seen.len()
+    }
+}
+
+/// Whether the digest-uri names the Request-URI (RFC 2617 §3.2.2.5). Compared as parsed URIs, so
+/// host case and IPv6 spelling do not matter; texts that do not parse must be equal.
+fn same_uri(digest_uri: &str, request_uri: &str) -> bool {
+    use crate::message::{Host, Uri};
+    match (Uri::parse(digest_uri), Uri::parse(request_uri)) {
+        (Some(a), Some(b)) => {
+            let lower = |h: &Host| match h {
+                Host::Name(n) => Host::Name(n.to_ascii_lowercase()),
+                other => other.clone(),
+            };
+            Uri { host: lower(&a.host), ..a } == Uri { host: lower(&b.host), ..b }
+        }
+        _ => digest_uri == request_uri,
     }
 }
 

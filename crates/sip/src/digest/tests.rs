@@ -179,3 +179,11 @@ fn replay_tracking_is_bounded_and_forgotten_nonces_turn_stale() {
     let again = first.expect("kept");
     assert_eq!(s.verify(at(20), &Method::Register, URI, &again, users), Verdict::Challenge { stale: true });
 }
+
+#[test]
+fn the_digest_uri_matches_however_the_host_is_spelled() {
+    assert!(same_uri("sip:[2001:DB8:0:0:0:0:0:1]:5060", "sip:[2001:db8::1]:5060"));
+    assert!(same_uri("sip:Hotline.Example", "sip:hotline.example"));
+    assert!(!same_uri("sip:hotline.example;transport=tcp", "sip:hotline.example"));
+    assert!(!same_uri("sip:other.example", "sip:hotline.example"));
+}
