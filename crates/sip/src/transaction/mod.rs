@@ -10,7 +10,7 @@
 mod key;
 mod machine;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use model::Timestamp;
@@ -151,6 +151,10 @@ pub struct TransactionLayer {
     next_id: u64,
     transactions: HashMap<TransactionId, Transaction>,
     by_key: HashMap<TransactionKey, TransactionId>,
+    /// Every live transaction's next deadline, earliest first (so timers cost O(log n)).
+    deadlines: BTreeSet<(Timestamp, TransactionId)>,
+    /// The deadline each transaction is filed under in `deadlines`.
+    filed: HashMap<TransactionId, Timestamp>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     counters: Counters,
@@ -163,6 +167,8 @@ impl TransactionLayer {
             next_id: 1,
             transactions: HashMap::new(),
             by_key: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            filed: HashMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             counters: Counters::default(),
@@ -222,6 +228,7 @@ impl TransactionLayer {
             && let Some(tx) = self.transactions.get_mut(&id)
         {
             tx.stop_retransmitting();
+            self.after_change(id);
         }
         self.events.push_back(Event::Ack { request, source, invite });
     }
@@ -326,6 +333,7 @@ impl TransactionLayer {
         let bytes = tx.last_sent.clone();
         self.transactions.insert(id, tx);
         self.by_key.insert(key, id);
+        self.after_change(id);
         self.push_transmit(Transmit { destination, bytes, transaction: Some(id) });
         Ok(id)
     }
@@ -389,14 +397,13 @@ impl TransactionLayer {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        let due: Vec<TransactionId> = self
-            .transactions
-            .iter()
-            .filter(|(_, tx)| tx.next_deadline().is_some_and(|d| d <= now))
-            .map(|(id, _)| *id)
-            .collect();
         let timers = self.config.timers;
-        for id in due {
+        while let Some(&(deadline, id)) = self.deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.remove(&(deadline, id));
+            self.filed.remove(&id);
             let Some(tx) = self.transactions.get_mut(&id) else { continue };
             let fired = tx.on_timer(now, &timers);
             let destination = tx.peer.clone();
@@ -423,7 +430,7 @@ impl TransactionLayer {
 
     /// The earliest time [`TransactionLayer::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.transactions.values().filter_map(Transaction::next_deadline).min()
+        self.deadlines.first().map(|(deadline, _)| *deadline)
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -448,13 +455,26 @@ impl TransactionLayer {
         self.transmits.push_back(transmit);
     }
 
-    /// Removes a terminated transaction and reports it; bounds the event queue.
+    /// Refiles the transaction's deadline, removes it if terminated and reports that; bounds the
+    /// event queue. Called after every change to a transaction.
     fn after_change(&mut self, id: TransactionId) {
-        if self.transactions.get(&id).is_some_and(|tx| tx.state == State::Terminated)
-            && let Some(tx) = self.transactions.remove(&id)
-        {
-            self.by_key.remove(&tx.key);
-            self.events.push_back(Event::Terminated { id });
+        if let Some(old) = self.filed.remove(&id) {
+            self.deadlines.remove(&(old, id));
+        }
+        match self.transactions.get(&id) {
+            Some(tx) if tx.state == State::Terminated => {
+                if let Some(tx) = self.transactions.remove(&id) {
+                    self.by_key.remove(&tx.key);
+                    self.events.push_back(Event::Terminated { id });
+                }
+            }
+            Some(tx) => {
+                if let Some(deadline) = tx.next_deadline() {
+                    self.deadlines.insert((deadline, id));
+                    self.filed.insert(id, deadline);
+                }
+            }
+            None => {}
         }
         while self.events.len() > self.config.max_pending_outputs {
             self.events.pop_front();
