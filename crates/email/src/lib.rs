@@ -35,6 +35,6 @@ pub mod sender;
 pub mod smtp;
 pub mod thread;
 
-pub use ack::{AckDecision, AckLanguage, AutoAcknowledger, AutoAckLimits, SuppressReason};
+pub use ack::{AckDecision, AckLanguage, AutoAckLimits, AutoAcknowledger, SuppressReason};
 pub use mime::{Attachment, InboundEmail, MailKind, Mailbox, MimeError, MimeLimits, RejectedAttachment};
 pub use thread::{MessageIdGenerator, OutboundEmail, ThreadLookup, ThreadMatch};

@@ -49,7 +49,11 @@ pub struct SmtpListener {
 }
 
 impl SmtpListener {
-    pub async fn start(config: ListenerConfig, deliveries: mpsc::Sender<Delivery>, clock: Clock) -> std::io::Result<Self> {
+    pub async fn start(
+        config: ListenerConfig,
+        deliveries: mpsc::Sender<Delivery>,
+        clock: Clock,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
         let (shutdown, stop) = watch::channel(false);
@@ -140,7 +144,8 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
 
 async fn hand_over(peer: SocketAddr, message: ReceivedMessage, shared: &Shared) -> Verdict {
     // Bounces come from the null path: count those per peer address instead.
-    let key = if message.mail_from.is_empty() { format!("<>{}", peer.ip()) } else { message.mail_from.to_ascii_lowercase() };
+    let key =
+        if message.mail_from.is_empty() { format!("<>{}", peer.ip()) } else { message.mail_from.to_ascii_lowercase() };
     let now = (shared.clock)();
     let allowed = match shared.flood.lock() {
         Ok(mut flood) => flood.try_record(now, &key).is_ok(),

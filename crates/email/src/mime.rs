@@ -178,9 +178,9 @@ pub fn parse(raw: &[u8], envelope_sender: Option<&str>, limits: &MimeLimits) -> 
         return Err(MimeError::NoHeaders);
     }
     let from = message.from().and_then(first_mailbox).ok_or(MimeError::MissingFrom)?;
-    let return_path = envelope_sender
-        .map(|s| s.trim_matches(|c| c == '<' || c == '>').to_owned())
-        .or_else(|| raw_header(&message, "Return-Path").map(|s| s.trim_matches(|c| c == '<' || c == '>').trim().to_owned()));
+    let return_path = envelope_sender.map(|s| s.trim_matches(|c| c == '<' || c == '>').to_owned()).or_else(|| {
+        raw_header(&message, "Return-Path").map(|s| s.trim_matches(|c| c == '<' || c == '>').trim().to_owned())
+    });
     let (attachments, rejected_attachments) = collect_attachments(&message, limits);
     let mut email = InboundEmail {
         message_id: message.message_id().map(clean_id).filter(|s| !s.is_empty()),
@@ -303,7 +303,10 @@ fn to_mailbox(addr: &mail_parser::Addr<'_>) -> Option<Mailbox> {
     if local.is_empty() || domain.is_empty() {
         return None;
     }
-    Some(Mailbox { name: addr.name().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()), address: address.to_owned() })
+    Some(Mailbox {
+        name: addr.name().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+        address: address.to_owned(),
+    })
 }
 
 fn clean_id(id: &str) -> String {

@@ -85,9 +85,9 @@ pub fn to_message(email: &OutboundEmail) -> Result<Message, SendError> {
 }
 
 fn mailbox(m: &Mailbox) -> Result<LettreMailbox, SendError> {
-    let address = m
-        .address
-        .parse()
-        .map_err(|e: lettre::address::AddressError| SendError::BadAddress { address: m.address.clone(), reason: e.to_string() })?;
+    let address = m.address.parse().map_err(|e: lettre::address::AddressError| SendError::BadAddress {
+        address: m.address.clone(),
+        reason: e.to_string(),
+    })?;
     Ok(LettreMailbox::new(m.name.clone(), address))
 }

@@ -1,4 +1,5 @@
 //! Inbound MIME parsing against the .eml fixtures in `tests/fixtures`.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use email::mime::{self, MailKind, MimeError, MimeLimits, RejectReason};
 

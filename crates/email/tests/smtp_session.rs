@@ -1,4 +1,5 @@
 //! The SMTP server state machine, driven byte by byte with no sockets.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use email::smtp::{ReceivedMessage, SmtpConfig, SmtpLimits, SmtpOutput, SmtpSession, Verdict};
 
@@ -15,7 +16,8 @@ struct Client {
 
 impl Client {
     fn new(limits: SmtpLimits) -> Self {
-        let mut c = Self { session: SmtpSession::new(config(limits)), replies: vec![], messages: vec![], closed: false };
+        let mut c =
+            Self { session: SmtpSession::new(config(limits)), replies: vec![], messages: vec![], closed: false };
         c.drain();
         c
     }

@@ -1,4 +1,5 @@
 //! Threading, reply headers and auto-acknowledgement with loop protection.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use std::collections::HashMap;
 
@@ -103,7 +104,8 @@ fn acker(max_per_hour: u32) -> AutoAcknowledger {
 
 #[test]
 fn person_gets_a_chinese_acknowledgement_with_the_ticket_number() {
-    let decision = acker(3).decide(Timestamp::from_unix_ms(0), &fixture("gbk_body.eml"), 1042, AckLanguage::ZhCn, &mut ids());
+    let decision =
+        acker(3).decide(Timestamp::from_unix_ms(0), &fixture("gbk_body.eml"), 1042, AckLanguage::ZhCn, &mut ids());
     let AckDecision::Send(ack) = decision else { panic!("expected an acknowledgement, got {decision:?}") };
     assert!(ack.text_body.contains("工单号为 [#1042]"), "{}", ack.text_body);
     assert_eq!(ack.subject, "Re: order [#1042]");
@@ -113,7 +115,8 @@ fn person_gets_a_chinese_acknowledgement_with_the_ticket_number() {
 
 #[test]
 fn english_acknowledgement_names_the_ticket() {
-    let decision = acker(3).decide(Timestamp::from_unix_ms(0), &fixture("plain_utf8.eml"), 7, AckLanguage::En, &mut ids());
+    let decision =
+        acker(3).decide(Timestamp::from_unix_ms(0), &fixture("plain_utf8.eml"), 7, AckLanguage::En, &mut ids());
     let AckDecision::Send(ack) = decision else { panic!("expected an acknowledgement") };
     assert!(ack.text_body.contains("opened ticket [#7]"));
 }
