@@ -128,6 +128,23 @@ pub struct KeepaliveTarget {
     pub source: SocketAddr,
 }
 
+impl KeepaliveTarget {
+    /// The OPTIONS request that pings this contact. `via` carries a fresh branch; `call_id` and
+    /// `from_tag` are fresh random tokens from the caller; `from` is the registrar's own address.
+    pub fn options_request(&self, from: &Uri, via: &crate::message::Via, call_id: &str, from_tag: &str) -> Request {
+        let mut request = Request::new(crate::message::Method::Options, self.contact.clone());
+        let mut from = NameAddr::new(from.clone());
+        from.set_tag(from_tag);
+        request.headers.push(HeaderName::Via, via.to_string());
+        request.headers.push(HeaderName::MaxForwards, "70");
+        request.headers.push(HeaderName::From, from.to_string());
+        request.headers.push(HeaderName::To, NameAddr::new(self.contact.clone()).to_string());
+        request.headers.push(HeaderName::CallId, call_id);
+        request.headers.push(HeaderName::CSeq, "1 OPTIONS");
+        request
+    }
+}
+
 /// Counters for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RegistrarCounters {

@@ -276,3 +276,20 @@ fn a_non_sip_address_of_record_is_refused() {
         matches!(r.handle_register(at(0), &req, phone(), 1, users), RegisterAnswer::Respond(resp) if resp.status.as_u16() == 416)
     );
 }
+
+#[test]
+fn the_keepalive_options_request_targets_the_contact_and_parses() {
+    let mut r = registrar();
+    authenticated(&mut r, at(0), register("1001", "<sip:1001@10.0.0.2:5062>", None, "c1", 1), "1001", "pw1001");
+    let target = r.poll_keepalive(at(30)).expect("due");
+    let via = crate::message::Via::new(
+        crate::message::Transport::udp(),
+        crate::message::Host::parse("203.0.113.5").expect("host"),
+        Some(5060),
+        "z9hG4bKka1",
+    );
+    let me = crate::message::Uri::parse("sip:hotline@hotline.example").expect("uri");
+    let options = target.options_request(&me, &via, "ka-1", "t1");
+    assert_eq!(options.uri.to_string(), "sip:1001@10.0.0.2:5062");
+    assert!(matches!(parse_datagram(&options.to_bytes(), &Limits::default()), Ok(Message::Request(_))));
+}
