@@ -14,7 +14,7 @@ mod values;
 
 pub use header::{Header, HeaderName, Headers};
 pub use parse::{
-    Limits, MalformedAnswer, ParseError, StreamFrame, answer_malformed, frame_stream, parse_datagram,
+    Limits, MalformedAnswer, ParseError, StreamFrame, answer_malformed, frame_stream, is_keepalive, parse_datagram,
     parse_stream_message,
 };
 pub use uri::{Host, Params, Scheme, Uri};

@@ -124,6 +124,12 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<StreamFrame, ParseErr
     Ok(if buf.len() >= total { StreamFrame::Message { len: total } } else { StreamFrame::Incomplete })
 }
 
+/// True for a datagram of CRLFs only: a keep-alive ping (some phones send these over UDP) to
+/// ignore without answer or error count.
+pub fn is_keepalive(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && bytes.iter().all(|b| *b == b'\r' || *b == b'\n')
+}
+
 /// Parses one message framed by [`frame_stream`]: Content-Length is required and must match.
 pub fn parse_stream_message(bytes: &[u8], limits: &Limits) -> Result<Message, ParseError> {
     parse_with(bytes, limits, true)
@@ -517,6 +523,13 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(resp.status, StatusCode::BAD_REQUEST);
         assert_eq!(resp.reason, "CSeq Method Mismatch");
         assert_eq!(resp.headers.call_id(), Some("a84b4c76e66710@pc33.example.com"));
+    }
+
+    #[test]
+    fn crlf_datagrams_are_keepalives() {
+        assert!(is_keepalive(b"\r\n\r\n"));
+        assert!(!is_keepalive(b""));
+        assert!(!is_keepalive(OPTIONS));
     }
 
     #[test]

@@ -249,8 +249,10 @@ impl TransactionLayer {
 
     fn on_cancel(&mut self, now: Timestamp, key: TransactionKey, request: Request, source: Peer) {
         let invite = TransactionKey::for_cancelled_invite(&request).and_then(|k| self.by_key.get(&k).copied());
+        // §9.2: a CANCEL for a known INVITE is answered 200 even when a final response already went
+        // out (it then has no effect); only a CANCEL for no INVITE at all gets 481.
         let live_invite = invite.filter(|id| self.transactions.get(id).is_some_and(|tx| tx.state == State::Proceeding));
-        let status = if live_invite.is_some() { StatusCode::OK } else { StatusCode::CALL_DOES_NOT_EXIST };
+        let status = if invite.is_some() { StatusCode::OK } else { StatusCode::CALL_DOES_NOT_EXIST };
         let response = request.response(status, Some("cancel"));
         let Some(id) = self.insert_server(now, key, request.clone(), source) else { return };
         let _ = self.send_response(now, id, response);

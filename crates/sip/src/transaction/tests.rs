@@ -354,3 +354,15 @@ fn a_transport_error_ends_the_transaction_and_tells_the_tu() {
     assert_eq!(drain(&mut l).1, vec![Event::TransportError { id }, Event::Terminated { id }]);
     assert!(l.is_empty());
 }
+
+#[test]
+fn cancel_after_the_final_response_is_answered_200_but_changes_nothing() {
+    let mut l = layer();
+    let (id, invite) = server_invite(&mut l, "UDP");
+    l.send_response(at(0), id, response_to(&invite, 200)).expect("ok");
+    drain(&mut l);
+    l.handle_request(at(100), request("CANCEL", "z9hG4bKs", "UDP"), peer_udp());
+    let (transmits, events) = drain(&mut l);
+    assert_eq!(first_line(&transmits[0].bytes), "SIP/2.0 200 OK");
+    assert!(!events.iter().any(|e| matches!(e, Event::Cancelled { .. })));
+}
