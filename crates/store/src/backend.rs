@@ -80,7 +80,7 @@ impl DatabaseUrl {
             "sqlite" => Backend::Sqlite,
             "postgres" | "postgresql" => Backend::Postgres,
             "mysql" | "mariadb" => Backend::MySql,
-            "" => return Err(unreachable("is not a URL; use sqlite://FILE, postgres://... or mysql://...".into())),
+            "" => return Err(unreachable("not a URL; use sqlite://FILE, postgres://... or mysql://...".into())),
             other => {
                 return Err(unreachable(format!(
                     "the scheme {other:?} is not supported; use sqlite://FILE, postgres://... or mysql://..."
@@ -90,15 +90,15 @@ impl DatabaseUrl {
         match backend {
             Backend::Sqlite => Self::sqlite(url, redacted),
             _ => {
-                let mut parsed = url::Url::parse(url).map_err(|e| unreachable(format!("is not a valid URL: {e}")))?;
+                let mut parsed = url::Url::parse(url).map_err(|e| unreachable(format!("not a valid URL ({e})")))?;
                 if parsed.host_str().is_none_or(str::is_empty) {
-                    return Err(unreachable("has no host".into()));
+                    return Err(unreachable("the URL has no host".into()));
                 }
                 if backend == Backend::MySql && parsed.scheme() == "mariadb" {
                     // The driver knows only `mysql:`; MariaDB speaks the same protocol.
                     let rest = &url[url.find(':').unwrap_or(0)..];
                     parsed = url::Url::parse(&format!("mysql{rest}"))
-                        .map_err(|e| unreachable(format!("is not a valid URL: {e}")))?;
+                        .map_err(|e| unreachable(format!("not a valid URL ({e})")))?;
                 }
                 Ok(Self { backend, connect: parsed.to_string(), redacted, sqlite_file: None })
             }
@@ -110,7 +110,10 @@ impl DatabaseUrl {
         let rest = rest.strip_prefix("//").unwrap_or(rest);
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         if path.is_empty() {
-            return Err(StoreError::Unreachable { url: redacted, reason: "names no file; use sqlite://FILE".into() });
+            return Err(StoreError::Unreachable {
+                url: redacted,
+                reason: "the URL names no file; use sqlite://FILE".into(),
+            });
         }
         let in_memory = path == ":memory:";
         let mut connect = url.to_owned();

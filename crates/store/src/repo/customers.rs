@@ -62,6 +62,12 @@ fn from_row(r: &RowReader<'_>) -> Result<Customer, StoreError> {
     })
 }
 
+/// `SELECT` of every customer column from `customers c`, with an optional join.
+fn select_customers(join: &str) -> String {
+    let cols: Vec<String> = CUSTOMERS.cols.iter().map(|c| format!("c.{c}")).collect();
+    format!("SELECT {} FROM customers c{join}", cols.join(", "))
+}
+
 /// The lower-cased form under which an email is indexed, so lookups behave alike on every backend.
 fn email_key(e: &Email) -> String {
     e.as_str().to_lowercase()
@@ -154,35 +160,36 @@ impl Store {
     }
 
     pub async fn get_customer(&self, org: OrgId, id: CustomerId) -> Result<Option<Customer>, StoreError> {
-        let Some(c) = self.get_row(&CUSTOMERS, org, id.to_string(), from_row).await? else { return Ok(None) };
-        let mut found = [c];
-        let mut conn = self.conn().await?;
-        attach_contact_points(&mut conn, self, org, &mut found).await?;
-        let [c] = found;
-        Ok(Some(c))
+        let sql = format!("{} WHERE c.org_id = ? AND c.id = ?", select_customers(""));
+        self.load_one_customer(org, &sql, id.to_string()).await
     }
 
-    /// The customer calling from this number (the IVR's screen-pop lookup).
+    /// The customer calling from this number (the IVR's screen-pop lookup): one index probe and
+    /// one query for the contact points, on one connection.
     pub async fn find_customer_by_phone(&self, org: OrgId, phone: &E164) -> Result<Option<Customer>, StoreError> {
-        let sql = "SELECT customer_id FROM customer_phones WHERE org_id = ? AND phone = ?";
-        self.find_customer_via(org, sql, phone.as_str()).await
+        let join = " JOIN customer_phones k ON k.org_id = c.org_id AND k.customer_id = c.id";
+        let sql = format!("{} WHERE k.org_id = ? AND k.phone = ?", select_customers(join));
+        self.load_one_customer(org, &sql, phone.as_str().to_owned()).await
     }
 
     /// The customer with this email address (compared without regard to case).
     pub async fn find_customer_by_email(&self, org: OrgId, email: &Email) -> Result<Option<Customer>, StoreError> {
-        let sql = "SELECT customer_id FROM customer_emails WHERE org_id = ? AND email_key = ?";
-        self.find_customer_via(org, sql, &email_key(email)).await
+        let join = " JOIN customer_emails k ON k.org_id = c.org_id AND k.customer_id = c.id";
+        let sql = format!("{} WHERE k.org_id = ? AND k.email_key = ?", select_customers(join));
+        self.load_one_customer(org, &sql, email_key(email)).await
     }
 
-    async fn find_customer_via(&self, org: OrgId, sql: &str, key: &str) -> Result<Option<Customer>, StoreError> {
-        let row = {
-            let mut conn = self.conn().await?;
-            sql::fetch_optional(&mut conn, self.backend, "customer", sql, vec![org.to_string().into(), key.into()])
-                .await?
+    /// Runs `sql` (org, key) and completes the customer it finds with its phones and emails.
+    async fn load_one_customer(&self, org: OrgId, sql: &str, key: String) -> Result<Option<Customer>, StoreError> {
+        let mut conn = self.conn().await?;
+        let args = vec![Value::from(org.to_string()), Value::from(key)];
+        let Some(row) = sql::fetch_optional(&mut conn, self.backend, "customer", sql, args).await? else {
+            return Ok(None);
         };
-        let Some(row) = row else { return Ok(None) };
-        let id: CustomerId = RowReader::new(&row, "customer contact points").parse("customer_id")?;
-        self.get_customer(org, id).await
+        let mut found = [from_row(&RowReader::new(&row, CUSTOMERS.name))?];
+        attach_contact_points(&mut conn, self, org, &mut found).await?;
+        let [c] = found;
+        Ok(Some(c))
     }
 
     /// The org's customers, by id.
