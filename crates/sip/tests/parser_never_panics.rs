@@ -69,6 +69,36 @@ proptest! {
     }
 }
 
+const SDP_SEED: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+m=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendonly\r\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_sdp_never_panics_and_what_parses_answers_or_refuses(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<char>()), 0..10),
+    ) {
+        let mut text: Vec<char> = SDP_SEED.chars().collect();
+        for (at, c) in edits {
+            let i = at.index(text.len());
+            text[i] = c;
+        }
+        let text: String = text.into_iter().collect();
+        if let Ok(sd) = sip::sdp::SessionDescription::parse(&text) {
+            let local = sip::sdp::LocalMedia {
+                address: "203.0.113.1".parse().expect("ip"),
+                rtp_port: 20000,
+                direction: sip::sdp::Direction::SendRecv,
+                session_id: 1,
+                session_version: 1,
+            };
+            let _ = sip::sdp::answer_offer(&sd, &local, &sip::sdp::AudioPolicy::default());
+            prop_assert_eq!(sip::sdp::SessionDescription::parse(&sd.to_string()), Ok(sd));
+        }
+    }
+}
+
 #[test]
 fn the_seed_itself_parses() {
     assert!(parse_datagram(SEED, &Limits::default()).is_ok());

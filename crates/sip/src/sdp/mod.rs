@@ -286,7 +286,22 @@ impl SessionDescription {
             }
         }
         sd.origin = origin.ok_or(SdpError::MissingOrigin)?;
+        // Keep other lines in the order RFC 4566 §5 writes them, so writing is the identity.
+        sd.other.sort_by_key(|(k, _)| session_line_rank(*k));
+        for m in &mut sd.media {
+            m.other.sort_by_key(|(k, _)| *k != 'i');
+        }
         Ok(sd)
+    }
+}
+
+/// Where a session-level line goes among the lines kept in `other`: i/u/e/p before c, b after it,
+/// the rest (z, k, r...) after t.
+fn session_line_rank(kind: char) -> u8 {
+    match kind {
+        'i' | 'u' | 'e' | 'p' => 0,
+        'b' => 1,
+        _ => 2,
     }
 }
 

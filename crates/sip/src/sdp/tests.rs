@@ -152,3 +152,11 @@ fn our_offer_lists_codecs_in_preference_and_is_read_back_from_an_answer() {
     assert_eq!(agreed.remote_rtp, Some("198.51.100.7:30000".parse().expect("addr")));
     assert_eq!(agreed.codec, AudioCodec::Pcmu);
 }
+
+#[test]
+fn lines_out_of_the_usual_order_are_written_in_rfc_order() {
+    let text = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nb=AS:64\r\ni=info\r\nt=0 0\r\n";
+    let sd = SessionDescription::parse(text).expect("parses");
+    assert_eq!(sd.other[0].0, 'i');
+    assert_eq!(SessionDescription::parse(&sd.to_string()), Ok(sd));
+}
