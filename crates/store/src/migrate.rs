@@ -24,7 +24,7 @@ use crate::sql::{self, RowReader, Value};
 pub struct Migration {
     pub version: u32,
     pub name: &'static str,
-    sql: &'static str,
+    pub(crate) sql: &'static str,
 }
 
 macro_rules! migration {
@@ -182,15 +182,20 @@ impl Store {
         }
         conn.execute(version_table_ddl(backend)).await.map_err(|e| StoreError::from_query("schema version", e))?;
         for m in pending {
-            if backend.has_transactional_ddl() {
-                apply_in_transaction(conn, backend, m).await?;
-            } else {
-                apply_statement_by_statement(conn, backend, m).await?;
-            }
+            apply(conn, backend, m).await?;
             report.to = m.version;
             report.applied.push((m.version, m.name));
         }
         Ok(report)
+    }
+}
+
+/// Applies one migration and records its version: in one transaction where DDL is transactional.
+pub(crate) async fn apply(conn: &mut AnyConnection, backend: Backend, m: &Migration) -> Result<(), StoreError> {
+    if backend.has_transactional_ddl() {
+        apply_in_transaction(conn, backend, m).await
+    } else {
+        apply_statement_by_statement(conn, backend, m).await
     }
 }
 

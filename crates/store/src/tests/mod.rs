@@ -39,6 +39,8 @@ store_suite! {
     schema::unused_port_is_unreachable_with_a_readable_reason,
     schema::bad_scheme_is_unreachable_and_hides_the_password,
     schema::ping_answers_and_close_ends_the_pool,
+    schema::migration_cut_short_before_its_version_row_completes_on_rerun,
+    schema::failed_migration_names_its_statement_and_rolls_back_where_ddl_is_transactional,
     directory::org_round_trips_and_updates,
     directory::user_round_trips_and_is_found_by_username,
     directory::duplicate_username_in_an_org_conflicts,

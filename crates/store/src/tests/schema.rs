@@ -95,3 +95,36 @@ pub async fn ping_answers_and_close_ends_the_pool(db: TestDb) {
     other.close().await;
     assert!(other.ping().await.is_err(), "a closed store still answered");
 }
+
+pub async fn migration_cut_short_before_its_version_row_completes_on_rerun(db: TestDb) {
+    // What MySQL leaves after a crash between the last DDL statement and the version row: every
+    // statement is re-runnable, so migrating again finishes the job (on every backend).
+    let store = db.migrated().await;
+    store.insert_org(&super::fixtures::org(1)).await.expect("org");
+    store.raw_execute("DELETE FROM hotline_schema_version").await;
+    assert_eq!(store.schema_status().await.expect("status").current, 0);
+    let report = store.migrate().await.expect("re-run");
+    assert_eq!(report.to, LATEST_SCHEMA_VERSION);
+    assert_eq!(store.count_rows("orgs").await, 1, "re-running a migration lost data");
+}
+
+pub async fn failed_migration_names_its_statement_and_rolls_back_where_ddl_is_transactional(db: TestDb) {
+    let store = db.migrated().await;
+    let broken = crate::migrate::Migration {
+        version: 2,
+        name: "broken",
+        sql: "CREATE TABLE first_step (id BIGINT);\nCREATE TABLE second_step (id BIGINT,);\n",
+    };
+    let mut conn = store.conn().await.expect("conn");
+    let err = crate::migrate::apply(&mut conn, store.backend(), &broken).await;
+    drop(conn);
+    match err {
+        Err(e @ StoreError::Migration { version: 2, name: "broken", statement: 2, .. }) => {
+            assert!(e.to_string().starts_with("migration 2 (broken) failed at statement 2: "), "{e}");
+        }
+        other => panic!("expected a Migration error at statement 2, got {other:?}"),
+    }
+    let kept = store.has_table("first_step").await;
+    assert_eq!(kept, !store.backend().has_transactional_ddl(), "first statement kept: {kept}");
+    assert_eq!(store.schema_status().await.expect("status").current, LATEST_SCHEMA_VERSION);
+}
