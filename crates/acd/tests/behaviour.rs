@@ -599,3 +599,12 @@ fn contact_rejected_by_the_named_expert_goes_back_to_its_queue() {
     let out = h.send(t(3), Input::OfferRejected { agent: agent_id(2), contact: contact_id(1) });
     assert_eq!(offers(&out), vec![(contact_id(1), agent_id(1))]);
 }
+
+#[test]
+fn member_without_the_queue_skill_is_never_offered_its_contacts() {
+    let (mut h, _, tech, _) = setup();
+    h.login(t(0), AgentB::new(1, &[tech]));
+    let out = h.arrive(t(1), contact(1, Channel::Voice, tech));
+    assert!(offers(&out).is_empty());
+    assert_eq!(h.acd.queue_snapshot(tech).map(|s| s.available_agents), Some(0));
+}

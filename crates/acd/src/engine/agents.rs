@@ -227,6 +227,12 @@ impl Acd {
                 continue;
             }
             for &(q, penalty, _) in &rec.memberships {
+                // An agent below the queue's most relaxed requirements could never take any of
+                // its contacts: leave it out so matching never scans past it.
+                let floor = &self.queues[q as usize].floor_skills;
+                if !floor.iter().all(|&(s, p)| rec.skills.get(s as usize).is_some_and(|&have| have >= p)) {
+                    continue;
+                }
                 let (k1, k2) = self.strategy_key(rec, q as usize);
                 entries.push((q, g, (penalty, k1, k2, a) as AvailKey));
             }

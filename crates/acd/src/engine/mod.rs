@@ -130,6 +130,8 @@ pub(crate) struct Class {
 #[derive(Debug)]
 pub(crate) struct QueueRt {
     pub cfg: QueueConfig,
+    /// The queue's required skills after every relaxation step: the least any agent must have.
+    pub floor_skills: Vec<(SkillIdx, u8)>,
     pub classes: Vec<Class>,
     pub class_ids: HashMap<ClassKey, u32>,
     /// Slots of classes that emptied, reused first, so classes never pile up.
@@ -305,6 +307,7 @@ impl Acd {
             .queues
             .iter()
             .map(|q| QueueRt {
+                floor_skills: floor_skills(q),
                 cfg: q.clone(),
                 classes: Vec::new(),
                 class_ids: HashMap::new(),
@@ -541,6 +544,15 @@ impl Acd {
         let rank = self.queues[queue as usize].ranked.rank(&key);
         u32::try_from(rank).unwrap_or(u32::MAX).saturating_add(1)
     }
+}
+
+/// A queue's required skills once every relaxation step applied.
+fn floor_skills(q: &QueueConfig) -> Vec<(SkillIdx, u8)> {
+    if q.relaxation.iter().any(|r| r.drop_skills) {
+        return Vec::new();
+    }
+    let cap = q.relaxation.iter().filter_map(|r| r.max_min_proficiency).map(|p| p.get()).min();
+    q.required_skills.iter().map(|&(s, p)| (s, cap.map_or(p.get(), |c| p.get().min(c)))).collect()
 }
 
 impl From<crate::io::Presence> for Presence {
