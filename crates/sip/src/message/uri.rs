@@ -198,7 +198,7 @@ impl Uri {
         if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
             return None;
         }
-        if rest.is_empty() || rest.chars().any(|c| c.is_control() || is_ws(c) || !c.is_ascii()) {
+        if rest.is_empty() || rest.bytes().any(|b| b.is_ascii_control() || b == b' ' || !b.is_ascii()) {
             return None;
         }
         let scheme = if scheme.eq_ignore_ascii_case("sip") {
@@ -232,8 +232,8 @@ impl Uri {
                     None => (u, None),
                 };
                 if user.is_empty()
-                    || !user.chars().all(is_user_char)
-                    || !pass.is_none_or(|p| p.chars().all(is_password_char))
+                    || !user.bytes().all(is_user_char)
+                    || !pass.is_none_or(|p| p.bytes().all(is_password_char))
                 {
                     return None;
                 }
@@ -250,7 +250,7 @@ impl Uri {
         };
         let (host, port) = split_host_port(hostport)?;
         let params = Params::parse(params)?;
-        if params.iter().any(|(n, v)| !n.chars().all(is_param_char) || !v.is_none_or(|v| v.chars().all(is_param_char)))
+        if params.iter().any(|(n, v)| !n.bytes().all(is_param_char) || !v.is_none_or(|v| v.bytes().all(is_param_char)))
         {
             return None;
         }
@@ -315,26 +315,26 @@ fn parse_uri_headers(s: &str) -> Option<Vec<(String, String)>> {
     s.split('&')
         .map(|h| {
             let (n, v) = h.split_once('=')?;
-            let ok = |t: &str| t.chars().all(|c| is_unreserved(c) || c == '%' || "[]/?:+$".contains(c));
+            let ok = |t: &str| t.bytes().all(|c| is_unreserved(c) || b"%[]/?:+$".contains(&c));
             (!n.is_empty() && ok(n) && ok(v)).then(|| (n.to_owned(), v.to_owned()))
         })
         .collect()
 }
 
-fn is_unreserved(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '!' | '~' | '*' | '\'' | '(' | ')')
+fn is_unreserved(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
 }
 
-fn is_user_char(c: char) -> bool {
-    is_unreserved(c) || matches!(c, '%' | '&' | '=' | '+' | '$' | ',' | ';' | '?' | '/')
+fn is_user_char(c: u8) -> bool {
+    is_unreserved(c) || matches!(c, b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
 }
 
-fn is_password_char(c: char) -> bool {
-    is_unreserved(c) || matches!(c, '%' | '&' | '=' | '+' | '$' | ',')
+fn is_password_char(c: u8) -> bool {
+    is_unreserved(c) || matches!(c, b'%' | b'&' | b'=' | b'+' | b'$' | b',')
 }
 
-fn is_param_char(c: char) -> bool {
-    is_unreserved(c) || matches!(c, '%' | '[' | ']' | '/' | ':' | '&' | '+' | '$')
+fn is_param_char(c: u8) -> bool {
+    is_unreserved(c) || matches!(c, b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
 }
 
 impl fmt::Display for Uri {
