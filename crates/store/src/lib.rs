@@ -118,10 +118,13 @@ impl Store {
             }
         }
         let backend = parsed.backend;
-        let max =
-            if backend == Backend::Sqlite && parsed.sqlite_file.is_none() { 1 } else { opts.max_connections.max(1) };
+        // An in-memory SQLite database lives as long as its one connection: never let it go.
+        let in_memory = backend == Backend::Sqlite && parsed.sqlite_file.is_none();
         let pool = AnyPoolOptions::new()
-            .max_connections(max)
+            .max_connections(if in_memory { 1 } else { opts.max_connections.max(1) })
+            .min_connections(u32::from(in_memory))
+            .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
+            .max_lifetime((!in_memory).then_some(Duration::from_secs(1800)))
             .acquire_timeout(timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

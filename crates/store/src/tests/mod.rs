@@ -68,3 +68,14 @@ store_suite! {
     records::tickets_round_trip_and_list_by_customer_and_status,
     records::recordings_and_survey_responses_round_trip_by_contact,
 }
+
+/// Not part of the three-backend suite: an in-memory SQLite store (handy for tools and demos)
+/// keeps its data across calls because its single connection is never recycled.
+#[tokio::test]
+async fn sqlite_in_memory_store_keeps_its_data() {
+    let store = crate::Store::connect("sqlite::memory:", &crate::ConnectOptions::default()).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    store.insert_org(&fixtures::org(1)).await.expect("insert");
+    let again = store.get_org(model::OrgId::from_u128(1)).await.expect("get");
+    assert_eq!(again, Some(fixtures::org(1)));
+}
