@@ -38,11 +38,21 @@ pub struct DeliveryId(pub u64);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxEvent {
-    Delivered { id: DeliveryId, attempts: u32 },
+    Delivered {
+        id: DeliveryId,
+        attempts: u32,
+    },
     /// Refused by the receiver (a 4xx that retrying cannot fix).
-    Rejected { id: DeliveryId, status: u16 },
+    Rejected {
+        id: DeliveryId,
+        status: u16,
+    },
     /// Every attempt failed; `last_status` is `None` when the last one got no response.
-    GaveUp { id: DeliveryId, attempts: u32, last_status: Option<u16> },
+    GaveUp {
+        id: DeliveryId,
+        attempts: u32,
+        last_status: Option<u16>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -131,7 +131,8 @@ impl WebhookVerifier {
         };
         let timestamp = header(&self.config.timestamp_header)?;
         let given = header(&self.config.signature_header)?;
-        let given = given.strip_prefix("sha256=").and_then(|h| hex::decode(h).ok()).ok_or(WebhookError::BadSignature)?;
+        let given =
+            given.strip_prefix("sha256=").and_then(|h| hex::decode(h).ok()).ok_or(WebhookError::BadSignature)?;
         let expected = mac(&self.config.secret, timestamp, body);
         if !bool::from(expected.ct_eq(&given)) {
             return Err(WebhookError::BadSignature);

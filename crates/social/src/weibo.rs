@@ -77,7 +77,10 @@ pub fn queue_text_reply(
 ) -> Result<DeliveryId, OutboxFull> {
     let data = serde_json::json!({ "text": text }).to_string();
     let receiver = receiver_id.to_string();
-    let form = with_query("", &[("access_token", access_token), ("type", "text"), ("data", &data), ("receiver_id", &receiver)]);
+    let form = with_query(
+        "",
+        &[("access_token", access_token), ("type", "text"), ("data", &data), ("receiver_id", &receiver)],
+    );
     let body = form.trim_start_matches('?').as_bytes().to_vec();
     let url = format!("{}/2/messages/reply.json", base_url.trim_end_matches('/'));
     let headers = vec![("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned())];

@@ -36,7 +36,10 @@ fn signature_matches_an_independent_sha1() {
 
 #[test]
 fn echostr_handshake_answers_the_echo_when_signed() {
-    assert_eq!(verifier().handshake(now(), &signed_query("&echostr=5837397520665436492")).unwrap(), "5837397520665436492");
+    assert_eq!(
+        verifier().handshake(now(), &signed_query("&echostr=5837397520665436492")).unwrap(),
+        "5837397520665436492"
+    );
 }
 
 #[test]
@@ -72,7 +75,10 @@ fn documented_text_sample_parses() {
     assert_eq!(m.to_user, "toUser");
     assert_eq!(m.from_user, "fromUser");
     assert_eq!(m.create_time_s, 1_348_831_860);
-    assert_eq!(m.message, WeChatMessage::Text { content: "this is a test".into(), msg_id: Some(1_234_567_890_123_456) });
+    assert_eq!(
+        m.message,
+        WeChatMessage::Text { content: "this is a test".into(), msg_id: Some(1_234_567_890_123_456) }
+    );
 }
 
 #[test]
@@ -80,7 +86,11 @@ fn documented_image_sample_parses() {
     let m = xml::parse_message(&sample("image.xml"), &XmlLimits::default()).unwrap();
     assert_eq!(
         m.message,
-        WeChatMessage::Image { pic_url: "this is a url".into(), media_id: "media_id".into(), msg_id: Some(1_234_567_890_123_456) }
+        WeChatMessage::Image {
+            pic_url: "this is a url".into(),
+            media_id: "media_id".into(),
+            msg_id: Some(1_234_567_890_123_456)
+        }
     );
 }
 
@@ -101,7 +111,10 @@ fn documented_voice_sample_parses() {
 #[test]
 fn documented_subscribe_and_unsubscribe_events_parse() {
     let limits = XmlLimits::default();
-    assert_eq!(xml::parse_message(&sample("subscribe.xml"), &limits).unwrap().message, WeChatMessage::Subscribe { event_key: None });
+    assert_eq!(
+        xml::parse_message(&sample("subscribe.xml"), &limits).unwrap().message,
+        WeChatMessage::Subscribe { event_key: None }
+    );
     assert_eq!(
         xml::parse_message(&sample("subscribe_qrscene.xml"), &limits).unwrap().message,
         WeChatMessage::Subscribe { event_key: Some("qrscene_123123".into()) }

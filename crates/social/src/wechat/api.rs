@@ -42,10 +42,19 @@ pub struct OutboundId(pub u64);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiEvent {
-    Delivered { id: OutboundId },
-    Failed { id: OutboundId, errcode: i64, errmsg: String },
+    Delivered {
+        id: OutboundId,
+    },
+    Failed {
+        id: OutboundId,
+        errcode: i64,
+        errmsg: String,
+    },
     /// The token endpoint refused (bad appid/secret, IP not whitelisted): an operator must act.
-    TokenRefused { errcode: i64, errmsg: String },
+    TokenRefused {
+        errcode: i64,
+        errmsg: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

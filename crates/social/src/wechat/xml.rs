@@ -58,14 +58,31 @@ pub struct InboundMessage {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WeChatMessage {
-    Text { content: String, msg_id: Option<u64> },
-    Image { pic_url: String, media_id: String, msg_id: Option<u64> },
-    Voice { media_id: String, format: String, recognition: Option<String>, msg_id: Option<u64> },
+    Text {
+        content: String,
+        msg_id: Option<u64>,
+    },
+    Image {
+        pic_url: String,
+        media_id: String,
+        msg_id: Option<u64>,
+    },
+    Voice {
+        media_id: String,
+        format: String,
+        recognition: Option<String>,
+        msg_id: Option<u64>,
+    },
     /// `event_key` is set (`qrscene_...`) when the user subscribed by scanning a parametric QR code.
-    Subscribe { event_key: Option<String> },
+    Subscribe {
+        event_key: Option<String>,
+    },
     Unsubscribe,
     /// Any other message or event type, kept so the shell can count it.
-    Other { msg_type: String, event: Option<String> },
+    Other {
+        msg_type: String,
+        event: Option<String>,
+    },
 }
 
 /// Parses a callback body.
