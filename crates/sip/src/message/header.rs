@@ -7,8 +7,9 @@ use std::fmt;
 
 macro_rules! header_names {
     ($( $variant:ident => $canonical:literal $(, $compact:literal)? ; )*) => {
-        /// A header field name. Known names are variants; any other name is kept as sent.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        /// A header field name. Known names are variants; any other name is kept as sent and
+        /// compares case-insensitively (RFC 3261 §7.3.5).
+        #[derive(Debug, Clone)]
         pub enum HeaderName {
             $( $variant, )*
             /// An extension header, spelled as received.
@@ -101,6 +102,28 @@ impl HeaderName {
                 | HeaderName::Path
                 | HeaderName::Warning
         )
+    }
+}
+
+impl PartialEq for HeaderName {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (HeaderName::Other(a), HeaderName::Other(b)) => a.eq_ignore_ascii_case(b),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+
+impl Eq for HeaderName {}
+
+impl std::hash::Hash for HeaderName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        if let HeaderName::Other(name) = self {
+            for b in name.bytes() {
+                state.write_u8(b.to_ascii_lowercase());
+            }
+        }
     }
 }
 
@@ -206,6 +229,14 @@ mod tests {
         assert_eq!(HeaderName::parse("MaX-fOrWaRdS"), HeaderName::MaxForwards);
         assert_eq!(HeaderName::parse("l"), HeaderName::ContentLength);
         assert_eq!(HeaderName::parse("X-Custom"), HeaderName::Other("X-Custom".into()));
+    }
+
+    #[test]
+    fn extension_names_compare_case_insensitively() {
+        let mut h = Headers::new();
+        h.push(HeaderName::parse("X-Hotline-Queue"), "sales");
+        assert_eq!(h.get(&HeaderName::parse("x-hotline-queue")), Some("sales"));
+        assert_ne!(HeaderName::parse("X-A"), HeaderName::parse("X-B"));
     }
 
     #[test]
