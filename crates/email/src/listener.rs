@@ -8,6 +8,7 @@
 //! the cores.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,11 +42,29 @@ pub struct Delivery {
 /// Where the listener reads the time for flood windows (injected for tests).
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
+/// Counters of what the listener did, readable while it runs.
+#[derive(Debug, Default)]
+pub struct ListenerStats {
+    pub connections_accepted: AtomicU64,
+    pub connections_refused: AtomicU64,
+    pub messages_accepted: AtomicU64,
+    pub messages_flood_refused: AtomicU64,
+    pub messages_rejected: AtomicU64,
+    pub messages_deferred: AtomicU64,
+}
+
+impl ListenerStats {
+    fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// A running listener. Dropping it does not stop it; call [`SmtpListener::shutdown`].
 pub struct SmtpListener {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    stats: Arc<ListenerStats>,
 }
 
 impl SmtpListener {
@@ -57,12 +76,19 @@ impl SmtpListener {
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
         let (shutdown, stop) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, Arc::new(config), deliveries, clock, stop));
-        Ok(Self { local_addr, shutdown, task })
+        let stats = Arc::new(ListenerStats::default());
+        let flood = Mutex::new(SenderWindow::new(config.flood));
+        let shared = Arc::new(Shared { config: Arc::new(config), deliveries, clock, flood, stats: stats.clone() });
+        let task = tokio::spawn(accept_loop(listener, shared, stop));
+        Ok(Self { local_addr, shutdown, task, stats })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    pub fn stats(&self) -> &ListenerStats {
+        &self.stats
     }
 
     /// Stops accepting; connections in progress finish on their own (bounded by the idle timeout).
@@ -77,18 +103,11 @@ struct Shared {
     deliveries: mpsc::Sender<Delivery>,
     clock: Clock,
     flood: Mutex<SenderWindow>,
+    stats: Arc<ListenerStats>,
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    config: Arc<ListenerConfig>,
-    deliveries: mpsc::Sender<Delivery>,
-    clock: Clock,
-    mut stop: watch::Receiver<bool>,
-) {
-    let slots = Arc::new(Semaphore::new(config.max_connections));
-    let flood = Mutex::new(SenderWindow::new(config.flood));
-    let shared = Arc::new(Shared { config, deliveries, clock, flood });
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -96,6 +115,7 @@ async fn accept_loop(
                 let Ok((stream, peer)) = accepted else { continue };
                 match slots.clone().try_acquire_owned() {
                     Ok(permit) => {
+                        ListenerStats::count(&shared.stats.connections_accepted);
                         let shared = shared.clone();
                         tokio::spawn(async move {
                             serve(stream, peer, &shared).await;
@@ -103,6 +123,7 @@ async fn accept_loop(
                         });
                     }
                     Err(_) => {
+                        ListenerStats::count(&shared.stats.connections_refused);
                         let mut stream = stream;
                         let _ = stream.write_all(b"421 4.7.0 too many connections, try later\r\n").await;
                     }
@@ -126,6 +147,12 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
                 }
                 SmtpOutput::Message(message) => {
                     let verdict = hand_over(peer, message, shared).await;
+                    let stats = &shared.stats;
+                    ListenerStats::count(match verdict {
+                        Verdict::Accepted { .. } => &stats.messages_accepted,
+                        Verdict::Rejected(_) => &stats.messages_rejected,
+                        Verdict::TemporaryFailure(_) => &stats.messages_deferred,
+                    });
                     session.handle_verdict(verdict);
                 }
                 SmtpOutput::Close => {
@@ -152,6 +179,7 @@ async fn hand_over(peer: SocketAddr, message: ReceivedMessage, shared: &Shared) 
         Err(_) => false,
     };
     if !allowed {
+        ListenerStats::count(&shared.stats.messages_flood_refused);
         return Verdict::TemporaryFailure("too many messages from this sender, try later".into());
     }
     let (tx, rx) = oneshot::channel();

@@ -192,7 +192,12 @@ pub fn parse(raw: &[u8], envelope_sender: Option<&str>, limits: &MimeLimits) -> 
         reply_to: message.reply_to().and_then(first_mailbox),
         subject: message.subject().unwrap_or("").trim().to_owned(),
         text_body: message.body_text(0).map(|b| b.into_owned()),
-        html_body: message.body_html(0).filter(|_| message.html_body_count() > 0).map(|b| b.into_owned()),
+        // mail-parser renders a text part as HTML when there is no HTML part; keep only real HTML.
+        html_body: message
+            .html_part(0)
+            .filter(|p| p.is_text_html())
+            .and_then(|_| message.body_html(0))
+            .map(|b| b.into_owned()),
         attachments,
         rejected_attachments,
         return_path,

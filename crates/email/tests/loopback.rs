@@ -124,6 +124,8 @@ async fn sender_flooding_gets_451_and_accepted_mail_is_not_lost() {
     assert!(err.is_transient(), "flood answer must be temporary: {err}");
     now.store(60_000, Ordering::SeqCst);
     assert!(mailer.send(customer_mail("four")).await.is_ok(), "the next window accepts again");
+    assert_eq!(inbound.stats().messages_flood_refused.load(Ordering::Relaxed), 1, "the refusal is counted");
+    assert_eq!(inbound.stats().messages_accepted.load(Ordering::Relaxed), 3);
     drop(mailer);
     inbound.shutdown().await;
     tokio::time::sleep(Duration::from_millis(50)).await;

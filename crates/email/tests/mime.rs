@@ -22,6 +22,7 @@ fn plain_utf8_message_yields_headers_and_body() {
     assert_eq!(e.to[0].address, "support@hotline.test");
     assert_eq!(e.subject, "Printer not working");
     assert!(e.text_body.as_deref().unwrap().contains("Café ☕"));
+    assert_eq!(e.html_body, None, "no HTML part, no HTML body");
     assert_eq!(e.return_path.as_deref(), Some("alice@example.com"));
     assert_eq!(e.kind, MailKind::Person);
 }
