@@ -541,8 +541,28 @@ fn copy_for_ack_or_cancel(invite: &Request, out: &mut Request, method: Method, t
     out.headers.push(HeaderName::MaxForwards, "70");
 }
 
-/// Convenience for the shell: turns parsed bytes into the right `handle_*` call.
+/// Everything the shell feeds in, for a single entry point in the str0m style.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A parsed message that arrived from `source`.
+    Received { message: Message, source: Peer },
+    /// Time passed: fire the timers due.
+    Timeout,
+    /// Sending for this transaction failed.
+    TransportError(TransactionId),
+}
+
 impl TransactionLayer {
+    /// The single entry point: `handle_input(now, input)`, then drain the `poll_*` methods.
+    pub fn handle_input(&mut self, now: Timestamp, input: Input) {
+        match input {
+            Input::Received { message, source } => self.handle_message(now, message, source),
+            Input::Timeout => self.handle_timeout(now),
+            Input::TransportError(id) => self.handle_transport_error(id),
+        }
+    }
+
+    /// Turns a parsed message into the right `handle_*` call.
     pub fn handle_message(&mut self, now: Timestamp, message: Message, source: Peer) {
         match message {
             Message::Request(r) => self.handle_request(now, r, source),

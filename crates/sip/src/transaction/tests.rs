@@ -366,3 +366,15 @@ fn cancel_after_the_final_response_is_answered_200_but_changes_nothing() {
     assert_eq!(first_line(&transmits[0].bytes), "SIP/2.0 200 OK");
     assert!(!events.iter().any(|e| matches!(e, Event::Cancelled { .. })));
 }
+
+#[test]
+fn handle_input_is_the_same_as_the_specific_calls() {
+    let mut l = layer();
+    let message = Message::Request(request("OPTIONS", "z9hG4bKi", "UDP"));
+    l.handle_input(at(0), Input::Received { message, source: peer_udp() });
+    let Some(Event::Request { id, request, .. }) = drain(&mut l).1.into_iter().next() else { panic!("event") };
+    l.send_response(at(1), id, response_to(&request, 200)).expect("ok");
+    drain(&mut l);
+    l.handle_input(at(40_000), Input::Timeout);
+    assert_eq!(drain(&mut l).1, vec![Event::Terminated { id }]);
+}
