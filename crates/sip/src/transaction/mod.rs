@@ -542,6 +542,9 @@ fn copy_for_ack_or_cancel(invite: &Request, out: &mut Request, method: Method, t
 }
 
 /// Everything the shell feeds in, for a single entry point in the str0m style.
+// An Input lives for one call and is moved straight in: boxing the message would cost an
+// allocation per received message for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// A parsed message that arrived from `source`.
