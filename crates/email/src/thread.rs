@@ -136,8 +136,8 @@ pub fn reply_subject(subject: &str, ticket: Option<i64>) -> String {
     loop {
         let lower = base.to_lowercase();
         let prefix = ["re:", "re：", "回复:", "回复：", "答复:", "答复："].iter().find(|p| lower.starts_with(**p));
-        match prefix {
-            Some(p) => base = base[p.len()..].trim_start(),
+        match prefix.and_then(|p| base.get(p.len()..)) {
+            Some(rest) => base = rest.trim_start(),
             None => break,
         }
     }

@@ -154,3 +154,18 @@ fn mail_from_our_own_address_is_not_acknowledged() {
     let decision = acker(3).decide(Timestamp::from_unix_ms(0), &e, 1, AckLanguage::En, &mut ids());
     assert_eq!(decision, AckDecision::Suppressed(SuppressReason::OwnAddress));
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_subject_gets_one_re_prefix_and_a_parsable_tag(subject in ".{0,80}", n in 0i64..1_000_000) {
+            let reply = reply_subject(&subject, Some(n));
+            prop_assert!(reply.starts_with("Re: "));
+            prop_assert!(!reply[4..].to_lowercase().starts_with("re:"));
+            prop_assert!(ticket_tag(&reply).is_some());
+        }
+    }
+}
