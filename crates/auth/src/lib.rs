@@ -1,17 +1,38 @@
-//! Credentials for the people who sign in: argon2id password hashes in PHC string form.
+//! Hotline's credentials and access rules, sans-IO.
 //!
-//! Sans-IO: the salt is passed in by the caller (from the OS RNG in production, fixed in tests),
-//! so this crate has no randomness and no clock of its own. It never logs or returns a password.
-//! Sessions, API tokens and login throttling join this crate with the web issue.
+//! What lives here: argon2id password hashes ([`password`]), browser sessions with idle and
+//! absolute expiry ([`session`]), per-session CSRF tokens and the Origin check ([`csrf`]), API
+//! tokens for integrations ([`token`]), login throttling per username and per source address
+//! ([`throttle`]), a per-client request rate limit ([`rate`]) and the vocabulary of the access
+//! policy ([`policy`]). The HTTP glue and the policy *table* live in the `web` crate; the rows live
+//! in the `store` crate.
+//!
+//! Invariants:
+//! - **No IO, no clock, no randomness of its own**: every function that needs time takes a
+//!   [`model::Timestamp`], every secret is minted from bytes the caller drew from a CSPRNG. Tests
+//!   are therefore deterministic.
+//! - **Secrets are never stored in clear**: session ids and API tokens are kept as SHA-256 digests
+//!   ([`secret::digest_hex`]); they are high-entropy (256 bits), so a fast hash is enough, while
+//!   passwords, which are low-entropy, get argon2id. `Debug` never prints a secret.
+//! - **Comparisons of secrets are constant-time** ([`secret::constant_time_eq`]).
+//! - **Every map is bounded** with a limit named with its unit (`max_tracked_usernames`,
+//!   `max_tracked_clients`); when full, the stalest entry is evicted and counted, never a panic
+//!   and never unbounded growth.
+//! - Never panics on input from the network: malformed cookies, headers and tokens are errors.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+mod bounded;
+pub mod csrf;
+pub mod password;
+pub mod policy;
+pub mod rate;
+pub mod secret;
+pub mod session;
+pub mod throttle;
+pub mod token;
 
-/// Shortest password accepted for a web login.
-pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Longest password accepted: hashing cost must not be driven by the input.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, hash_password, verify_password};
 
+/// Why a credential operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_BYTES} bytes long")]
@@ -20,65 +41,4 @@ pub enum AuthError {
     MalformedHash(String),
     #[error("password hashing failed: {0}")]
     Hashing(String),
-}
-
-/// argon2id with OWASP's recommended minimum: 19 MiB, 2 passes, 1 lane.
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("constant argon2 parameters are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-/// Hashes a new password. `salt` must come from a cryptographic RNG.
-pub fn hash_password(password: &str, salt: [u8; 16]) -> Result<String, AuthError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
-        return Err(AuthError::PasswordLength);
-    }
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hashing(e.to_string()))?;
-    hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Hashing(e.to_string()))
-}
-
-/// Checks a password against a stored hash. A wrong password is `Ok(false)`; only a stored hash
-/// that cannot be read is an error.
-pub fn verify_password(password: &str, phc: &str) -> Result<bool, AuthError> {
-    let parsed = PasswordHash::new(phc).map_err(|e| AuthError::MalformedHash(e.to_string()))?;
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Ok(false);
-    }
-    match hasher().verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Ok(true),
-        Err(argon2::password_hash::Error::Password) => Ok(false),
-        Err(e) => Err(AuthError::MalformedHash(e.to_string())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn right_password_verifies_and_wrong_one_does_not() {
-        let phc = hash_password("demo1001", [7; 16]).expect("hash");
-        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert_eq!(verify_password("demo1001", &phc), Ok(true));
-        assert_eq!(verify_password("demo1002", &phc), Ok(false));
-    }
-
-    #[test]
-    fn same_password_with_other_salt_hashes_differently() {
-        assert_ne!(hash_password("demo1001", [1; 16]), hash_password("demo1001", [2; 16]));
-    }
-
-    #[test]
-    fn short_and_huge_passwords_are_refused() {
-        assert_eq!(hash_password("short", [0; 16]), Err(AuthError::PasswordLength));
-        assert_eq!(hash_password(&"x".repeat(2000), [0; 16]), Err(AuthError::PasswordLength));
-    }
-
-    #[test]
-    fn malformed_stored_hash_is_an_error_not_a_mismatch() {
-        assert!(matches!(verify_password("demo1001", "not-a-hash"), Err(AuthError::MalformedHash(_))));
-    }
 }

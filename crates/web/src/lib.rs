@@ -1,89 +1,142 @@
 //! Hotline's HTTP surface, the only crate that uses axum.
 //!
-//! Today: `/healthz` (the process is up) and `/readyz` (the database is reachable and migrated),
-//! with errors in one format, RFC 9457 problem+json. The REST and WebSocket API, the agent
-//! desktop and the wallboard join this crate with the web issue.
+//! Serves `/healthz`, `/readyz` and the REST API under `/api` (sign-in, sessions, API tokens, the
+//! audit log, agents, skills, queues, customers, contacts, tickets, orders, recording metadata),
+//! its OpenAPI document at `/api/openapi.json` and a browsable page at `/api/docs`. The WebSocket
+//! event stream, the agent desktop and the wallboard join later; they hang off the same
+//! [`AppState`] (a broadcast hub will sit beside the store) and the same route table.
 //!
-//! Thin shell: no business rules here; what a handler needs comes in through [`AppState`].
+//! Invariants:
+//! - **One route table** ([`routes::ROUTES`]): every route is declared once with its method, path,
+//!   operation id and access [`auth::policy::Rule`] (route × role → allow/deny/own); the router,
+//!   the guard that enforces the rule, the audit log and the OpenAPI document are all built from
+//!   it, so a route cannot exist without a rule.
+//! - **One error format**: every error response is RFC 9457 `application/problem+json`
+//!   ([`Problem`], [`ProblemKind`]), including errors axum or a layer produce.
+//! - **Thin shell**: credentials, CSRF, throttling and rate logic are in the sans-IO `auth` crate;
+//!   data goes through the `store` crate; handlers parse, check the caller's grant, call, answer.
+//!   Time and randomness come only through [`Clock`] and [`Entropy`].
+//! - **Bounded**: bodies are capped at `max_body_bytes` (413), each client address has a token
+//!   bucket (429), failed sign-ins are throttled per username and per address (429), pages at
+//!   [`store::MAX_PAGE_SIZE`] rows; every map behind these has a named size limit.
+//! - **Cookie sessions are CSRF-safe**: HttpOnly, SameSite=Strict (+Secure when configured); every
+//!   unsafe method authenticated by cookie needs the per-session token in `X-CSRF-Token`, and an
+//!   `Origin`, when sent, must be this server's. Bearer tokens are not sent by browsers on their
+//!   own and skip the CSRF checks.
+//! - **Org-scoped**: the server serves one org ([`WebConfig::org`]); every store call carries it.
+//! - Never panics on a request: malformed ids, cursors, cookies and headers are problems.
 
+mod api;
+mod authrepo;
+mod guard;
+mod openapi;
 mod problem;
+pub mod routes;
+mod runtime;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
+use auth::rate::{RateLimiter, RateLimits};
+use auth::session::SessionPolicy;
+use auth::throttle::{LoginThrottle, ThrottleLimits};
+use axum::Router;
+use model::OrgId;
+use store::Store;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
 
-pub use problem::Problem;
+pub use authrepo::{ApiToken, AuditEntry, AuthRepo, BoxFuture, MemoryAuthRepo, MemoryLimits};
+pub use guard::{Caller, Principal};
+pub use problem::{ApiJson, PROBLEM_JSON, Problem, ProblemKind};
+pub use runtime::{Clock, Entropy, ManualClock, OsEntropy, SystemClock};
 
-/// What `/readyz` asks: is the database reachable, and at which schema version.
-pub trait Readiness: Send + Sync + 'static {
-    /// `Ok(schema_version)` when ready; `Err(reason)` (one line, no secrets) when not.
-    fn check(&self) -> impl Future<Output = Result<u32, String>> + Send;
-}
-
-/// Everything the handlers share.
-pub struct AppState<R> {
-    pub readiness: R,
-    pub version: &'static str,
-}
-
-/// Settings of the HTTP server itself.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpLimits {
+/// Settings of the HTTP API.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The org this server serves; every query is scoped to it.
+    pub org: OrgId,
+    pub session: SessionPolicy,
+    /// Adds `Secure` to the session cookie (set it whenever the server is reached over HTTPS).
+    pub secure_cookies: bool,
+    /// Origins besides this server's own host that may send unsafe requests
+    /// (`https://desk.example.com`); exact match.
+    pub allowed_origins: Vec<String>,
+    pub throttle: ThrottleLimits,
+    pub rate: RateLimits,
+    /// Largest request body accepted; larger ones are refused with 413.
     pub max_body_bytes: usize,
 }
 
-/// The router with every route Hotline serves.
-pub fn router<R: Readiness>(state: Arc<AppState<R>>, limits: HttpLimits) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz::<R>))
-        .route("/readyz", get(readyz::<R>))
-        .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+impl WebConfig {
+    pub fn new(org: OrgId) -> Self {
+        Self {
+            org,
+            session: SessionPolicy::default(),
+            secure_cookies: false,
+            allowed_origins: Vec::new(),
+            throttle: ThrottleLimits::default(),
+            rate: RateLimits::default(),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
 }
 
-/// Serves until `shutdown` completes, then lets in-flight requests finish.
+/// Everything the handlers share.
+pub struct AppState {
+    pub store: Store,
+    pub auth: Arc<dyn AuthRepo>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub config: WebConfig,
+    pub version: &'static str,
+    throttle: Mutex<LoginThrottle>,
+    rate: Mutex<RateLimiter>,
+}
+
+impl AppState {
+    /// State with the system clock, the OS's randomness, and sessions/tokens/audit in `auth`.
+    pub fn new(store: Store, auth: Arc<dyn AuthRepo>, config: WebConfig, version: &'static str) -> Self {
+        Self {
+            store,
+            auth,
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(OsEntropy),
+            throttle: Mutex::new(LoginThrottle::new(config.throttle)),
+            rate: Mutex::new(RateLimiter::new(config.rate)),
+            config,
+            version,
+        }
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub(crate) fn throttle(&self) -> MutexGuard<'_, LoginThrottle> {
+        self.throttle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn rate(&self) -> MutexGuard<'_, RateLimiter> {
+        self.rate.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The router with every route Hotline serves.
+pub fn router(state: Arc<AppState>) -> Router {
+    routes::build(state)
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish. Handlers see the
+/// peer's address (for throttling and rate limits).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
-}
-
-#[derive(Serialize)]
-struct Health {
-    status: &'static str,
-    version: &'static str,
-}
-
-async fn healthz<R: Readiness>(State(state): State<Arc<AppState<R>>>) -> Json<Health> {
-    Json(Health { status: "ok", version: state.version })
-}
-
-#[derive(Serialize)]
-struct Ready {
-    status: &'static str,
-    schema_version: u32,
-}
-
-async fn readyz<R: Readiness>(State(state): State<Arc<AppState<R>>>) -> Response {
-    match state.readiness.check().await {
-        Ok(schema_version) => Json(Ready { status: "ready", schema_version }).into_response(),
-        Err(reason) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Not ready", reason).into_response(),
-    }
-}
-
-async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "Not found", "no such resource")
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -1,0 +1,146 @@
+//! The handlers, one module per resource, and what they share: id parsing, pagination, query
+//! extraction with problem errors, and [`handler`], which maps an operation id of the route table
+//! to its handler.
+//!
+//! Handlers never check roles themselves: the guard already applied the route's rule, and a
+//! handler only narrows what an [`crate::Caller`] with an `Own` grant may see.
+
+mod contacts;
+mod customers;
+mod directory;
+mod meta;
+mod session;
+mod tickets;
+pub(crate) mod views;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::{Cursor, DEFAULT_PAGE_SIZE, Page, PageOf};
+
+use crate::AppState;
+use crate::problem::{Problem, ProblemKind};
+
+type S = Arc<AppState>;
+
+/// The handler of an operation id. Panics at start-up (never on a request) if the table names an
+/// operation that has no handler; a test builds the router to prove there is none.
+pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
+    let filter = match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        other => panic!("route table: unsupported method {other}"),
+    };
+    match op_id {
+        "healthz" => on(filter, meta::healthz),
+        "readyz" => on(filter, meta::readyz),
+        "openapi" => on(filter, meta::openapi),
+        "docs" => on(filter, meta::docs),
+        "login" => on(filter, session::login),
+        "logout" => on(filter, session::logout),
+        "me" => on(filter, session::me),
+        "change_password" => on(filter, session::change_password),
+        "list_tokens" => on(filter, session::list_tokens),
+        "create_token" => on(filter, session::create_token),
+        "revoke_token" => on(filter, session::revoke_token),
+        "list_audit" => on(filter, session::list_audit),
+        "list_users" => on(filter, directory::list_users),
+        "list_agents" => on(filter, directory::list_agents),
+        "get_agent" => on(filter, directory::get_agent),
+        "set_agent_skills" => on(filter, directory::set_agent_skills),
+        "list_skills" => on(filter, directory::list_skills),
+        "create_skill" => on(filter, directory::create_skill),
+        "update_skill" => on(filter, directory::update_skill),
+        "list_queues" => on(filter, directory::list_queues),
+        "get_queue" => on(filter, directory::get_queue),
+        "list_customers" => on(filter, customers::list_customers),
+        "create_customer" => on(filter, customers::create_customer),
+        "get_customer" => on(filter, customers::get_customer),
+        "customer_contacts" => on(filter, customers::customer_contacts),
+        "customer_tickets" => on(filter, customers::customer_tickets),
+        "customer_orders" => on(filter, customers::customer_orders),
+        "find_orders" => on(filter, customers::find_orders),
+        "get_order" => on(filter, customers::get_order),
+        "list_contacts" => on(filter, contacts::list_contacts),
+        "get_contact" => on(filter, contacts::get_contact),
+        "contact_events" => on(filter, contacts::contact_events),
+        "contact_recordings" => on(filter, contacts::contact_recordings),
+        "get_recording" => on(filter, contacts::get_recording),
+        "list_tickets" => on(filter, tickets::list_tickets),
+        "create_ticket" => on(filter, tickets::create_ticket),
+        "get_ticket" => on(filter, tickets::get_ticket),
+        "update_ticket" => on(filter, tickets::update_ticket),
+        "list_ticket_comments" => on(filter, tickets::list_comments),
+        "add_ticket_comment" => on(filter, tickets::add_comment),
+        other => panic!("route table: no handler for operation {other}"),
+    }
+}
+
+/// Query parameters whose rejection is a problem document (400).
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<St: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<St> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => Err(Problem::bad_request(format!("bad query parameter: {}", e.body_text()))),
+        }
+    }
+}
+
+/// `?limit=50&after=<cursor>`: keyset pagination with the store's opaque cursors.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PageQuery {
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Page {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        match &self.after {
+            Some(after) if !after.is_empty() => Page::after(limit, Cursor::from_text(after)),
+            _ => Page::first(limit),
+        }
+    }
+}
+
+/// `{"items": [...], "next": "<cursor>" | null}`.
+pub(crate) fn paged<T>(page: PageOf<T>, view: impl Fn(&T) -> Value) -> Value {
+    json!({
+        "items": page.items.iter().map(view).collect::<Vec<_>>(),
+        "next": page.next.map(|c| c.to_string()),
+    })
+}
+
+/// An id from the path; a malformed one names nothing that exists, so it is a 404.
+pub(crate) fn parse_id<T: FromStr>(text: &str, what: &str) -> Result<T, Problem> {
+    text.parse::<T>().map_err(|_| Problem::not_found(what))
+}
+
+/// Text from a client, trimmed and bounded; empty when `required` is a 422.
+pub(crate) fn text_field(what: &str, value: &str, max_chars: usize, required: bool) -> Result<String, Problem> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(Problem::of(ProblemKind::Validation, format!("{what} must not be empty")));
+    }
+    if v.chars().count() > max_chars {
+        return Err(Problem::of(ProblemKind::Validation, format!("{what} must be at most {max_chars} characters")));
+    }
+    Ok(v.to_owned())
+}
+
+/// `Ok(x)` when found, 404 naming `what` otherwise.
+pub(crate) fn found<T>(v: Option<T>, what: &str) -> Result<T, Problem> {
+    v.ok_or_else(|| Problem::not_found(what))
+}

@@ -1,0 +1,173 @@
+//! The OpenAPI 3.1 document, generated from the route table, so it lists exactly the routes the
+//! server answers with the roles each allows. Request bodies and problem types are described
+//! here; response bodies are described as JSON objects with their documented fields.
+//!
+//! Never: describe a route that is not in [`crate::routes::ROUTES`].
+
+use auth::policy::Grant;
+use serde_json::{Map, Value, json};
+
+use crate::problem::ProblemKind;
+use crate::routes::{ROUTES, Route};
+
+fn grant_text(g: Grant) -> &'static str {
+    match g {
+        Grant::Deny => "denied",
+        Grant::All => "allowed",
+        Grant::Own => "own only",
+    }
+}
+
+fn access_text(r: &Route) -> String {
+    if r.rule.public {
+        return "Public.".to_owned();
+    }
+    format!(
+        "Roles: admin {}, supervisor {}, agent {}.",
+        grant_text(r.rule.admin),
+        grant_text(r.rule.supervisor),
+        grant_text(r.rule.agent)
+    )
+}
+
+/// The request body schema of an operation, by operation id.
+fn request_body(op_id: &str) -> Option<Value> {
+    let s = |props: Value, required: &[&str]| json!({"type": "object", "properties": props, "required": required});
+    let body = match op_id {
+        "login" => s(
+            json!({"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}),
+            &["username", "password"],
+        ),
+        "change_password" => s(
+            json!({"current_password": {"type": "string"}, "new_password": {"type": "string", "minLength": auth::MIN_PASSWORD_CHARS}}),
+            &["current_password", "new_password"],
+        ),
+        "create_token" => s(
+            json!({"name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}}),
+            &["name", "role"],
+        ),
+        "set_agent_skills" => s(
+            json!({"skills": {"type": "array", "items": {"type": "object", "properties": {"skill": {"type": "string"}, "proficiency": {"type": "integer", "minimum": 1, "maximum": 10}}}}}),
+            &["skills"],
+        ),
+        "create_skill" | "update_skill" => {
+            s(json!({"name": {"type": "string"}, "description": {"type": "string"}}), &["name"])
+        }
+        "create_customer" => s(
+            json!({"name": {"type": "string"}, "phones": {"type": "array", "items": {"type": "string"}}, "emails": {"type": "array", "items": {"type": "string", "format": "email"}}, "vip": {"enum": ["gold", "silver", "normal"]}, "language": {"type": "string"}}),
+            &["name"],
+        ),
+        "create_ticket" => s(
+            json!({"subject": {"type": "string"}, "priority": {"enum": ["low", "normal", "high", "urgent"]}, "customer_id": {"type": "string", "format": "uuid"}, "assignee_id": {"type": "string", "format": "uuid"}, "contact_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}}}),
+            &["subject"],
+        ),
+        "update_ticket" => s(
+            json!({"subject": {"type": "string"}, "status": {"enum": ["open", "pending", "solved", "closed"]}, "priority": {"enum": ["low", "normal", "high", "urgent"]}, "assignee_id": {"type": "string", "format": "uuid"}, "contact_id": {"type": "string", "format": "uuid"}}),
+            &[],
+        ),
+        "add_ticket_comment" => s(json!({"body": {"type": "string"}, "internal": {"type": "boolean"}}), &["body"]),
+        _ => return None,
+    };
+    Some(json!({"required": true, "content": {"application/json": {"schema": body}}}))
+}
+
+/// Query parameters of an operation.
+fn query_params(op_id: &str) -> Vec<(&'static str, &'static str)> {
+    let mut q: Vec<(&str, &str)> = match op_id {
+        "list_customers" => vec![("phone", "find by phone (E.164 or national)"), ("email", "find by email")],
+        "list_contacts" => vec![("from_ms", "start, unix ms, inclusive"), ("to_ms", "end, unix ms, exclusive")],
+        "list_tickets" => vec![("status", "open (default), pending, solved, closed"), ("customer", "customer id")],
+        "find_orders" => vec![("number", "order number, exact")],
+        _ => vec![],
+    };
+    let paged = op_id.starts_with("list_")
+        || matches!(
+            op_id,
+            "customer_contacts"
+                | "customer_tickets"
+                | "customer_orders"
+                | "contact_events"
+                | "contact_recordings"
+                | "find_orders"
+        );
+    if paged {
+        q.push(("limit", "rows per page, 1 to 500 (default 50)"));
+        q.push(("after", "the `next` cursor of the previous page"));
+    }
+    q
+}
+
+fn operation(r: &Route) -> Value {
+    let mut params: Vec<Value> = Vec::new();
+    if r.path.contains("{id}") {
+        params.push(
+            json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}),
+        );
+    }
+    for (name, description) in query_params(r.op_id) {
+        params.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+    }
+    let problem = json!({"description": "problem details (RFC 9457)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({"description": "success", "content": {"application/json": {"schema": {"type": "object"}}}}),
+    );
+    for code in ["400", "401", "403", "404", "409", "413", "415", "422", "429"] {
+        responses.insert(code.into(), problem.clone());
+    }
+    let mut op = json!({
+        "operationId": r.op_id,
+        "summary": r.summary,
+        "description": access_text(r),
+        "tags": [r.tag],
+        "parameters": params,
+        "responses": responses,
+    });
+    if r.rule.public {
+        op["security"] = json!([]);
+    }
+    if let Some(body) = request_body(r.op_id) {
+        op["requestBody"] = body;
+    }
+    op
+}
+
+pub fn document(version: &str) -> Value {
+    let mut paths = Map::new();
+    for r in ROUTES {
+        let item = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
+        item[r.method.to_ascii_lowercase()] = operation(r);
+    }
+    let problem_types: Vec<Value> = ProblemKind::ALL
+        .iter()
+        .map(|k| json!({"type": k.type_uri(), "status": k.status().as_u16(), "title": k.title()}))
+        .collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Hotline API",
+            "version": version,
+            "description": "Contact center REST API. Sign in with POST /api/auth/login (session cookie; send the returned csrf_token in X-CSRF-Token on every POST/PUT/PATCH/DELETE) or send `Authorization: Bearer hlt_...` (API token). Lists are keyset-paginated: pass the `next` cursor as `after`. Every error is application/problem+json; the `type` values are listed in x-problem-types.",
+        },
+        "x-problem-types": problem_types,
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::guard::SESSION_COOKIE},
+                "token": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ProblemKind::ALL.iter().map(|k| k.type_uri()).collect::<Vec<_>>()},
+                        "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+                    },
+                },
+            },
+        },
+        "security": [{"session": []}, {"token": []}],
+    })
+}

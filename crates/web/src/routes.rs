@@ -1,0 +1,128 @@
+//! The route table: every route the server answers, declared once with its access rule. The
+//! router, the guard, the audit log, the OpenAPI document and the RBAC matrix test all read
+//! [`ROUTES`]. Adding a route means adding a row here; there is no other way in.
+//!
+//! Never: register a handler outside [`build`], or leave a route without a rule.
+
+use std::sync::Arc;
+
+use auth::policy::Rule;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::MethodRouter;
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::api;
+use crate::guard;
+use crate::problem::{Problem, ProblemKind};
+
+/// One row of the table.
+#[derive(Debug)]
+pub struct Route {
+    pub method: &'static str,
+    /// axum path syntax (`/api/agents/{id}`), also the OpenAPI path.
+    pub path: &'static str,
+    /// Stable operation id (OpenAPI `operationId`, audit `action`).
+    pub op_id: &'static str,
+    /// What the route does, as "the agent role may not <summary>" reads.
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub rule: Rule,
+}
+
+const fn r(
+    method: &'static str,
+    path: &'static str,
+    op_id: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    rule: Rule,
+) -> Route {
+    Route { method, path, op_id, summary, tag, rule }
+}
+
+/// Agents see their own record, contacts and recordings; staff see the org's.
+const OWN: Rule = Rule::STAFF_OR_OWN;
+const ANY: Rule = Rule::SIGNED_IN;
+const PUB: Rule = Rule::PUBLIC;
+const ADM: Rule = Rule::ADMIN;
+
+pub const ROUTES: &[Route] = &[
+    r("GET", "/healthz", "healthz", "check the process is up", "meta", PUB),
+    r("GET", "/readyz", "readyz", "check the database is ready", "meta", PUB),
+    r("GET", "/api/openapi.json", "openapi", "read the API document", "meta", PUB),
+    r("GET", "/api/docs", "docs", "browse the API document", "meta", PUB),
+    r("POST", "/api/auth/login", "login", "sign in", "auth", PUB),
+    r("POST", "/api/auth/logout", "logout", "sign out", "auth", ANY),
+    r("GET", "/api/me", "me", "read their own profile", "auth", ANY),
+    r("POST", "/api/me/password", "change_password", "change their password", "auth", ANY),
+    r("GET", "/api/tokens", "list_tokens", "list API tokens", "admin", ADM),
+    r("POST", "/api/tokens", "create_token", "create API tokens", "admin", ADM),
+    r("DELETE", "/api/tokens/{id}", "revoke_token", "revoke API tokens", "admin", ADM),
+    r("GET", "/api/audit", "list_audit", "read the audit log", "admin", ADM),
+    r("GET", "/api/users", "list_users", "list users", "admin", ADM),
+    r("GET", "/api/agents", "list_agents", "list agents", "directory", OWN),
+    r("GET", "/api/agents/{id}", "get_agent", "read an agent", "directory", OWN),
+    r("PUT", "/api/agents/{id}/skills", "set_agent_skills", "change an agent's skills", "directory", ADM),
+    r("GET", "/api/skills", "list_skills", "list skills", "directory", ANY),
+    r("POST", "/api/skills", "create_skill", "create skills", "directory", ADM),
+    r("PUT", "/api/skills/{id}", "update_skill", "change skills", "directory", ADM),
+    r("GET", "/api/queues", "list_queues", "list queues", "directory", ANY),
+    r("GET", "/api/queues/{id}", "get_queue", "read a queue", "directory", ANY),
+    r("GET", "/api/customers", "list_customers", "list or search customers", "customers", ANY),
+    r("POST", "/api/customers", "create_customer", "create customers", "customers", ANY),
+    r("GET", "/api/customers/{id}", "get_customer", "read a customer", "customers", ANY),
+    r(
+        "GET",
+        "/api/customers/{id}/contacts",
+        "customer_contacts",
+        "read a customer's contact history",
+        "customers",
+        ANY,
+    ),
+    r("GET", "/api/customers/{id}/tickets", "customer_tickets", "read a customer's tickets", "customers", ANY),
+    r("GET", "/api/customers/{id}/orders", "customer_orders", "read a customer's orders", "customers", ANY),
+    r("GET", "/api/contacts", "list_contacts", "list contacts by time", "contacts", OWN),
+    r("GET", "/api/contacts/{id}", "get_contact", "read a contact", "contacts", OWN),
+    r("GET", "/api/contacts/{id}/events", "contact_events", "read a contact's events", "contacts", OWN),
+    r("GET", "/api/contacts/{id}/recordings", "contact_recordings", "list a contact's recordings", "contacts", OWN),
+    r("GET", "/api/recordings/{id}", "get_recording", "read a recording's metadata", "contacts", OWN),
+    r("GET", "/api/tickets", "list_tickets", "list tickets", "tickets", ANY),
+    r("POST", "/api/tickets", "create_ticket", "create tickets", "tickets", ANY),
+    r("GET", "/api/tickets/{id}", "get_ticket", "read a ticket", "tickets", ANY),
+    r("PATCH", "/api/tickets/{id}", "update_ticket", "change tickets", "tickets", ANY),
+    r("GET", "/api/tickets/{id}/comments", "list_ticket_comments", "read a ticket's comments", "tickets", ANY),
+    r("POST", "/api/tickets/{id}/comments", "add_ticket_comment", "comment on tickets", "tickets", ANY),
+    r("GET", "/api/orders", "find_orders", "look orders up", "orders", ANY),
+    r("GET", "/api/orders/{id}", "get_order", "read an order", "orders", ANY),
+];
+
+/// The row of an operation id (the table is the source; this is for tests and the docs).
+pub fn route(op_id: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.op_id == op_id)
+}
+
+/// Builds the router from the table: each row's handler wrapped in the guard with that row.
+pub fn build(state: Arc<AppState>) -> Router {
+    let mut router = Router::new();
+    for route in ROUTES {
+        let handler: MethodRouter<Arc<AppState>> = api::handler(route.op_id, route.method);
+        let guarded = handler.route_layer(from_fn_with_state((state.clone(), route), guard::guard));
+        router = router.route(route.path, guarded);
+    }
+    let max_body_bytes = state.config.max_body_bytes;
+    router
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(from_fn_with_state(state.clone(), guard::body_limit))
+        .layer(from_fn_with_state(state.clone(), guard::rate_limit))
+        .layer(from_fn(crate::problem::ensure_problem))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> Problem {
+    Problem::of(ProblemKind::NotFound, "no such resource")
+}

@@ -1,0 +1,158 @@
+//! The test harness: a real server on 127.0.0.1:0 over a real SQLite store in a temp dir, seeded
+//! with the Demo Shop through the store API, and a small client that carries the session cookie
+//! and CSRF token the way a browser page would.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use model::{Timestamp, User};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use store::{ConnectOptions, Store};
+use web::{AppState, ManualClock, MemoryAuthRepo, MemoryLimits, WebConfig};
+
+/// The demo's start time in these tests.
+pub const T0: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
+
+pub struct TestServer {
+    pub base: String,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// A test config: the demo org, generous rate limits (tests fire many requests at once).
+pub fn config() -> WebConfig {
+    let mut c = WebConfig::new(demo::DEMO_ORG);
+    c.rate.requests_per_second = 10_000;
+    c.rate.burst_requests = 10_000;
+    c.max_body_bytes = 16 * 1024;
+    c
+}
+
+pub async fn seeded_store(dir: &std::path::Path) -> Store {
+    let url = format!("sqlite://{}", dir.join("hotline.db").display());
+    let store = Store::connect(&url, &ConnectOptions::default()).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let d = demo::dataset(T0);
+    store.insert_org(&d.org).await.expect("org");
+    for s in &d.skills {
+        store.insert_skill(s).await.expect("skill");
+    }
+    for q in &d.queues {
+        store.insert_queue(q).await.expect("queue");
+    }
+    for u in &d.users {
+        let hash = auth::hash_password(&u.password, [3; 16]).expect("hash");
+        store.insert_user(&User { password_hash: hash, ..u.user.clone() }).await.expect("user");
+    }
+    for a in &d.agents {
+        store.insert_agent(a).await.expect("agent");
+    }
+    for c in &d.customers {
+        store.insert_customer(c).await.expect("customer");
+    }
+    for o in &d.orders {
+        store.insert_order(o).await.expect("order");
+    }
+    store
+}
+
+pub async fn start() -> TestServer {
+    start_with(config()).await
+}
+
+pub async fn start_with(config: WebConfig) -> TestServer {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = seeded_store(dir.path()).await;
+    serve_store(store, config, dir).await
+}
+
+pub async fn serve_store(store: Store, config: WebConfig, dir: tempfile::TempDir) -> TestServer {
+    let clock = Arc::new(ManualClock::new(T0));
+    let repo = Arc::new(MemoryAuthRepo::new(MemoryLimits::default()));
+    let state = AppState::new(store.clone(), repo, config, "test").with_clock(clock.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
+    TestServer { base: format!("http://{addr}"), store, clock, http: reqwest::Client::new(), _dir: dir }
+}
+
+/// A signed-in browser: the session cookie and the CSRF token the login answer carried.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+    pub me: Value,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn anon(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    /// A request as the signed-in browser sends it: cookie and CSRF header.
+    pub fn as_browser(&self, b: &Browser, method: Method, path: &str) -> RequestBuilder {
+        self.anon(method, path).header("cookie", &b.cookie).header("x-csrf-token", &b.csrf)
+    }
+
+    pub fn as_token(&self, token: &str, method: Method, path: &str) -> RequestBuilder {
+        self.anon(method, path).bearer_auth(token)
+    }
+
+    pub async fn try_login(&self, username: &str, password: &str) -> Response {
+        self.anon(Method::POST, "/api/auth/login")
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Browser {
+        let resp = self.try_login(username, password).await;
+        assert_eq!(resp.status(), 200, "login {username}");
+        let set_cookie = resp.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+        let cookie = set_cookie.split(';').next().expect("cookie pair").to_owned();
+        let me: Value = resp.json().await.expect("login json");
+        Browser { cookie, csrf: me["csrf_token"].as_str().expect("csrf").to_owned(), me }
+    }
+
+    pub async fn admin(&self) -> Browser {
+        self.login("admin", "demoadmin").await
+    }
+
+    pub async fn supervisor(&self) -> Browser {
+        self.login("supervisor", "demosuper").await
+    }
+
+    pub async fn agent(&self, ext: &str) -> Browser {
+        self.login(ext, &format!("demo{ext}")).await
+    }
+}
+
+/// Reads a problem document, checking the media type.
+pub async fn problem(resp: Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_owned()).unwrap_or_default();
+    assert_eq!(ct, "application/problem+json", "status {status} is not a problem document");
+    let body: Value = resp.json().await.expect("problem json");
+    assert_eq!(body["status"], status);
+    (status, body)
+}
+
+pub async fn json(resp: Response) -> Value {
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).expect("json")
+}
+
+pub fn problem_type(name: &str) -> String {
+    format!("urn:hotline:problem:{name}")
+}
