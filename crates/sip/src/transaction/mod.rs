@@ -6,6 +6,9 @@
 //! time passes with `handle_timeout`, and the shell drains `poll_transmit`, `poll_event` and
 //! `poll_timeout` after each call. Time is a [`Timestamp`] passed in; nothing here reads a clock,
 //! does IO, or panics on what peers send. Every map and queue is bounded ([`TransactionConfig`]).
+//!
+//! As in RFC 3261, an INVITE transaction in Proceeding has no timer: the TU ends it, with a final
+//! response (server) or a CANCEL on its own ring timeout (client).
 
 mod key;
 mod machine;
