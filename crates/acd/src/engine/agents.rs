@@ -238,7 +238,9 @@ impl Acd {
             }
         }
         for &(q, g, key) in &entries {
-            self.queues[q as usize].available[g as usize].insert(key);
+            let queue = &mut self.queues[q as usize];
+            queue.available_version[g as usize] += 1;
+            queue.available[g as usize].insert(key);
         }
         self.agents[a as usize].indexed = entries;
     }

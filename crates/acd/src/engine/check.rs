@@ -6,12 +6,58 @@ use model::RoutingStrategy;
 use super::{Acd, ContactState, GROUPS, Presence, capacity_of};
 
 impl Acd {
-    /// Checks the invariants listed in the crate documentation plus index consistency.
+    /// Checks the invariants listed in the crate documentation plus index consistency and
+    /// liveness (no contact waits while an agent who could take it sits available).
     /// Returns the first violation found, described.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.check_agents()?;
         self.check_contacts()?;
-        self.check_indexes()
+        self.check_indexes()?;
+        self.check_index_fresh()?;
+        self.check_no_idle_match()
+    }
+
+    /// Every agent who could take a group-`g` contact in a queue it serves is in that index.
+    fn check_index_fresh(&self) -> Result<(), String> {
+        for (a, rec) in self.agents.iter().enumerate() {
+            for g in 0..GROUPS as u8 {
+                if !Self::can_take(rec, g) {
+                    continue;
+                }
+                for &(q, _, _) in &rec.memberships {
+                    let queue = &self.queues[q as usize];
+                    let floor_ok =
+                        queue.floor_skills.iter().all(|&(s, p)| rec.skills.get(s as usize).is_some_and(|&h| h >= p));
+                    let listed = queue.available[g as usize].iter().any(|k| k.3 == a as u32);
+                    if floor_ok && !listed {
+                        return Err(format!("agent {} free for group {g} but missing from {}", rec.id, queue.cfg.name));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// No waiting contact has an available agent in its queue who fits it and did not decline it.
+    fn check_no_idle_match(&self) -> Result<(), String> {
+        for q in &self.queues {
+            for &k in &q.nonempty {
+                let class = &q.classes[k as usize];
+                for key in &q.available[class.key.group as usize] {
+                    let rec = &self.agents[key.3 as usize];
+                    if !Self::can_take(rec, class.key.group) || !Self::fits(rec, &class.key) {
+                        continue;
+                    }
+                    let waiting = class.waiting.values().find(|&&c| {
+                        self.contacts[c as usize].as_ref().is_some_and(|x| !x.declined_by.contains(&key.3))
+                    });
+                    if let Some(&c) = waiting {
+                        return Err(format!("contact slot {c} waits in {} while agent {} is free", q.cfg.name, rec.id));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_agents(&self) -> Result<(), String> {

@@ -76,7 +76,7 @@ impl Acd {
             state: ContactState::Unqueued,
             epoch: 0,
             callback: req.callback,
-            declined_by: None,
+            declined_by: Vec::new(),
             hops: 0,
             answered_at: None,
             history: Vec::with_capacity(4),
@@ -129,7 +129,7 @@ impl Acd {
         rec.queue = q;
         rec.queued_at = now;
         rec.stage = 0;
-        rec.declined_by = None;
+        rec.declined_by.clear();
         let callback = rec.callback;
         let id = rec.id;
         self.push_history(c, HistoryEntry::Queued { queue: queue_id, at: now });
@@ -207,10 +207,15 @@ impl Acd {
                 let k = match queue.free_classes.pop() {
                     Some(k) => {
                         queue.classes[k as usize].key = class_key.clone();
+                        queue.classes[k as usize].no_fit_version = None;
                         k
                     }
                     None => {
-                        queue.classes.push(super::Class { key: class_key.clone(), waiting: Default::default() });
+                        queue.classes.push(super::Class {
+                            key: class_key.clone(),
+                            waiting: Default::default(),
+                            no_fit_version: None,
+                        });
                         (queue.classes.len() - 1) as u32
                     }
                 };
@@ -281,9 +286,12 @@ impl Acd {
     pub(crate) fn route_contact(&mut self, c: ContactIdx) {
         let rec = self.contact(c);
         let agents = match rec.state {
-            ContactState::Waiting { class, .. } => self.pick_agents(rec.queue, class, rec.declined_by),
+            ContactState::Waiting { class, .. } => {
+                let exclude = rec.declined_by.clone();
+                self.pick_agents(rec.queue, class, &exclude)
+            }
             ContactState::WaitingForAgent { agent, .. } => {
-                let ok = Self::can_take(&self.agents[agent as usize], rec.group) && rec.declined_by != Some(agent);
+                let ok = Self::can_take(&self.agents[agent as usize], rec.group) && !rec.declined_by.contains(&agent);
                 if ok { vec![agent] } else { Vec::new() }
             }
             _ => return,
@@ -327,7 +335,7 @@ impl Acd {
     pub(crate) fn requeue(&mut self, c: ContactIdx, reason: RequeueReason) {
         let rec = self.contact_mut(c);
         rec.state = ContactState::Unqueued;
-        let (id, q, declined) = (rec.id, rec.queue, rec.declined_by.is_some());
+        let (id, q, declined) = (rec.id, rec.queue, !rec.declined_by.is_empty());
         let key = self.wait_key(c);
         self.place_waiting(c, key);
         if declined {
@@ -394,7 +402,7 @@ impl Acd {
         self.emit(EventKind::OfferRejected { contact, agent });
         self.agents[a as usize].offers.retain(|&x| x != c);
         let rec = self.contact_mut(c);
-        rec.declined_by = Some(a);
+        note_decline(&mut rec.declined_by, a);
         let group = rec.group;
         let remaining = match &mut rec.state {
             ContactState::Offered { agents } => {
@@ -418,7 +426,9 @@ impl Acd {
         else {
             return;
         };
-        rec.declined_by = agents.last().copied();
+        for &a in &agents {
+            note_decline(&mut rec.declined_by, a);
+        }
         let (id, group, q) = (rec.id, rec.group, rec.queue);
         for &a in &agents {
             let agent = self.agents[a as usize].id;
@@ -568,7 +578,7 @@ impl Acd {
         let max_wait = self.queues[self.contact(c).queue as usize].cfg.max_wait;
         let rec = self.contact_mut(c);
         rec.answered_at = None;
-        rec.declined_by = None;
+        rec.declined_by.clear();
         rec.epoch = epoch;
         rec.state = ContactState::WaitingForAgent { agent: b, key };
         rec.queued_at = now;
@@ -618,4 +628,15 @@ impl Acd {
             self.reject(c, Some(queue), RejectReason::MaxWaitExceeded);
         }
     }
+}
+
+/// Records a decliner, keeping at most [`super::MAX_DECLINERS_KEPT`] (the oldest go first).
+fn note_decline(declined_by: &mut Vec<AgentIdx>, a: AgentIdx) {
+    if declined_by.contains(&a) {
+        return;
+    }
+    if declined_by.len() >= super::MAX_DECLINERS_KEPT {
+        declined_by.remove(0);
+    }
+    declined_by.push(a);
 }

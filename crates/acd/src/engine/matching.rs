@@ -23,7 +23,27 @@ impl Acd {
     }
 
     /// The agents to ring for a contact of `class` in `queue`: one, or several under ring-all.
-    pub(crate) fn pick_agents(&mut self, queue: QueueIdx, class: u32, exclude: Option<AgentIdx>) -> Vec<AgentIdx> {
+    /// A scan that finds nobody is remembered per class with the index version it saw, and not
+    /// repeated until an agent is (re)inserted in that index: the set only shrank meanwhile.
+    pub(crate) fn pick_agents(&mut self, queue: QueueIdx, class: u32, exclude: &[AgentIdx]) -> Vec<AgentIdx> {
+        let (group, version, known_empty) = {
+            let q = &self.queues[queue as usize];
+            let c = &q.classes[class as usize];
+            let version = q.available_version[c.key.group as usize];
+            (c.key.group, version, c.no_fit_version == Some(version))
+        };
+        if known_empty && exclude.is_empty() {
+            return Vec::new();
+        }
+        let found = self.scan_agents(queue, class, exclude);
+        if found.is_empty() && exclude.is_empty() {
+            self.queues[queue as usize].classes[class as usize].no_fit_version = Some(version);
+        }
+        debug_assert!(found.iter().all(|&a| Self::can_take(&self.agents[a as usize], group)));
+        found
+    }
+
+    fn scan_agents(&mut self, queue: QueueIdx, class: u32, exclude: &[AgentIdx]) -> Vec<AgentIdx> {
         let q = &self.queues[queue as usize];
         let key = &q.classes[class as usize].key;
         let set = &q.available[key.group as usize];
@@ -33,7 +53,7 @@ impl Acd {
         }
         let ok = |k: &AvailKey| {
             let rec = &self.agents[k.3 as usize];
-            Some(k.3) != exclude && Self::can_take(rec, key.group) && Self::fits(rec, key)
+            !exclude.contains(&k.3) && Self::can_take(rec, key.group) && Self::fits(rec, key)
         };
         let mut tier = match set.first() {
             Some(k) => k.0,
@@ -117,7 +137,7 @@ impl Acd {
                     .waiting
                     .iter()
                     .take(MAX_DECLINED_SKIPPED)
-                    .find(|&(_, &c)| Some(c) != skip && self.contact(c).declined_by != Some(a));
+                    .find(|&(_, &c)| Some(c) != skip && !self.contact(c).declined_by.contains(&a));
                 if let Some((&key, &c)) = head
                     && best.is_none_or(|b| key < b.0)
                 {

@@ -42,6 +42,8 @@ pub const MAX_WEIGHTED_CANDIDATES: usize = 256;
 pub const MAX_DECLINED_SKIPPED: usize = 8;
 /// How long an agent who declined or missed a contact is kept from being offered it again.
 pub const REOFFER_AFTER_DECLINE: model::DurationMs = model::DurationMs::from_secs(5);
+/// Most decliners remembered per contact during the re-offer pause.
+pub const MAX_DECLINERS_KEPT: usize = 64;
 /// Most history entries kept per contact (oldest dropped first).
 pub const MAX_HISTORY_ENTRIES: usize = 32;
 /// Most distinct languages spoken by agents.
@@ -124,6 +126,8 @@ pub(crate) struct ClassKey {
 pub(crate) struct Class {
     pub key: ClassKey,
     pub waiting: BTreeMap<WaitKey, ContactIdx>,
+    /// The `available_version` at which a full scan found no agent for this class.
+    pub no_fit_version: Option<u64>,
 }
 
 /// A queue's live state.
@@ -141,6 +145,8 @@ pub(crate) struct QueueRt {
     /// Every waiting key of the queue, for positions.
     pub ranked: rank::RankedKeys,
     pub available: [BTreeSet<AvailKey>; GROUPS],
+    /// Bumped on every insertion into `available[g]`.
+    pub available_version: [u64; GROUPS],
     /// Round-robin memory: ordinal of the last agent offered.
     pub rr_last: u64,
     /// Members logged in and not Away.
@@ -230,7 +236,8 @@ pub(crate) struct ContactRec {
     pub state: ContactState,
     pub epoch: u64,
     pub callback: bool,
-    pub declined_by: Option<AgentIdx>,
+    /// Agents who declined or missed it, held off it for [`REOFFER_AFTER_DECLINE`].
+    pub declined_by: Vec<AgentIdx>,
     pub hops: u8,
     pub answered_at: Option<Timestamp>,
     pub history: Vec<HistoryEntry>,
@@ -316,6 +323,7 @@ impl Acd {
                 waiting: 0,
                 ranked: rank::RankedKeys::default(),
                 available: Default::default(),
+                available_version: [0; GROUPS],
                 rr_last: 0,
                 serving: 0,
                 load: QueueLoad::new(q.default_handle_time),
@@ -531,7 +539,7 @@ impl Acd {
                 self.max_wait_reached(contact)
             }
             Timer::Reoffer { contact, epoch } if self.timer_is_current(contact, epoch) => {
-                self.contact_mut(contact).declined_by = None;
+                self.contact_mut(contact).declined_by.clear();
                 self.route_contact(contact);
             }
             Timer::WrapUp { agent, contact } => self.finish_wrap_up(agent, contact),
