@@ -54,9 +54,18 @@
 //! windows and why Erlang C is not used as an upper bound. [`erlang`] has the Erlang C helper
 //! (P(wait), SL(T), ASA, agents needed), numerically stable for hundreds of agents.
 //!
+//! - liveness: no contact waits while an available agent of its queue could take it (except
+//!   agents it is pausing from after they declined it).
+//!
 //! ## Cost
 //! Decisions read per-queue indexes (waiting contacts by class and wait key, available agents by
-//! penalty and strategy key); nothing scans all agents or all contacts. See [`engine`].
+//! penalty and strategy key); nothing scans all agents or all contacts. A free agent looks at
+//! the head of each waiting class of its queues (lowest penalty tier first). A new contact
+//! walks its queue's available agents for its channel in strategy order until one fits; agents
+//! below the queue's most relaxed skill floor are never in that index, and a walk that found
+//! nobody is not repeated until an agent joins the index. Positions come from a blocked rank
+//! index (`O(n/64)`), timers from a heap swept of stale entries when it outgrows the live items.
+//! See [`engine`].
 
 pub mod config;
 pub mod engine;
