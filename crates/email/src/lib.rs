@@ -13,6 +13,7 @@
 //! - [`listener`]: the thin tokio shell that drives [`smtp::SmtpSession`] on 127.0.0.1 (or a configured
 //!   address) and hands accepted messages over a channel; it says `250` only once the receiver took the
 //!   message.
+//! - [`intake`]: parse and thread one received message for the shell, or the verdict refusing it.
 //! - [`sender`]: outbound delivery of [`OutboundEmail`] through an SMTP relay with `lettre`.
 //!
 //! Invariants of the whole crate:
@@ -28,6 +29,7 @@
 //!   acknowledged to a sender is lost.
 
 pub mod ack;
+pub mod intake;
 pub mod listener;
 pub mod mime;
 pub mod rate;
