@@ -36,7 +36,8 @@ pub const fn state_index(state: AgentState) -> usize {
 /// merging intervals, queues or agents is field-by-field addition.
 ///
 /// "Within T" and "short" were decided with the contact's queue thresholds when it was counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// (`Ord` only so the aggregator can sort contributions to cancel unchanged ones.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct KpiCounts {
     /// Contacts that reached a queue.
     pub offered: u64,

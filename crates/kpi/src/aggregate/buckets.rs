@@ -4,17 +4,18 @@
 //! re-created (a late update to it is counted and skipped, since re-creating it would hold only
 //! part of its counts). The shell stores intervals before they age out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use model::Timestamp;
 
 use super::Dimension;
+use super::fast_hash::FastMap;
 use crate::calendar::{Granularity, UtcOffset};
 use crate::figures::{KpiCounts, Sign};
 
 #[derive(Debug, Default)]
 struct Level {
-    intervals: BTreeMap<i64, HashMap<Dimension, KpiCounts>>,
+    intervals: BTreeMap<i64, FastMap<Dimension, KpiCounts>>,
     /// Interval starts below this were dropped and stay dropped.
     dropped_below: Option<i64>,
 }

@@ -4,7 +4,7 @@
 use model::{ContactId, Timestamp};
 
 use super::contacts::ContactFacts;
-use super::{Aggregator, Applied, ContactEvent, ContactEventKind, Input, RepeatGroup, is_repeat};
+use super::{Aggregator, Applied, ContactEvent, ContactEventKind, Contribution, Input, RepeatGroup, is_repeat};
 use crate::calendar::shift;
 use crate::figures::Sign;
 
@@ -82,8 +82,10 @@ impl Aggregator {
                 }
             }
         }
+        let mut before = std::mem::take(&mut self.scratch_before);
+        let mut after = std::mem::take(&mut self.scratch_after);
         for member in &affected {
-            self.contribute(*member, Sign::Retract);
+            self.collect(*member, &mut before);
         }
         self.fold(id, &e);
         if old_group != new_group {
@@ -95,8 +97,41 @@ impl Aggregator {
             }
         }
         for member in &affected {
-            self.contribute(*member, Sign::Add);
+            self.collect(*member, &mut after);
         }
+        self.apply_difference(&mut before, &mut after);
+        self.scratch_before = before;
+        self.scratch_after = after;
+    }
+
+    /// Retracts what was contributed before and adds what is contributed after, skipping the
+    /// contributions that did not change (most of them: an answer does not move handling time).
+    fn apply_difference(&mut self, before: &mut Vec<Contribution>, after: &mut Vec<Contribution>) {
+        before.sort_unstable();
+        after.sort_unstable();
+        let (mut i, mut j) = (0, 0);
+        while i < before.len() || j < after.len() {
+            let order = match (before.get(i), after.get(j)) {
+                (Some(b), Some(a)) => b.cmp(a),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Equal => (i, j) = (i + 1, j + 1),
+                std::cmp::Ordering::Less => {
+                    let (at, dim, delta) = &before[i];
+                    self.buckets.apply(*at, *dim, delta, Sign::Retract);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    let (at, dim, delta) = &after[j];
+                    self.buckets.apply(*at, *dim, delta, Sign::Add);
+                    j += 1;
+                }
+            }
+        }
+        before.clear();
+        after.clear();
     }
 
     /// Folds the event into the contact's facts, keeping the activity and waiting indexes.
@@ -154,8 +189,8 @@ impl Aggregator {
         }
     }
 
-    /// Adds or retracts everything one contact contributes.
-    fn contribute(&mut self, id: ContactId, sign: Sign) {
+    /// Appends everything one contact contributes to `out`.
+    fn collect(&self, id: ContactId, out: &mut Vec<Contribution>) {
         let Some(facts) = self.contacts.get(&id) else { return };
         let window = self.config.fcr_window;
         let repeated = facts.repeat_group().is_some_and(|g| {
@@ -165,10 +200,7 @@ impl Aggregator {
                 .flatten()
                 .any(|m| *m != id && self.contacts.get(m).is_some_and(|later| is_repeat(facts, later, window)))
         });
-        let config = &self.config;
-        let buckets = &mut self.buckets;
-        facts
-            .contribute(&|q| config.thresholds(q), repeated, &mut |at, dim, delta| buckets.apply(at, dim, delta, sign));
+        facts.contribute(&|q| self.config.thresholds(q), repeated, &mut |at, dim, delta| out.push((at, dim, *delta)));
     }
 
     /// Slots an agent state change in; false when refused (agent limit, or before the

@@ -33,12 +33,13 @@ mod agents;
 mod buckets;
 mod contacts;
 mod events;
+mod fast_hash;
 #[cfg(test)]
 mod reference;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use model::{AgentId, AgentState, Channel, ContactId, CustomerId, DurationMs, QueueId, ReasonCode, Timestamp};
 
@@ -50,6 +51,7 @@ use agents::AgentTimeline;
 use buckets::Buckets;
 use contacts::{ContactFacts, is_repeat};
 pub use events::{AgentStateEvent, Applied, ContactEvent, ContactEventKind, Input};
+use fast_hash::{FastMap, FastSet};
 
 /// What a bucket is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -185,7 +187,7 @@ pub struct Counters {
 /// Duplicate detection over the last `capacity` event ids.
 #[derive(Debug)]
 struct DedupWindow {
-    seen: HashSet<(u8, u128)>,
+    seen: FastSet<(u8, u128)>,
     order: VecDeque<(u8, u128)>,
     capacity: usize,
 }
@@ -213,16 +215,22 @@ type RepeatGroup = (CustomerId, ReasonCode);
 pub struct Aggregator {
     config: AggregatorConfig,
     now: Timestamp,
-    contacts: HashMap<ContactId, ContactFacts>,
+    contacts: FastMap<ContactId, ContactFacts>,
     /// Contacts by last activity, oldest first, for retention.
     by_activity: BTreeSet<(Timestamp, ContactId)>,
-    groups: HashMap<RepeatGroup, Vec<ContactId>>,
-    waiting: HashMap<QueueId, BTreeSet<(Timestamp, ContactId)>>,
-    agents: HashMap<AgentId, AgentTimeline>,
+    groups: FastMap<RepeatGroup, Vec<ContactId>>,
+    waiting: FastMap<QueueId, BTreeSet<(Timestamp, ContactId)>>,
+    agents: FastMap<AgentId, AgentTimeline>,
     buckets: Buckets,
     dedup: DedupWindow,
     counters: Counters,
+    /// Reused buffers for one event's contributions before and after it.
+    scratch_before: Vec<Contribution>,
+    scratch_after: Vec<Contribution>,
 }
+
+/// One bucket update: at this time, for this dimension, these counts.
+type Contribution = (Timestamp, Dimension, KpiCounts);
 
 mod handle;
 mod query;
@@ -235,18 +243,20 @@ impl Aggregator {
             config.utc_offset,
         );
         let dedup =
-            DedupWindow { seen: HashSet::new(), order: VecDeque::new(), capacity: config.max_remembered_event_ids };
+            DedupWindow { seen: FastSet::default(), order: VecDeque::new(), capacity: config.max_remembered_event_ids };
         Ok(Self {
             config,
             now: Timestamp::from_unix_ms(i64::MIN),
-            contacts: HashMap::new(),
+            contacts: FastMap::default(),
             by_activity: BTreeSet::new(),
-            groups: HashMap::new(),
-            waiting: HashMap::new(),
-            agents: HashMap::new(),
+            groups: FastMap::default(),
+            waiting: FastMap::default(),
+            agents: FastMap::default(),
             buckets,
             dedup,
             counters: Counters::default(),
+            scratch_before: Vec::new(),
+            scratch_after: Vec::new(),
         })
     }
 }
