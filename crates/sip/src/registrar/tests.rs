@@ -293,3 +293,72 @@ fn the_keepalive_options_request_targets_the_contact_and_parses() {
     assert_eq!(options.uri.to_string(), "sip:1001@10.0.0.2:5062");
     assert!(matches!(parse_datagram(&options.to_bytes(), &Limits::default()), Ok(Message::Request(_))));
 }
+
+mod model_check {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Register { device: u8, expires: Option<u32> },
+        RemoveAll,
+        Advance { secs: u16 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..4, prop::option::of(prop::sample::select(vec![0u32, 30, 120, 600, 5000])))
+                .prop_map(|(device, expires)| Op::Register { device, expires }),
+            Just(Op::RemoveAll),
+            (0u16..400).prop_map(|secs| Op::Advance { secs }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The store only sees events: replaying them must always rebuild exactly the registrar's
+        /// bindings, and the registrar never holds more than its limit or an expired binding.
+        #[test]
+        fn events_rebuild_the_bindings_and_limits_hold(ops in proptest::collection::vec(op(), 1..25)) {
+            let mut r = registrar();
+            let mut stored: BTreeSet<String> = BTreeSet::new();
+            let mut now = 0i64;
+            let mut cseq = 1u32;
+            for op in ops {
+                cseq += 1;
+                match op {
+                    Op::Register { device, expires } => {
+                        let contact = format!("<sip:1001@10.0.0.{device}>");
+                        let req = register("1001", &contact, expires, &format!("dev{device}"), cseq);
+                        authenticated(&mut r, at(now), req, "1001", "pw1001");
+                    }
+                    Op::RemoveAll => {
+                        authenticated(&mut r, at(now), register("1001", "*", Some(0), "star", cseq), "1001", "pw1001");
+                    }
+                    Op::Advance { secs } => {
+                        now += i64::from(secs);
+                        r.handle_timeout(at(now));
+                    }
+                }
+                for event in events(&mut r) {
+                    match event {
+                        BindingEvent::Added(b) | BindingEvent::Refreshed(b) => {
+                            stored.insert(b.contact.uri.to_string());
+                        }
+                        BindingEvent::Removed { contact, .. } => {
+                            stored.remove(&contact.to_string());
+                        }
+                    }
+                }
+                let live: BTreeSet<String> = r.lookup("1001").iter().map(|b| b.contact.uri.to_string()).collect();
+                prop_assert_eq!(&live, &stored);
+                prop_assert!(live.len() <= 2);
+                prop_assert!(r.lookup("1001").iter().all(|b| b.expires_at > at(now)));
+            }
+        }
+    }
+}
