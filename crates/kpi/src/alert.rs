@@ -33,7 +33,7 @@ pub struct ComplaintRule {
     /// Clear when the count falls to this or below (less than `raise_above`).
     pub clear_at_or_below: u32,
     /// W, the sliding window.
-    pub window: DurationMs,
+    pub window_ms: DurationMs,
     pub max_tracked_scopes: usize,
     pub max_pending_events: usize,
     pub max_transcript_bytes: usize,
@@ -47,7 +47,7 @@ impl ComplaintRule {
             keywords: vec!["投诉".to_owned()],
             raise_above: n,
             clear_at_or_below: n / 2,
-            window,
+            window_ms: window,
             max_tracked_scopes: 10_000,
             max_pending_events: 1_000,
             max_transcript_bytes: 64 * 1024,
@@ -59,8 +59,8 @@ impl ComplaintRule {
         if self.clear_at_or_below >= self.raise_above {
             return bad("clear_at_or_below", "must be less than raise_above (hysteresis)");
         }
-        if self.window == DurationMs::ZERO {
-            return bad("window", "must be more than zero");
+        if self.window_ms == DurationMs::ZERO {
+            return bad("window_ms", "must be more than zero");
         }
         if self.keywords.iter().any(String::is_empty) {
             return bad("keywords", "must not contain an empty keyword");
@@ -174,7 +174,7 @@ impl ComplaintAlerts {
     /// Lets time pass: complaints older than the window leave it, raised alerts may clear, and
     /// quiet scopes are forgotten.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        let window_ms = i64::try_from(self.rule.window.as_ms()).unwrap_or(i64::MAX);
+        let window_ms = i64::try_from(self.rule.window_ms.as_ms()).unwrap_or(i64::MAX);
         let oldest_kept = now.unix_ms().saturating_sub(window_ms);
         let mut cleared = Vec::new();
         for (scope, state) in &mut self.scopes {
@@ -199,7 +199,7 @@ impl ComplaintAlerts {
     /// When the next complaint leaves its window (the moment to call `handle_timeout`).
     /// O(scopes), bounded by `max_tracked_scopes`.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        let window_ms = i64::try_from(self.rule.window.as_ms()).unwrap_or(i64::MAX);
+        let window_ms = i64::try_from(self.rule.window_ms.as_ms()).unwrap_or(i64::MAX);
         self.scopes
             .values()
             .filter_map(|s| s.recent.front())

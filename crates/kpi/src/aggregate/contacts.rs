@@ -152,13 +152,13 @@ impl ContactFacts {
         if let Some((answered_at, _)) = self.answered {
             let wait = answered_at.since(queued_at);
             d.answered = 1;
-            d.answered_within_threshold = u64::from(wait <= t.service_level_threshold);
+            d.answered_within_threshold = u64::from(wait <= t.service_level_threshold_ms);
             d.answered_wait_ms = wait.as_ms();
             d.transferred = u64::from(self.segments.iter().any(|s| s.transferred));
         } else if let Some(abandoned_at) = self.abandoned {
             let wait = abandoned_at.since(queued_at);
-            let within = wait <= t.service_level_threshold;
-            let short = wait <= t.short_abandon;
+            let within = wait <= t.service_level_threshold_ms;
+            let short = wait <= t.short_abandon_ms;
             d.abandoned = 1;
             d.abandoned_within_threshold = u64::from(within);
             d.abandoned_short = u64::from(short);

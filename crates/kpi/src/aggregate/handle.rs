@@ -42,8 +42,8 @@ impl Aggregator {
 
     fn check(&mut self, input: &Input) -> Applied {
         let at = input.at();
-        let lateness_ms = i64::try_from(self.config.max_lateness.as_ms()).unwrap_or(i64::MAX);
-        let skew_ms = i64::try_from(self.config.max_clock_skew.as_ms()).unwrap_or(i64::MAX);
+        let lateness_ms = i64::try_from(self.config.max_lateness_ms.as_ms()).unwrap_or(i64::MAX);
+        let skew_ms = i64::try_from(self.config.max_clock_skew_ms.as_ms()).unwrap_or(i64::MAX);
         if at < shift(self.now, -lateness_ms) {
             return Applied::TooLate;
         }
@@ -192,7 +192,7 @@ impl Aggregator {
     /// Appends everything one contact contributes to `out`.
     fn collect(&self, id: ContactId, out: &mut Vec<Contribution>) {
         let Some(facts) = self.contacts.get(&id) else { return };
-        let window = self.config.fcr_window;
+        let window = self.config.fcr_window_ms;
         let repeated = facts.repeat_group().is_some_and(|g| {
             self.groups
                 .get(&g)
@@ -211,7 +211,7 @@ impl Aggregator {
         }
         let timeline = self.agents.entry(agent).or_default();
         let inserted = timeline.insert(agent, key, state, &mut self.buckets);
-        let lateness_ms = i64::try_from(self.config.max_lateness.as_ms()).unwrap_or(i64::MAX);
+        let lateness_ms = i64::try_from(self.config.max_lateness_ms.as_ms()).unwrap_or(i64::MAX);
         let forced = timeline.prune(shift(self.now, -lateness_ms), self.config.max_state_changes_per_agent);
         self.counters.state_changes_forgotten_early += forced;
         if timeline.is_empty() {
@@ -223,7 +223,7 @@ impl Aggregator {
     /// Forgets contacts past retention, and the oldest ones beyond `max_tracked_contacts`.
     /// Their contributions stay counted; they just cannot change any more.
     fn forget_old_contacts(&mut self) {
-        let retention_ms = i64::try_from(self.config.contact_retention.as_ms()).unwrap_or(i64::MAX);
+        let retention_ms = i64::try_from(self.config.contact_retention_ms.as_ms()).unwrap_or(i64::MAX);
         let cutoff = shift(self.now, -retention_ms);
         while let Some(&(at, id)) = self.by_activity.first() {
             let over_limit = self.contacts.len() > self.config.max_tracked_contacts;

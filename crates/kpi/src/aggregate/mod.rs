@@ -21,9 +21,9 @@
 //! last `max_remembered_event_ids` ids.
 //!
 //! Bounded memory: intervals per granularity (`max_open_*`), contacts (`max_tracked_contacts`,
-//! forgotten after `contact_retention`), agents, state changes per agent, handling segments per
+//! forgotten after `contact_retention_ms`), agents, state changes per agent, handling segments per
 //! contact, contacts per FCR group, remembered event ids. Each limit that bites is counted in
-//! [`Counters`]. Events older than `now − max_lateness` are refused (their intervals are stored
+//! [`Counters`]. Events older than `now − max_lateness_ms` are refused (their intervals are stored
 //! and closed). Buckets hold only counts and sums; figures come from `figures`.
 //!
 //! Sans-IO: `now` is passed to [`Aggregator::handle`]; this module never reads a clock, never
@@ -65,16 +65,16 @@ pub enum Dimension {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueThresholds {
     /// T of "answered within T" (KPI.md default 20 s).
-    pub service_level_threshold: DurationMs,
+    pub service_level_threshold_ms: DurationMs,
     /// Abandons at or under this are short (KPI.md default 5 s, `short_abandon_ms`).
-    pub short_abandon: DurationMs,
+    pub short_abandon_ms: DurationMs,
 }
 
 impl Default for QueueThresholds {
     fn default() -> Self {
         Self {
-            service_level_threshold: DurationMs::from_ms(DEFAULT_SERVICE_LEVEL_THRESHOLD_MS),
-            short_abandon: DurationMs::from_ms(DEFAULT_SHORT_ABANDON_MS),
+            service_level_threshold_ms: DurationMs::from_ms(DEFAULT_SERVICE_LEVEL_THRESHOLD_MS),
+            short_abandon_ms: DurationMs::from_ms(DEFAULT_SHORT_ABANDON_MS),
         }
     }
 }
@@ -89,14 +89,14 @@ pub struct AggregatorConfig {
     pub queue_thresholds: HashMap<QueueId, QueueThresholds>,
     /// A contact from the same customer on the same issue within this after a handled one makes
     /// the handled one "not resolved first time" (KPI.md default 7 days).
-    pub fcr_window: DurationMs,
-    /// Events older than `now − max_lateness` are refused.
-    pub max_lateness: DurationMs,
-    /// Events later than `now + max_clock_skew` are refused.
-    pub max_clock_skew: DurationMs,
+    pub fcr_window_ms: DurationMs,
+    /// Events older than `now − max_lateness_ms` are refused.
+    pub max_lateness_ms: DurationMs,
+    /// Events later than `now + max_clock_skew_ms` are refused.
+    pub max_clock_skew_ms: DurationMs,
     /// A contact's facts are forgotten this long after its last event (at least the FCR window
     /// and the lateness, so repeats and late events still find it).
-    pub contact_retention: DurationMs,
+    pub contact_retention_ms: DurationMs,
     pub max_tracked_contacts: usize,
     pub max_tracked_agents: usize,
     pub max_segments_per_contact: usize,
@@ -114,10 +114,10 @@ impl Default for AggregatorConfig {
             utc_offset: UtcOffset::UTC,
             default_thresholds: QueueThresholds::default(),
             queue_thresholds: HashMap::new(),
-            fcr_window: DurationMs::from_secs(7 * 86_400),
-            max_lateness: DurationMs::from_secs(86_400),
-            max_clock_skew: DurationMs::from_secs(300),
-            contact_retention: DurationMs::from_secs(8 * 86_400),
+            fcr_window_ms: DurationMs::from_secs(7 * 86_400),
+            max_lateness_ms: DurationMs::from_secs(86_400),
+            max_clock_skew_ms: DurationMs::from_secs(300),
+            contact_retention_ms: DurationMs::from_secs(8 * 86_400),
             max_tracked_contacts: 2_000_000,
             max_tracked_agents: 50_000,
             max_segments_per_contact: 16,
@@ -149,12 +149,12 @@ impl AggregatorConfig {
         if let Some((key, _)) = limits.iter().find(|(_, v)| *v == 0) {
             return bad(key, "must be at least 1");
         }
-        if self.contact_retention < self.max_lateness || self.contact_retention < self.fcr_window {
-            return bad("contact_retention", "must be at least max_lateness and fcr_window");
+        if self.contact_retention_ms < self.max_lateness_ms || self.contact_retention_ms < self.fcr_window_ms {
+            return bad("contact_retention_ms", "must be at least max_lateness_ms and fcr_window_ms");
         }
         let quarter_span_ms = (self.max_open_quarter_hours as u64).saturating_mul(15 * 60_000);
-        if quarter_span_ms < self.max_lateness.as_ms() {
-            return bad("max_open_quarter_hours", "must cover max_lateness (late events must find their interval)");
+        if quarter_span_ms < self.max_lateness_ms.as_ms() {
+            return bad("max_open_quarter_hours", "must cover max_lateness_ms (late events must find their interval)");
         }
         Ok(())
     }
@@ -176,7 +176,7 @@ pub struct Counters {
     /// before the forgotten part of the agent's timeline.
     pub agent_events_refused: u64,
     pub contacts_forgotten: u64,
-    /// Contacts forgotten before `contact_retention` because `max_tracked_contacts` was reached.
+    /// Contacts forgotten before `contact_retention_ms` because `max_tracked_contacts` was reached.
     pub contacts_forgotten_early: u64,
     pub segments_dropped: u64,
     pub repeat_groups_full: u64,

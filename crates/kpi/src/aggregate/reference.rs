@@ -39,7 +39,7 @@ pub(super) fn recompute(config: &AggregatorConfig, inputs: &[Input]) -> Snapshot
     for (id, f) in &facts {
         let repeated = f.repeat_group().is_some_and(|g| {
             facts.iter().any(|(other_id, other)| {
-                other_id != id && other.repeat_group().as_ref() == Some(&g) && is_repeat(f, other, config.fcr_window)
+                other_id != id && other.repeat_group().as_ref() == Some(&g) && is_repeat(f, other, config.fcr_window_ms)
             })
         });
         f.contribute(&|q| config.thresholds(q), repeated, &mut |at, dim, d| buckets.apply(at, dim, d, Sign::Add));

@@ -154,8 +154,8 @@ fn dedup_window_is_bounded_by_its_capacity() {
 fn short_abandon_is_classified_with_the_queue_threshold() {
     let mut f = Feed::default();
     let thresholds = QueueThresholds {
-        service_level_threshold: DurationMs::from_secs(30),
-        short_abandon: DurationMs::from_secs(10),
+        service_level_threshold_ms: DurationMs::from_secs(30),
+        short_abandon_ms: DurationMs::from_secs(10),
     };
     let config = AggregatorConfig { queue_thresholds: [(Q2, thresholds)].into(), ..AggregatorConfig::default() };
     let mut agg = Aggregator::new(config).unwrap_or_else(|e| panic!("{e}"));
@@ -234,6 +234,47 @@ fn repeat_within_window_marks_the_first_contact_not_resolved() {
 }
 
 #[test]
+fn contact_after_the_window_or_on_another_issue_is_not_a_repeat() {
+    let mut f = Feed::default();
+    let config = AggregatorConfig { fcr_window_ms: DurationMs::from_secs(3600), ..AggregatorConfig::default() };
+    let mut agg = Aggregator::new(config).unwrap_or_else(|e| panic!("{e}"));
+    let customer = Some(CustomerId::from_u128(7));
+    let code = |s: &str| ReasonCode::parse(s).unwrap_or_else(|e| panic!("{e}"));
+    let story = |f: &mut Feed, contact: u128, minute: i64, issue: &str| {
+        [
+            f.contact(contact, t(minute, 0), ContactEventKind::Queued { queue: Q, customer }),
+            f.contact(contact, t(minute + 5, 0), handled(A, 100, false)),
+            f.contact(contact, t(minute + 5, 0), ContactEventKind::IssueIdentified { issue_type: code(issue) }),
+        ]
+    };
+    let first = story(&mut f, 1, 0, "billing");
+    let other_issue = story(&mut f, 2, 10, "delivery");
+    let too_late = story(&mut f, 3, 70, "billing");
+    feed(&mut agg, t(80, 0), first.into_iter().chain(other_issue).chain(too_late));
+    let day = agg.interval(Granularity::Day, t(0, 0), Dimension::Queue(Q)).copied().unwrap_or_default();
+    assert_eq!((day.fcr_handled, day.fcr_repeated), (3, 0));
+}
+
+#[test]
+fn quarter_hours_of_a_day_merge_to_the_day_bucket() {
+    let mut f = Feed::default();
+    let mut agg = aggregator();
+    let mut events = Vec::new();
+    for c in 0..40i64 {
+        events.push(f.contact(c as u128, t(c * 17, 0), queued(Q)));
+        let kind = if c % 3 == 0 { ContactEventKind::Abandoned } else { ContactEventKind::Answered { agent: A } };
+        events.push(f.contact(c as u128, t(c * 17, c), kind));
+    }
+    feed(&mut agg, t(40 * 17, 0), events);
+    let period = crate::compare::Period { start: t(0, 0), end: t(24 * 60, 0) };
+    let dim = Dimension::Queue(Q);
+    let live = agg.total(IntervalQuery { granularity: Granularity::QuarterHour, dimension: dim, period });
+    let day = agg.total(IntervalQuery { granularity: Granularity::Day, dimension: dim, period });
+    assert_eq!(live, day);
+    assert_eq!(live.offered, 40);
+}
+
+#[test]
 fn ivr_containment_is_taken_back_when_a_late_queue_entry_arrives() {
     let mut f = Feed::default();
     let mut agg = aggregator();
@@ -305,7 +346,7 @@ fn open_intervals_stay_under_their_limit_and_dropped_ones_are_not_recreated() {
     let mut f = Feed::default();
     let config = AggregatorConfig {
         max_open_quarter_hours: 96,
-        max_lateness: DurationMs::from_secs(3600),
+        max_lateness_ms: DurationMs::from_secs(3600),
         ..AggregatorConfig::default()
     };
     let mut agg = Aggregator::new(config).unwrap_or_else(|e| panic!("{e}"));
@@ -364,7 +405,7 @@ fn config_that_cannot_hold_late_events_is_refused() {
     let err = Aggregator::new(config).err().map(|e| e.to_string());
     assert_eq!(
         err.as_deref(),
-        Some("max_open_quarter_hours must cover max_lateness (late events must find their interval)")
+        Some("max_open_quarter_hours must cover max_lateness_ms (late events must find their interval)")
     );
 }
 
