@@ -1,4 +1,49 @@
-//! Hotline's reporting core (placeholder doc, replaced below).
+//! Hotline's reporting core: contact-center KPIs exactly as `shared/guide/KPI.md` defines them,
+//! period comparison, incremental interval aggregates and complaint alerts. Pure and sans-IO:
+//! the store, web pages, Prometheus, InfluxDB and NATS shells drive it; it never touches them.
+//!
+//! # Modules
+//! - [`figures`]: every KPI (service level and its two variants, answer and abandon rate with the
+//!   short-abandon rule, ASA, average wait of abandoned, AHT, occupancy, utilisation, transfer
+//!   rate, FCR, IVR containment, CSAT top-2-box and mean, NPS, longest waiting, EWT inputs) from
+//!   [`figures::KpiCounts`], a struct of plain sums. One code path for the live wallboard,
+//!   historical reports and exports: merge the counts of the intervals shown, then compute.
+//!   An empty denominator gives `None`, never NaN.
+//! - [`compare`]: periods (today so far vs yesterday up to the same time, closed day vs the day
+//!   before, week so far vs last week, same weekday last week, any two ranges) and the typed
+//!   change between them: percentage points for rates (92% vs 88% → +4 pp), relative % for
+//!   quantities (120 s vs 135 s → −11%), points for scores (NPS); labels in English and zh-CN.
+//! - [`aggregate`]: an incremental aggregator fed contact events and agent state changes (with
+//!   `model`'s ids and enums) that keeps 15-minute, hourly and daily buckets per queue, agent and
+//!   channel. Buckets hold only counts and sums; figures come from [`figures`].
+//! - [`alert`]: "more than N complaint contacts within W minutes" per org and queue, raised once
+//!   and cleared with hysteresis.
+//! - [`calendar`]: interval boundaries and local days (fixed UTC offset).
+//!
+//! # Attribution rules (where a fact is counted)
+//! - A contact counts (offered, answered, abandoned, waits, service level, transfer, surveys) in
+//!   the interval where it was **offered to the queue**, the industry norm, even if answered or
+//!   abandoned in a later interval. The answering agent gets the answered part there too.
+//! - Handling time (talk + hold + wrap-up; one "handled" per agent segment, so a transferred
+//!   contact is handled twice, once by each agent) counts in the interval where that handling
+//!   **ended**; FCR counts where the contact's last handling ended.
+//! - IVR entry and containment count where the contact **entered the IVR**, per channel.
+//! - Agent state time is **split across interval boundaries**; the current, still open state is
+//!   counted when the next change arrives (live views add `now − since`). Offline time is not kept.
+//! - Thresholds (service level T, short abandon, both per queue) classify a contact when it is
+//!   counted; formula choices (SL variant, whether short abandons are excluded) apply at compute
+//!   time, so one set of buckets serves every variant.
+//!
+//! # Invariants
+//! - **Pure**: no IO, no async, no clock, no randomness. Time is injected (`now` arguments).
+//! - **Order-independent**: a contact's facts merge commutatively and its contribution is a
+//!   pure function of them; each event retracts the old contribution and adds the new one, so
+//!   the same events in any order, with duplicates, give the same buckets (property-tested
+//!   against a from-scratch recomputation).
+//! - **Bounded**: every map, window and queue has a named limit (`max_open_quarter_hours`,
+//!   `max_tracked_contacts`, `max_remembered_event_ids`, `max_tracked_scopes`, ...); when one
+//!   bites, the event is dropped or the oldest state forgotten, and a counter says so.
+//! - **Never panics on input**: refused input is reported ([`aggregate::Applied`]) and counted.
 
 pub mod aggregate;
 pub mod alert;
