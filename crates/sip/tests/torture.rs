@@ -112,3 +112,33 @@ fn valid_messages_survive_a_write_and_reparse() {
         assert_eq!(again, first, "{file}");
     }
 }
+
+#[test]
+fn every_accepted_torture_request_opens_a_server_transaction_and_can_be_answered() {
+    use sip::transaction::{Event, Peer, TransactionConfig, TransactionLayer};
+    let manifest = std::fs::read_to_string(dir().join("manifest.txt")).expect("manifest");
+    let now = model::Timestamp::from_unix_ms(1_700_000_000_000);
+    let source = Peer::udp("192.0.2.200:5060".parse().expect("addr"));
+    let mut checked = 0;
+    for line in manifest.lines().map(|l| l.split('#').next().unwrap_or("").trim()).filter(|l| l.ends_with("accept  -"))
+    {
+        let file = line.split_whitespace().next().unwrap_or_default();
+        let mut layer = TransactionLayer::new(TransactionConfig::default());
+        let message = parse(file);
+        let is_request = matches!(message, Message::Request(_));
+        layer.handle_message(now, message, source.clone());
+        let events: Vec<Event> = std::iter::from_fn(|| layer.poll_event()).collect();
+        match events.first() {
+            Some(Event::Request { id, request, .. }) => {
+                let answer = request.response(sip::StatusCode::OK, Some("t1"));
+                layer.send_response(now, *id, answer).unwrap_or_else(|e| panic!("{file}: {e}"));
+                let sent = std::iter::from_fn(|| layer.poll_transmit()).last().expect("a response went out");
+                assert!(parse_datagram(&sent.bytes, &Limits::default()).is_ok(), "{file}: our answer does not parse");
+            }
+            Some(Event::StrayResponse { .. }) => assert!(!is_request, "{file}"),
+            other => panic!("{file}: unexpected {other:?}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 28, "only {checked} accepted messages");
+}
