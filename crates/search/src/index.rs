@@ -7,7 +7,7 @@
 //! value that does not parse is reported as [`SearchError::CorruptDocument`], not unwrapped.
 
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::Mutex;
 
 use model::{Channel, OrgId, ReasonCode, Timestamp};
 use tantivy::collector::{Count, TopDocs};
@@ -70,7 +70,9 @@ pub struct IndexOutcome {
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
-    writer: RwLock<IndexWriter>,
+    /// One lock for add, delete and commit: a replace (delete + add) of one key is atomic with
+    /// respect to another replace of the same key.
+    writer: Mutex<IndexWriter>,
     fields: Fields,
     config: IndexConfig,
 }
@@ -105,7 +107,7 @@ impl SearchIndex {
             .map_err(SearchError::from_tantivy)?;
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(SearchError::from_tantivy)?;
-        Ok(Self { index, reader, writer: RwLock::new(writer), fields, config })
+        Ok(Self { index, reader, writer: Mutex::new(writer), fields, config })
     }
 
     pub fn config(&self) -> &IndexConfig {
@@ -145,7 +147,7 @@ impl SearchIndex {
             d.add_text(f.flagged, "yes");
         }
         d.add_text(f.text, &doc.text);
-        let writer = self.writer.read().map_err(|_| SearchError::Poisoned)?;
+        let writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
         writer.delete_term(Term::from_field_text(f.key, &key));
         writer.add_document(d).map_err(SearchError::from_tantivy)?;
         Ok(IndexOutcome { rule_hits })
@@ -161,14 +163,14 @@ impl SearchIndex {
             (Occur::Must, term(self.fields.org, org.to_string())),
             (Occur::Must, term(self.fields.contact, contact.to_string())),
         ]);
-        let writer = self.writer.read().map_err(|_| SearchError::Poisoned)?;
+        let writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
         writer.delete_query(Box::new(query)).map_err(SearchError::from_tantivy)?;
         Ok(())
     }
 
     /// Makes everything indexed so far durable and visible to searches.
     pub fn commit(&self) -> Result<(), SearchError> {
-        let mut writer = self.writer.write().map_err(|_| SearchError::Poisoned)?;
+        let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
         writer.commit().map_err(SearchError::from_tantivy)?;
         self.reader.reload().map_err(SearchError::from_tantivy)
     }

@@ -276,3 +276,22 @@ fn odd_query_text_never_fails() {
         assert!(index.search(ORG, &query(text)).is_ok(), "{text:?}");
     }
 }
+
+#[test]
+fn concurrent_reindexing_of_one_document_leaves_exactly_one_copy() {
+    let index = SearchIndex::in_ram(IndexConfig::default()).expect("index");
+    let rules = KeywordRules::standard();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (index, rules) = (&index, &rules);
+            s.spawn(move || {
+                for i in 0..25 {
+                    let text = format!("退款 attempt {t} {i}");
+                    index.index(&doc(1, DocumentKind::ChatMessage, &text), rules).expect("indexed");
+                }
+            });
+        }
+    });
+    index.commit().expect("commit");
+    assert_eq!(index.search(ORG, &query("退款")).expect("search").total, 1);
+}
