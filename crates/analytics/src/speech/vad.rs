@@ -72,10 +72,13 @@ impl VadConfig {
             return bad("min_speech_dbfs", "must be at most 0 dBFS");
         }
         if self.noise_window_ms < self.frame_ms * NOISE_BLOCK_FRAMES || self.noise_window_ms > 600_000 {
-            return bad("noise_window_ms", "must be 25 frames to 10 minutes");
+            return bad("noise_window_ms", "must be 25 frames to 10 minutes long");
         }
-        if self.hangover_ms > 10_000 || self.min_speech_ms > 10_000 {
-            return bad("hangover_ms", "hangover_ms and min_speech_ms must be at most 10 s");
+        if self.hangover_ms > 10_000 {
+            return bad("hangover_ms", "must be at most 10000 ms");
+        }
+        if self.min_speech_ms > 10_000 {
+            return bad("min_speech_ms", "must be at most 10000 ms");
         }
         Ok(())
     }
@@ -233,5 +236,35 @@ impl ChannelVad {
         self.close();
         let duration_ms = self.samples_to_ms(self.samples_seen);
         (self.segments, duration_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_is_valid() {
+        assert_eq!(VadConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn out_of_range_setting_is_refused_by_name() {
+        let c = VadConfig { min_speech_ms: 60_000, ..VadConfig::default() };
+        assert_eq!(
+            c.validate(),
+            Err(SpeechError::BadConfig { field: "min_speech_ms", problem: "must be at most 10000 ms" })
+        );
+        let c = VadConfig { max_noise_floor_dbfs: -90.0, ..VadConfig::default() };
+        assert!(matches!(c.validate(), Err(SpeechError::BadConfig { field: "max_noise_floor_dbfs", .. })));
+    }
+
+    #[test]
+    fn digital_silence_is_never_talk() {
+        let mut vad = ChannelVad::new(&VadConfig::default(), 8_000);
+        for _ in 0..80_000 {
+            vad.push(0);
+        }
+        assert_eq!(vad.finish(), (vec![], 10_000));
     }
 }
