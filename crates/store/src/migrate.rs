@@ -21,7 +21,7 @@ use crate::sql::{self, RowReader, Value};
 
 /// One embedded migration.
 #[derive(Debug, Clone, Copy)]
-pub struct Migration {
+pub(crate) struct Migration {
     pub version: u32,
     pub name: &'static str,
     pub(crate) sql: &'static str,
