@@ -63,10 +63,11 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         println!("Data: {} (run `hotline demo` again to keep it)", cfg.data_dir.display());
     }
 
-    let state =
-        Arc::new(web::AppState { readiness: StoreReadiness(store.clone()), version: env!("CARGO_PKG_VERSION") });
-    let max_body_bytes = usize::try_from(cfg.http.max_body_bytes).unwrap_or(usize::MAX);
-    let router = web::router(state, web::HttpLimits { max_body_bytes });
+    let mut web_config = web::WebConfig::new(served_org(&store, mode).await?);
+    web_config.max_body_bytes = usize::try_from(cfg.http.max_body_bytes).unwrap_or(usize::MAX);
+    let auth_repo = Arc::new(web::MemoryAuthRepo::new(web::MemoryLimits::default()));
+    let state = Arc::new(web::AppState::new(store.clone(), auth_repo, web_config, env!("CARGO_PKG_VERSION")));
+    let router = web::router(state);
     let grace = cfg.shutdown_grace.as_std();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(web::serve(listener, router, async move {
@@ -104,16 +105,12 @@ async fn shutdown_signal() {
     tokio::select! { () = ctrl_c => {}, () = term => {} }
 }
 
-/// `/readyz`: the database answers and its schema is the one this binary knows.
-struct StoreReadiness(Store);
-
-impl web::Readiness for StoreReadiness {
-    async fn check(&self) -> Result<u32, String> {
-        let status = self.0.schema_status().await.map_err(|e| e.to_string())?;
-        if status.is_current() {
-            Ok(status.current)
-        } else {
-            Err(format!("database schema is at version {}, expected {}", status.current, status.latest_known))
-        }
+/// The org the web API serves: the Demo Shop in demo mode, otherwise the first org in the
+/// database (one org per deployment until hosted multi-tenancy resolves it per request).
+async fn served_org(store: &Store, mode: Mode) -> anyhow::Result<model::OrgId> {
+    if mode == Mode::Demo {
+        return Ok(demo::DEMO_ORG);
     }
+    let first = store.list_orgs(&store::Page::first(1)).await?.items.into_iter().next();
+    Ok(first.map_or(demo::DEMO_ORG, |o| o.id))
 }
