@@ -34,6 +34,8 @@ pub struct ComplaintRule {
     pub clear_at_or_below: u32,
     /// W, the sliding window.
     pub window_ms: DurationMs,
+    /// Complaining contacts kept per scope (more than `raise_above`).
+    pub max_complaints_per_scope: usize,
     pub max_tracked_scopes: usize,
     pub max_pending_events: usize,
     pub max_transcript_bytes: usize,
@@ -48,7 +50,8 @@ impl ComplaintRule {
             raise_above: n,
             clear_at_or_below: n / 2,
             window_ms: window,
-            max_tracked_scopes: 10_000,
+            max_complaints_per_scope: 1_000,
+            max_tracked_scopes: 1_000,
             max_pending_events: 1_000,
             max_transcript_bytes: 64 * 1024,
         }
@@ -64,6 +67,9 @@ impl ComplaintRule {
         }
         if self.keywords.iter().any(String::is_empty) {
             return bad("keywords", "must not contain an empty keyword");
+        }
+        if self.max_complaints_per_scope <= self.raise_above as usize {
+            return bad("max_complaints_per_scope", "must be more than raise_above");
         }
         if self.max_tracked_scopes == 0 || self.max_pending_events == 0 {
             return bad("max_tracked_scopes", "and max_pending_events must be at least 1");
@@ -107,7 +113,7 @@ pub struct AlertCounters {
 
 #[derive(Debug, Default)]
 struct ScopeState {
-    /// Most recent complaining contacts, oldest first, at most `raise_above + 1`.
+    /// Complaining contacts in the window, oldest first, at most `max_complaints_per_scope`.
     recent: VecDeque<(Timestamp, ContactId)>,
     raised: bool,
 }
@@ -142,56 +148,70 @@ impl ComplaintAlerts {
         }
     }
 
-    /// Feeds one signal about a contact in. Returns whether it counted as a complaint.
+    /// Feeds one signal about a contact in. Returns whether it counted as a complaint. The
+    /// scope's window is moved to `now` first and both thresholds are checked after the
+    /// complaint is added, so a complaint arriving as an older one leaves does not flap the alert.
     pub fn handle_signal(&mut self, now: Timestamp, scope: Scope, contact: ContactId, signal: Signal<'_>) -> bool {
         if !self.is_complaint(signal) {
             return false;
         }
-        self.handle_timeout(now);
         if !self.scopes.contains_key(&scope) && self.scopes.len() >= self.rule.max_tracked_scopes {
             self.counters.scopes_full += 1;
             return false;
         }
-        let keep = self.rule.raise_above as usize + 1;
+        let keep = self.rule.max_complaints_per_scope;
+        let oldest_kept = self.oldest_kept(now);
         let state = self.scopes.entry(scope).or_default();
+        expire(state, oldest_kept);
         if state.recent.iter().any(|(_, c)| *c == contact) {
             self.counters.repeated_contact += 1;
-            return true;
+        } else {
+            self.counters.complaints += 1;
+            state.recent.push_back((now, contact));
+            while state.recent.len() > keep {
+                state.recent.pop_front();
+            }
         }
-        self.counters.complaints += 1;
-        state.recent.push_back((now, contact));
-        while state.recent.len() > keep {
-            state.recent.pop_front();
-        }
-        let count = state.recent.len() as u32;
-        if !state.raised && count > self.rule.raise_above {
-            state.raised = true;
-            self.push(AlertEvent::Raised { scope, at: now, complaints: count });
+        if let Some(event) = self.decide(scope, now) {
+            self.push(event);
         }
         true
+    }
+
+    /// Raises or clears a scope's alert from its current count.
+    fn decide(&mut self, scope: Scope, now: Timestamp) -> Option<AlertEvent> {
+        let state = self.scopes.get_mut(&scope)?;
+        let complaints = state.recent.len() as u32;
+        if !state.raised && complaints > self.rule.raise_above {
+            state.raised = true;
+            return Some(AlertEvent::Raised { scope, at: now, complaints });
+        }
+        if state.raised && complaints <= self.rule.clear_at_or_below {
+            state.raised = false;
+            return Some(AlertEvent::Cleared { scope, at: now, complaints });
+        }
+        None
+    }
+
+    fn oldest_kept(&self, now: Timestamp) -> i64 {
+        let window_ms = i64::try_from(self.rule.window_ms.as_ms()).unwrap_or(i64::MAX);
+        now.unix_ms().saturating_sub(window_ms)
     }
 
     /// Lets time pass: complaints older than the window leave it, raised alerts may clear, and
     /// quiet scopes are forgotten.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        let window_ms = i64::try_from(self.rule.window_ms.as_ms()).unwrap_or(i64::MAX);
-        let oldest_kept = now.unix_ms().saturating_sub(window_ms);
-        let mut cleared = Vec::new();
+        let oldest_kept = self.oldest_kept(now);
+        let mut scopes: Vec<Scope> = Vec::new();
         for (scope, state) in &mut self.scopes {
-            while state.recent.front().is_some_and(|(at, _)| at.unix_ms() <= oldest_kept) {
-                state.recent.pop_front();
-            }
-            let count = state.recent.len() as u32;
-            if state.raised && count <= self.rule.clear_at_or_below {
-                state.raised = false;
-                cleared.push(AlertEvent::Cleared { scope: *scope, at: now, complaints: count });
-            }
+            expire(state, oldest_kept);
+            scopes.push(*scope);
         }
-        cleared.sort_by_key(|e| match e {
-            AlertEvent::Raised { scope, .. } | AlertEvent::Cleared { scope, .. } => *scope,
-        });
-        for e in cleared {
-            self.push(e);
+        scopes.sort_unstable();
+        for scope in scopes {
+            if let Some(event) = self.decide(scope, now) {
+                self.push(event);
+            }
         }
         self.scopes.retain(|_, s| s.raised || !s.recent.is_empty());
     }
@@ -231,6 +251,13 @@ impl ComplaintAlerts {
         } else {
             self.pending.push_back(event);
         }
+    }
+}
+
+/// Drops complaints that left the window (made at or before `oldest_kept`).
+fn expire(state: &mut ScopeState, oldest_kept: i64) {
+    while state.recent.front().is_some_and(|(at, _)| at.unix_ms() <= oldest_kept) {
+        state.recent.pop_front();
     }
 }
 

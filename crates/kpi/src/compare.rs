@@ -8,6 +8,10 @@
 //!   **relatively** (120 s vs 135 s → −11%); a score that is already a difference of percentages
 //!   (NPS) or a mean on a scale (CSAT mean) changes in **points**. [`Change`] says which.
 //!
+//! Resolution: the aggregator's totals take whole intervals whose start falls in a period, so a
+//! live "up to the same time" comparison is exact to the quarter-hour (the current quarter-hour
+//! is partial today and whole yesterday); closed days and weeks are exact.
+//!
 //! Never reads a clock (`now` is passed in) and never produces NaN: an undefined change is `None`.
 
 use model::Timestamp;

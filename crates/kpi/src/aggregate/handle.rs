@@ -29,6 +29,8 @@ impl Aggregator {
             Input::Contact(e) => self.on_contact(e),
             Input::AgentState(e) => {
                 if !self.on_agent_state(e.agent, (e.at, e.id.as_uuid().as_u128()), e.state) {
+                    // Forget the id so a retry, once there is room, is not taken for a duplicate.
+                    self.dedup.seen.remove(&(1, e.id.as_uuid().as_u128()));
                     self.counters.agent_events_refused += 1;
                     return Applied::OverLimit;
                 }

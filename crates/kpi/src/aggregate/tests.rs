@@ -363,8 +363,10 @@ fn agents_beyond_the_limit_are_refused_and_counted() {
     let config = AggregatorConfig { max_tracked_agents: 1, ..AggregatorConfig::default() };
     let mut agg = Aggregator::new(config).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(agg.handle(t(5, 0), f.state(A, t(0, 0), AgentState::Available)), Applied::Counted);
-    assert_eq!(agg.handle(t(5, 0), f.state(B, t(0, 0), AgentState::Available)), Applied::OverLimit);
-    assert_eq!(agg.counters().agent_events_refused, 1);
+    let refused = f.state(B, t(0, 0), AgentState::Available);
+    assert_eq!(agg.handle(t(5, 0), refused.clone()), Applied::OverLimit);
+    assert_eq!(agg.handle(t(5, 0), refused), Applied::OverLimit, "a retry is not taken for a duplicate");
+    assert_eq!(agg.counters().agent_events_refused, 2);
     assert_eq!(agg.agent_state(B), None);
 }
 

@@ -170,3 +170,50 @@ fn rule_without_hysteresis_is_refused() {
     let err = ComplaintAlerts::new(rule).err().map(|e| e.to_string());
     assert_eq!(err.as_deref(), Some("clear_at_or_below must be less than raise_above (hysteresis)"));
 }
+
+// ---- property: the bounded state machine agrees with a naive recount ----
+
+proptest::proptest! {
+    #[test]
+    fn raised_state_matches_a_naive_recount_with_hysteresis(
+        gaps in proptest::collection::vec((0..240i64, 0..30u128, proptest::bool::ANY), 1..200),
+        n in 1..6u32,
+    ) {
+        let window_s = 15 * 60;
+        let mut rule = ComplaintRule::more_than(n, DurationMs::from_secs(window_s as u64), code("complaint"));
+        rule.clear_at_or_below = n / 2;
+        let mut a = ComplaintAlerts::new(rule).unwrap_or_else(|e| panic!("{e}"));
+        let base = at(0).unix_ms();
+        let (mut now_s, mut seen, mut raised) = (0i64, Vec::<(i64, u128)>::new(), false);
+        for (gap_s, contact, is_timeout) in gaps {
+            now_s += gap_s;
+            let now = Timestamp::from_unix_ms(base + now_s * 1000);
+            // Naive model: every complaint kept, a contact counted once while its first mark is in the window.
+            seen.retain(|(t, _)| *t > now_s - window_s);
+            if is_timeout {
+                a.handle_timeout(now);
+            } else {
+                if !seen.iter().any(|(_, c)| *c == contact) {
+                    seen.push((now_s, contact));
+                }
+                let complaint = code("complaint");
+                a.handle_signal(now, scope(1), ContactId::from_u128(contact), Signal::Disposition(&complaint));
+            }
+            let count = seen.len() as u32;
+            if !raised && count > n && !is_timeout {
+                raised = true;
+            } else if raised && count <= n / 2 {
+                raised = false;
+            }
+            proptest::prop_assert_eq!(a.is_raised(scope(1)), raised);
+        }
+    }
+}
+
+#[test]
+fn per_scope_list_must_hold_more_than_the_threshold() {
+    let mut rule = ComplaintRule::more_than(3, DurationMs::from_secs(900), code("complaint"));
+    rule.max_complaints_per_scope = 3;
+    let err = ComplaintAlerts::new(rule).err().map(|e| e.to_string());
+    assert_eq!(err.as_deref(), Some("max_complaints_per_scope must be more than raise_above"));
+}
