@@ -111,6 +111,14 @@ impl Transaction {
         }
     }
 
+    /// (Call-ID, CSeq number) of a server INVITE: how the ACK for its 2xx finds it.
+    pub(crate) fn dialog_key(&self) -> Option<(String, u32)> {
+        if self.kind != Kind::ServerInvite {
+            return None;
+        }
+        Some((self.request.headers.call_id()?.to_owned(), self.request.headers.cseq()?.seq))
+    }
+
     pub(crate) fn next_deadline(&self) -> Option<Timestamp> {
         match (self.retransmit_at, self.end_at) {
             (Some(a), Some(b)) => Some(a.min(b)),

@@ -158,6 +158,8 @@ pub struct TransactionLayer {
     deadlines: BTreeSet<(Timestamp, TransactionId)>,
     /// The deadline each transaction is filed under in `deadlines`.
     filed: HashMap<TransactionId, Timestamp>,
+    /// Server INVITE transactions in Accepted, by (Call-ID, CSeq number): where a 2xx ACK lands.
+    accepted: HashMap<(String, u32), TransactionId>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     counters: Counters,
@@ -172,6 +174,7 @@ impl TransactionLayer {
             by_key: HashMap::new(),
             deadlines: BTreeSet::new(),
             filed: HashMap::new(),
+            accepted: HashMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             counters: Counters::default(),
@@ -237,17 +240,8 @@ impl TransactionLayer {
     }
 
     fn accepted_invite_for(&self, ack: &Request) -> Option<TransactionId> {
-        let call_id = ack.headers.call_id()?;
-        let seq = ack.headers.cseq()?.seq;
-        self.transactions
-            .iter()
-            .find(|(_, tx)| {
-                tx.kind == Kind::ServerInvite
-                    && tx.state == State::Accepted
-                    && tx.request.headers.call_id() == Some(call_id)
-                    && tx.request.headers.cseq().map(|c| c.seq) == Some(seq)
-            })
-            .map(|(id, _)| *id)
+        let key = (ack.headers.call_id()?.to_owned(), ack.headers.cseq()?.seq);
+        self.accepted.get(&key).copied()
     }
 
     fn on_cancel(&mut self, now: Timestamp, key: TransactionKey, request: Request, source: Peer) {
@@ -465,6 +459,15 @@ impl TransactionLayer {
     fn after_change(&mut self, id: TransactionId) {
         if let Some(old) = self.filed.remove(&id) {
             self.deadlines.remove(&(old, id));
+        }
+        if let Some(tx) = self.transactions.get(&id)
+            && let Some(key) = tx.dialog_key()
+        {
+            if tx.state == State::Accepted {
+                self.accepted.insert(key, id);
+            } else if self.accepted.get(&key) == Some(&id) {
+                self.accepted.remove(&key);
+            }
         }
         match self.transactions.get(&id) {
             Some(tx) if tx.state == State::Terminated => {
