@@ -44,6 +44,34 @@
 //!   `max_tracked_contacts`, `max_remembered_event_ids`, `max_tracked_scopes`, ...); when one
 //!   bites, the event is dropped or the oldest state forgotten, and a counter says so.
 //! - **Never panics on input**: refused input is reported ([`aggregate::Applied`]) and counted.
+//!
+//! # Example
+//! ```
+//! use kpi::aggregate::{Aggregator, AggregatorConfig, ContactEvent, ContactEventKind, Dimension, Input, IntervalQuery};
+//! use kpi::calendar::{Granularity, HOUR_MS};
+//! use kpi::compare::Period;
+//! use kpi::figures::{FigureSettings, Figures};
+//! use model::{AgentId, Channel, ContactEventId, ContactId, QueueId, Timestamp};
+//!
+//! let queue = QueueId::from_u128(1);
+//! let mut agg = Aggregator::new(AggregatorConfig::default())?;
+//! let event = |id: u128, at_ms: i64, kind| {
+//!     let (id, contact) = (ContactEventId::from_u128(id), ContactId::from_u128(7));
+//!     Input::Contact(ContactEvent { id, contact, channel: Channel::Voice, at: Timestamp::from_unix_ms(at_ms), kind })
+//! };
+//! let now = Timestamp::from_unix_ms(60_000);
+//! // The answer arrives first; the queue entry (12 s earlier) comes late. Both count.
+//! agg.handle(now, event(2, 42_000, ContactEventKind::Answered { agent: AgentId::from_u128(3) }));
+//! agg.handle(now, event(1, 30_000, ContactEventKind::Queued { queue, customer: None }));
+//!
+//! let period = Period { start: Timestamp::from_unix_ms(0), end: Timestamp::from_unix_ms(HOUR_MS) };
+//! let query = IntervalQuery { granularity: Granularity::QuarterHour, dimension: Dimension::Queue(queue), period };
+//! let figures = Figures::compute(&agg.total(query), &FigureSettings::default());
+//! assert_eq!(figures.service_level, Some(1.0)); // answered within 20 s
+//! assert_eq!(figures.average_speed_of_answer_s, Some(12.0));
+//! assert_eq!(figures.average_handle_time_s, None); // nothing handled yet: None, not NaN
+//! # Ok::<(), kpi::KpiError>(())
+//! ```
 
 pub mod aggregate;
 pub mod alert;
