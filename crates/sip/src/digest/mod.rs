@@ -1,4 +1,4 @@
-//! HTTP Digest authentication for SIP (RFC 2617, RFC 7616, RFC 8760): MD5 and SHA-256, qop=auth.
+//! HTTP Digest authentication for SIP (RFC 2617, RFC 7616, RFC 8760): MD5, SHA-256 and SHA-512-256, qop=auth.
 //!
 //! Server side: [`DigestServer`] issues stateless nonces (an HMAC-SHA-256 of the issue time and a
 //! caller-supplied salt under a server secret), verifies credentials, answers expired nonces with
@@ -26,6 +26,8 @@ pub use params::{Challenge, Credentials};
 pub enum Algorithm {
     Md5,
     Sha256,
+    /// SHA-512/256 (RFC 8760 §2.1). Not offered by default: few phones speak it.
+    Sha512_256,
 }
 
 impl Algorithm {
@@ -33,6 +35,7 @@ impl Algorithm {
         match self {
             Algorithm::Md5 => "MD5",
             Algorithm::Sha256 => "SHA-256",
+            Algorithm::Sha512_256 => "SHA-512-256",
         }
     }
 
@@ -42,6 +45,7 @@ impl Algorithm {
             None => Some(Algorithm::Md5),
             Some(a) if a.eq_ignore_ascii_case("MD5") => Some(Algorithm::Md5),
             Some(a) if a.eq_ignore_ascii_case("SHA-256") => Some(Algorithm::Sha256),
+            Some(a) if a.eq_ignore_ascii_case("SHA-512-256") => Some(Algorithm::Sha512_256),
             Some(_) => None,
         }
     }
@@ -51,6 +55,7 @@ impl Algorithm {
         match self {
             Algorithm::Md5 => to_hex(&Md5::digest(data.as_bytes())),
             Algorithm::Sha256 => to_hex(&Sha256::digest(data.as_bytes())),
+            Algorithm::Sha512_256 => to_hex(&sha2::Sha512_256::digest(data.as_bytes())),
         }
     }
 }
@@ -130,6 +135,7 @@ impl UserSecret {
             (UserSecret::Password(p), a) => Some(ha1(a, username, realm, p)),
             (UserSecret::Ha1 { md5, .. }, Algorithm::Md5) => md5.clone(),
             (UserSecret::Ha1 { sha256, .. }, Algorithm::Sha256) => sha256.clone(),
+            (UserSecret::Ha1 { .. }, Algorithm::Sha512_256) => None,
         }
     }
 }
@@ -367,5 +373,7 @@ pub fn respond(
 
 /// The challenge a client should answer among several (RFC 8760 §2.4: the strongest it supports).
 pub fn pick_challenge(challenges: &[Challenge]) -> Option<&Challenge> {
-    challenges.iter().find(|c| c.algorithm == Algorithm::Sha256).or_else(|| challenges.first())
+    [Algorithm::Sha512_256, Algorithm::Sha256, Algorithm::Md5]
+        .iter()
+        .find_map(|a| challenges.iter().find(|c| c.algorithm == *a))
 }

@@ -187,3 +187,17 @@ fn the_digest_uri_matches_however_the_host_is_spelled() {
     assert!(!same_uri("sip:hotline.example;transport=tcp", "sip:hotline.example"));
     assert!(!same_uri("sip:other.example", "sip:hotline.example"));
 }
+
+#[test]
+fn sha512_256_works_end_to_end_when_configured() {
+    let mut s = DigestServer::new(DigestServerConfig {
+        algorithms: vec![Algorithm::Sha512_256, Algorithm::Sha256],
+        ..DigestServerConfig::new(REALM, b"k")
+    });
+    let challenges = s.challenges(at(0), 3, false);
+    let chosen = pick_challenge(&challenges).expect("challenge");
+    assert_eq!(chosen.algorithm, Algorithm::Sha512_256);
+    let auth = respond(chosen, "1001", "correct horse", &Method::Register, URI, "c", 1).to_string();
+    assert!(auth.contains("algorithm=SHA-512-256"));
+    assert!(matches!(s.verify(at(1), &Method::Register, URI, &auth, users), Verdict::Authenticated { .. }));
+}
