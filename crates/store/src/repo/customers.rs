@@ -62,12 +62,6 @@ fn from_row(r: &RowReader<'_>) -> Result<Customer, StoreError> {
     })
 }
 
-/// `SELECT` of every customer column from `customers c`, with an optional join.
-fn select_customers(join: &str) -> String {
-    let cols: Vec<String> = CUSTOMERS.cols.iter().map(|c| format!("c.{c}")).collect();
-    format!("SELECT {} FROM customers c{join}", cols.join(", "))
-}
-
 /// The lower-cased form under which an email is indexed, so lookups behave alike on every backend.
 fn email_key(e: &Email) -> String {
     e.as_str().to_lowercase()
@@ -160,30 +154,36 @@ impl Store {
     }
 
     pub async fn get_customer(&self, org: OrgId, id: CustomerId) -> Result<Option<Customer>, StoreError> {
-        let sql = format!("{} WHERE c.org_id = ? AND c.id = ?", select_customers(""));
-        self.load_one_customer(org, &sql, id.to_string()).await
+        self.load_customer_where(org, "id = ?", vec![Value::from(id.to_string())]).await
     }
 
-    /// The customer calling from this number (the IVR's screen-pop lookup): one index probe and
-    /// one query for the contact points, on one connection.
+    /// The customer calling from this number (the IVR's screen-pop lookup).
     pub async fn find_customer_by_phone(&self, org: OrgId, phone: &E164) -> Result<Option<Customer>, StoreError> {
-        let join = " JOIN customer_phones k ON k.org_id = c.org_id AND k.customer_id = c.id";
-        let sql = format!("{} WHERE k.org_id = ? AND k.phone = ?", select_customers(join));
-        self.load_one_customer(org, &sql, phone.as_str().to_owned()).await
+        let cond = "id = (SELECT customer_id FROM customer_phones WHERE org_id = ? AND phone = ?)";
+        self.load_customer_where(org, cond, vec![Value::from(org.to_string()), Value::from(phone.as_str())]).await
     }
 
     /// The customer with this email address (compared without regard to case).
     pub async fn find_customer_by_email(&self, org: OrgId, email: &Email) -> Result<Option<Customer>, StoreError> {
-        let join = " JOIN customer_emails k ON k.org_id = c.org_id AND k.customer_id = c.id";
-        let sql = format!("{} WHERE k.org_id = ? AND k.email_key = ?", select_customers(join));
-        self.load_one_customer(org, &sql, email_key(email)).await
+        let cond = "id = (SELECT customer_id FROM customer_emails WHERE org_id = ? AND email_key = ?)";
+        self.load_customer_where(org, cond, vec![Value::from(org.to_string()), Value::from(email_key(email))]).await
     }
 
-    /// Runs `sql` (org, key) and completes the customer it finds with its phones and emails.
-    async fn load_one_customer(&self, org: OrgId, sql: &str, key: String) -> Result<Option<Customer>, StoreError> {
+    /// The one customer of the org matching `cond`, with its phones and emails, on one
+    /// connection. Lookups by phone or email use a scalar subquery (a primary-key probe of the
+    /// child table, evaluated once) so the customer row is then read by its primary key: a plan
+    /// that stays fast even before the planner has statistics.
+    async fn load_customer_where(
+        &self,
+        org: OrgId,
+        cond: &str,
+        args: Vec<Value>,
+    ) -> Result<Option<Customer>, StoreError> {
+        let sql = format!("SELECT {} FROM customers WHERE org_id = ? AND {cond}", CUSTOMERS.cols.join(", "));
+        let mut all = vec![Value::from(org.to_string())];
+        all.extend(args);
         let mut conn = self.conn().await?;
-        let args = vec![Value::from(org.to_string()), Value::from(key)];
-        let Some(row) = sql::fetch_optional(&mut conn, self.backend, "customer", sql, args).await? else {
+        let Some(row) = sql::fetch_optional(&mut conn, self.backend, "customer", &sql, all).await? else {
             return Ok(None);
         };
         let mut found = [from_row(&RowReader::new(&row, CUSTOMERS.name))?];
