@@ -18,7 +18,7 @@ pub use parse::{
     parse_stream_message,
 };
 pub use uri::{Host, Params, Scheme, Uri};
-pub use values::{BRANCH_MAGIC_COOKIE, CSeq, Contact, Method, NameAddr, StatusCode, Transport, Via};
+pub use values::{BRANCH_MAGIC_COOKIE, CSeq, Contact, Method, NameAddr, StatusCode, Transport, Via, branch_from};
 
 /// A SIP request.
 #[derive(Debug, Clone, PartialEq, Eq)]

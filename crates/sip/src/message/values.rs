@@ -295,6 +295,11 @@ impl Transport {
 /// The RFC 3261 branch magic cookie (§8.1.1.7).
 pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
 
+/// A fresh RFC 3261 branch from caller-supplied randomness (at least 64 random bits advised).
+pub fn branch_from(random: u64) -> String {
+    format!("{BRANCH_MAGIC_COOKIE}{random:016x}")
+}
+
 /// One Via entry: `SIP/2.0/<transport> <host>[:port] ;params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Via {
@@ -457,6 +462,13 @@ mod tests {
         v.stamp_source("203.0.113.9".parse().expect("ip"), 40000);
         assert_eq!(v.received(), Some("203.0.113.9"));
         assert_eq!(v.rport(), Some(Some(40000)));
+    }
+
+    #[test]
+    fn generated_branches_carry_the_magic_cookie() {
+        let via = Via::new(Transport::udp(), Host::parse("192.0.2.1").expect("host"), None, &branch_from(42));
+        assert!(via.has_rfc3261_branch());
+        assert_ne!(branch_from(1), branch_from(2));
     }
 
     #[test]
