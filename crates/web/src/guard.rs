@@ -47,8 +47,8 @@ pub struct Principal {
 pub struct Caller {
     pub who: Principal,
     pub grant: Grant,
-    /// The caller's agent record, loaded when the grant is [`Grant::Own`] (None: the caller owns
-    /// nothing, e.g. an agent-scoped API token).
+    /// The caller's agent record when the caller is a person with the agent role (None: the
+    /// caller owns nothing, e.g. an agent-scoped API token, or is staff).
     pub agent: Option<AgentId>,
 }
 
@@ -203,8 +203,8 @@ pub async fn guard(
         }
     };
     let Some(principal) = authn.principal else { return next.run(req).await };
-    let agent = match (grant, principal.user) {
-        (Grant::Own, Some(user)) => match app.store.find_agent_by_user(principal.org, user).await {
+    let agent = match (principal.role, principal.user) {
+        (Role::Agent, Some(user)) => match app.store.find_agent_by_user(principal.org, user).await {
             Ok(a) => a.map(|a| a.id),
             Err(e) => return Problem::from(e).into_response(),
         },

@@ -156,3 +156,82 @@ pub async fn json(resp: Response) -> Value {
 pub fn problem_type(name: &str) -> String {
     format!("urn:hotline:problem:{name}")
 }
+
+/// Contacts, an event, a recording and a ticket on top of the Demo Shop.
+pub struct Activity {
+    /// Handled by agent 1001.
+    pub contact_1001: model::ContactId,
+    /// Handled by agent 1002.
+    pub contact_1002: model::ContactId,
+    pub recording_1001: model::RecordingId,
+    pub ticket: model::TicketId,
+}
+
+pub fn demo_agent(ext: &str) -> model::Agent {
+    demo::dataset(T0).agents.into_iter().find(|a| a.extension.as_str() == ext).expect("demo agent")
+}
+
+pub async fn seed_activity(store: &Store) -> Activity {
+    use model::*;
+    let org = demo::DEMO_ORG;
+    let customer = demo::customer_id(1);
+    let mut ids = Vec::new();
+    for (n, ext) in [(1u128, "1001"), (2, "1002")] {
+        let id = ContactId::from_u128(0xc0_0000 + n);
+        let mut c = Contact::arrived(
+            id,
+            org,
+            Channel::Voice,
+            Direction::Inbound,
+            "+8613800000001",
+            "4000",
+            T0.plus(DurationMs::from_secs(n as u64)),
+        );
+        c.customer = Some(customer);
+        c.agent = Some(demo_agent(ext).id);
+        c.status = ContactStatus::Ended;
+        store.insert_contact(&c).await.expect("contact");
+        let e = ContactEvent {
+            id: ContactEventId::from_u128(0xe0_0000 + n),
+            org,
+            contact: id,
+            at: c.arrived_at,
+            kind: ContactEventKind::Arrived,
+            agent: None,
+            queue: None,
+            detail: "{}".into(),
+        };
+        store.insert_contact_event(&e).await.expect("event");
+        ids.push(id);
+    }
+    let rec = Recording {
+        id: RecordingId::from_u128(0xa0_0001),
+        org,
+        contact: ids[0],
+        path: "2026/11/27/a.wav".into(),
+        started_at: T0,
+        duration: DurationMs::from_secs(60),
+        size_bytes: 960_044,
+        sha256: "0".repeat(64),
+        channels: 2,
+        sample_rate_hz: 8_000,
+        legal_hold: false,
+        deleted_at: None,
+    };
+    store.insert_recording(&rec).await.expect("recording");
+    let ticket = Ticket {
+        id: TicketId::from_u128(0x70_0001),
+        org,
+        number: store.next_ticket_number(org).await.expect("number"),
+        subject: "Parcel late".into(),
+        status: TicketStatus::Open,
+        priority: TicketPriority::Normal,
+        customer: Some(customer),
+        assignee: None,
+        contacts: vec![ids[0]],
+        created_at: T0,
+        updated_at: T0,
+    };
+    store.insert_ticket(&ticket).await.expect("ticket");
+    Activity { contact_1001: ids[0], contact_1002: ids[1], recording_1001: rec.id, ticket: ticket.id }
+}

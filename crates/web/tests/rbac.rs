@@ -1,0 +1,132 @@
+//! The RBAC matrix: every route × (anonymous, agent, supervisor, admin), each expected allowed or
+//! denied by the table below, checked over real HTTP. The table is written here independently of
+//! the server's route table, and must cover every route the server has: a new route fails this
+//! test until its expected access is written down.
+//!
+//! "Allowed" means the guard let the request through (whatever the handler then answered: 200,
+//! 404, 422...); "denied" means a 401 `unauthenticated` (anonymous) or 403 `forbidden` problem.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Browser, TestServer};
+use reqwest::Method;
+use serde_json::Value;
+
+/// op id → expected for [anonymous, agent, supervisor, admin]: `Y` allowed, `-` denied.
+const EXPECTED: &[(&str, &str)] = &[
+    ("healthz", "YYYY"),
+    ("readyz", "YYYY"),
+    ("openapi", "YYYY"),
+    ("docs", "YYYY"),
+    ("login", "YYYY"),
+    ("logout", "-YYY"),
+    ("me", "-YYY"),
+    ("change_password", "-YYY"),
+    ("list_tokens", "---Y"),
+    ("create_token", "---Y"),
+    ("revoke_token", "---Y"),
+    ("list_audit", "---Y"),
+    ("list_users", "---Y"),
+    ("list_agents", "-YYY"),
+    ("get_agent", "-YYY"),
+    ("set_agent_skills", "---Y"),
+    ("list_skills", "-YYY"),
+    ("create_skill", "---Y"),
+    ("update_skill", "---Y"),
+    ("list_queues", "-YYY"),
+    ("get_queue", "-YYY"),
+    ("list_customers", "-YYY"),
+    ("create_customer", "-YYY"),
+    ("get_customer", "-YYY"),
+    ("customer_contacts", "-YYY"),
+    ("customer_tickets", "-YYY"),
+    ("customer_orders", "-YYY"),
+    ("list_contacts", "-YYY"),
+    ("get_contact", "-YYY"),
+    ("contact_events", "-YYY"),
+    ("contact_recordings", "-YYY"),
+    ("get_recording", "-YYY"),
+    ("list_tickets", "-YYY"),
+    ("create_ticket", "-YYY"),
+    ("get_ticket", "-YYY"),
+    ("update_ticket", "-YYY"),
+    ("list_ticket_comments", "-YYY"),
+    ("add_ticket_comment", "-YYY"),
+    ("find_orders", "-YYY"),
+    ("get_order", "-YYY"),
+];
+
+fn concrete_path(path: &str, op_id: &str, a: &common::Activity) -> String {
+    if !path.contains("{id}") {
+        return path.to_owned();
+    }
+    let d = demo::dataset(common::T0);
+    let id = match path.split('/').nth(2).unwrap_or("") {
+        "agents" => common::demo_agent("1001").id.to_string(),
+        "skills" => d.skills[0].id.to_string(),
+        "queues" => d.queues[0].id.to_string(),
+        "customers" => demo::customer_id(1).to_string(),
+        "contacts" => a.contact_1001.to_string(),
+        "recordings" => a.recording_1001.to_string(),
+        "tickets" => a.ticket.to_string(),
+        "orders" => d.orders[0].id.to_string(),
+        "tokens" => "0190f5a0-0000-7000-8000-000000000000".to_owned(),
+        other => panic!("{op_id}: no id for /{other}"),
+    };
+    path.replace("{id}", &id)
+}
+
+async fn decision(s: &TestServer, who: Option<&Browser>, method: &str, path: &str) -> (bool, String) {
+    let method: Method = method.parse().expect("method");
+    let unsafe_method = method != Method::GET;
+    let mut req = match who {
+        Some(b) => s.as_browser(b, method, path),
+        None => s.anon(method, path),
+    };
+    if unsafe_method {
+        req = req.json(&Value::Object(Default::default()));
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    let kind = serde_json::from_str::<Value>(&text).ok().and_then(|v| v["type"].as_str().map(str::to_owned));
+    let denied = matches!(
+        (status, kind.as_deref()),
+        (401, Some("urn:hotline:problem:unauthenticated")) | (403, Some("urn:hotline:problem:forbidden"))
+    );
+    (!denied, format!("{status} {text}"))
+}
+
+#[tokio::test]
+async fn every_route_admits_exactly_the_roles_the_matrix_expects() {
+    let s = common::start().await;
+    let activity = common::seed_activity(&s.store).await;
+    let expected: BTreeMap<&str, &str> = EXPECTED.iter().copied().collect();
+    let table: Vec<&str> = web::routes::ROUTES.iter().map(|r| r.op_id).collect();
+    let missing: Vec<&&str> = table.iter().filter(|op| !expected.contains_key(**op)).collect();
+    assert!(missing.is_empty(), "routes without an expected row: {missing:?}");
+    assert_eq!(expected.len(), table.len(), "rows for routes that do not exist");
+
+    let agent = s.agent("1001").await;
+    let supervisor = s.supervisor().await;
+    let admin = s.admin().await;
+    let callers: [(&str, Option<&Browser>); 4] =
+        [("anonymous", None), ("agent", Some(&agent)), ("supervisor", Some(&supervisor)), ("admin", Some(&admin))];
+    let mut failures = Vec::new();
+    // Sign-out last: it ends the session the other rows use.
+    let mut routes: Vec<_> = web::routes::ROUTES.iter().collect();
+    routes.sort_by_key(|r| r.op_id == "logout");
+    for route in routes {
+        let path = concrete_path(route.path, route.op_id, &activity);
+        let row = expected[route.op_id].as_bytes();
+        for (i, (name, who)) in callers.iter().enumerate() {
+            let (allowed, answer) = decision(&s, *who, route.method, &path).await;
+            if allowed != (row[i] == b'Y') {
+                failures.push(format!("{} {path} as {name}: expected {}, got {answer}", route.method, row[i] as char));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
