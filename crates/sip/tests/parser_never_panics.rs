@@ -99,6 +99,42 @@ proptest! {
     }
 }
 
+fn torture_corpus() -> &'static [Vec<u8>] {
+    static CORPUS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(read_corpus)
+}
+
+fn read_corpus() -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/torture");
+    let mut files: Vec<_> =
+        std::fs::read_dir(&dir).expect("torture dir").filter_map(Result::ok).map(|e| e.path()).collect();
+    files.sort();
+    files.iter().filter(|p| p.extension().is_some_and(|e| e == "sip")).filter_map(|p| std::fs::read(p).ok()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// The RFC 4475 messages, valid and invalid, with random bytes overwritten, inserted or cut.
+    #[test]
+    fn mutated_torture_messages_never_panic(
+        pick in any::<prop::sample::Index>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), any::<bool>()), 1..8),
+    ) {
+        let corpus = torture_corpus();
+        let mut bytes = corpus[pick.index(corpus.len())].clone();
+        for (at, byte, insert) in edits {
+            let i = at.index(bytes.len() + 1);
+            if insert || i == bytes.len() {
+                bytes.insert(i, byte);
+            } else {
+                bytes[i] = byte;
+            }
+        }
+        exercise(&bytes);
+    }
+}
+
 #[test]
 fn the_seed_itself_parses() {
     assert!(parse_datagram(SEED, &Limits::default()).is_ok());
