@@ -9,9 +9,11 @@ fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
     match parse_datagram(data, &limits) {
         Ok(message) => {
+            // What we write must parse again to the same message. Writing expands compact names and
+            // splits comma lists, so it may be a little larger: reparse with room to spare.
             let written = message.to_bytes();
-            // What we write must parse again.
-            assert!(parse_datagram(&written, &limits).is_ok(), "written message does not reparse");
+            let relaxed = Limits { max_message_bytes: 1 << 20, max_headers: 4096, max_header_line_bytes: 1 << 20 };
+            assert_eq!(parse_datagram(&written, &relaxed).as_ref(), Ok(&message), "written message does not reparse");
         }
         Err(error) => {
             let _ = answer_malformed(data, &error);

@@ -221,7 +221,8 @@ fn unfold<'a>(head: &'a str, limits: &Limits) -> Result<Vec<std::borrow::Cow<'a,
         if line.len() > limits.max_header_line_bytes {
             return Err(ParseError::HeaderLineTooLong { max_header_line_bytes: limits.max_header_line_bytes });
         }
-        if lines.len() > limits.max_headers {
+        // The start line and Content-Length do not count against `max_headers`.
+        if lines.len() > limits.max_headers.saturating_add(1) {
             return Err(ParseError::TooManyHeaders { max_headers: limits.max_headers });
         }
         lines.push(std::borrow::Cow::Borrowed(line));
@@ -505,6 +506,19 @@ Content-Length: 0\r\n\r\n";
     fn too_many_headers_is_refused() {
         let limits = Limits { max_headers: 5, ..Limits::default() };
         assert!(matches!(parse_datagram(OPTIONS, &limits), Err(ParseError::TooManyHeaders { .. })));
+    }
+
+    #[test]
+    fn a_message_at_the_header_limit_still_parses_once_written_out() {
+        // Seven Via values on one line become seven lines when written: with the other five
+        // headers that is exactly the limit, and both forms must fit it.
+        let text = String::from_utf8_lossy(OPTIONS).replace(
+            "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport",
+            "Via: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b, SIP/2.0/UDP c, SIP/2.0/UDP d, SIP/2.0/UDP e, SIP/2.0/UDP f, SIP/2.0/UDP g",
+        );
+        let limits = Limits { max_headers: 12, ..Limits::default() };
+        let message = parse_datagram(text.as_bytes(), &limits).expect("12 headers fit");
+        assert_eq!(parse_datagram(&message.to_bytes(), &limits), Ok(message));
     }
 
     #[test]
