@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use model::Timestamp;
+use social::outbox::RetryPolicy;
 use social::wechat::api::{ApiConfig, ApiEvent, CustomerServiceClient, OutboundContent, OutboundId};
 use social::{HttpRequest, HttpResponse, Method};
 
@@ -13,7 +14,7 @@ fn config() -> ApiConfig {
         token_margin_ms: 300_000,
         token_retry_ms: 10_000,
         max_queued_messages: 3,
-        max_attempts: 3,
+        retry: RetryPolicy { max_attempts: 3, initial_backoff_ms: 1_000, max_backoff_ms: 60_000 },
         max_response_bytes: 4096,
     }
 }
@@ -107,16 +108,34 @@ fn other_errcodes_fail_the_message_without_retry() {
 }
 
 #[test]
-fn a_message_is_tried_at_most_max_attempts_times() {
+fn unanswered_message_backs_off_and_is_tried_at_most_max_attempts_times() {
     let mut c = CustomerServiceClient::new(config());
     let id = text(&mut c, "a");
     token_granted(&mut c, at(0), "T");
-    for _ in 0..3 {
-        let req = c.poll_request(at(0)).unwrap();
-        c.handle_response(at(0), req.id, None);
+    let mut sent_at = Vec::new();
+    let mut now = 0;
+    while let Some(req) = c.poll_request(at(now)) {
+        sent_at.push(now);
+        c.handle_response(at(now), req.id, None);
+        let Some(next) = c.poll_timeout() else { break };
+        assert_eq!(c.poll_request(at(next.unix_ms() - 1)), None, "nothing before the backoff ends");
+        now = next.unix_ms();
     }
-    assert!(matches!(c.poll_event(), Some(ApiEvent::Failed { id: failed, .. }) if failed == id));
-    assert_eq!(c.poll_request(at(0)), None);
+    assert_eq!(sent_at, [0, 1_000, 3_000]);
+    assert!(matches!(c.poll_event(), Some(ApiEvent::Failed { id: failed, errcode: -1, .. }) if failed == id));
+}
+
+#[test]
+fn system_busy_is_retried_after_the_backoff() {
+    let mut c = CustomerServiceClient::new(config());
+    let id = text(&mut c, "a");
+    token_granted(&mut c, at(0), "T");
+    let req = c.poll_request(at(0)).unwrap();
+    c.handle_response(at(0), req.id, ok(r#"{"errcode":-1,"errmsg":"system error"}"#));
+    assert_eq!(c.poll_request(at(999)), None);
+    let again = c.poll_request(at(1_000)).unwrap();
+    c.handle_response(at(1_000), again.id, ok(r#"{"errcode":0}"#));
+    assert_eq!(c.poll_event(), Some(ApiEvent::Delivered { id }));
 }
 
 #[test]

@@ -7,7 +7,9 @@
 //! drops it and the message is sent again with a fresh one. The base URL is configuration, so tests
 //! and staging run against a local server that follows the published protocol.
 //!
-//! Never more than `max_queued_messages` wait, never more than `max_attempts` tries per message, and
+//! A message that got no usable answer, or errcode -1 (system busy), is retried after the
+//! [`RetryPolicy`] backoff; one refused for a stale token is retried at once with a new token. Never
+//! more than `max_queued_messages` wait, never more than `retry.max_attempts` tries per message, and
 //! the secret never appears in an event.
 
 use std::collections::{HashMap, VecDeque};
@@ -16,6 +18,7 @@ use model::{DurationMs, Timestamp};
 use serde::Deserialize;
 
 use crate::http::{HttpRequest, HttpResponse, Method, RequestId, with_query};
+use crate::outbox::RetryPolicy;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -27,7 +30,7 @@ pub struct ApiConfig {
     /// Wait after a failed token request before asking again.
     pub token_retry_ms: u64,
     pub max_queued_messages: usize,
-    pub max_attempts: u32,
+    pub retry: RetryPolicy,
     pub max_response_bytes: usize,
 }
 
@@ -69,6 +72,7 @@ struct Pending {
     openid: String,
     content: OutboundContent,
     attempts: u32,
+    not_before: Timestamp,
 }
 
 enum InFlight {
@@ -122,7 +126,8 @@ impl CustomerServiceClient {
         }
         self.next_outbound += 1;
         let id = OutboundId(self.next_outbound);
-        self.queue.push_back(Pending { id, openid: openid.to_owned(), content, attempts: 0 });
+        let not_before = Timestamp::from_unix_ms(i64::MIN);
+        self.queue.push_back(Pending { id, openid: openid.to_owned(), content, attempts: 0, not_before });
         Ok(id)
     }
 
@@ -132,7 +137,8 @@ impl CustomerServiceClient {
             Some((token, expires)) if now < *expires => token.clone(),
             _ => return self.token_request(now),
         };
-        let mut pending = self.queue.pop_front()?;
+        let position = self.queue.iter().position(|p| p.not_before <= now)?;
+        let mut pending = self.queue.remove(position)?;
         pending.attempts += 1;
         let url = with_query(&self.endpoint("/cgi-bin/message/custom/send"), &[("access_token", &token)]);
         let body = message_body(&pending.openid, &pending.content);
@@ -149,7 +155,7 @@ impl CustomerServiceClient {
             .and_then(|r| serde_json::from_slice::<ApiAnswer>(&r.body).ok());
         match self.in_flight.remove(&id) {
             Some(InFlight::Token) => self.token_answer(now, answer),
-            Some(InFlight::Message(pending)) => self.message_answer(pending, answer),
+            Some(InFlight::Message(pending)) => self.message_answer(now, pending, answer),
             None => {}
         }
     }
@@ -160,6 +166,19 @@ impl CustomerServiceClient {
 
     pub fn queued(&self) -> usize {
         self.queue.len()
+    }
+
+    /// The earliest time a backed-off message or token request becomes due, to poll again then.
+    /// `None` while waiting on an answer only, so a shell never spins.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.queue.is_empty() {
+            return None;
+        }
+        match &self.token {
+            Some((_, expires)) => self.queue.iter().map(|p| p.not_before).min().map(|t| t.min(*expires)),
+            None if self.token_in_flight => None,
+            None => Some(self.token_wait_until),
+        }
     }
 
     fn token_request(&mut self, now: Timestamp) -> Option<HttpRequest> {
@@ -193,7 +212,7 @@ impl CustomerServiceClient {
         }
     }
 
-    fn message_answer(&mut self, pending: Pending, answer: Option<ApiAnswer>) {
+    fn message_answer(&mut self, now: Timestamp, mut pending: Pending, answer: Option<ApiAnswer>) {
         let (errcode, errmsg) = match answer {
             Some(ApiAnswer { errcode: 0, .. }) => {
                 self.events.push_back(ApiEvent::Delivered { id: pending.id });
@@ -202,11 +221,13 @@ impl CustomerServiceClient {
             Some(a) => (a.errcode, a.errmsg),
             None => (-1, "no usable answer".to_owned()),
         };
-        let retryable = TOKEN_INVALID.contains(&errcode) || errcode == -1;
-        if TOKEN_INVALID.contains(&errcode) {
+        let stale_token = TOKEN_INVALID.contains(&errcode);
+        if stale_token {
             self.token = None;
         }
-        if retryable && pending.attempts < self.config.max_attempts {
+        if (stale_token || errcode == -1) && pending.attempts < self.config.retry.max_attempts {
+            let wait_ms = if stale_token { 0 } else { self.config.retry.backoff_ms(pending.attempts) };
+            pending.not_before = now.plus(DurationMs::from_ms(wait_ms));
             self.queue.push_front(pending);
         } else {
             self.events.push_back(ApiEvent::Failed { id: pending.id, errcode, errmsg });
