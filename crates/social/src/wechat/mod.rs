@@ -4,11 +4,12 @@
 //! in the query string. [`CallbackVerifier`] checks it in constant time and refuses timestamps outside
 //! `max_clock_skew_ms`, answers the `echostr` GET handshake, and parses POSTed XML ([`xml`]) only after
 //! the signature verified. Passive replies are built by [`xml::PassiveReply`]; the customer-service
-//! message API lives in [`api`].
+//! message API lives in [`api`]; [`dedup`] drops the retries WeChat sends when an answer is late.
 //!
 //! This module never parses a body whose signature failed, and never compares signatures with `==`.
 
 pub mod api;
+pub mod dedup;
 pub mod xml;
 
 use model::Timestamp;
