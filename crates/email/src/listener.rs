@@ -2,7 +2,8 @@
 //!
 //! Each accepted message goes to the application as a [`Delivery`] on an mpsc channel with a oneshot
 //! for the [`Verdict`]; the client hears `250` only after the application answered `Accepted`. A
-//! per-sender flood limit (a bounded [`SenderWindow`]) answers 451 before the message is handed over.
+//! per-sender flood limit (a bounded [`SenderWindow`] counting transactions) answers 450 at MAIL FROM,
+//! before any message bytes are transferred.
 //! Connections are capped by `max_connections`, idle ones close after `idle_timeout_ms`, and
 //! [`SmtpListener::shutdown`] stops accepting. No business rules here: parsing and threading live in
 //! the cores.
@@ -18,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::rate::{SenderWindow, SenderWindowLimits};
-use crate::smtp::{ReceivedMessage, SmtpConfig, SmtpOutput, SmtpSession, Verdict};
+use crate::smtp::{ReceivedMessage, SenderCheck, SmtpConfig, SmtpOutput, SmtpSession, Verdict};
 
 #[derive(Debug, Clone)]
 pub struct ListenerConfig {
@@ -133,8 +134,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
     }
 }
 
-async fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
-    let mut session = SmtpSession::new(shared.config.smtp.clone());
+async fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
+    let mut session = SmtpSession::new(shared.config.smtp.clone()).with_sender_check(flood_check(peer, shared));
     let idle = Duration::from_millis(shared.config.idle_timeout_ms);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -169,19 +170,26 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     }
 }
 
-async fn hand_over(peer: SocketAddr, message: ReceivedMessage, shared: &Shared) -> Verdict {
-    // Bounces come from the null path: count those per peer address instead.
-    let key =
-        if message.mail_from.is_empty() { format!("<>{}", peer.ip()) } else { message.mail_from.to_ascii_lowercase() };
-    let now = (shared.clock)();
-    let allowed = match shared.flood.lock() {
-        Ok(mut flood) => flood.try_record(now, &key).is_ok(),
-        Err(_) => false,
-    };
-    if !allowed {
+/// The per-sender flood limit as the session's MAIL FROM check.
+fn flood_check(peer: SocketAddr, shared: &Arc<Shared>) -> SenderCheck {
+    let shared = shared.clone();
+    Box::new(move |reverse_path: &str| {
+        // Bounces come from the null path: count those per peer address instead.
+        let key = if reverse_path.is_empty() { format!("<>{}", peer.ip()) } else { reverse_path.to_ascii_lowercase() };
+        let now = (shared.clock)();
+        let allowed = match shared.flood.lock() {
+            Ok(mut flood) => flood.try_record(now, &key).is_ok(),
+            Err(_) => false,
+        };
+        if allowed {
+            return Ok(());
+        }
         ListenerStats::count(&shared.stats.messages_flood_refused);
-        return Verdict::TemporaryFailure("too many messages from this sender, try later".into());
-    }
+        Err("too many messages from this sender, try later".into())
+    })
+}
+
+async fn hand_over(peer: SocketAddr, message: ReceivedMessage, shared: &Shared) -> Verdict {
     let (tx, rx) = oneshot::channel();
     if shared.deliveries.send(Delivery { peer, message, verdict: tx }).await.is_err() {
         return Verdict::TemporaryFailure("mail intake unavailable, try later".into());

@@ -6,6 +6,9 @@
 //! Limits: `max_line_bytes`, `max_message_bytes`, `max_recipients`, `max_commands_per_connection` and
 //! `max_errors_per_connection` (after which the connection is closed with 421).
 //!
+//! An optional [`SenderCheck`] supplied by the shell (for example a per-sender flood limit) can refuse
+//! a reverse path at MAIL FROM with 450, before any message bytes are transferred.
+//!
 //! At the end of DATA the session emits [`SmtpOutput::Message`] and waits for the application's
 //! [`Verdict`]; it never says `250` to a message the application did not take. It never relays: a
 //! recipient outside `accepted_domains` gets 550. It never panics on any bytes.
@@ -74,6 +77,9 @@ pub enum SmtpOutput {
     Close,
 }
 
+/// Decides at MAIL FROM whether a reverse path (empty for `<>`) may send now; `Err` says why not.
+pub type SenderCheck = Box<dyn FnMut(&str) -> Result<(), String> + Send>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Command,
@@ -101,6 +107,7 @@ pub struct SmtpSession {
     commands: usize,
     errors: usize,
     out: VecDeque<SmtpOutput>,
+    sender_check: Option<SenderCheck>,
 }
 
 impl SmtpSession {
@@ -118,11 +125,18 @@ impl SmtpSession {
             commands: 0,
             errors: 0,
             out: VecDeque::new(),
+            sender_check: None,
             config,
         };
         let greeting = format!("220 {} ESMTP Hotline", session.config.hostname);
         session.reply(&greeting);
         session
+    }
+
+    /// Installs the shell's check of reverse paths at MAIL FROM.
+    pub fn with_sender_check(mut self, check: SenderCheck) -> Self {
+        self.sender_check = Some(check);
+        self
     }
 
     pub fn poll_output(&mut self) -> Option<SmtpOutput> {
@@ -313,6 +327,9 @@ impl SmtpSession {
                     return self.reply(&text);
                 }
             }
+        }
+        if let Some(Err(why)) = self.sender_check.as_mut().map(|check| check(&path)) {
+            return self.reply(&format!("450 4.7.1 {}", one_line(&why)));
         }
         self.mail_from = Some(path);
         self.reply("250 2.1.0 OK");

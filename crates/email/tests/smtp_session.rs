@@ -178,3 +178,24 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn sender_check_refuses_at_mail_from_with_450_before_any_data() {
+    let mut allowed = 1;
+    let check: email::smtp::SenderCheck = Box::new(move |path: &str| {
+        assert_eq!(path, "flood@example.com");
+        if allowed > 0 {
+            allowed -= 1;
+            Ok(())
+        } else {
+            Err("slow down".into())
+        }
+    });
+    let mut c = Client::new(SmtpLimits::default());
+    c.session = SmtpSession::new(config(SmtpLimits::default())).with_sender_check(check);
+    c.send("EHLO x\r\n");
+    assert_eq!(Client::code(&c.send("MAIL FROM:<flood@example.com>\r\n")), "250");
+    c.send("RSET\r\n");
+    assert_eq!(c.send("MAIL FROM:<flood@example.com>\r\n"), ["450 4.7.1 slow down\r\n"]);
+    assert_eq!(Client::code(&c.send("RCPT TO:<s@hotline.test>\r\n")), "503", "no transaction was opened");
+}
