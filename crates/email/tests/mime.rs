@@ -157,3 +157,14 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn chinese_attachment_names_and_base64_gb18030_body_decode() {
+    let e = parse("chinese_attachment_names.eml");
+    assert_eq!(e.from.name.as_deref(), Some("李四"));
+    assert_eq!(e.subject, "发票");
+    assert_eq!(e.text_body.as_deref().map(str::trim), Some("请查收发票。"));
+    let names: Vec<&str> = e.attachments.iter().filter_map(|a| a.filename.as_deref()).collect();
+    assert_eq!(names, ["发票.pdf", "截图.png"]);
+    assert_eq!(e.attachments[1].content_type, "image/png");
+}
