@@ -22,6 +22,8 @@ pub enum MimeError {
     NoHeaders,
     #[error("malformed message: no usable From address")]
     MissingFrom,
+    #[error("mail loop: {received_headers} Received headers, over the limit of {max_received_headers}")]
+    MailLoop { received_headers: usize, max_received_headers: usize },
 }
 
 /// Limits applied while parsing. Types are matched case-insensitively as `type/subtype` or `type/*`.
@@ -32,6 +34,8 @@ pub struct MimeLimits {
     pub max_attachments: usize,
     /// Longest Message-ID/References list kept (oldest entries beyond it are dropped, the first kept).
     pub max_references: usize,
+    /// More `Received:` hops than this means a mail loop (RFC 5321 §6.3 suggests about 100; we use less).
+    pub max_received_headers: usize,
     pub allowed_attachment_types: Vec<String>,
 }
 
@@ -42,6 +46,7 @@ impl Default for MimeLimits {
             max_attachment_bytes: 10 * 1024 * 1024,
             max_attachments: 20,
             max_references: 50,
+            max_received_headers: 30,
             allowed_attachment_types: [
                 "image/*",
                 "text/plain",
@@ -176,6 +181,11 @@ pub fn parse(raw: &[u8], envelope_sender: Option<&str>, limits: &MimeLimits) -> 
     let message = MessageParser::default().parse(raw).ok_or(MimeError::NoHeaders)?;
     if message.headers().is_empty() {
         return Err(MimeError::NoHeaders);
+    }
+    let received_headers = message.headers().iter().filter(|h| h.name().eq_ignore_ascii_case("Received")).count();
+    if received_headers > limits.max_received_headers {
+        let max_received_headers = limits.max_received_headers;
+        return Err(MimeError::MailLoop { received_headers, max_received_headers });
     }
     let from = message.from().and_then(first_mailbox).ok_or(MimeError::MissingFrom)?;
     let return_path = envelope_sender.map(|s| s.trim_matches(|c| c == '<' || c == '>').to_owned()).or_else(|| {

@@ -168,3 +168,13 @@ fn chinese_attachment_names_and_base64_gb18030_body_decode() {
     assert_eq!(names, ["发票.pdf", "截图.png"]);
     assert_eq!(e.attachments[1].content_type, "image/png");
 }
+
+#[test]
+fn too_many_received_hops_is_a_mail_loop() {
+    let hops: String = (0..31)
+        .map(|i| format!("Received: from hop{i}.example.com by mx; Fri, 27 Nov 2026 05:00:00 +0000\r\n"))
+        .collect();
+    let raw = format!("{hops}From: a@x.test\r\nSubject: loop\r\n\r\nhi\r\n");
+    let err = mime::parse(raw.as_bytes(), None, &MimeLimits::default()).unwrap_err();
+    assert_eq!(err, MimeError::MailLoop { received_headers: 31, max_received_headers: 30 });
+}
