@@ -16,8 +16,9 @@
 //!   passwords, which are low-entropy, get argon2id. `Debug` never prints a secret.
 //! - **Comparisons of secrets are constant-time** ([`secret::constant_time_eq`]).
 //! - **Every map is bounded** with a limit named with its unit (`max_tracked_usernames`,
-//!   `max_tracked_clients`); when full, the stalest entry is evicted and counted, never a panic
-//!   and never unbounded growth.
+//!   `max_tracked_clients`); when full, stale entries and then the least recently used eighth are
+//!   evicted and counted (amortised O(1) per new key), never a panic and never unbounded growth.
+//!   IPv6 sources are counted per /64 ([`client_key`]).
 //! - Never panics on input from the network: malformed cookies, headers and tokens are errors.
 
 mod bounded;
@@ -41,4 +42,33 @@ pub enum AuthError {
     MalformedHash(String),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+}
+
+/// The key under which a source address is counted: IPv4 addresses as they are, IPv6 addresses
+/// by their /64 prefix (one subscriber usually holds a whole /64, so counting single IPv6
+/// addresses would let one client rotate past every limit).
+pub fn client_key(address: std::net::IpAddr) -> std::net::IpAddr {
+    match address {
+        std::net::IpAddr::V4(_) => address,
+        std::net::IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            std::net::IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(super::client_key(a), super::client_key(b));
+        assert_ne!(super::client_key(a), super::client_key(c));
+        let v4: IpAddr = "10.1.2.3".parse().expect("ip");
+        assert_eq!(super::client_key(v4), v4);
+    }
 }

@@ -61,7 +61,7 @@ impl RateLimiter {
         let now_ms = now.unix_ms();
         let full_after_ms = i64::try_from(capacity / per_ms).unwrap_or(i64::MAX);
         let bucket = self.buckets.get_or_insert(
-            &client,
+            &crate::client_key(client),
             now_ms,
             || Bucket { milli_tokens: capacity, refilled_ms: now_ms },
             |b| now_ms.saturating_sub(b.refilled_ms) >= full_after_ms,

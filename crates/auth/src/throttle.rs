@@ -80,7 +80,7 @@ impl LoginThrottle {
     /// Whether a sign-in may be attempted now. Call before checking the password.
     pub fn check(&self, now: Timestamp, username: &str, address: IpAddr) -> Result<(), Throttled> {
         let user = self.by_username.get(&username_key(username));
-        let addr = self.by_address.get(&address);
+        let addr = self.by_address.get(&crate::client_key(address));
         let waits = [
             self.wait(user, self.limits.max_failures_per_username, now),
             self.wait(addr, self.limits.max_failures_per_address, now),
@@ -105,7 +105,7 @@ impl LoginThrottle {
         let fresh = || Window { started_ms: now_ms, failures: 0 };
         for w in [
             self.by_username.get_or_insert(&username_key(username), now_ms, fresh, stale),
-            self.by_address.get_or_insert(&address, now_ms, fresh, stale),
+            self.by_address.get_or_insert(&crate::client_key(address), now_ms, fresh, stale),
         ] {
             if stale(w) {
                 *w = fresh();
