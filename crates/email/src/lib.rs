@@ -25,6 +25,8 @@
 //!   as [`model::Timestamp`], Message-IDs come from an injected [`thread::MessageIdGenerator`];
 //! - an automatic message is never answered automatically: bounces, auto-replies and list mail get no
 //!   acknowledgement, and every acknowledgement we send carries `Auto-Submitted: auto-replied`;
+//! - mail loops are cut three ways: acknowledgements are rate-limited per sender, never sent to our own
+//!   address, and a message with more than `max_received_headers` hops is refused;
 //! - the SMTP server never says `250` to DATA before the application took the message, so nothing
 //!   acknowledged to a sender is lost.
 
