@@ -20,6 +20,8 @@ pub const MAX_RULES_PER_ENTRY_POINT: usize = 256;
 pub const MAX_RELAXATION_STEPS: usize = 8;
 /// Longest entry point name, in characters.
 pub const MAX_ENTRY_POINT_NAME_CHARS: usize = 64;
+/// Shortest allowed `announce_interval`: more often would talk over the queue music.
+pub const MIN_ANNOUNCE_INTERVAL: DurationMs = DurationMs::from_secs(5);
 
 /// Why a configuration was refused. Each message names the entry point, rule, queue or skill.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,6 +101,12 @@ pub struct RawQueue {
     #[serde(default = "default_true")]
     pub open: bool,
     pub overflow: Option<RawOverflow>,
+    /// Every waiting contact hears its position and EWT again this often (e.g. "30s"); none when omitted.
+    pub announce_interval: Option<String>,
+    /// What `least_occupied` compares: `contacts` (fewest handled today) or `occupancy`
+    /// (handling / (handling + available idle) time today).
+    #[serde(default = "default_least_occupied_by")]
+    pub least_occupied_by: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,6 +185,8 @@ impl RawQueue {
             match_language: true,
             open: true,
             overflow: None,
+            announce_interval: None,
+            least_occupied_by: default_least_occupied_by(),
         }
     }
 }
@@ -208,6 +218,9 @@ fn default_when_full() -> String {
 fn default_aht() -> String {
     "3m".into()
 }
+fn default_least_occupied_by() -> String {
+    "contacts".into()
+}
 fn default_true() -> bool {
     true
 }
@@ -230,6 +243,15 @@ pub enum FullFallback {
     Busy,
     Voicemail,
     Callback,
+}
+
+/// What the least-occupied strategy compares between agents ("so far today").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OccupancyMeasure {
+    /// Fewest contacts handled today, then longest idle.
+    Contacts,
+    /// Lowest handling time / (handling + available idle time) today, then longest idle.
+    Occupancy,
 }
 
 /// A relaxation step, validated.
@@ -269,6 +291,9 @@ pub struct QueueConfig {
     pub match_language: bool,
     pub open: bool,
     pub overflow: Option<OverflowRule>,
+    /// Period of the repeated position/EWT announcement to each waiting contact.
+    pub announce_interval: Option<DurationMs>,
+    pub least_occupied_by: OccupancyMeasure,
 }
 
 /// What a rule looks at. `None` means "any".
@@ -460,6 +485,21 @@ fn validate_queue(
     if q.missed_offers_before_away == 0 {
         return Err(invalid(&place, "missed_offers_before_away must be at least 1"));
     }
+    let announce_interval =
+        q.announce_interval.as_deref().map(|t| duration(&place, "announce_interval", t)).transpose()?;
+    if announce_interval.is_some_and(|d| d < MIN_ANNOUNCE_INTERVAL) {
+        return Err(invalid(
+            &place,
+            format!("announce_interval must be at least {}s", MIN_ANNOUNCE_INTERVAL.as_ms() / 1000),
+        ));
+    }
+    let least_occupied_by = match q.least_occupied_by.as_str() {
+        "contacts" => OccupancyMeasure::Contacts,
+        "occupancy" => OccupancyMeasure::Occupancy,
+        other => {
+            return Err(invalid(&place, format!("least_occupied_by {other:?} is not one of: contacts, occupancy")));
+        }
+    };
     Ok(QueueConfig {
         id,
         name,
@@ -477,6 +517,8 @@ fn validate_queue(
         match_language: q.match_language,
         open: q.open,
         overflow,
+        announce_interval,
+        least_occupied_by,
     })
 }
 

@@ -19,11 +19,19 @@
 //! change (queued, offered, answered, relaxed, transferred, finished with its outcome, agent
 //! state changed). [`Acd::poll_timeout`] says when to call `handle_timeout` next.
 //!
+//! `Announce` goes out when a contact starts waiting and, if its queue sets `announce_interval`
+//! (at least [`config::MIN_ANNOUNCE_INTERVAL`]), again every interval while it waits, with its
+//! current position and EWT; repeats stop when it leaves the queue (offered, abandoned,
+//! overflowed, transferred, timed out) or becomes a callback placeholder. Repeats are one
+//! ordered set of `(due, contact)`, one entry per waiting contact, not a timer per period; one
+//! call emits at most [`engine::MAX_ANNOUNCEMENTS_PER_CALL`] of them (the rest stay due).
+//!
 //! ## Routing
 //! Route tables are declared in config ([`config::RawAcdConfig`] → [`AcdConfig`]): per entry
 //! point, ordered rules on VIP tier, issue type, language, channel and attributes, then a
 //! default queue. Each queue has a strategy (round-robin with memory, least-occupied,
 //! longest-idle, skills-best, ring-all for voice, weighted random from the seeded RNG),
+//! see *Strategies* below,
 //! required skills with minimum proficiency, relaxation steps over wait time, priority with
 //! aging (`priority_step`: one priority point is worth that much waiting), max waiting, max
 //! wait, overflow after N s or when EWT exceeds X, wrap-up, ring timeout and missed offers
@@ -38,6 +46,28 @@
 //! and are offered as [`OfferKind::Callback`]. Transfers to a queue or to a named agent keep the
 //! contact's history, priority and first-queued time (so its place by wait); a contact waiting
 //! for a named agent goes back to its queue if that agent rejects, misses or logs out.
+//!
+//! ## Strategies
+//! Within the lowest penalty tier that has a fitting agent:
+//! - round-robin: the next agent (by login ordinal) after the last one offered;
+//! - longest-idle: idle longest since its last contact (or since becoming Available);
+//! - least-occupied, `least_occupied_by = "contacts"` (default): fewest contacts handled today,
+//!   then longest idle; `"occupancy"`: lowest handling / (handling + available idle) time today
+//!   from the engine's own timeline (handling = a connected or wrap-up contact in hand; idle =
+//!   Available with none; Away/Offline time counts for neither), then longest idle. The index
+//!   holds each agent's occupancy when it last became free; the first
+//!   [`engine::MAX_OCCUPANCY_CANDIDATES`] fitting agents are re-scored at `now` (an idle agent's
+//!   occupancy keeps falling), so the pick is exact among those. Counters restart at
+//!   [`Input::ResetDailyCounters`];
+//! - skills-best: ranks by every skill the contact requires (its queue's and its own, before
+//!   relaxation: relaxing lowers who may take it, not who is best): highest *lowest*
+//!   proficiency across those skills (a 9/2 agent is worse than a 6/6 one), then highest sum,
+//!   then longest idle. The index orders agents by that score over the queue's skills, which is
+//!   exact when the contact adds no skill; otherwise it bounds the full score from above, so the
+//!   walk stops as soon as no later agent can win, and after
+//!   [`engine::MAX_SKILLS_BEST_CANDIDATES`] fitting agents at most;
+//! - ring-all (voice; longest-idle on other channels): up to [`engine::MAX_RING_ALL_AGENTS`];
+//! - weighted random: among the first [`engine::MAX_WEIGHTED_CANDIDATES`] fitting agents.
 //!
 //! ## Invariants (checked by the property test after every step)
 //! - an agent never holds more ringing + connected + wrap-up contacts of a channel than its capacity;
@@ -65,7 +95,9 @@
 //! below the queue's most relaxed skill floor are never in that index, and a walk that found
 //! nobody is not repeated until an agent joins the index. Positions come from a blocked rank
 //! index (`O(n/64)`), timers from a heap swept of stale entries when it outgrows the live items.
-//! See [`engine`].
+//! A repeated announcement costs one ordered-set pop and insert plus one position; the
+//! skills-best (extra skills) and least-occupied (occupancy) walks are bounded by the constants
+//! named above. See [`engine`].
 
 pub mod config;
 pub mod engine;

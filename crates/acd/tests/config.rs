@@ -165,3 +165,34 @@ fn queue_id_derived_from_name_is_stable() {
     assert_eq!(queue_id(&a, "tech_support"), queue_id(&b, "tech_support"));
     assert_ne!(queue_id(&a, "tech_support"), queue_id(&a, "general_support"));
 }
+
+#[test]
+fn announce_interval_and_least_occupied_measure_are_parsed() {
+    let text = SEED_EXAMPLE
+        .replace("wrap_up = \"15s\"", "wrap_up = \"15s\"\nannounce_interval = \"30s\"")
+        .replace("strategy = \"round_robin\"", "strategy = \"least_occupied\"\nleast_occupied_by = \"occupancy\"");
+    let cfg = validate(&text).expect("valid");
+    let premium = cfg.queue_by_name("premium_support").expect("exists");
+    assert_eq!(premium.announce_interval, Some(model::DurationMs::from_secs(30)));
+    let general = cfg.queue_by_name("general_support").expect("exists");
+    assert_eq!(general.least_occupied_by, acd::config::OccupancyMeasure::Occupancy);
+    let tech = cfg.queue_by_name("tech_support").expect("exists");
+    assert_eq!((tech.announce_interval, tech.least_occupied_by), (None, acd::config::OccupancyMeasure::Contacts));
+}
+
+#[test]
+fn announce_interval_shorter_than_the_minimum_is_refused_with_the_queue() {
+    let text = SEED_EXAMPLE.replace("wrap_up = \"15s\"", "wrap_up = \"15s\"\nannounce_interval = \"2s\"");
+    let msg = validate(&text).expect_err("too short").to_string();
+    assert!(msg.contains("premium_support") && msg.contains("announce_interval"), "{msg}");
+    let text = SEED_EXAMPLE.replace("wrap_up = \"15s\"", "wrap_up = \"15s\"\nannounce_interval = \"soon\"");
+    let msg = validate(&text).expect_err("not a duration").to_string();
+    assert!(msg.contains("premium_support") && msg.contains("announce_interval"), "{msg}");
+}
+
+#[test]
+fn unknown_least_occupied_measure_lists_the_known_ones() {
+    let text = SEED_EXAMPLE.replace("wrap_up = \"15s\"", "wrap_up = \"15s\"\nleast_occupied_by = \"talk\"");
+    let msg = validate(&text).expect_err("unknown measure").to_string();
+    assert!(msg.contains("contacts, occupancy"), "{msg}");
+}

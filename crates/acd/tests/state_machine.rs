@@ -4,7 +4,9 @@
 //! - a contact rings at most one agent at a time (except ring-all),
 //! - Away/Offline agents get no offers,
 //! - FIFO holds within one queue for equal priority and equal requirements,
-//! - no contact is lost: each one ends exactly once (answered, abandoned, rejected or timed out).
+//! - no contact is lost: each one ends exactly once (answered, abandoned, rejected or timed out);
+//! - only contacts waiting in a queue hear position/EWT announcements (with repeats every
+//!   `announce_interval`, whose schedule the engine's own check keeps in step with its waiting contacts).
 
 mod common;
 
@@ -29,6 +31,7 @@ max_waiting = 6
 max_wait = "300s"
 overflow = { to = "q1", after = "60s" }
 relaxation = [{ after = "20s", drop_skills = true }]
+announce_interval = "30s"
 
 [[queues]]
 name = "q1"
@@ -43,6 +46,7 @@ name = "q2"
 strategy = "round_robin"
 required_skills = [{ skill = "a", min_proficiency = 3 }]
 wrap_up = "3s"
+announce_interval = "15s"
 "#;
 
 const CHANNELS: [Channel; 4] = [Channel::Voice, Channel::Chat, Channel::Email, Channel::WeChat];
@@ -252,6 +256,13 @@ impl Model {
                     }
                     self.contacts[c].life = Life::Waiting { queue: self.queue_index(*queue), personal: false };
                     batch.remove(&c);
+                }
+                Output::Announce { contact, queue, .. } => {
+                    let c = self.contact_index(*contact);
+                    let expected = Life::Waiting { queue: self.queue_index(*queue), personal: false };
+                    if self.contacts[c].life != expected {
+                        return Err(format!("contact {c} announced while {:?}", self.contacts[c].life));
+                    }
                 }
                 Output::Event(e) => self.apply_event(&e.kind)?,
                 _ => {}

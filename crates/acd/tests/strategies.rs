@@ -146,3 +146,121 @@ fn weighted_random_follows_the_weights_and_never_picks_weight_zero() {
 fn weighted_random_is_deterministic_for_a_seed() {
     assert_eq!(weighted_counts(0), weighted_counts(0));
 }
+
+fn two_skill_queue() -> (Harness, model::QueueId) {
+    let cfg = config(
+        "seed = 99\nskills = [\"technical\", \"billing\"]\n[[queues]]\nname = \"q\"\nstrategy = \"skills_best\"\n\
+         required_skills = [{ skill = \"technical\", min_proficiency = 2 }]\n",
+    );
+    let q = queue_id(&cfg, "q");
+    (Harness::new(cfg), q)
+}
+
+fn needing_billing(n: u128, q: model::QueueId) -> acd::ContactRequest {
+    let mut req = contact(n, Channel::Voice, q);
+    req.required_skills.push(skill("billing", 1));
+    req
+}
+
+#[test]
+fn skills_best_ranks_by_the_lowest_proficiency_across_all_the_contacts_skills() {
+    let (mut h, q) = two_skill_queue();
+    // Agent 1 is the best at the queue's skill but weak at the contact's extra one.
+    h.login(t(0), AgentB::new(1, &[q]).skill("technical", 9).skill("billing", 2));
+    h.login(t(1), AgentB::new(2, &[q]).skill("technical", 6).skill("billing", 6));
+    let out = h.arrive(t(2), needing_billing(1, q));
+    assert_eq!(offers(&out), vec![(contact_id(1), agent_id(2))]);
+    // A contact needing only the queue's skill still gets the best at it.
+    let out = h.arrive(t(3), contact(2, Channel::Voice, q));
+    assert_eq!(offers(&out), vec![(contact_id(2), agent_id(1))]);
+}
+
+#[test]
+fn skills_best_breaks_an_equal_lowest_by_the_sum_then_by_longest_idle() {
+    let (mut h, q) = two_skill_queue();
+    h.login(t(0), AgentB::new(1, &[q]).skill("technical", 5).skill("billing", 5));
+    h.login(t(1), AgentB::new(2, &[q]).skill("technical", 8).skill("billing", 5));
+    h.login(t(2), AgentB::new(3, &[q]).skill("technical", 5).skill("billing", 8));
+    h.login(t(3), AgentB::new(4, &[q]).skill("technical", 5).skill("billing", 8));
+    // Lowest is 5 for everyone; sums 10, 13, 13, 13: agent 2 has been idle longest of those.
+    let out = h.arrive(t(4), needing_billing(1, q));
+    assert_eq!(offers(&out), vec![(contact_id(1), agent_id(2))]);
+    let out = h.arrive(t(5), needing_billing(2, q));
+    assert_eq!(offers(&out), vec![(contact_id(2), agent_id(3))]);
+    let out = h.arrive(t(6), needing_billing(3, q));
+    assert_eq!(offers(&out), vec![(contact_id(3), agent_id(4))]);
+}
+
+#[test]
+fn skills_best_walk_is_bounded_when_the_contact_adds_skills() {
+    let (mut h, q) = two_skill_queue();
+    // Many agents ahead in the queue-skill order, none with billing; the one who has it is last.
+    let n = acd::engine::MAX_SKILLS_BEST_CANDIDATES as u128 + 10;
+    for a in 1..=n {
+        h.login(t(0), AgentB::new(a, &[q]).skill("technical", 9));
+    }
+    h.login(t(0), AgentB::new(n + 1, &[q]).skill("technical", 3).skill("billing", 9));
+    let out = h.arrive(t(1), needing_billing(1, q));
+    // Billing is required at level 1, so only agent n + 1 fits: the walk skips non-fitting
+    // agents without counting them and still finds it.
+    assert_eq!(offers(&out), vec![(contact_id(1), agent_id(n + 1))]);
+}
+
+/// The scenario where the three least-occupied readings disagree; returns who gets the contact.
+/// Agent 1: one 50 s call (t 0–50), Away 50–61, available again at 61. Agent 2: three 1 s calls
+/// (at 10, 20 and 60), free again at 61.
+fn least_occupied_pick(measure: &str) -> model::AgentId {
+    let (mut h, q) = one_queue("least_occupied", &format!("least_occupied_by = \"{measure}\""));
+    h.login(t(0), AgentB::new(1, &[q]));
+    h.arrive(t(0), contact(1, Channel::Voice, q));
+    h.send(t(0), Input::OfferAccepted { agent: agent_id(1), contact: contact_id(1) });
+    h.login(t(0), AgentB::new(2, &[q]));
+    for (n, at) in [(2u128, 10i64), (3, 20), (4, 60)] {
+        if n == 4 {
+            h.send(t(50), Input::ContactEnded(contact_id(1)));
+            // Agent 1 is free now: keep it busy elsewhere so agent 2 takes contact 4.
+            h.send(
+                t(50),
+                Input::AgentPresence { agent: agent_id(1), presence: acd::Presence::Away(reason("meeting")) },
+            );
+        }
+        let out = h.arrive(t(at), contact(n, Channel::Voice, q));
+        assert_eq!(offers(&out), vec![(contact_id(n), agent_id(2))]);
+        h.send(t(at), Input::OfferAccepted { agent: agent_id(2), contact: contact_id(n) });
+        h.send(t(at + 1), Input::ContactEnded(contact_id(n)));
+    }
+    h.send(t(61), Input::AgentPresence { agent: agent_id(1), presence: acd::Presence::Available });
+    let out = h.arrive(t(62), contact(5, Channel::Voice, q));
+    offers(&out)[0].1
+}
+
+fn reason(r: &str) -> model::ReasonCode {
+    model::ReasonCode::parse(r).expect("valid reason")
+}
+
+#[test]
+fn least_occupied_by_occupancy_picks_the_lowest_share_of_handling_time() {
+    // Occupancy: agent 1 handled 50 s of 50 s available (Away time excluded) → 100%; agent 2
+    // handled 3 s of 62 s → about 5%. Fewest contacts picks agent 1 (1 against 3).
+    assert_eq!(least_occupied_pick("occupancy"), agent_id(2));
+    assert_eq!(least_occupied_pick("contacts"), agent_id(1));
+}
+
+#[test]
+fn least_occupied_by_occupancy_counts_idle_time_up_to_the_decision() {
+    let (mut h, q) = one_queue("least_occupied", "least_occupied_by = \"occupancy\"");
+    h.login(t(0), AgentB::new(1, &[q]));
+    h.arrive(t(0), contact(1, Channel::Voice, q));
+    h.send(t(0), Input::OfferAccepted { agent: agent_id(1), contact: contact_id(1) });
+    h.login(t(0), AgentB::new(2, &[q]));
+    h.send(t(10), Input::ContactEnded(contact_id(1))); // agent 1: 10 s handling, 100% when freed
+    let out = h.arrive(t(50), contact(2, Channel::Voice, q)); // agent 2: 0% (idle since 0)
+    assert_eq!(offers(&out), vec![(contact_id(2), agent_id(2))]);
+    h.send(t(50), Input::OfferAccepted { agent: agent_id(2), contact: contact_id(2) });
+    h.send(t(100), Input::ContactEnded(contact_id(2))); // agent 2: 50 s of 100 s, 50% when freed
+    // At 1000 s agent 1 is at 10 / 1000 = 1%, agent 2 at 50 / 1000 = 5%: the idle time since
+    // each became free counts, not the figure they had then.
+    let out = h.arrive(t(1000), contact(3, Channel::Voice, q));
+    assert_eq!(offers(&out), vec![(contact_id(3), agent_id(1))]);
+    assert_eq!(h.acd.agent_occupancy_ppm(agent_id(2)), Some(50_000));
+}

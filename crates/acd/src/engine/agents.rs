@@ -6,12 +6,41 @@ use std::collections::BTreeMap;
 
 use model::{AgentState, ContactId, RoutingStrategy, Timestamp};
 
+use super::occupancy::Segment;
 use super::{
     Acd, AcdError, AgentIdx, AgentRec, AvailKey, ContactState, GROUPS, MAX_AGENTS, MAX_LANGUAGES, Presence, VOICE,
     capacity_of,
 };
-use crate::config::SkillIdx;
+use crate::config::{OccupancyMeasure, SkillIdx};
 use crate::io::{AgentProfile, CancelReason, EventKind, Output, RequeueReason};
+
+/// Longest idle first: the time the agent became idle, as an order-preserving `u64`.
+pub(crate) fn idle_key(rec: &AgentRec) -> u64 {
+    rec.idle_since.unix_ms() as u64 ^ (1 << 63)
+}
+
+/// Skills-best score of an agent over `skills`: (lowest proficiency, sum of proficiencies).
+/// Higher is better. With no skill the lowest is the top level (10), so nobody is penalised.
+pub(crate) fn skills_score(rec: &AgentRec, skills: impl Iterator<Item = SkillIdx>) -> (u8, u32) {
+    let mut lowest = 10u8;
+    let mut sum = 0u32;
+    for s in skills {
+        let have = rec.skills.get(s as usize).copied().unwrap_or(0);
+        lowest = lowest.min(have);
+        sum += u32::from(have);
+    }
+    (lowest, sum)
+}
+
+/// Index key of a skills-best score: higher lowest, then higher sum, sorts first.
+pub(crate) fn skills_best_key((lowest, sum): (u8, u32)) -> u64 {
+    (u64::from(10u8.saturating_sub(lowest)) << 32) | u64::from(u32::MAX - sum)
+}
+
+/// The score a skills-best index key was built from.
+pub(crate) fn skills_best_score(key: u64) -> (u8, u32) {
+    (10u8.saturating_sub((key >> 32) as u8), u32::MAX - key as u32)
+}
 
 /// The reason code set when an agent misses too many offers in a row.
 pub const MISSED_REASON: &str = "missed";
@@ -61,6 +90,7 @@ impl Acd {
                     wrap_ups: Vec::new(),
                     idle_since: self.now,
                     handled_today: 0,
+                    occupancy: super::occupancy::Timeline::new(self.now),
                     ordinal: self.next_ordinal,
                     missed_in_row: 0,
                     indexed: Vec::new(),
@@ -179,9 +209,24 @@ impl Acd {
         }
     }
 
-    /// Emits `AgentStateChanged` when the derived state moved.
+    /// What the agent's time counts as for occupancy now.
+    fn occupancy_segment(rec: &AgentRec) -> Segment {
+        if !rec.active.is_empty() || !rec.wrap_ups.is_empty() {
+            Segment::Handling
+        } else if rec.presence == Presence::Available {
+            Segment::Idle
+        } else {
+            Segment::Other
+        }
+    }
+
+    /// Emits `AgentStateChanged` when the derived state moved, and moves the occupancy timeline
+    /// on (every change of an agent's work or presence ends here).
     pub(crate) fn sync_state(&mut self, a: AgentIdx, reason: Option<model::ReasonCode>, by_supervisor: bool) {
+        let now = self.now;
         let rec = &mut self.agents[a as usize];
+        let segment = Self::occupancy_segment(rec);
+        rec.occupancy.track(now, segment);
         let to = Self::derived_state(rec);
         if to != rec.reported {
             let from = rec.reported;
@@ -198,15 +243,21 @@ impl Acd {
             && !(g != VOICE && rec.capacity.voice_blocks_others && rec.used[VOICE as usize] > 0)
     }
 
+    /// The agent's order in queue `q`'s available index (smaller first), after its penalty.
     fn strategy_key(&self, rec: &AgentRec, q: usize) -> (u64, u64) {
-        let idle = rec.idle_since.unix_ms() as u64 ^ (1 << 63);
-        match self.queues[q].cfg.strategy {
+        let idle = idle_key(rec);
+        let cfg = &self.queues[q].cfg;
+        match cfg.strategy {
             RoutingStrategy::RoundRobin | RoutingStrategy::WeightedRandom => (rec.ordinal, 0),
             RoutingStrategy::LongestIdle | RoutingStrategy::RingAll => (idle, rec.ordinal),
-            RoutingStrategy::LeastOccupied => (u64::from(rec.handled_today), idle),
+            RoutingStrategy::LeastOccupied => match cfg.least_occupied_by {
+                OccupancyMeasure::Contacts => (u64::from(rec.handled_today), idle),
+                // A snapshot at (re)index time; matching re-scores the first few at decision time.
+                OccupancyMeasure::Occupancy => (u64::from(rec.occupancy.ppm(self.now)), idle),
+            },
             RoutingStrategy::SkillsBest => {
-                let best = self.queues[q].cfg.required_skills.first().map_or(0, |&(s, _)| rec.skills[s as usize]);
-                (u64::from(10u8.saturating_sub(best)), idle)
+                let skills = cfg.required_skills.iter().map(|&(s, _)| s);
+                (skills_best_key(skills_score(rec, skills)), idle)
             }
         }
     }

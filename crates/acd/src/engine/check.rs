@@ -14,7 +14,39 @@ impl Acd {
         self.check_contacts()?;
         self.check_indexes()?;
         self.check_index_fresh()?;
+        self.check_announcements()?;
         self.check_no_idle_match()
+    }
+
+    /// Exactly the waiting, non-callback contacts of queues with an `announce_interval` have one
+    /// scheduled repeat, and the contact knows when.
+    fn check_announcements(&self) -> Result<(), String> {
+        for &(due, c) in &self.announcements {
+            let Some(rec) = self.contacts.get(c as usize).and_then(|x| x.as_ref()) else {
+                return Err(format!("announcement for dead contact slot {c}"));
+            };
+            if rec.announce_at != Some(due) {
+                return Err(format!("contact {} announcement at {due} but records {:?}", rec.id, rec.announce_at));
+            }
+        }
+        let expected = self
+            .contacts
+            .iter()
+            .flatten()
+            .filter(|r| {
+                matches!(r.state, ContactState::Waiting { .. })
+                    && !r.callback
+                    && self.queues[r.queue as usize].cfg.announce_interval.is_some()
+            })
+            .count();
+        let scheduled = self.contacts.iter().flatten().filter(|r| r.announce_at.is_some()).count();
+        if expected != self.announcements.len() || scheduled != expected {
+            return Err(format!(
+                "{expected} contacts should hear repeats, {} scheduled, {scheduled} marked",
+                self.announcements.len()
+            ));
+        }
+        Ok(())
     }
 
     /// Every agent who could take a group-`g` contact in a queue it serves is in that index.

@@ -9,7 +9,7 @@ use super::{
     Acd, AcdError, AgentIdx, ClassKey, ContactIdx, ContactRec, ContactState, HistoryEntry, MAX_CLASSES_PER_QUEUE,
     MAX_HISTORY_ENTRIES, MAX_LIVE_CONTACTS, MAX_OVERFLOW_HOPS, Presence, Timer, UNKNOWN_LANGUAGE, WaitKey, group_of,
 };
-use crate::config::QueueIdx;
+use crate::config::{QueueIdx, SkillIdx};
 use crate::io::{
     CancelReason, ContactRequest, Entry, EventKind, MAX_ATTRIBUTE_BYTES, MAX_CONTACT_ATTRIBUTES, MAX_CONTACT_SKILLS,
     MAX_ISSUE_TYPE_BYTES, OfferKind, Output, RejectReason, RequeueReason,
@@ -80,6 +80,7 @@ impl Acd {
             hops: 0,
             answered_at: None,
             history: Vec::with_capacity(4),
+            announce_at: None,
         };
         let c = match self.free_slots.pop() {
             Some(c) => {
@@ -140,13 +141,17 @@ impl Acd {
             self.emit(EventKind::CallbackQueued { contact: id, queue: queue_id });
         }
         self.route_contact(c);
-        // Only a contact that has to wait hears its position and expected wait.
-        if self.contacts[c as usize].as_ref().is_some_and(|r| matches!(r.state, ContactState::Waiting { .. })) {
-            let position = self.position_of(q, key);
-            let queue = &self.queues[q as usize];
-            let ewt = queue.load.ewt(position, queue.serving, queue.cfg.max_wait);
-            self.outputs.push_back(Output::Announce { contact: id, queue: queue_id, position, ewt });
+        // Only a contact that has to wait hears its position and expected wait, then again
+        // every `announce_interval` while it waits.
+        if self.is_waiting_in_queue(c) {
+            self.announce(c);
+            self.schedule_announce_from_now(c);
         }
+    }
+
+    /// Whether the contact is live and waiting in its queue (not ringing, not gone).
+    fn is_waiting_in_queue(&self, c: ContactIdx) -> bool {
+        self.contacts[c as usize].as_ref().is_some_and(|r| matches!(r.state, ContactState::Waiting { .. }))
     }
 
     fn overflow_to(&mut self, c: ContactIdx, from: QueueIdx, to: QueueIdx) {
@@ -231,16 +236,18 @@ impl Acd {
         let rec = self.contact_mut(c);
         rec.state = ContactState::Waiting { class, key };
         rec.epoch = epoch;
-        let (queued_at, stage, callback) = (rec.queued_at, rec.stage as usize, rec.callback);
+        let (queued_at, stage, callback, seq) = (rec.queued_at, rec.stage as usize, rec.callback, rec.seq);
         let cfg = &self.queues[q].cfg;
         let relax_at = cfg.relaxation.get(stage).map(|s| queued_at.plus(s.after));
         let overflow_at = cfg.overflow.as_ref().and_then(|o| o.after).map(|d| queued_at.plus(d));
         let max_wait_at = queued_at.plus(cfg.max_wait);
+        // Relaxation and overflow due at the same time happen in arrival order, even for a
+        // contact re-armed later (requeued after an offer): FIFO holds across the move.
         if let Some(at) = relax_at {
-            self.arm(at, Timer::Relax { contact: c, epoch });
+            self.arm_in_arrival_order(at, seq, Timer::Relax { contact: c, epoch });
         }
         if !callback && let Some(at) = overflow_at {
-            self.arm(at, Timer::Overflow { contact: c, epoch });
+            self.arm_in_arrival_order(at, seq, Timer::Overflow { contact: c, epoch });
         }
         // Callbacks keep max wait too: it bounds how long a callback may stay pending.
         self.arm(max_wait_at, Timer::MaxWait { contact: c, epoch });
@@ -260,6 +267,7 @@ impl Acd {
         };
         match state {
             ContactState::Waiting { class, key } => {
+                self.cancel_announce(c);
                 let queue = &mut self.queues[q];
                 let entry = &mut queue.classes[class as usize];
                 entry.waiting.remove(&key);
@@ -288,7 +296,8 @@ impl Acd {
         let agents = match rec.state {
             ContactState::Waiting { class, .. } => {
                 let exclude = rec.declined_by.clone();
-                self.pick_agents(rec.queue, class, &exclude)
+                let extra = self.extra_skills(c);
+                self.pick_agents(rec.queue, class, &exclude, &extra)
             }
             ContactState::WaitingForAgent { agent, .. } => {
                 let ok = Self::can_take(&self.agents[agent as usize], rec.group) && !rec.declined_by.contains(&agent);
@@ -299,6 +308,23 @@ impl Acd {
         if !agents.is_empty() {
             self.make_offer(c, agents);
         }
+    }
+
+    /// Skills the contact requires beyond its queue's, for skills-best ranking (empty, without
+    /// allocating, under any other strategy).
+    fn extra_skills(&self, c: ContactIdx) -> Vec<SkillIdx> {
+        let rec = self.contact(c);
+        let cfg = &self.queues[rec.queue as usize].cfg;
+        if cfg.strategy != model::RoutingStrategy::SkillsBest {
+            return Vec::new();
+        }
+        let mut extra: Vec<SkillIdx> = Vec::new();
+        for &(s, _) in &rec.own_skills {
+            if !cfg.required_skills.iter().any(|&(q, _)| q == s) && !extra.contains(&s) {
+                extra.push(s);
+            }
+        }
+        extra
     }
 
     /// Rings `agents` (one, or several for ring-all) with contact `c`.
@@ -346,6 +372,9 @@ impl Acd {
         self.outputs.push_back(Output::Requeue { contact: id, queue, reason });
         self.emit(EventKind::ContactRequeued { contact: id, queue, reason });
         self.route_contact(c);
+        if self.is_waiting_in_queue(c) {
+            self.schedule_announce_from_now(c);
+        }
     }
 
     fn offered_to(&self, agent: AgentId, contact: ContactId) -> Result<(AgentIdx, ContactIdx), AcdError> {
@@ -489,6 +518,7 @@ impl Acd {
     }
 
     fn finish(&mut self, c: ContactIdx, outcome: ContactOutcome) {
+        self.cancel_announce(c);
         if let Some(rec) = self.contacts[c as usize].take() {
             self.contact_ids.remove(&rec.id);
             self.free_slots.push(c);
@@ -538,6 +568,7 @@ impl Acd {
         }
         rec.callback = true;
         let q = rec.queue as usize;
+        self.cancel_announce(c);
         let queue = self.queues[q].cfg.id;
         self.emit(EventKind::CallbackQueued { contact: id, queue });
         Ok(())
@@ -603,6 +634,8 @@ impl Acd {
     }
 
     pub(crate) fn relax(&mut self, c: ContactIdx) {
+        // Relaxing moves the contact between classes, not out of the queue: keep its cadence.
+        let announce_at = self.contact(c).announce_at;
         let Some(key) = self.unplace(c) else { return };
         let rec = self.contact_mut(c);
         rec.stage += 1;
@@ -610,6 +643,11 @@ impl Acd {
         self.place_waiting(c, key);
         self.emit(EventKind::ContactRelaxed { contact: id, step });
         self.route_contact(c);
+        if let Some(due) = announce_at
+            && self.is_waiting_in_queue(c)
+        {
+            self.schedule_announce(c, due);
+        }
     }
 
     pub(crate) fn overflow_after_wait(&mut self, c: ContactIdx) {

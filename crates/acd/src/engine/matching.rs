@@ -7,11 +7,12 @@ use std::ops::Bound;
 
 use model::RoutingStrategy;
 
+use super::agents::{skills_best_score, skills_score};
 use super::{
-    Acd, AgentIdx, AgentRec, AvailKey, ClassKey, ContactIdx, MAX_DECLINED_SKIPPED, MAX_RING_ALL_AGENTS,
-    MAX_WEIGHTED_CANDIDATES, VOICE, WaitKey,
+    Acd, AgentIdx, AgentRec, AvailKey, ClassKey, ContactIdx, MAX_DECLINED_SKIPPED, MAX_OCCUPANCY_CANDIDATES,
+    MAX_RING_ALL_AGENTS, MAX_SKILLS_BEST_CANDIDATES, MAX_WEIGHTED_CANDIDATES, VOICE, WaitKey,
 };
-use crate::config::QueueIdx;
+use crate::config::{OccupancyMeasure, QueueIdx, SkillIdx};
 
 const TOP: u64 = u64::MAX;
 
@@ -25,7 +26,14 @@ impl Acd {
     /// The agents to ring for a contact of `class` in `queue`: one, or several under ring-all.
     /// A scan that finds nobody is remembered per class with the index version it saw, and not
     /// repeated until an agent is (re)inserted in that index: the set only shrank meanwhile.
-    pub(crate) fn pick_agents(&mut self, queue: QueueIdx, class: u32, exclude: &[AgentIdx]) -> Vec<AgentIdx> {
+    /// `extra`: skills the contact requires beyond its queue's (skills-best ranks by all of them).
+    pub(crate) fn pick_agents(
+        &mut self,
+        queue: QueueIdx,
+        class: u32,
+        exclude: &[AgentIdx],
+        extra: &[SkillIdx],
+    ) -> Vec<AgentIdx> {
         let (group, version, known_empty) = {
             let q = &self.queues[queue as usize];
             let c = &q.classes[class as usize];
@@ -35,7 +43,7 @@ impl Acd {
         if known_empty && exclude.is_empty() {
             return Vec::new();
         }
-        let found = self.scan_agents(queue, class, exclude);
+        let found = self.scan_agents(queue, class, exclude, extra);
         if found.is_empty() && exclude.is_empty() {
             self.queues[queue as usize].classes[class as usize].no_fit_version = Some(version);
         }
@@ -43,7 +51,7 @@ impl Acd {
         found
     }
 
-    fn scan_agents(&mut self, queue: QueueIdx, class: u32, exclude: &[AgentIdx]) -> Vec<AgentIdx> {
+    fn scan_agents(&mut self, queue: QueueIdx, class: u32, exclude: &[AgentIdx], extra: &[SkillIdx]) -> Vec<AgentIdx> {
         let q = &self.queues[queue as usize];
         let key = &q.classes[class as usize].key;
         let set = &q.available[key.group as usize];
@@ -72,6 +80,12 @@ impl Acd {
                 RoutingStrategy::WeightedRandom => {
                     whole.filter(|k| ok(k)).take(MAX_WEIGHTED_CANDIDATES).copied().collect()
                 }
+                RoutingStrategy::SkillsBest if !extra.is_empty() => {
+                    self.best_by_all_skills(whole, &ok, queue, extra).into_iter().collect()
+                }
+                RoutingStrategy::LeastOccupied if q.cfg.least_occupied_by == OccupancyMeasure::Occupancy => {
+                    self.least_occupied_now(whole, &ok).into_iter().collect()
+                }
                 _ => whole.clone().find(|k| ok(k)).into_iter().copied().collect(),
             };
             if !found.is_empty() {
@@ -82,6 +96,62 @@ impl Acd {
                 None => return Vec::new(),
             }
         }
+    }
+
+    /// Skills-best for a contact requiring skills beyond its queue's: the agent with the highest
+    /// lowest proficiency over all its required skills, then the highest sum, then the longest
+    /// idle. The index is ordered by the same score over the queue's skills only, which bounds
+    /// the full score from above (lowest: a subset's minimum is not smaller; sum: plus at most
+    /// 10 per extra skill), so the walk stops as soon as no later agent can beat the best found,
+    /// and after [`MAX_SKILLS_BEST_CANDIDATES`] fitting agents in any case (then the result is
+    /// the best of those, not necessarily of the whole tier).
+    fn best_by_all_skills<'a>(
+        &self,
+        candidates: impl Iterator<Item = &'a AvailKey>,
+        ok: &impl Fn(&AvailKey) -> bool,
+        queue: QueueIdx,
+        extra: &[SkillIdx],
+    ) -> Option<AvailKey> {
+        let required = &self.queues[queue as usize].cfg.required_skills;
+        let bonus = 10 * u32::try_from(extra.len()).unwrap_or(u32::MAX / 10);
+        let mut best: Option<((u8, u32), u64, AvailKey)> = None;
+        let mut compared = 0usize;
+        for k in candidates {
+            let (lowest, sum) = skills_best_score(k.1);
+            if best.is_some_and(|(score, _, _)| (lowest, sum.saturating_add(bonus)) < score) {
+                break;
+            }
+            if !ok(k) {
+                continue;
+            }
+            let rec = &self.agents[k.3 as usize];
+            let score = skills_score(rec, required.iter().map(|&(s, _)| s).chain(extra.iter().copied()));
+            if best.is_none_or(|(b, idle, _)| score > b || (score == b && k.2 < idle)) {
+                best = Some((score, k.2, *k));
+            }
+            compared += 1;
+            if compared >= MAX_SKILLS_BEST_CANDIDATES {
+                break;
+            }
+        }
+        best.map(|b| b.2)
+    }
+
+    /// Least-occupied by occupancy: the index holds each agent's occupancy when it last became
+    /// free, but an idle agent's occupancy keeps falling, so the first
+    /// [`MAX_OCCUPANCY_CANDIDATES`] fitting agents are re-scored at `now` and the lowest wins
+    /// (then the longest idle).
+    fn least_occupied_now<'a>(
+        &self,
+        candidates: impl Iterator<Item = &'a AvailKey>,
+        ok: &impl Fn(&AvailKey) -> bool,
+    ) -> Option<AvailKey> {
+        candidates
+            .filter(|k| ok(k))
+            .take(MAX_OCCUPANCY_CANDIDATES)
+            .map(|k| (self.agents[k.3 as usize].occupancy.ppm(self.now), k.2, *k))
+            .min_by_key(|&(ppm, idle, k)| (ppm, idle, k.3))
+            .map(|b| b.2)
     }
 
     fn choose(&mut self, queue: QueueIdx, strategy: RoutingStrategy, found: Vec<AvailKey>) -> Vec<AgentIdx> {

@@ -10,12 +10,16 @@
 //!   equal priority and skills;
 //! - each queue keeps, per channel group, a `BTreeSet` of the agents who could take one more
 //!   contact now, ordered by `(penalty, strategy key, agent)`;
-//! - timers are a min-heap with lazy deletion (each entry carries the epoch it was armed in).
+//! - timers are a min-heap with lazy deletion (each entry carries the epoch it was armed in);
+//! - repeated announcements are one ordered set of `(next announce time, contact)` with at most
+//!   one entry per waiting contact, removed exactly when the contact stops waiting.
 
 mod agents;
+mod announce;
 mod check;
 mod contacts;
 mod matching;
+mod occupancy;
 mod rank;
 
 use std::cmp::Reverse;
@@ -54,6 +58,14 @@ pub const TIMERS_PER_LIVE_ITEM: usize = 8;
 pub const MIN_TIMERS_BEFORE_SWEEP: usize = 4_096;
 /// Most distinct classes (channel, language, skills) with contacts waiting, per queue.
 pub const MAX_CLASSES_PER_QUEUE: usize = 4_096;
+/// Most repeated announcements one `handle`/`handle_timeout` call emits; the rest stay due and
+/// go out on the next call (`poll_timeout` then returns a time already reached).
+pub const MAX_ANNOUNCEMENTS_PER_CALL: usize = 4_096;
+/// Most fitting agents skills-best compares when a contact requires skills beyond its queue's
+/// (the walk also stops as soon as no later agent can beat the best one found).
+pub const MAX_SKILLS_BEST_CANDIDATES: usize = 64;
+/// Most fitting agents least-occupied (by occupancy) re-scores at decision time.
+pub const MAX_OCCUPANCY_CANDIDATES: usize = 32;
 
 /// Why a command was refused. The command had no effect (timers due at `now` still fired).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,6 +193,8 @@ pub(crate) struct AgentRec {
     pub wrap_ups: Vec<(ContactId, u8)>,
     pub idle_since: Timestamp,
     pub handled_today: u32,
+    /// Occupancy timeline so far today (see [`occupancy`]).
+    pub occupancy: occupancy::Timeline,
     pub ordinal: u64,
     pub missed_in_row: u8,
     /// Entries of this agent in queues' available sets, to remove exactly.
@@ -241,6 +255,8 @@ pub(crate) struct ContactRec {
     pub hops: u8,
     pub answered_at: Option<Timestamp>,
     pub history: Vec<HistoryEntry>,
+    /// When its next repeated announcement is due (its entry in [`Acd::announcements`]).
+    pub announce_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -285,6 +301,8 @@ pub struct Acd {
     pub(crate) contact_ids: HashMap<ContactId, ContactIdx>,
     pub(crate) languages: HashMap<String, u16>,
     pub(crate) timers: BinaryHeap<Reverse<(i64, u64, Timer)>>,
+    /// Repeated announcements: `(due ms, contact)`, one entry per waiting contact at most.
+    pub(crate) announcements: BTreeSet<(i64, ContactIdx)>,
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) rng: SeededRng,
     pub(crate) next_seq: u64,
@@ -343,6 +361,7 @@ impl Acd {
             contact_ids: HashMap::new(),
             languages: HashMap::new(),
             timers: BinaryHeap::new(),
+            announcements: BTreeSet::new(),
             outputs: VecDeque::new(),
             next_seq: 0,
             next_epoch: 0,
@@ -376,8 +395,10 @@ impl Acd {
                 Ok(())
             }
             Input::ResetDailyCounters => {
+                let now = self.now;
                 for a in 0..self.agents.len() {
                     self.agents[a].handled_today = 0;
+                    self.agents[a].occupancy.reset(now);
                     self.reindex_agent(a as AgentIdx);
                 }
                 Ok(())
@@ -385,17 +406,33 @@ impl Acd {
         }
     }
 
-    /// Fires every timer due at or before `now`.
+    /// Fires every timer due at or before `now`, in time order, and the repeated announcements
+    /// due (at most [`MAX_ANNOUNCEMENTS_PER_CALL`] of them).
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if now > self.now {
             self.now = now;
         }
-        while let Some(Reverse((at, _, timer))) = self.timers.peek().copied() {
-            if at > self.now.unix_ms() {
-                break;
+        let now_ms = self.now.unix_ms();
+        let mut announced = 0usize;
+        loop {
+            let timer_at = self.timers.peek().map(|Reverse((at, _, _))| *at).filter(|&at| at <= now_ms);
+            let announce_at = self
+                .announcements
+                .first()
+                .map(|&(at, _)| at)
+                .filter(|&at| at <= now_ms && announced < MAX_ANNOUNCEMENTS_PER_CALL);
+            match (timer_at, announce_at) {
+                (Some(t), a) if a.is_none_or(|a| t <= a) => {
+                    if let Some(Reverse((_, _, timer))) = self.timers.pop() {
+                        self.fire(timer);
+                    }
+                }
+                (_, Some(_)) => {
+                    self.announce_next();
+                    announced += 1;
+                }
+                _ => break,
             }
-            self.timers.pop();
-            self.fire(timer);
         }
     }
 
@@ -409,7 +446,9 @@ impl Acd {
     /// When [`Acd::handle_timeout`] should be called next. May be early (a timer that no longer
     /// matters); calling early is harmless.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.timers.peek().map(|Reverse((at, _, _))| Timestamp::from_unix_ms(*at))
+        let timer = self.timers.peek().map(|Reverse((at, _, _))| *at);
+        let announce = self.announcements.first().map(|&(at, _)| at);
+        timer.into_iter().chain(announce).min().map(Timestamp::from_unix_ms)
     }
 
     /// The state an agent shows on the wallboard.
@@ -420,6 +459,17 @@ impl Acd {
     /// Timers held, live or stale (bounded by [`TIMERS_PER_LIVE_ITEM`] per live contact or agent).
     pub fn pending_timers(&self) -> usize {
         self.timers.len()
+    }
+
+    /// Repeated announcements scheduled: one per waiting contact of a queue with an `announce_interval`.
+    pub fn pending_announcements(&self) -> usize {
+        self.announcements.len()
+    }
+
+    /// An agent's occupancy so far today, in parts per million: handling time / (handling +
+    /// available idle time), from the engine's own state timeline up to the last `now` seen.
+    pub fn agent_occupancy_ppm(&self, agent: AgentId) -> Option<u32> {
+        self.agent_ids.get(&agent).map(|&a| self.agents[a as usize].occupancy.ppm(self.now))
     }
 
     /// Contacts the engine is holding (waiting, ringing or connected).
@@ -484,7 +534,13 @@ impl Acd {
 
     pub(crate) fn arm(&mut self, at: Timestamp, timer: Timer) {
         self.next_seq += 1;
-        self.timers.push(Reverse((at.unix_ms(), self.next_seq, timer)));
+        self.arm_in_arrival_order(at, self.next_seq, timer);
+    }
+
+    /// Arms a timer that fires, among timers due at the same time, in `order` (a contact's
+    /// arrival sequence number; shares its counter with [`Acd::arm`]'s order, so both interleave).
+    pub(crate) fn arm_in_arrival_order(&mut self, at: Timestamp, order: u64, timer: Timer) {
+        self.timers.push(Reverse((at.unix_ms(), order, timer)));
         if self.timers.len() > self.max_timers() {
             self.compact_timers();
         }
