@@ -37,12 +37,15 @@ macro_rules! migration {
     };
 }
 
-const SQLITE: &[Migration] = &[migration!(1, "0001", "initial", "sqlite")];
-const POSTGRES: &[Migration] = &[migration!(1, "0001", "initial", "postgres")];
-const MYSQL: &[Migration] = &[migration!(1, "0001", "initial", "mysql")];
+const SQLITE: &[Migration] =
+    &[migration!(1, "0001", "initial", "sqlite"), migration!(3, "0003", "sip_bindings", "sqlite")];
+const POSTGRES: &[Migration] =
+    &[migration!(1, "0001", "initial", "postgres"), migration!(3, "0003", "sip_bindings", "postgres")];
+const MYSQL: &[Migration] =
+    &[migration!(1, "0001", "initial", "mysql"), migration!(3, "0003", "sip_bindings", "mysql")];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 1;
+pub const LATEST_SCHEMA_VERSION: u32 = 3;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 

@@ -12,6 +12,7 @@ pub(crate) mod orders;
 pub(crate) mod orgs;
 pub(crate) mod queues;
 pub(crate) mod recordings;
+pub(crate) mod sip_bindings;
 pub(crate) mod skills;
 pub(crate) mod surveys;
 pub(crate) mod tickets;

@@ -8,6 +8,7 @@ mod fixtures;
 mod harness;
 mod records;
 mod schema;
+mod sip_bindings;
 
 use crate::Backend;
 
@@ -67,6 +68,10 @@ store_suite! {
     records::ticket_numbers_are_handed_out_once_each_under_concurrency,
     records::tickets_round_trip_and_list_by_customer_and_status,
     records::recordings_and_survey_responses_round_trip_by_contact,
+    sip_bindings::sip_binding_saved_again_replaces_the_row_with_its_key,
+    sip_bindings::sip_bindings_expired_are_not_listed_and_are_purged,
+    sip_bindings::sip_bindings_of_another_org_are_never_listed_or_deleted,
+    sip_bindings::sip_binding_listing_stops_at_max_rows,
 }
 
 /// Not part of the three-backend suite: an in-memory SQLite store (handy for tools and demos)
