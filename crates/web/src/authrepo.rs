@@ -61,6 +61,8 @@ pub trait AuthRepo: Send + Sync + 'static {
     fn delete_session<'a>(&'a self, org: OrgId, id_digest: &'a str) -> BoxFuture<'a, Res<()>>;
     /// Ends every session of a user (password change, deactivation).
     fn delete_user_sessions(&self, org: OrgId, user: UserId) -> BoxFuture<'_, Res<u64>>;
+    /// Removes sessions idle since before `idle_before` or started before `started_before`.
+    fn sweep_sessions(&self, org: OrgId, idle_before: Timestamp, started_before: Timestamp) -> BoxFuture<'_, Res<u64>>;
     fn insert_api_token<'a>(&'a self, t: &'a ApiToken) -> BoxFuture<'a, Res<()>>;
     fn find_api_token<'a>(&'a self, org: OrgId, digest: &'a str) -> BoxFuture<'a, Res<Option<ApiToken>>>;
     fn list_api_tokens<'a>(&'a self, org: OrgId, page: &'a Page) -> BoxFuture<'a, Res<PageOf<ApiToken>>>;
@@ -190,6 +192,14 @@ impl AuthRepo for MemoryAuthRepo {
         ready(Ok(self.with(|m| {
             let before = m.sessions.len();
             m.sessions.retain(|_, s| !(s.org == org && s.user == user));
+            (before - m.sessions.len()) as u64
+        })))
+    }
+
+    fn sweep_sessions(&self, org: OrgId, idle_before: Timestamp, started_before: Timestamp) -> BoxFuture<'_, Res<u64>> {
+        ready(Ok(self.with(|m| {
+            let before = m.sessions.len();
+            m.sessions.retain(|_, s| s.org != org || (s.last_seen_at >= idle_before && s.created_at >= started_before));
             (before - m.sessions.len()) as u64
         })))
     }

@@ -82,6 +82,7 @@ pub(crate) async fn login(
     match user.filter(|u| u.active && ok) {
         Some(user) => {
             app.throttle().record_success(&body.username);
+            sweep_expired_sessions(&app, now).await;
             signed_in(&app, &user, StatusCode::OK).await
         }
         None => {
@@ -89,6 +90,21 @@ pub(crate) async fn login(
             tracing::info!(%ip, "sign-in failed");
             Err(Problem::of(ProblemKind::InvalidCredentials, "the username or the password is wrong"))
         }
+    }
+}
+
+/// Sign-ins remove the org's expired sessions, so the session table holds only live ones
+/// (sessions are otherwise removed when next presented after they ended).
+async fn sweep_expired_sessions(app: &AppState, now: model::Timestamp) {
+    let policy = &app.config.session;
+    let back =
+        |ms: u64| model::Timestamp::from_unix_ms(now.unix_ms().saturating_sub(i64::try_from(ms).unwrap_or(i64::MAX)));
+    let swept =
+        app.auth.sweep_sessions(app.config.org, back(policy.idle_timeout_ms), back(policy.absolute_timeout_ms)).await;
+    match swept {
+        Ok(n) if n > 0 => tracing::debug!(swept = n, "expired sessions removed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "expired sessions could not be removed"),
     }
 }
 
