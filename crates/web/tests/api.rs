@@ -305,3 +305,19 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it_offline
     assert!(html.contains("/api/openapi.json"));
     assert!(!html.contains("http://") && !html.contains("https://"), "no CDN or other network use");
 }
+
+#[tokio::test]
+async fn agent_scoped_api_token_owns_no_contacts_or_agent_record() {
+    let s = common::start().await;
+    common::seed_activity(&s.store).await;
+    let admin = s.admin().await;
+    let created = s.as_browser(&admin, Method::POST, "/api/tokens").json(&json!({"name": "bot", "role": "agent"}));
+    let token = common::json(created.send().await.expect("create")).await["token"].as_str().expect("token").to_owned();
+    let range = format!("/api/contacts?from_ms={}&to_ms={}", common::T0.unix_ms(), common::T0.unix_ms() + 60_000);
+    let contacts = common::json(s.as_token(&token, Method::GET, &range).send().await.expect("list")).await;
+    assert_eq!(contacts["items"], json!([]));
+    let agents = common::json(s.as_token(&token, Method::GET, "/api/agents").send().await.expect("list")).await;
+    assert_eq!(agents["items"], json!([]));
+    let me = common::json(s.as_token(&token, Method::GET, "/api/me").send().await.expect("me")).await;
+    assert_eq!((me["role"].clone(), me["api_token"].clone()), (json!("agent"), json!(true)));
+}
