@@ -50,6 +50,15 @@ fn request_body(op_id: &str) -> Option<Value> {
             json!({"skills": {"type": "array", "items": {"type": "object", "properties": {"skill": {"type": "string"}, "proficiency": {"type": "integer", "minimum": 1, "maximum": 10}}}}}),
             &["skills"],
         ),
+        "create_user" => s(
+            json!({"username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}, "password": {"type": "string", "format": "password"}, "email": {"type": "string", "format": "email"}, "language": {"type": "string"}}),
+            &["username", "display_name", "role", "password"],
+        ),
+        "update_user" => s(
+            json!({"display_name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}, "active": {"type": "boolean"}, "email": {"type": "string"}}),
+            &[],
+        ),
+        "reset_password" => s(json!({"new_password": {"type": "string", "format": "password"}}), &["new_password"]),
         "create_skill" | "update_skill" => {
             s(json!({"name": {"type": "string"}, "description": {"type": "string"}}), &["name"])
         }

@@ -287,3 +287,55 @@ async fn each_client_address_is_rate_limited() {
     s.clock.advance_ms(1_000);
     assert_eq!(s.anon(Method::GET, "/healthz").send().await.expect("get").status(), 200);
 }
+
+#[tokio::test]
+async fn admin_creates_a_user_who_can_sign_in_until_deactivated() {
+    let s = common::start().await;
+    let admin = s.admin().await;
+    let body =
+        json!({"username": "Lead2", "display_name": "Team lead", "role": "supervisor", "password": "lead-pass-1"});
+    let created =
+        common::json(s.as_browser(&admin, Method::POST, "/api/users").json(&body).send().await.expect("create")).await;
+    assert_eq!((created["username"].clone(), created["role"].clone()), (json!("lead2"), json!("supervisor")));
+    let dup = s.as_browser(&admin, Method::POST, "/api/users").json(&body).send().await.expect("create");
+    assert_eq!(problem(dup).await.0, 409);
+
+    let lead = s.login("lead2", "lead-pass-1").await;
+    assert_eq!(me_status(&s, &lead).await, 200);
+    let id = created["id"].as_str().expect("id");
+    let off = s.as_browser(&admin, Method::PATCH, &format!("/api/users/{id}")).json(&json!({"active": false}));
+    assert_eq!(common::json(off.send().await.expect("patch")).await["active"], false);
+    assert_eq!(me_status(&s, &lead).await, 401, "deactivation ends the user's sessions");
+    assert_eq!(s.try_login("lead2", "lead-pass-1").await.status(), 401);
+}
+
+#[tokio::test]
+async fn role_change_and_password_reset_end_the_users_sessions() {
+    let s = common::start().await;
+    let admin = s.admin().await;
+    let agent = s.agent("1006").await;
+    let id = agent.me["user"]["id"].as_str().expect("id").to_owned();
+    let promote = s.as_browser(&admin, Method::PATCH, &format!("/api/users/{id}")).json(&json!({"role": "supervisor"}));
+    assert_eq!(promote.send().await.expect("patch").status(), 200);
+    assert_eq!(me_status(&s, &agent).await, 401);
+    let again = s.agent("1006").await;
+    assert_eq!(again.me["user"]["role"], "supervisor");
+
+    let reset = s
+        .as_browser(&admin, Method::POST, &format!("/api/users/{id}/password"))
+        .json(&json!({"new_password": "fresh-pass-6"}));
+    assert_eq!(reset.send().await.expect("reset").status(), 204);
+    assert_eq!(me_status(&s, &again).await, 401);
+    assert_eq!(s.try_login("1006", "fresh-pass-6").await.status(), 200);
+}
+
+#[tokio::test]
+async fn admin_cannot_lock_themselves_out() {
+    let s = common::start().await;
+    let admin = s.admin().await;
+    let id = admin.me["user"]["id"].as_str().expect("id").to_owned();
+    let demote = s.as_browser(&admin, Method::PATCH, &format!("/api/users/{id}")).json(&json!({"role": "agent"}));
+    let (status, p) = problem(demote.send().await.expect("patch")).await;
+    assert_eq!((status, p["type"].clone()), (409, json!(problem_type("conflict"))));
+    assert_eq!(me_status(&s, &admin).await, 200);
+}

@@ -29,6 +29,9 @@ const EXPECTED: &[(&str, &str)] = &[
     ("revoke_token", "---Y"),
     ("list_audit", "---Y"),
     ("list_users", "---Y"),
+    ("create_user", "---Y"),
+    ("update_user", "---Y"),
+    ("reset_password", "---Y"),
     ("list_agents", "-YYY"),
     ("get_agent", "-YYY"),
     ("set_agent_skills", "---Y"),
@@ -73,6 +76,7 @@ fn concrete_path(path: &str, op_id: &str, a: &common::Activity) -> String {
         "tickets" => a.ticket.to_string(),
         "orders" => d.orders[0].id.to_string(),
         "tokens" => "0190f5a0-0000-7000-8000-000000000000".to_owned(),
+        "users" => d.users[0].user.id.to_string(),
         other => panic!("{op_id}: no id for /{other}"),
     };
     path.replace("{id}", &id)

@@ -11,6 +11,7 @@ mod directory;
 mod meta;
 mod session;
 mod tickets;
+mod users;
 pub(crate) mod views;
 
 use std::str::FromStr;
@@ -53,6 +54,9 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "revoke_token" => on(filter, session::revoke_token),
         "list_audit" => on(filter, session::list_audit),
         "list_users" => on(filter, directory::list_users),
+        "create_user" => on(filter, users::create_user),
+        "update_user" => on(filter, users::update_user),
+        "reset_password" => on(filter, users::reset_password),
         "list_agents" => on(filter, directory::list_agents),
         "get_agent" => on(filter, directory::get_agent),
         "set_agent_skills" => on(filter, directory::set_agent_skills),
