@@ -427,6 +427,18 @@ impl TransactionLayer {
         }
     }
 
+    /// The TU will not answer server transaction `id` (a request dropped on purpose, such as a
+    /// REGISTER from a source throttled after failed authentication). A server non-INVITE
+    /// transaction in Trying has no timer, so without this it would hold a slot forever and a
+    /// throttled peer could fill `max_transactions`. Ends it at once, sending nothing; a later
+    /// retransmission opens a new transaction (and is dropped again by the TU).
+    pub fn abandon(&mut self, id: TransactionId) {
+        if let Some(tx) = self.transactions.get_mut(&id) {
+            tx.terminate();
+            self.after_change(id);
+        }
+    }
+
     /// The earliest time [`TransactionLayer::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         self.deadlines.first().map(|(deadline, _)| *deadline)

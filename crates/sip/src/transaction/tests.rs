@@ -378,3 +378,20 @@ fn handle_input_is_the_same_as_the_specific_calls() {
     l.handle_input(at(40_000), Input::Timeout);
     assert_eq!(drain(&mut l).1, vec![Event::Terminated { id }]);
 }
+
+#[test]
+fn abandoned_server_transaction_ends_without_sending_and_frees_its_slot() {
+    let mut l = TransactionLayer::new(TransactionConfig { max_transactions: 1, ..TransactionConfig::default() });
+    l.handle_request(at(0), request("REGISTER", "z9hG4bKdrop1", "UDP"), peer_udp());
+    let (_, events) = drain(&mut l);
+    let Some(Event::Request { id, .. }) = events.first().cloned() else { panic!("no request event: {events:?}") };
+    l.abandon(id);
+    let (transmits, events) = drain(&mut l);
+    assert!(transmits.is_empty(), "abandoning sent {transmits:?}");
+    assert_eq!(events, vec![Event::Terminated { id }]);
+    assert!(l.is_empty());
+    l.handle_request(at(10), request("REGISTER", "z9hG4bKdrop2", "UDP"), peer_udp());
+    let (transmits, events) = drain(&mut l);
+    assert!(transmits.is_empty(), "the next request was refused: {transmits:?}");
+    assert!(matches!(events.first(), Some(Event::Request { .. })), "{events:?}");
+}
