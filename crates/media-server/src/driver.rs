@@ -231,7 +231,10 @@ impl Driver {
         c.remote_rtcp = if spec.rtcp_mux {
             None
         } else {
-            Some(spec.remote_rtcp.unwrap_or(SocketAddr::new(spec.remote_rtp.ip(), spec.remote_rtp.port().wrapping_add(1))))
+            Some(
+                spec.remote_rtcp
+                    .unwrap_or(SocketAddr::new(spec.remote_rtp.ip(), spec.remote_rtp.port().wrapping_add(1))),
+            )
         };
         c.latch_from_any_ip = spec.latch_from_any_ip;
         c.inband_dtmf = spec.inband_dtmf;
@@ -286,9 +289,11 @@ impl Driver {
 
     fn on_datagram(&mut self, d: Datagram) {
         let Datagram { call, leg, socket, closed, mut buf, result } = d;
-        let current = self.calls.get(&call).and_then(|c| c.local[index(leg)].as_ref()).is_some_and(|l| {
-            Arc::ptr_eq(&l.rtp, &socket) || Arc::ptr_eq(&l.rtcp, &socket)
-        });
+        let current = self
+            .calls
+            .get(&call)
+            .and_then(|c| c.local[index(leg)].as_ref())
+            .is_some_and(|l| Arc::ptr_eq(&l.rtp, &socket) || Arc::ptr_eq(&l.rtcp, &socket));
         if !current {
             return; // the leg was released or re-allocated: let the socket go
         }
@@ -412,4 +417,3 @@ fn pick<'a>(rtp: &'a Arc<UdpSocket>, rtcp: &'a Arc<UdpSocket>, rtcp_mux: bool, t
         _ => rtp,
     }
 }
-

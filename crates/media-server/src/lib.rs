@@ -82,8 +82,10 @@ impl MediaServer {
     /// once every handle is dropped, having closed every call (recordings finalised, ports freed).
     pub fn start(
         config: MediaServerConfig,
-    ) -> Result<(MediaServerHandle, tokio::sync::mpsc::Receiver<ServerEvent>, tokio::task::JoinHandle<ServerCounters>), ConfigError>
-    {
+    ) -> Result<
+        (MediaServerHandle, tokio::sync::mpsc::Receiver<ServerEvent>, tokio::task::JoinHandle<ServerCounters>),
+        ConfigError,
+    > {
         let range = config.validate()?;
         let (commands_tx, commands_rx) = tokio::sync::mpsc::channel(config.max_queued_commands);
         let (events_tx, events_rx) = tokio::sync::mpsc::channel(config.max_queued_events);

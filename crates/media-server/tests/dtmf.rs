@@ -49,7 +49,7 @@ async fn rfc4733_digits_from_sipp_pcaps_are_reported() {
 async fn inband_dtmf_tone_is_detected_as_a_digit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (server, mut events, task) = start(config(31_100, 8, dir.path()));
-    let mut phone = Phone::new(Codec::Pcmu).await;
+    let phone = Phone::new(Codec::Pcmu).await;
     let (call, local) = server.allocate_call().await.expect("ports free");
     let spec = LegSpec { inband_dtmf: true, telephone_event_pt: None, ..LegSpec::new(Codec::Pcmu, phone.addr()) };
     server.add_leg(call, LegId::Customer, spec, None).await.expect("leg");

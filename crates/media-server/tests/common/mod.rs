@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::cell::Cell;
 use std::f64::consts::PI;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,7 +21,12 @@ pub type Server = (MediaServerHandle, mpsc::Receiver<ServerEvent>, JoinHandle<Se
 /// Each test binary takes its own slice of ports so tests running in parallel do not collide
 /// (ports held by others are skipped by the server anyway).
 pub fn config(first_port: u16, pairs: u16, recordings: &Path) -> MediaServerConfig {
-    let mut c = MediaServerConfig::new("127.0.0.1".parse().expect("literal"), first_port, first_port + 2 * pairs - 1, recordings.to_path_buf());
+    let mut c = MediaServerConfig::new(
+        "127.0.0.1".parse().expect("literal"),
+        first_port,
+        first_port + 2 * pairs - 1,
+        recordings.to_path_buf(),
+    );
     c.media_timeout_ms = 5_000;
     c
 }
@@ -34,14 +40,20 @@ pub struct Phone {
     pub socket: UdpSocket,
     pub codec: Codec,
     ssrc: u32,
-    seq: u16,
-    ts: u32,
+    seq: Cell<u16>,
+    ts: Cell<u32>,
 }
 
 impl Phone {
     pub async fn new(codec: Codec) -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind loopback");
-        Self { socket, codec, ssrc: 0x5eed_0000 | u32::from(codec.payload_type()), seq: 1000, ts: 8000 }
+        Self {
+            socket,
+            codec,
+            ssrc: 0x5eed_0000 | u32::from(codec.payload_type()),
+            seq: Cell::new(1000),
+            ts: Cell::new(8000),
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -49,26 +61,26 @@ impl Phone {
     }
 
     /// Sends one 20 ms frame of linear samples, encoded with the phone's codec.
-    pub async fn send_frame(&mut self, to: SocketAddr, samples: &[i16]) {
+    pub async fn send_frame(&self, to: SocketAddr, samples: &[i16]) {
         let mut payload = Vec::new();
         self.codec.encode(samples, &mut payload);
         let header = RtpHeader {
-            marker: self.seq == 1000,
+            marker: self.seq.get() == 1000,
             payload_type: self.codec.payload_type(),
-            sequence: self.seq,
-            timestamp: self.ts,
+            sequence: self.seq.get(),
+            timestamp: self.ts.get(),
             ssrc: self.ssrc,
             ..RtpHeader::default()
         };
         let mut bytes = Vec::new();
         write_simple(&header, &payload, &mut bytes).expect("small packet");
         self.socket.send_to(&bytes, to).await.expect("loopback send");
-        self.seq = self.seq.wrapping_add(1);
-        self.ts = self.ts.wrapping_add(160);
+        self.seq.set(self.seq.get().wrapping_add(1));
+        self.ts.set(self.ts.get().wrapping_add(160));
     }
 
     /// Sends `frames` 20 ms frames of a tone (amplitude `amp`), paced in real time.
-    pub async fn send_tone(&mut self, to: SocketAddr, hz: f64, amp: f64, frames: usize) {
+    pub async fn send_tone(&self, to: SocketAddr, hz: f64, amp: f64, frames: usize) {
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         for f in 0..frames {
             tick.tick().await;
@@ -90,10 +102,13 @@ impl Phone {
             r.from = Some(from);
             r.payload_types.push(p.header.payload_type);
             r.events.push(p.payload.to_vec());
-            if let Some(codec) = Codec::from_payload_type(p.header.payload_type) {
-                codec.decode(p.payload, &mut r.samples);
-                r.audio_packets += 1;
-            }
+            let decode = match p.header.payload_type {
+                0 => media::g711::ulaw_to_linear,
+                8 => media::g711::alaw_to_linear,
+                _ => continue,
+            };
+            r.samples.extend(p.payload.iter().map(|&b| decode(b)));
+            r.audio_packets += 1;
         }
         r
     }
@@ -179,4 +194,9 @@ pub async fn wait_event<T>(
         }
     }
     None
+}
+
+/// The 20 ms frames of `samples` that are not silence (RMS above 200), concatenated.
+pub fn voiced(samples: &[i16]) -> Vec<i16> {
+    samples.chunks(160).filter(|f| rms(f) > 200.0).flatten().copied().collect()
 }

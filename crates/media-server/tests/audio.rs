@@ -1,0 +1,203 @@
+//! Audio over real UDP: prompts reach the phone, two phones bridged (µ-law ↔ A-law), a stereo
+//! recording checked with `sox`, media timeout, NAT latching.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+use std::time::Instant;
+
+use common::{Phone, config, goertzel_share, rms, start, tone, voiced, wait_event};
+use media::bridge::{LegId, MediaEvent, MediaTimeoutReason};
+use media::codec::Codec;
+use media::prompt::PlaybackEnd;
+use media_server::LegSpec;
+
+#[tokio::test]
+async fn a_prompt_reaches_the_phone_as_audio_of_its_frequency_and_level() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, mut events, task) = start(config(32_000, 8, dir.path()));
+    let phone = Phone::new(Codec::Pcmu).await;
+    let (call, _) = server.allocate_call().await.expect("ports free");
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, phone.addr()), None).await.expect("leg");
+    let prompt: Arc<[i16]> = tone(1000.0, 8000.0, 0, 8000).into(); // 1 s of 1 kHz
+    server.play(call, LegId::Customer, vec![prompt], true).await.expect("play");
+    let got = phone.receive_for(Duration::from_millis(1300)).await;
+    assert!(got.audio_packets >= 45, "{} audio packets for a 1 s prompt", got.audio_packets);
+    let loud: Vec<i16> = got.samples.iter().copied().skip_while(|s| s.abs() < 1000).take(4000).collect();
+    assert!((rms(&loud) - 8000.0 / 2f64.sqrt()).abs() < 400.0, "rms {}", rms(&loud));
+    assert!(goertzel_share(&loud, 1000.0) > 0.9, "1 kHz share {}", goertzel_share(&loud, 1000.0));
+    assert!(goertzel_share(&loud, 1400.0) < 0.05);
+    let ended = wait_event(&mut events, Duration::from_secs(1), |e| match e.event {
+        MediaEvent::PlaybackEnded { leg: LegId::Customer, end } => Some(end),
+        _ => None,
+    });
+    assert_eq!(ended.await, Some(PlaybackEnd::Finished));
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+/// Customer (µ-law) and agent (A-law) phones on one call, connected.
+async fn bridged(
+    server: &media_server::MediaServerHandle,
+) -> (media_server::CallId, Phone, Phone, std::net::SocketAddr, std::net::SocketAddr) {
+    let customer = Phone::new(Codec::Pcmu).await;
+    let agent = Phone::new(Codec::Pcma).await;
+    let (call, to_customer_leg) = server.allocate_call().await.expect("ports free");
+    let to_agent_leg = server.allocate_leg(call, LegId::Agent).await.expect("ports free");
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, customer.addr()), None).await.expect("customer");
+    server.add_leg(call, LegId::Agent, LegSpec::new(Codec::Pcma, agent.addr()), None).await.expect("agent");
+    server.connect(call).await.expect("connect");
+    (call, customer, agent, to_customer_leg, to_agent_leg)
+}
+
+#[tokio::test]
+async fn two_phones_hear_each_other_through_mu_law_to_a_law_transcoding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(32_100, 8, dir.path()));
+    let (_call, customer, agent, c_leg, a_leg) = bridged(&server).await;
+    let (c_heard, a_heard, (), ()) = tokio::join!(
+        customer.receive_for(Duration::from_millis(1200)),
+        agent.receive_for(Duration::from_millis(1200)),
+        customer.send_tone(c_leg, 440.0, 6000.0, 50),
+        agent.send_tone(a_leg, 1500.0, 6000.0, 50),
+    );
+    assert!(
+        c_heard.audio_packets >= 40 && a_heard.audio_packets >= 40,
+        "{} / {}",
+        c_heard.audio_packets,
+        a_heard.audio_packets
+    );
+    assert!(c_heard.payload_types.iter().all(|&pt| pt == 0), "customer got {:?}", c_heard.payload_types);
+    assert!(a_heard.payload_types.iter().all(|&pt| pt == 8), "agent got {:?}", a_heard.payload_types);
+    assert!(goertzel_share(&c_heard.samples, 1500.0) > 0.8, "customer hears the agent's 1500 Hz");
+    assert!(goertzel_share(&a_heard.samples, 440.0) > 0.8, "agent hears the customer's 440 Hz");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+/// `sox FILE -n remix CHANNEL trim START LEN stat` → (RMS amplitude, rough frequency).
+fn sox_stat(file: &Path, channel: u8, start_s: f64, len_s: f64) -> (f64, f64) {
+    let out = Command::new("sox")
+        .arg(file)
+        .args(["-n", "remix", &channel.to_string(), "trim", &start_s.to_string(), &len_s.to_string(), "stat"])
+        .output()
+        .expect("sox runs (apt-get install -y sox)");
+    let text = String::from_utf8_lossy(&out.stderr);
+    let field = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name:?} in sox output: {text}"))
+    };
+    (field("RMS     amplitude"), field("Rough   frequency"))
+}
+
+/// What `sox stat` reads as the rough frequency of a pure tone of `hz` at 8 kHz.
+fn sox_reference_hz(dir: &Path, hz: u32) -> f64 {
+    let file = dir.join(format!("reference-{hz}.wav"));
+    let status = Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&file)
+        .args(["synth", "1", "sine", &hz.to_string()])
+        .status()
+        .expect("sox runs");
+    assert!(status.success());
+    sox_stat(&file, 1, 0.0, 1.0).1
+}
+
+fn soxi(file: &Path, flag: &str) -> f64 {
+    let out = Command::new("soxi").arg(flag).arg(file).output().expect("soxi runs (apt-get install -y sox)");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("soxi {flag}: {out:?}"))
+}
+
+#[tokio::test]
+async fn a_bridged_call_is_recorded_to_a_stereo_wav_that_sox_confirms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(32_200, 8, dir.path()));
+    let (call, customer, agent, c_leg, a_leg) = bridged(&server).await;
+    let path = server.start_recording(call, "2026/11/call.wav").await.expect("recording starts");
+    let started = Instant::now();
+    let ((), ()) =
+        tokio::join!(customer.send_tone(c_leg, 500.0, 8000.0, 100), agent.send_tone(a_leg, 1500.0, 8000.0, 100),);
+    let report = server.close(call).await.expect("closed");
+    let wall_s = started.elapsed().as_secs_f64();
+    let info = report.recording.expect("was recording").expect("finished cleanly");
+    assert_eq!(path, dir.path().join("2026/11/call.wav"));
+    assert_eq!(soxi(&path, "-c"), 2.0);
+    let seconds = soxi(&path, "-D");
+    assert!((seconds - wall_s).abs() <= wall_s * 0.05, "recorded {seconds} s of a {wall_s} s call");
+    assert!((info.duration_ms as f64 / 1000.0 - seconds).abs() < 0.05, "info {info:?} vs sox {seconds}");
+    let (left_rms, left_hz) = sox_stat(&path, 1, 0.5, 1.0);
+    let (right_rms, right_hz) = sox_stat(&path, 2, 0.5, 1.0);
+    assert!(left_rms > 0.1 && right_rms > 0.1, "rms left {left_rms} right {right_rms}");
+    // sox's "rough frequency" counts zero crossings (a pure 1500 Hz reads 1414 at 8 kHz), so each
+    // channel is compared with what sox reads on a synthesised tone of the expected frequency.
+    let (left_ref, right_ref) = (sox_reference_hz(dir.path(), 500), sox_reference_hz(dir.path(), 1500));
+    assert!((left_hz - left_ref).abs() <= left_ref * 0.02, "customer (left) at {left_hz} Hz, 500 Hz reads {left_ref}");
+    assert!(
+        (right_hz - right_ref).abs() <= right_ref * 0.02,
+        "agent (right) at {right_hz} Hz, 1500 Hz reads {right_ref}"
+    );
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn media_timeout_fires_for_the_side_that_goes_silent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(32_300, 8, dir.path());
+    cfg.media_timeout_ms = 400;
+    let (server, mut events, task) = start(cfg);
+    let (call, customer, agent, c_leg, a_leg) = bridged(&server).await;
+    let timeouts = async {
+        let mut seen = Vec::new();
+        let end = tokio::time::Instant::now() + Duration::from_millis(1200);
+        while let Ok(Some(e)) = tokio::time::timeout_at(end, events.recv()).await {
+            if let MediaEvent::MediaTimeout { leg, reason: MediaTimeoutReason::NoRtp { silent_ms } } = e.event {
+                seen.push((e.call, leg, silent_ms));
+            }
+        }
+        seen
+    };
+    let (seen, (), ()) = tokio::join!(
+        timeouts,
+        customer.send_tone(c_leg, 500.0, 4000.0, 60),
+        agent.send_tone(a_leg, 700.0, 4000.0, 10), // 200 ms, then silence
+    );
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!((seen[0].0, seen[0].1), (call, LegId::Agent));
+    assert!(seen[0].2 >= 400, "{seen:?}");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn rtp_from_another_port_than_signalled_is_latched_and_answered_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, mut events, task) = start(config(32_400, 8, dir.path()));
+    let signalled = Phone::new(Codec::Pcmu).await; // what the SDP said; the NAT maps elsewhere
+    let behind_nat = Phone::new(Codec::Pcmu).await;
+    let (call, local) = server.allocate_call().await.expect("ports free");
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, signalled.addr()), None).await.expect("leg");
+    behind_nat.send_tone(local, 300.0, 3000.0, 3).await;
+    let latched = wait_event(&mut events, Duration::from_secs(1), |e| match e.event {
+        MediaEvent::Latched { leg: LegId::Customer, remote } => Some(remote),
+        _ => None,
+    });
+    assert_eq!(latched.await, Some(behind_nat.addr()));
+    let prompt: Arc<[i16]> = tone(1000.0, 8000.0, 0, 1600).into();
+    server.play(call, LegId::Customer, vec![prompt], false).await.expect("play");
+    let (at_nat, at_signalled) = tokio::join!(
+        behind_nat.receive_for(Duration::from_millis(500)),
+        signalled.receive_for(Duration::from_millis(500)),
+    );
+    assert!(at_nat.audio_packets >= 10, "{} packets reached the latched address", at_nat.audio_packets);
+    assert!(goertzel_share(&voiced(&at_nat.samples), 1000.0) > 0.9);
+    assert_eq!(at_signalled.audio_packets, 0, "the signalled address still got RTP");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
