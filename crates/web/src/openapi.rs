@@ -59,6 +59,34 @@ fn request_body(op_id: &str) -> Option<Value> {
             &[],
         ),
         "reset_password" => s(json!({"new_password": {"type": "string", "format": "password"}}), &["new_password"]),
+        "create_queue" | "update_queue" => s(
+            json!({
+                "name": {"type": "string"}, "display_name": {"type": "string"},
+                "strategy": {"enum": ["round_robin", "least_occupied", "longest_idle", "skills_best", "ring_all", "weighted_random"]},
+                "required_skills": {"type": "array", "items": {"type": "object", "properties": {"skill": {"type": "string"}, "min_proficiency": {"type": "integer", "minimum": 1, "maximum": 10}}}},
+                "service_level": {"type": "object", "properties": {"percent": {"type": "integer", "minimum": 1, "maximum": 100}, "threshold_ms": {"type": "integer"}}},
+                "wrap_up_ms": {"type": "integer"}, "ring_timeout_ms": {"type": "integer"}, "max_waiting": {"type": "integer"}, "max_wait_ms": {"type": "integer"},
+                "overflow": {"type": "object", "properties": {"to": {"type": "string", "format": "uuid"}, "after_ms": {"type": "integer"}, "when_ewt_exceeds_ms": {"type": "integer"}}},
+            }),
+            &[
+                "name",
+                "display_name",
+                "strategy",
+                "service_level",
+                "wrap_up_ms",
+                "ring_timeout_ms",
+                "max_waiting",
+                "max_wait_ms",
+            ],
+        ),
+        "update_agent" => s(
+            json!({
+                "display_name": {"type": "string"}, "languages": {"type": "array", "items": {"type": "string"}},
+                "capacity": {"type": "object", "properties": {"voice": {"type": "integer"}, "chat": {"type": "integer"}, "email": {"type": "integer"}, "social": {"type": "integer"}, "voice_blocks_others": {"type": "boolean"}}},
+                "queues": {"type": "array", "items": {"type": "object", "properties": {"queue_id": {"type": "string", "format": "uuid"}, "penalty": {"type": "integer"}}}},
+            }),
+            &[],
+        ),
         "create_skill" | "update_skill" => {
             s(json!({"name": {"type": "string"}, "description": {"type": "string"}}), &["name"])
         }

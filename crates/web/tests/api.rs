@@ -321,3 +321,80 @@ async fn agent_scoped_api_token_owns_no_contacts_or_agent_record() {
     let me = common::json(s.as_token(&token, Method::GET, "/api/me").send().await.expect("me")).await;
     assert_eq!((me["role"].clone(), me["api_token"].clone()), (json!("agent"), json!(true)));
 }
+
+fn queue_body(name: &str, overflow_to: &str) -> Value {
+    json!({
+        "name": name, "display_name": "Billing 账单", "strategy": "longest_idle",
+        "required_skills": [{"skill": "general_support", "min_proficiency": 3}],
+        "service_level": {"percent": 80, "threshold_ms": 20_000},
+        "wrap_up_ms": 15_000, "ring_timeout_ms": 20_000, "max_waiting": 50, "max_wait_ms": 600_000,
+        "overflow": {"to": overflow_to, "after_ms": 120_000},
+    })
+}
+
+#[tokio::test]
+async fn admin_configures_a_queue_and_an_agents_membership() {
+    let s = common::start().await;
+    let admin = s.admin().await;
+    let general = demo::queue_id("general").to_string();
+    let created = s.as_browser(&admin, Method::POST, "/api/queues").json(&queue_body("billing", &general));
+    let q = common::json(created.send().await.expect("create")).await;
+    assert_eq!((q["overflow"]["to"].clone(), q["service_level"]["percent"].clone()), (json!(general), json!(80)));
+    let id = q["id"].as_str().expect("id").to_owned();
+
+    let mut changed = queue_body("billing", &general);
+    changed["strategy"] = json!("skills_best");
+    let q = common::json(
+        s.as_browser(&admin, Method::PUT, &format!("/api/queues/{id}")).json(&changed).send().await.expect("put"),
+    )
+    .await;
+    assert_eq!(q["strategy"], "skills_best");
+
+    let agent = common::demo_agent("1001").id;
+    let patch = json!({"queues": [{"queue_id": id, "penalty": 2}], "capacity": {"voice": 1, "chat": 4, "email": 2, "social": 3, "voice_blocks_others": true}});
+    let a = common::json(
+        s.as_browser(&admin, Method::PATCH, &format!("/api/agents/{agent}")).json(&patch).send().await.expect("patch"),
+    )
+    .await;
+    assert_eq!((a["queues"][0]["queue_id"].clone(), a["capacity"]["chat"].clone()), (json!(id), json!(4)));
+}
+
+#[tokio::test]
+async fn queue_and_agent_bodies_naming_missing_things_or_out_of_bounds_are_422() {
+    let s = common::start().await;
+    let admin = s.admin().await;
+    let general = demo::queue_id("general").to_string();
+    let cases = [
+        ("strategy", json!("fastest"), "routing strategy \"fastest\" is not one of"),
+        ("required_skills", json!([{"skill": "klingon", "min_proficiency": 3}]), "skill klingon does not exist"),
+        (
+            "service_level",
+            json!({"percent": 0, "threshold_ms": 20_000}),
+            "service level percent \"0\" must be 1 to 100",
+        ),
+        ("ring_timeout_ms", json!(3_600_000), "ring_timeout_ms must be at most 300000 ms"),
+        (
+            "overflow",
+            json!({"to": "00000000-0000-0000-0000-000000000000", "after_ms": 1}),
+            "overflow.to must name another queue",
+        ),
+    ];
+    for (field, value, detail) in cases {
+        let mut body = queue_body("billing", &general);
+        body[field] = value;
+        let resp = s.as_browser(&admin, Method::POST, "/api/queues").json(&body).send().await.expect("post");
+        let (status, p) = problem(resp).await;
+        assert_eq!(status, 422, "{field}");
+        assert!(p["detail"].as_str().expect("detail").starts_with(detail), "{field}: {p}");
+    }
+    let agent = common::demo_agent("1002").id;
+    let too_much = json!({"capacity": {"voice": 1, "chat": 99, "email": 2, "social": 3, "voice_blocks_others": true}});
+    let resp = s
+        .as_browser(&admin, Method::PATCH, &format!("/api/agents/{agent}"))
+        .json(&too_much)
+        .send()
+        .await
+        .expect("patch");
+    let (status, p) = problem(resp).await;
+    assert_eq!((status, p["detail"].clone()), (422, json!("channel capacity \"chat=99\" must be at most 20")));
+}

@@ -5,6 +5,7 @@
 //! Handlers never check roles themselves: the guard already applied the route's rule, and a
 //! handler only narrows what an [`crate::Caller`] with an `Own` grant may see.
 
+mod config;
 mod contacts;
 mod customers;
 mod directory;
@@ -65,6 +66,9 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "update_skill" => on(filter, directory::update_skill),
         "list_queues" => on(filter, directory::list_queues),
         "get_queue" => on(filter, directory::get_queue),
+        "create_queue" => on(filter, config::create_queue),
+        "update_queue" => on(filter, config::update_queue),
+        "update_agent" => on(filter, config::update_agent),
         "list_customers" => on(filter, customers::list_customers),
         "create_customer" => on(filter, customers::create_customer),
         "get_customer" => on(filter, customers::get_customer),
