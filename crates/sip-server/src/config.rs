@@ -1,0 +1,132 @@
+//! The SIP server's settings: where to listen, every limit (units in the names), and the
+//! registrar and guard settings passed through to the core. Plain data; validated by
+//! [`SipServerConfig::validate`] before any socket is opened.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use model::OrgId;
+use sip::digest::Algorithm;
+use sip::guard::GuardConfig;
+use sip::transaction::TransactionConfig;
+
+use crate::SipServerError;
+
+/// Everything [`crate::SipServer::start`] needs.
+#[derive(Debug, Clone)]
+pub struct SipServerConfig {
+    /// Address and port for both UDP and TCP (port 0: any free port, the same for both).
+    pub bind: SocketAddr,
+    /// The org whose agents register (one SIP domain per server).
+    pub org: OrgId,
+    /// Digest realm offered in challenges.
+    pub realm: String,
+    /// Largest SIP message accepted on UDP or TCP; beyond it UDP gets 513 or a drop, TCP is closed.
+    pub max_message_bytes: usize,
+    /// Most header lines in one message.
+    pub max_headers: usize,
+    /// Open TCP connections at once; a new one beyond this is closed at once and counted.
+    pub max_tcp_connections: usize,
+    /// A TCP connection with no bytes received for this long is closed.
+    pub tcp_idle_timeout_ms: u64,
+    /// Messages waiting to be written on one TCP connection; beyond it the send fails.
+    pub max_queued_writes_per_connection: usize,
+    /// Received messages waiting for the engine; beyond it they are dropped and counted.
+    pub max_queued_inputs: usize,
+    /// Credential lookups in flight at once; a REGISTER beyond this is answered 503.
+    pub max_pending_lookups: usize,
+    /// Binding changes waiting to be written to the store; beyond it they are dropped and counted.
+    pub max_pending_binding_writes: usize,
+    /// How long a store call may take before it counts as failed.
+    pub store_timeout_ms: u64,
+    /// Bindings restored from the store at start.
+    pub max_restored_bindings: u32,
+    /// How long a digest nonce is accepted before the answer is `stale=true`.
+    pub nonce_ttl_ms: u64,
+    /// Digest algorithms offered, one challenge each, most preferred first (RFC 8760). Clients
+    /// that only read the first challenge and only know MD5 (sipp 3.6, old phones) need MD5 first.
+    pub digest_algorithms: Vec<Algorithm>,
+    /// How often each registered contact is pinged with OPTIONS.
+    pub keepalive_interval_ms: u64,
+    /// Shortest and longest registration accepted, and the default.
+    pub min_expires_s: u32,
+    pub max_expires_s: u32,
+    pub default_expires_s: u32,
+    /// Per-source rate limit and scanner user-agents.
+    pub guard: GuardConfig,
+    /// Transaction timers and limits.
+    pub transactions: TransactionConfig,
+}
+
+impl SipServerConfig {
+    /// Defaults for a server on `bind` serving `org`.
+    pub fn new(bind: SocketAddr, org: OrgId) -> SipServerConfig {
+        SipServerConfig {
+            bind,
+            org,
+            realm: "hotline".into(),
+            max_message_bytes: sip::Limits::default().max_message_bytes,
+            max_headers: sip::Limits::default().max_headers,
+            max_tcp_connections: 1_024,
+            tcp_idle_timeout_ms: 300_000,
+            max_queued_writes_per_connection: 64,
+            max_queued_inputs: 4_096,
+            max_pending_lookups: 256,
+            max_pending_binding_writes: 4_096,
+            store_timeout_ms: 5_000,
+            max_restored_bindings: 100_000,
+            nonce_ttl_ms: 300_000,
+            digest_algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+            keepalive_interval_ms: 30_000,
+            min_expires_s: 60,
+            max_expires_s: 3_600,
+            default_expires_s: 3_600,
+            guard: GuardConfig::default(),
+            transactions: TransactionConfig::default(),
+        }
+    }
+
+    /// 127.0.0.1 on a free port: for tests.
+    pub fn loopback(org: OrgId) -> SipServerConfig {
+        SipServerConfig::new(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0), org)
+    }
+
+    /// Refuses settings that would make the server useless or unbounded, naming the setting.
+    pub fn validate(&self) -> Result<(), SipServerError> {
+        let positive: [(&'static str, u64); 10] = [
+            ("max_message_bytes", self.max_message_bytes as u64),
+            ("max_headers", self.max_headers as u64),
+            ("max_tcp_connections", self.max_tcp_connections as u64),
+            ("tcp_idle_timeout_ms", self.tcp_idle_timeout_ms),
+            ("max_queued_writes_per_connection", self.max_queued_writes_per_connection as u64),
+            ("max_queued_inputs", self.max_queued_inputs as u64),
+            ("max_pending_lookups", self.max_pending_lookups as u64),
+            ("max_pending_binding_writes", self.max_pending_binding_writes as u64),
+            ("nonce_ttl_ms", self.nonce_ttl_ms),
+            ("keepalive_interval_ms", self.keepalive_interval_ms),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(SipServerError::Config { setting: name, reason: "must be above 0".into() });
+        }
+        if self.min_expires_s > self.max_expires_s {
+            return Err(SipServerError::Config {
+                setting: "min_expires_s",
+                reason: format!("{} is above max_expires_s {}", self.min_expires_s, self.max_expires_s),
+            });
+        }
+        if self.digest_algorithms.is_empty() {
+            return Err(SipServerError::Config { setting: "digest_algorithms", reason: "must not be empty".into() });
+        }
+        if self.realm.is_empty() || self.realm.contains(['"', '\\', '\r', '\n']) {
+            return Err(SipServerError::Config { setting: "realm", reason: "must be plain non-empty text".into() });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn limits(&self) -> sip::Limits {
+        sip::Limits {
+            max_message_bytes: self.max_message_bytes,
+            max_headers: self.max_headers,
+            ..sip::Limits::default()
+        }
+    }
+}

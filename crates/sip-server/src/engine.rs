@@ -1,0 +1,400 @@
+//! The one task that owns the sans-IO cores (transaction layer, registrar, source guard) and
+//! drives them: received bytes in, `poll_*` drained after every step, one timer from the
+//! earliest `poll_timeout`. Store work (credential lookups, binding writes) runs in other tasks
+//! so the engine never waits on the database.
+//!
+//! Decides nothing about SIP itself: parsing, answers, auth and bindings are the core's. What is
+//! here is the choice of core call per event and the counters.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use model::Timestamp;
+use sip::digest::UserSecret;
+use sip::guard::{Admission, SourceGuard};
+use sip::message::{
+    HeaderName, Host, MalformedAnswer, Message, Method, Request, Response, StatusCode, Transport, Uri, Via,
+    answer_malformed, branch_from, is_keepalive, parse_datagram, parse_stream_message,
+};
+use sip::registrar::{BindingEvent, RegisterAnswer, Registrar};
+use sip::transaction::{Event, Peer, TransactionId, TransactionLayer};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::SipServerConfig;
+use crate::counters::Metrics;
+use crate::directory::Credentials;
+use crate::transport::{Inbound, Outbound};
+
+/// Methods this server answers; the others get 405 (known) or 501 (unknown).
+const ALLOW: &str = "REGISTER, OPTIONS";
+/// The longest the engine sleeps with nothing scheduled.
+const IDLE_WAKE_MS: u64 = 60_000;
+
+/// The wall clock as the cores see it.
+pub(crate) fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    Timestamp::from_unix_ms(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// A finished credential lookup, back from its task.
+pub(crate) struct Lookup {
+    id: TransactionId,
+    request: Request,
+    source: Peer,
+    username: String,
+    secret: Result<Option<UserSecret>, ()>,
+}
+
+/// Tags, branches, nonce salts and Call-IDs: SplitMix64 seeded from the OS.
+struct Salts(u64);
+
+impl Salts {
+    fn seeded() -> Salts {
+        let mut seed = [0u8; 8];
+        // Without OS randomness the salts are still unique (time-seeded); nonces stay unforgeable
+        // because they are MACed under the server secret.
+        if getrandom::fill(&mut seed).is_err() {
+            seed = now().unix_ms().to_le_bytes();
+        }
+        Salts(u64::from_le_bytes(seed))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+pub(crate) struct Engine<D> {
+    pub limits: sip::Limits,
+    pub max_pending_lookups: usize,
+    pub store_timeout_ms: u64,
+    pub layer: TransactionLayer,
+    pub registrar: Registrar,
+    pub guard: SourceGuard,
+    pub outbound: Outbound,
+    pub metrics: Metrics,
+    pub directory: Arc<D>,
+    pub local: SocketAddr,
+    pub lookups_tx: mpsc::Sender<Lookup>,
+    pub writes_tx: mpsc::Sender<(Timestamp, BindingEvent)>,
+    salts: Salts,
+    pending_lookups: usize,
+    /// Keep-alive OPTIONS in flight: transaction → (extension, contact).
+    keepalives: HashMap<TransactionId, (String, Uri)>,
+    absorbed_seen: u64,
+}
+
+impl<D: Credentials> Engine<D> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: &SipServerConfig,
+        layer: TransactionLayer,
+        registrar: Registrar,
+        outbound: Outbound,
+        metrics: Metrics,
+        directory: Arc<D>,
+        local: SocketAddr,
+        lookups_tx: mpsc::Sender<Lookup>,
+        writes_tx: mpsc::Sender<(Timestamp, BindingEvent)>,
+    ) -> Engine<D> {
+        Engine {
+            limits: config.limits(),
+            max_pending_lookups: config.max_pending_lookups,
+            store_timeout_ms: config.store_timeout_ms,
+            layer,
+            registrar,
+            guard: SourceGuard::new(config.guard.clone()),
+            outbound,
+            metrics,
+            directory,
+            local,
+            lookups_tx,
+            writes_tx,
+            salts: Salts::seeded(),
+            pending_lookups: 0,
+            keepalives: HashMap::new(),
+            absorbed_seen: 0,
+        }
+    }
+
+    /// Runs until `stop` changes or every input closes.
+    pub async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut lookups: mpsc::Receiver<Lookup>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        loop {
+            let sleep = self.until_next_deadline();
+            tokio::select! {
+                Some(message) = inbound.recv() => self.on_inbound(message),
+                Some(lookup) = lookups.recv() => self.on_lookup(lookup),
+                () = tokio::time::sleep(sleep) => self.on_timer(),
+                _ = stop.changed() => break,
+                else => break,
+            }
+            self.drain();
+        }
+    }
+
+    fn until_next_deadline(&self) -> Duration {
+        let deadline = match (self.layer.poll_timeout(), self.registrar.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let ms =
+            deadline.map_or(IDLE_WAKE_MS, |d| u64::try_from(d.unix_ms().saturating_sub(now().unix_ms())).unwrap_or(0));
+        Duration::from_millis(ms.min(IDLE_WAKE_MS))
+    }
+
+    fn on_timer(&mut self) {
+        let now = now();
+        self.layer.handle_timeout(now);
+        self.registrar.handle_timeout(now);
+        while let Some(target) = self.registrar.poll_keepalive(now) {
+            self.send_keepalive(now, target);
+        }
+    }
+
+    fn on_inbound(&mut self, message: Inbound) {
+        let Inbound { bytes, peer } = message;
+        if !peer.is_reliable() && is_keepalive(&bytes) {
+            return;
+        }
+        let now = now();
+        if self.guard.admit_source(now, peer.addr.ip()) != Admission::Allow {
+            self.metrics.add(|c| c.dropped_rate_limited += 1);
+            return;
+        }
+        let parsed = if peer.is_reliable() {
+            parse_stream_message(&bytes, &self.limits)
+        } else {
+            parse_datagram(&bytes, &self.limits)
+        };
+        match parsed {
+            Err(error) => match answer_malformed(&bytes, &error) {
+                MalformedAnswer::Respond(response) => {
+                    self.metrics.add(|c| c.malformed_answered += 1);
+                    self.send(&peer, response.to_bytes());
+                }
+                MalformedAnswer::Drop => self.metrics.add(|c| c.dropped_malformed += 1),
+            },
+            Ok(Message::Request(request)) => {
+                if self.guard.is_scanner(&request) {
+                    self.metrics.add(|c| c.dropped_scanner += 1);
+                    return;
+                }
+                self.metrics.add(|c| c.requests_received += 1);
+                self.layer.handle_request(now, request, peer);
+            }
+            Ok(Message::Response(response)) => {
+                self.metrics.add(|c| c.responses_received += 1);
+                self.layer.handle_response(now, response, peer);
+            }
+        }
+    }
+
+    /// Sends what the cores produced until they are quiet; persists binding events.
+    fn drain(&mut self) {
+        loop {
+            let mut busy = false;
+            while let Some(event) = self.layer.poll_event() {
+                busy = true;
+                self.on_event(event);
+            }
+            while let Some(transmit) = self.layer.poll_transmit() {
+                busy = true;
+                if !self.send(&transmit.destination, transmit.bytes)
+                    && let Some(id) = transmit.transaction
+                {
+                    self.layer.handle_transport_error(id);
+                }
+            }
+            if !busy {
+                break;
+            }
+        }
+        while let Some(event) = self.registrar.poll_event() {
+            if self.writes_tx.try_send((now(), event)).is_err() {
+                self.metrics.add(|c| c.binding_writes_failed += 1);
+            }
+        }
+        let absorbed = self.layer.counters().absorbed_retransmissions;
+        let new = absorbed.saturating_sub(self.absorbed_seen);
+        self.absorbed_seen = absorbed;
+        if new > 0 {
+            self.metrics.add(|c| c.retransmissions_absorbed += new);
+        }
+    }
+
+    /// Hands bytes to a socket; false when that failed.
+    fn send(&self, destination: &Peer, bytes: Vec<u8>) -> bool {
+        let sent = self.outbound.send(destination, bytes);
+        self.metrics.add(|c| if sent { c.messages_sent += 1 } else { c.send_failures += 1 });
+        sent
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Request { id, request, source } => self.on_request(id, request, source),
+            Event::Response { id, response } => {
+                if response.status.is_final() {
+                    self.keepalives.remove(&id);
+                }
+            }
+            Event::Timeout { id } | Event::TransportError { id } => {
+                if let Some((aor, contact)) = self.keepalives.remove(&id) {
+                    self.metrics.add(|c| c.keepalives_failed += 1);
+                    self.registrar.keepalive_failed(&aor, &contact);
+                }
+            }
+            Event::Terminated { id } => {
+                self.keepalives.remove(&id);
+            }
+            Event::Ack { .. } | Event::Cancelled { .. } | Event::StrayResponse { .. } => {}
+        }
+    }
+
+    fn on_request(&mut self, id: TransactionId, request: Request, source: Peer) {
+        let status = match request.method {
+            Method::Register => return self.on_register(id, request, source),
+            Method::Options => StatusCode::OK,
+            Method::Other(_) => StatusCode::NOT_IMPLEMENTED,
+            _ => StatusCode::new(405).unwrap_or(StatusCode::NOT_IMPLEMENTED),
+        };
+        let mut response = request.response(status, Some(&format!("{:x}", self.salts.next())));
+        response.headers.push(HeaderName::Allow, ALLOW);
+        if status == StatusCode::OK {
+            response.headers.push(HeaderName::Accept, "application/sdp");
+        } else {
+            self.metrics.add(|c| c.methods_refused += 1);
+        }
+        self.respond(id, response);
+    }
+
+    fn respond(&mut self, id: TransactionId, response: Response) {
+        if let Err(e) = self.layer.send_response(now(), id, response) {
+            tracing::debug!(error = %e, "response not sent");
+        }
+    }
+
+    fn on_register(&mut self, id: TransactionId, request: Request, source: Peer) {
+        let username = request
+            .headers
+            .get(&HeaderName::Authorization)
+            .and_then(sip::digest::Credentials::parse)
+            .map(|c| c.username);
+        let Some(username) = username else {
+            // No (readable) credentials: the core challenges or answers 400 without a lookup.
+            return self.answer_register(id, &request, &source, "", None);
+        };
+        if self.pending_lookups >= self.max_pending_lookups {
+            let mut busy = request.response(StatusCode::SERVICE_UNAVAILABLE, None);
+            busy.headers.push(HeaderName::RetryAfter, "5");
+            return self.respond(id, busy);
+        }
+        self.pending_lookups += 1;
+        let directory = self.directory.clone();
+        let results = self.lookups_tx.clone();
+        let timeout = Duration::from_millis(self.store_timeout_ms);
+        tokio::spawn(async move {
+            let secret = match tokio::time::timeout(timeout, directory.secret_for(&username)).await {
+                Ok(Ok(secret)) => Ok(secret),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "SIP credential lookup failed");
+                    Err(())
+                }
+                Err(_) => Err(()),
+            };
+            // The channel has room for every pending lookup; if the engine stopped, nothing to do.
+            let _ = results.send(Lookup { id, request, source, username, secret }).await;
+        });
+    }
+
+    fn on_lookup(&mut self, lookup: Lookup) {
+        self.pending_lookups = self.pending_lookups.saturating_sub(1);
+        match lookup.secret {
+            Ok(secret) => self.answer_register(lookup.id, &lookup.request, &lookup.source, &lookup.username, secret),
+            Err(()) => {
+                self.metrics.add(|c| c.lookup_failures += 1);
+                let mut busy = lookup.request.response(StatusCode::SERVICE_UNAVAILABLE, None);
+                busy.headers.push(HeaderName::RetryAfter, "5");
+                self.respond(lookup.id, busy);
+            }
+        }
+    }
+
+    fn answer_register(
+        &mut self,
+        id: TransactionId,
+        request: &Request,
+        source: &Peer,
+        username: &str,
+        secret: Option<UserSecret>,
+    ) {
+        let now = now();
+        let salt = self.salts.next();
+        let lookup = |user: &str| if user == username { secret } else { None };
+        match self.registrar.handle_register(now, request, source.addr, salt, lookup) {
+            RegisterAnswer::Drop => {
+                self.metrics.add(|c| c.dropped_auth_throttled += 1);
+                self.layer.abandon(id);
+            }
+            RegisterAnswer::Respond(response) => {
+                let status = response.status;
+                self.metrics.add(|c| {
+                    if status == StatusCode::OK {
+                        c.registrations_accepted += 1;
+                    } else if status == StatusCode::UNAUTHORIZED {
+                        c.registrations_challenged += 1;
+                    }
+                });
+                self.respond(id, response);
+            }
+        }
+    }
+
+    fn send_keepalive(&mut self, now: Timestamp, target: sip::registrar::KeepaliveTarget) {
+        let reliable = self.outbound.has_connection(&target.source);
+        let destination = if reliable { Peer::tcp(target.source) } else { Peer::udp(target.source) };
+        let transport = if reliable { Transport::tcp() } else { Transport::udp() };
+        let local_ip = local_ip_towards(self.local, target.source);
+        let Some(host) = Host::parse(&host_text(local_ip)) else { return };
+        let mut via = Via::new(transport, host.clone(), Some(self.local.port()), &branch_from(self.salts.next()));
+        via.params.set("rport", None);
+        let from = Uri::sip(Some("hotline"), host, Some(self.local.port()));
+        let call_id = format!("{:016x}", self.salts.next());
+        let request = target.options_request(&from, &via, &call_id, &format!("{:x}", self.salts.next()));
+        match self.layer.send_request(now, request, destination) {
+            Ok(id) => {
+                self.metrics.add(|c| c.keepalives_sent += 1);
+                self.keepalives.insert(id, (target.aor, target.contact));
+            }
+            Err(e) => tracing::debug!(error = %e, "keep-alive not sent"),
+        }
+    }
+}
+
+fn host_text(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(a) => a.to_string(),
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+    }
+}
+
+/// The address the OS would send from towards `peer` (the bound one unless it is a wildcard).
+fn local_ip_towards(local: SocketAddr, peer: SocketAddr) -> std::net::IpAddr {
+    if !local.ip().is_unspecified() {
+        return local.ip();
+    }
+    let any: SocketAddr = if peer.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+    std::net::UdpSocket::bind(any)
+        .and_then(|s| s.connect(peer).and_then(|()| s.local_addr()))
+        .map_or(local.ip(), |a| a.ip())
+}
