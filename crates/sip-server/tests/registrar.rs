@@ -31,3 +31,110 @@ async fn register_with_the_right_password_is_stored_and_survives_a_restart() {
     assert_eq!(bindings(&store).await.len(), 1, "the binding was lost across the restart");
     restarted.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_with_a_wrong_password_is_challenged_again_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let server = start(&store, config()).await;
+    let args = ["-s", "1001", "-au", "1001", "-ap", "not-the-password"];
+    let (code, log) = sipp("register_rejected.xml", server.local_addr(), free_port(), &args).await;
+    assert_eq!(code, 0, "sipp failed: {log}");
+    assert_eq!(server.counters().registrations_challenged, 2);
+    assert_eq!(server.counters().registrations_accepted, 0);
+    assert!(bindings(&store).await.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_as_an_unknown_user_gets_the_same_answer_as_a_wrong_password() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let server = start(&store, config()).await;
+    let args = ["-s", "9999", "-au", "9999", "-ap", "anything"];
+    let (code, log) = sipp("register_rejected.xml", server.local_addr(), free_port(), &args).await;
+    assert_eq!(code, 0, "sipp failed: {log}");
+    assert_eq!(server.counters().registrations_challenged, 2);
+    assert!(bindings(&store).await.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_with_an_expired_nonce_is_answered_stale_and_the_client_reauthenticates() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let mut cfg = config();
+    // The scenario waits 1500 ms between the challenge and its answer.
+    cfg.nonce_ttl_ms = 500;
+    let server = start(&store, cfg).await;
+    let args = ["-s", "1002", "-au", "1002", "-ap", "demo1002"];
+    let (code, log) = sipp("register_stale_nonce.xml", server.local_addr(), free_port(), &args).await;
+    assert_eq!(code, 0, "sipp failed: {log}");
+    let stored = wait_for_bindings(&store, |b| !b.is_empty()).await;
+    assert_eq!(stored.iter().map(|b| b.extension.as_str()).collect::<Vec<_>>(), vec!["1002"]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unregister_with_expires_zero_removes_the_stored_binding() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let server = start(&store, config()).await;
+    let args = ["-s", "1003", "-au", "1003", "-ap", "demo1003"];
+    let (code, log) = sipp("unregister.xml", server.local_addr(), free_port(), &args).await;
+    assert_eq!(code, 0, "sipp failed: {log}");
+    assert_eq!(server.counters().registrations_accepted, 2);
+    // Added then removed, written in order.
+    for _ in 0..100 {
+        if server.counters().binding_writes >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.counters().binding_writes, 2);
+    assert!(bindings(&store).await.is_empty(), "{:?}", bindings(&store).await);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_over_tcp_is_stored() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let server = start(&store, config()).await;
+    let args = ["-t", "t1", "-s", "1004", "-au", "1004", "-ap", "demo1004"];
+    let (code, log) = sipp("register.xml", server.local_addr(), free_port(), &args).await;
+    assert_eq!(code, 0, "sipp failed: {log}");
+    let stored = wait_for_bindings(&store, |b| !b.is_empty()).await;
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].contact.to_ascii_lowercase().contains("transport=tcp"), "{}", stored[0].contact);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_to_the_server_is_answered_200_with_allow() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let server = start(&store, config()).await;
+    let (code, log) = sipp("options.xml", server.local_addr(), free_port(), &[]).await;
+    assert_eq!(code, 0, "sipp failed: {log}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_that_stops_answering_keepalives_is_unregistered() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let mut cfg = config();
+    cfg.keepalive_interval_ms = 200;
+    // Timer F is 64 × T1: 640 ms here.
+    cfg.transactions.timers.t1_ms = 10;
+    let server = start(&store, cfg).await;
+    let args = ["-s", "1005", "-au", "1005", "-ap", "demo1005"];
+    let (code, log) = sipp("register.xml", server.local_addr(), free_port(), &args).await;
+    assert_eq!(code, 0, "sipp failed: {log}");
+    // sipp has exited: nobody answers the OPTIONS.
+    let left = wait_for_bindings(&store, |b| b.is_empty()).await;
+    assert!(left.is_empty(), "{left:?}");
+    assert!(server.counters().keepalives_failed >= 1);
+    server.stop().await;
+}
