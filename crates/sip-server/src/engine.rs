@@ -202,6 +202,13 @@ impl<D: Credentials> Engine<D> {
 
     /// Sends what the cores produced until they are quiet; persists binding events.
     fn drain(&mut self) {
+        // Counted before sending, so whoever sees the answer also sees the count.
+        let absorbed = self.layer.counters().absorbed_retransmissions;
+        let new = absorbed.saturating_sub(self.absorbed_seen);
+        self.absorbed_seen = absorbed;
+        if new > 0 {
+            self.metrics.add(|c| c.retransmissions_absorbed += new);
+        }
         loop {
             let mut busy = false;
             while let Some(event) = self.layer.poll_event() {
@@ -224,12 +231,6 @@ impl<D: Credentials> Engine<D> {
             if self.writes_tx.try_send((now(), event)).is_err() {
                 self.metrics.add(|c| c.binding_writes_failed += 1);
             }
-        }
-        let absorbed = self.layer.counters().absorbed_retransmissions;
-        let new = absorbed.saturating_sub(self.absorbed_seen);
-        self.absorbed_seen = absorbed;
-        if new > 0 {
-            self.metrics.add(|c| c.retransmissions_absorbed += new);
         }
     }
 
