@@ -13,7 +13,9 @@ use crate::error::ConfigError;
 pub struct MediaServerConfig {
     /// Local address every RTP/RTCP socket binds (the address written into SDP).
     pub bind: IpAddr,
-    /// Inclusive RTP port range; RTP uses the even port, RTCP the odd one above it.
+    /// Inclusive RTP port range; RTP uses the even port, RTCP the odd one above it. Keep it outside
+    /// the kernel's ephemeral range (Linux: 32768-60999) or other sockets will take ports from it
+    /// (they are skipped and counted in `ports_busy`).
     pub rtp_port_min: u16,
     pub rtp_port_max: u16,
     /// A leg with no RTP for this long raises `MediaTimeout`.

@@ -124,9 +124,14 @@ impl Driver {
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) -> ServerCounters {
         let sleep = tokio::time::sleep(IDLE_WAKE);
         tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
         loop {
-            let deadline = self.timers.peek().map_or(Instant::now() + IDLE_WAKE, |Reverse((t, _))| *t);
-            sleep.as_mut().reset(deadline.into());
+            // Re-arm the one timer only when the earliest deadline moved (not once per datagram).
+            let deadline = self.timers.peek().map(|Reverse((t, _))| *t);
+            if deadline != armed || sleep.is_elapsed() {
+                sleep.as_mut().reset(deadline.unwrap_or_else(|| Instant::now() + IDLE_WAKE).into());
+                armed = deadline;
+            }
             tokio::select! {
                 biased;
                 _ = &mut sleep => self.on_timers(Instant::now()),

@@ -18,7 +18,7 @@ use media_server::LegSpec;
 #[tokio::test]
 async fn a_prompt_reaches_the_phone_as_audio_of_its_frequency_and_level() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, mut events, task) = start(config(32_000, 8, dir.path()));
+    let (server, mut events, task) = start(config(24_000, 8, dir.path()));
     let phone = Phone::new(Codec::Pcmu).await;
     let (call, _) = server.allocate_call().await.expect("ports free");
     server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, phone.addr()), None).await.expect("leg");
@@ -56,7 +56,7 @@ async fn bridged(
 #[tokio::test]
 async fn two_phones_hear_each_other_through_mu_law_to_a_law_transcoding() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, _events, task) = start(config(32_100, 8, dir.path()));
+    let (server, _events, task) = start(config(24_100, 8, dir.path()));
     let (_call, customer, agent, c_leg, a_leg) = bridged(&server).await;
     let (c_heard, a_heard, (), ()) = tokio::join!(
         customer.receive_for(Duration::from_millis(1200)),
@@ -117,7 +117,7 @@ fn soxi(file: &Path, flag: &str) -> f64 {
 #[tokio::test]
 async fn a_bridged_call_is_recorded_to_a_stereo_wav_that_sox_confirms() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, _events, task) = start(config(32_200, 8, dir.path()));
+    let (server, _events, task) = start(config(24_200, 8, dir.path()));
     let (call, customer, agent, c_leg, a_leg) = bridged(&server).await;
     let path = server.start_recording(call, "2026/11/call.wav").await.expect("recording starts");
     let started = Instant::now();
@@ -149,7 +149,7 @@ async fn a_bridged_call_is_recorded_to_a_stereo_wav_that_sox_confirms() {
 #[tokio::test]
 async fn media_timeout_fires_for_the_side_that_goes_silent() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cfg = config(32_300, 8, dir.path());
+    let mut cfg = config(24_300, 8, dir.path());
     cfg.media_timeout_ms = 400;
     let (server, mut events, task) = start(cfg);
     let (call, customer, agent, c_leg, a_leg) = bridged(&server).await;
@@ -178,7 +178,7 @@ async fn media_timeout_fires_for_the_side_that_goes_silent() {
 #[tokio::test]
 async fn rtp_from_another_port_than_signalled_is_latched_and_answered_there() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, mut events, task) = start(config(32_400, 8, dir.path()));
+    let (server, mut events, task) = start(config(24_400, 8, dir.path()));
     let signalled = Phone::new(Codec::Pcmu).await; // what the SDP said; the NAT maps elsewhere
     let behind_nat = Phone::new(Codec::Pcmu).await;
     let (call, local) = server.allocate_call().await.expect("ports free");

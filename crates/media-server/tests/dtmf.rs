@@ -23,7 +23,7 @@ async fn replay(phone: &Phone, to: std::net::SocketAddr, packets: &[Vec<u8>]) {
 #[tokio::test]
 async fn rfc4733_digits_from_sipp_pcaps_are_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, mut events, task) = start(config(31_000, 8, dir.path()));
+    let (server, mut events, task) = start(config(23_000, 8, dir.path()));
     let phone = Phone::new(Codec::Pcma).await;
     let (call, local) = server.allocate_call().await.expect("ports free");
     server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcma, phone.addr()), None).await.expect("leg");
@@ -48,7 +48,7 @@ async fn rfc4733_digits_from_sipp_pcaps_are_reported() {
 #[tokio::test]
 async fn inband_dtmf_tone_is_detected_as_a_digit() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, mut events, task) = start(config(31_100, 8, dir.path()));
+    let (server, mut events, task) = start(config(23_100, 8, dir.path()));
     let phone = Phone::new(Codec::Pcmu).await;
     let (call, local) = server.allocate_call().await.expect("ports free");
     let spec = LegSpec { inband_dtmf: true, telephone_event_pt: None, ..LegSpec::new(Codec::Pcmu, phone.addr()) };
@@ -79,7 +79,7 @@ async fn inband_dtmf_tone_is_detected_as_a_digit() {
 #[tokio::test]
 async fn a_digit_sent_to_a_leg_arrives_as_rfc4733_events() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, _events, task) = start(config(31_200, 8, dir.path()));
+    let (server, _events, task) = start(config(23_200, 8, dir.path()));
     let phone = Phone::new(Codec::Pcmu).await;
     let (call, _) = server.allocate_call().await.expect("ports free");
     server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, phone.addr()), None).await.expect("leg");

@@ -25,12 +25,12 @@ async fn freed(addr: SocketAddr) -> bool {
 #[tokio::test]
 async fn port_exhaustion_is_a_clear_error_and_closing_a_call_frees_its_ports() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, _events, task) = start(config(33_000, 2, dir.path()));
+    let (server, _events, task) = start(config(25_000, 2, dir.path()));
     let (first, first_addr) = server.allocate_call().await.expect("pair 1");
     let (_second, second_addr) = server.allocate_call().await.expect("pair 2");
     assert_eq!([first_addr.port() % 2, second_addr.port() % 2], [0, 0], "RTP on even ports");
     let third = server.allocate_call().await;
-    assert!(matches!(third, Err(MediaServerError::PortsExhausted { first: 33_000, last: 33_003 })), "{third:?}");
+    assert!(matches!(third, Err(MediaServerError::PortsExhausted { first: 25_000, last: 25_003 })), "{third:?}");
     server.close(first).await.expect("close");
     assert!(freed(first_addr).await, "RTP port still bound after close");
     let rtcp = SocketAddr::new(first_addr.ip(), first_addr.port() + 1);
@@ -44,10 +44,10 @@ async fn port_exhaustion_is_a_clear_error_and_closing_a_call_frees_its_ports() {
 #[tokio::test]
 async fn a_port_bound_by_another_process_is_skipped() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let squatter = std::net::UdpSocket::bind("127.0.0.1:33101").expect("free port"); // RTCP of the first pair
-    let (server, _events, task) = start(config(33_100, 2, dir.path()));
+    let squatter = std::net::UdpSocket::bind("127.0.0.1:25101").expect("free port"); // RTCP of the first pair
+    let (server, _events, task) = start(config(25_100, 2, dir.path()));
     let (_, addr) = server.allocate_call().await.expect("second pair is free");
-    assert_eq!(addr.port(), 33_102);
+    assert_eq!(addr.port(), 25_102);
     assert_eq!(server.counters().await.expect("running").ports_busy, 1);
     drop(squatter);
     server.shutdown().await.expect("running");
@@ -57,7 +57,7 @@ async fn a_port_bound_by_another_process_is_skipped() {
 #[tokio::test]
 async fn calls_beyond_max_calls_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cfg = config(33_200, 8, dir.path());
+    let mut cfg = config(25_200, 8, dir.path());
     cfg.max_calls = 1;
     let (server, _events, task) = start(cfg);
     server.allocate_call().await.expect("first call");
@@ -70,7 +70,7 @@ async fn calls_beyond_max_calls_are_refused() {
 #[tokio::test]
 async fn commands_out_of_order_get_typed_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, _events, task) = start(config(33_300, 8, dir.path()));
+    let (server, _events, task) = start(config(25_300, 8, dir.path()));
     let phone = Phone::new(Codec::Pcmu).await;
     let spec = LegSpec::new(Codec::Pcmu, phone.addr());
     let unknown = server.connect(CallId(999)).await;
@@ -100,7 +100,7 @@ async fn commands_out_of_order_get_typed_errors() {
 #[tokio::test]
 async fn shutdown_closes_every_call_finalises_recordings_and_frees_ports() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, _events, task) = start(config(33_400, 8, dir.path()));
+    let (server, _events, task) = start(config(25_400, 8, dir.path()));
     let phone = Phone::new(Codec::Pcmu).await;
     let (call, local) = server.allocate_call().await.expect("ports free");
     server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, phone.addr()), None).await.expect("leg");
@@ -123,7 +123,7 @@ async fn shutdown_closes_every_call_finalises_recordings_and_frees_ports() {
 #[tokio::test]
 async fn dropping_every_handle_stops_the_server() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, _events, task) = start(config(33_500, 8, dir.path()));
+    let (server, _events, task) = start(config(25_500, 8, dir.path()));
     server.allocate_call().await.expect("ports free");
     drop(server);
     let counters = tokio::time::timeout(Duration::from_secs(2), task).await.expect("stops").expect("no panic");

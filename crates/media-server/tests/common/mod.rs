@@ -18,8 +18,9 @@ use tokio::task::JoinHandle;
 
 pub type Server = (MediaServerHandle, mpsc::Receiver<ServerEvent>, JoinHandle<ServerCounters>);
 
-/// Each test binary takes its own slice of ports so tests running in parallel do not collide
-/// (ports held by others are skipped by the server anyway).
+/// Each test takes its own slice of ports (below Linux's ephemeral range, 32768-60999, where the
+/// phones' own sockets land) so tests running in parallel do not collide; ports held by others
+/// are skipped by the server anyway.
 pub fn config(first_port: u16, pairs: u16, recordings: &Path) -> MediaServerConfig {
     let mut c = MediaServerConfig::new(
         "127.0.0.1".parse().expect("literal"),
