@@ -93,6 +93,11 @@ impl Acd {
             }
         };
         self.contact_ids.insert(req.id, c);
+        // Ids come and go all day: at most half full, a removal mostly frees its slot outright
+        // instead of leaving a tombstone, so the map seldom rehashes in place (profiled).
+        if self.contact_ids.capacity() < 2 * self.contact_ids.len() {
+            self.contact_ids.reserve(self.contact_ids.len());
+        }
         self.enter_queue(c, queue, rule);
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! - each queue keeps, per channel group, a `BTreeSet` of the agents who could take one more
 //!   contact now, ordered by `(penalty, strategy key, agent)`;
 //! - timers are a min-heap with lazy deletion (each entry carries the epoch it was armed in);
+//! - id maps (contacts, agents, queues, classes) use a fast keyed hasher (module `hash`), not SipHash;
 //! - repeated announcements are one ordered set of `(next announce time, contact)` with at most
 //!   one entry per waiting contact, removed exactly when the contact stops waiting.
 
@@ -18,15 +19,17 @@ mod agents;
 mod announce;
 mod check;
 mod contacts;
+mod hash;
 mod matching;
 mod occupancy;
 mod rank;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 use model::{AgentId, AgentState, Channel, ChannelCapacity, ContactId, QueueId, ReasonCode, Timestamp};
 
+use self::hash::{MixMap, MixState};
 use crate::config::{AcdConfig, QueueConfig, QueueIdx, SkillIdx};
 use crate::ewt::QueueLoad;
 use crate::io::{Event, EventKind, Input, Output};
@@ -149,7 +152,7 @@ pub(crate) struct QueueRt {
     /// The queue's required skills after every relaxation step: the least any agent must have.
     pub floor_skills: Vec<(SkillIdx, u8)>,
     pub classes: Vec<Class>,
-    pub class_ids: HashMap<ClassKey, u32>,
+    pub class_ids: MixMap<ClassKey, u32>,
     /// Slots of classes that emptied, reused first, so classes never pile up.
     pub free_classes: Vec<u32>,
     pub nonempty: BTreeSet<u32>,
@@ -293,13 +296,13 @@ pub(crate) enum Timer {
 pub struct Acd {
     pub(crate) cfg: AcdConfig,
     pub(crate) queues: Vec<QueueRt>,
-    pub(crate) queue_ids: HashMap<QueueId, QueueIdx>,
+    pub(crate) queue_ids: MixMap<QueueId, QueueIdx>,
     pub(crate) agents: Vec<AgentRec>,
-    pub(crate) agent_ids: HashMap<AgentId, AgentIdx>,
+    pub(crate) agent_ids: MixMap<AgentId, AgentIdx>,
     pub(crate) contacts: Vec<Option<ContactRec>>,
     pub(crate) free_slots: Vec<ContactIdx>,
-    pub(crate) contact_ids: HashMap<ContactId, ContactIdx>,
-    pub(crate) languages: HashMap<String, u16>,
+    pub(crate) contact_ids: MixMap<ContactId, ContactIdx>,
+    pub(crate) languages: MixMap<String, u16>,
     pub(crate) timers: BinaryHeap<Reverse<(i64, u64, Timer)>>,
     /// Repeated announcements: `(due ms, contact)`, one entry per waiting contact at most.
     pub(crate) announcements: BTreeSet<(i64, ContactIdx)>,
@@ -328,6 +331,7 @@ pub struct QueueSnapshot {
 impl Acd {
     /// An engine with no agents and no contacts.
     pub fn new(cfg: AcdConfig) -> Self {
+        let hasher = MixState::new(cfg.seed);
         let queues: Vec<QueueRt> = cfg
             .queues
             .iter()
@@ -335,7 +339,7 @@ impl Acd {
                 floor_skills: floor_skills(q),
                 cfg: q.clone(),
                 classes: Vec::new(),
-                class_ids: HashMap::new(),
+                class_ids: MixMap::with_hasher(hasher),
                 free_classes: Vec::new(),
                 nonempty: BTreeSet::new(),
                 waiting: 0,
@@ -355,11 +359,11 @@ impl Acd {
             queues,
             queue_ids,
             agents: Vec::new(),
-            agent_ids: HashMap::new(),
+            agent_ids: MixMap::with_hasher(hasher),
             contacts: Vec::new(),
             free_slots: Vec::new(),
-            contact_ids: HashMap::new(),
-            languages: HashMap::new(),
+            contact_ids: MixMap::with_hasher(hasher),
+            languages: MixMap::with_hasher(hasher),
             timers: BinaryHeap::new(),
             announcements: BTreeSet::new(),
             outputs: VecDeque::new(),
