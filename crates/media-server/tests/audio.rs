@@ -57,7 +57,7 @@ async fn bridged(
 async fn two_phones_hear_each_other_through_mu_law_to_a_law_transcoding() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (server, _events, task) = start(config(24_100, 8, dir.path()));
-    let (_call, customer, agent, c_leg, a_leg) = bridged(&server).await;
+    let (call, customer, agent, c_leg, a_leg) = bridged(&server).await;
     let (c_heard, a_heard, (), ()) = tokio::join!(
         customer.receive_for(Duration::from_millis(1200)),
         agent.receive_for(Duration::from_millis(1200)),
@@ -74,6 +74,12 @@ async fn two_phones_hear_each_other_through_mu_law_to_a_law_transcoding() {
     assert!(a_heard.payload_types.iter().all(|&pt| pt == 8), "agent got {:?}", a_heard.payload_types);
     assert!(goertzel_share(&c_heard.samples, 1500.0) > 0.8, "customer hears the agent's 1500 Hz");
     assert!(goertzel_share(&a_heard.samples, 440.0) > 0.8, "agent hears the customer's 440 Hz");
+    let report = server.close(call).await.expect("closed");
+    let legs: Vec<LegId> = report.quality.iter().map(|(leg, _)| *leg).collect();
+    assert_eq!(legs, [LegId::Customer, LegId::Agent]);
+    for (leg, q) in &report.quality {
+        assert!(q.packets_received >= 45 && q.loss_percent < 1.0 && q.mos > 4.0, "{leg:?}: {q:?}");
+    }
     server.shutdown().await.expect("running");
     task.await.expect("task");
 }
@@ -198,6 +204,128 @@ async fn rtp_from_another_port_than_signalled_is_latched_and_answered_there() {
     assert!(at_nat.audio_packets >= 10, "{} packets reached the latched address", at_nat.audio_packets);
     assert!(goertzel_share(&voiced(&at_nat.samples), 1000.0) > 0.9);
     assert_eq!(at_signalled.audio_packets, 0, "the signalled address still got RTP");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn on_hold_the_customer_hears_music_and_the_agent_silence_until_unhold() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(24_500, 8, dir.path()));
+    let (call, customer, agent, c_leg, _) = bridged(&server).await;
+    let music: Arc<[i16]> = tone(600.0, 6000.0, 0, 1600).into(); // 200 ms, looped
+    server.hold(call, vec![music]).await.expect("hold");
+    let (c_heard, a_heard, ()) = tokio::join!(
+        customer.receive_for(Duration::from_millis(800)),
+        agent.receive_for(Duration::from_millis(800)),
+        customer.send_tone(c_leg, 440.0, 6000.0, 35),
+    );
+    let music_heard = voiced(&c_heard.samples);
+    assert!(music_heard.len() >= 30 * 160, "{} samples of music for 800 ms", music_heard.len());
+    assert!(goertzel_share(&music_heard, 600.0) > 0.9);
+    assert!(rms(&a_heard.samples) < 50.0, "agent hears the held customer: rms {}", rms(&a_heard.samples));
+    server.unhold(call).await.expect("unhold");
+    let (a_heard, ()) =
+        tokio::join!(agent.receive_for(Duration::from_millis(600)), customer.send_tone(c_leg, 440.0, 6000.0, 25),);
+    assert!(goertzel_share(&voiced(&a_heard.samples), 440.0) > 0.9, "agent hears the customer after unhold");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn a_paused_recording_holds_silence_for_the_pause_and_keeps_the_timeline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(24_600, 8, dir.path()));
+    let (call, customer, agent, c_leg, a_leg) = bridged(&server).await;
+    let path = server.start_recording(call, "pci.wav").await.expect("recording starts");
+    let started = Instant::now();
+    let pci = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        server.pause_recording(call, true).await.expect("pause");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        server.pause_recording(call, false).await.expect("resume");
+    };
+    let ((), (), ()) =
+        tokio::join!(pci, customer.send_tone(c_leg, 500.0, 8000.0, 75), agent.send_tone(a_leg, 1000.0, 8000.0, 75),);
+    let report = server.close(call).await.expect("closed");
+    let wall_s = started.elapsed().as_secs_f64();
+    let info = report.recording.expect("was recording").expect("finished cleanly");
+    assert!((info.paused_ms as f64 - 500.0).abs() <= 60.0, "{info:?}");
+    assert!((soxi(&path, "-D") - wall_s).abs() <= wall_s * 0.05, "the pause keeps the timeline");
+    for channel in [1, 2] {
+        assert!(sox_stat(&path, channel, 0.15, 0.25).0 > 0.1, "channel {channel} before the pause");
+        assert!(sox_stat(&path, channel, 0.6, 0.3).0 < 0.001, "channel {channel} during the pause");
+        assert!(sox_stat(&path, channel, 1.1, 0.25).0 > 0.1, "channel {channel} after the pause");
+    }
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn hostile_datagrams_are_dropped_and_the_call_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, mut events, task) = start(config(24_700, 8, dir.path()));
+    let phone = Phone::new(Codec::Pcmu).await;
+    let (call, local) = server.allocate_call().await.expect("ports free");
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, phone.addr()), None).await.expect("leg");
+    let rtcp = std::net::SocketAddr::new(local.ip(), local.port() + 1);
+    let hostile: [&[u8]; 6] = [
+        b"",
+        &[0x80],
+        &[0xbf, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff], // 15 CSRCs announced, none present
+        &[0x90, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0xff, 0xff], // extension longer than the packet
+        &[0x81, 0xc8, 0xff, 0xff, 0, 0, 0, 0],             // RTCP SR claiming 256 KiB
+        &[0xa0, 0x65, 0, 2, 0, 0, 0, 160, 0, 0, 0, 1, 0xff], // telephone-event, padding past the end
+    ];
+    for bytes in hostile {
+        for to in [local, rtcp] {
+            phone.socket.send_to(bytes, to).await.expect("loopback send");
+        }
+    }
+    phone.socket.send_to(&[0xa5; 1400], local).await.expect("loopback send");
+    let dtmf = std::fs::read("/usr/share/sip-tester/dtmf_2833_9.pcap").expect("apt-get install -y sip-tester");
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for p in common::pcap_udp_payloads(&dtmf) {
+        tick.tick().await;
+        phone.socket.send_to(&p, local).await.expect("loopback send");
+    }
+    let digit = wait_event(&mut events, Duration::from_secs(2), |e| match e.event {
+        MediaEvent::Dtmf { digit, .. } => Some(digit.as_char()),
+        _ => None,
+    });
+    assert_eq!(digit.await, Some('9'), "the call still works after hostile datagrams");
+    let counters = server.counters().await.expect("server alive");
+    assert!(counters.datagrams_received >= 13, "{counters:?}");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn rtcp_leaves_from_the_rtcp_port_towards_the_remote_rtp_port_plus_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(24_800, 8, dir.path());
+    cfg.rtcp_interval_ms = 500;
+    let (server, _events, task) = start(cfg);
+    // The phone's own even/odd pair, outside the ephemeral range.
+    let mut pair = None;
+    for port in (28_000..28_200).step_by(2) {
+        let (a, b) =
+            (tokio::net::UdpSocket::bind(("127.0.0.1", port)), tokio::net::UdpSocket::bind(("127.0.0.1", port + 1)));
+        if let (Ok(a), Ok(b)) = tokio::join!(a, b) {
+            pair = Some((a, b));
+            break;
+        }
+    }
+    let (rtp, rtcp_sink) = pair.expect("a free port pair in 28000-28199");
+    let rtp = Phone::on(rtp, Codec::Pcmu);
+    let (call, local) = server.allocate_call().await.expect("ports free");
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, rtp.addr()), None).await.expect("leg");
+    rtp.send_tone(local, 300.0, 3000.0, 10).await;
+    let mut buf = [0u8; 1500];
+    let got = tokio::time::timeout(Duration::from_secs(2), rtcp_sink.recv_from(&mut buf)).await;
+    let (n, from) = got.expect("an RTCP report within 2 intervals").expect("recv");
+    assert_eq!(from.port(), local.port() + 1, "sent from the RTCP socket");
+    assert!(n >= 8 && (200..=201).contains(&buf[1]), "SR or RR first, got type {}", buf[1]);
     server.shutdown().await.expect("running");
     task.await.expect("task");
 }

@@ -47,7 +47,10 @@ pub struct Phone {
 
 impl Phone {
     pub async fn new(codec: Codec) -> Self {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind loopback");
+        Self::on(UdpSocket::bind("127.0.0.1:0").await.expect("bind loopback"), codec)
+    }
+
+    pub fn on(socket: UdpSocket, codec: Codec) -> Self {
         Self {
             socket,
             codec,
