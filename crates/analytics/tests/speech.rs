@@ -208,3 +208,33 @@ proptest! {
         let _ = analyse_wav(&bytes, &SpeechConfig::standard());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// One utterance per side placed anywhere (millisecond resolution, any overlap): every figure
+    /// is within ±100 ms of the figures of the placed segments. Four edges, each off by at most
+    /// one 20 ms frame, bound the error at 80 ms.
+    #[test]
+    fn figures_follow_tones_placed_anywhere(
+        (a, b) in (200u64..9_000).prop_flat_map(|a| (Just(a), a + 400..11_800)),
+        (c, d) in (200u64..9_000).prop_flat_map(|c| (Just(c), c + 400..11_800)),
+    ) {
+        let t = analyse_wav(&wav(&channel(vec![tone(a, b)]), &channel(vec![Tone { freq_hz: 620.0, ..tone(c, d) }]), 12_000), &SpeechConfig::standard())
+            .expect("valid");
+        let placed = analytics::speech::TalkAnalysis::from_segments(
+            12_000,
+            vec![Segment { start_ms: a, end_ms: b }],
+            vec![Segment { start_ms: c, end_ms: d }],
+        );
+        for (what, got, want) in [
+            ("customer talk", t.customer.talk_ms, placed.customer.talk_ms),
+            ("agent talk", t.agent.talk_ms, placed.agent.talk_ms),
+            ("overtalk", t.overtalk_ms, placed.overtalk_ms),
+            ("silence", t.silence_ms, placed.silence_ms),
+            ("longest silence", t.longest_silence_ms, placed.longest_silence_ms),
+        ] {
+            prop_assert!(got.abs_diff(want) <= TOLERANCE_MS, "{}: got {} want {} (customer {}..{}, agent {}..{})", what, got, want, a, b, c, d);
+        }
+    }
+}
