@@ -29,6 +29,7 @@
 mod api;
 mod authrepo;
 mod guard;
+mod metrics;
 mod openapi;
 mod problem;
 pub mod routes;
@@ -90,6 +91,7 @@ pub struct AppState {
     pub entropy: Arc<dyn Entropy>,
     pub config: WebConfig,
     pub version: &'static str,
+    pub(crate) metrics: metrics::HttpMetrics,
     throttle: Mutex<LoginThrottle>,
     rate: Mutex<RateLimiter>,
 }
@@ -102,6 +104,7 @@ impl AppState {
             auth,
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
+            metrics: metrics::HttpMetrics::default(),
             throttle: Mutex::new(LoginThrottle::new(config.throttle)),
             rate: Mutex::new(RateLimiter::new(config.rate)),
             config,

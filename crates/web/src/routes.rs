@@ -54,6 +54,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/readyz", "readyz", "check the database is ready", "meta", PUB),
     r("GET", "/api/openapi.json", "openapi", "read the API document", "meta", PUB),
     r("GET", "/api/docs", "docs", "browse the API document", "meta", PUB),
+    r("GET", "/api/metrics", "metrics", "read the server's metrics", "meta", Rule::STAFF),
     r("POST", "/api/auth/login", "login", "sign in", "auth", PUB),
     r("POST", "/api/auth/logout", "logout", "sign out", "auth", ANY),
     r("GET", "/api/me", "me", "read their own profile", "auth", ANY),
@@ -125,6 +126,7 @@ pub fn build(state: Arc<AppState>) -> Router {
         .layer(from_fn_with_state(state.clone(), guard::body_limit))
         .layer(from_fn_with_state(state.clone(), guard::rate_limit))
         .layer(from_fn(crate::problem::ensure_problem))
+        .layer(from_fn_with_state(state.clone(), crate::metrics::measure))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -398,3 +398,21 @@ async fn queue_and_agent_bodies_naming_missing_things_or_out_of_bounds_are_422()
     let (status, p) = problem(resp).await;
     assert_eq!((status, p["detail"].clone()), (422, json!("channel capacity \"chat=99\" must be at most 20")));
 }
+
+#[tokio::test]
+async fn metrics_count_requests_errors_and_latency_for_staff() {
+    let s = common::start().await;
+    let supervisor = s.supervisor().await;
+    let _ = s.anon(Method::GET, "/nope").send().await.expect("404");
+    let resp = s.as_browser(&supervisor, Method::GET, "/api/metrics").send().await.expect("metrics");
+    assert!(resp.headers()["content-type"].to_str().expect("ascii").starts_with("text/plain"));
+    let text = resp.text().await.expect("text");
+    let requests: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("hotline_http_requests_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("requests counter");
+    assert!(requests >= 2, "{text}");
+    assert!(text.contains("hotline_http_client_errors_total 1"), "{text}");
+    assert!(text.contains("hotline_http_latency_ms_bucket{le=\"+Inf\"}"), "{text}");
+}

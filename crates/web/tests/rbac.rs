@@ -20,6 +20,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("readyz", "YYYY"),
     ("openapi", "YYYY"),
     ("docs", "YYYY"),
+    ("metrics", "--YY"),
     ("login", "YYYY"),
     ("logout", "-YYY"),
     ("me", "-YYY"),

@@ -33,3 +33,13 @@ pub(crate) async fn openapi(State(app): State<S>) -> Response {
 pub(crate) async fn docs() -> Html<&'static str> {
     Html(include_str!("../docs.html"))
 }
+
+pub(crate) async fn metrics(State(app): State<S>) -> Response {
+    let (throttle_evictions, (rate_evictions, tracked)) = {
+        let t = app.throttle().evictions();
+        let r = app.rate();
+        (t, (r.evictions(), r.tracked_clients()))
+    };
+    let text = app.metrics.render(throttle_evictions, rate_evictions, tracked);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

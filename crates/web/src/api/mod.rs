@@ -46,6 +46,7 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "readyz" => on(filter, meta::readyz),
         "openapi" => on(filter, meta::openapi),
         "docs" => on(filter, meta::docs),
+        "metrics" => on(filter, meta::metrics),
         "login" => on(filter, session::login),
         "logout" => on(filter, session::logout),
         "me" => on(filter, session::me),
