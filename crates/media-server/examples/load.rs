@@ -209,6 +209,24 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
 }
 
+fn print_report(args: &Args, sent: u64, received: u64, mut added_us: Vec<u64>, cpu_ns_used: u64) {
+    added_us.sort_unstable();
+    let loss = 100.0 * (sent.saturating_sub(received)) as f64 / sent.max(1) as f64;
+    let cpu_share = cpu_ns_used as f64 / (args.seconds as f64 * 1e9);
+    println!(
+        "calls={} seconds={} mode={} sent={sent} received={received} loss={loss:.3}% added_jitter_ms p50={:.2} p99={:.2} max={:.2} media_task_cpu={:.1}% of a core, per_call={:.3}% ({:.1} µs per call-second)",
+        args.calls,
+        args.seconds,
+        if args.same_codec { "relay" } else { "transcode" },
+        percentile(&added_us, 0.5),
+        percentile(&added_us, 0.99),
+        percentile(&added_us, 1.0),
+        cpu_share * 100.0,
+        cpu_share * 100.0 / args.calls as f64,
+        cpu_ns_used as f64 / 1000.0 / (args.seconds as f64 * args.calls as f64),
+    );
+}
+
 fn main() -> Result<(), String> {
     let args = parse_args()?;
     let book = Arc::new(Codebook::new().ok_or("fewer than 16 G.711 codes survive µ→A→µ")?);
@@ -241,8 +259,24 @@ fn main() -> Result<(), String> {
         let mut receivers = Vec::new();
         for (i, c) in calls.iter().enumerate() {
             let ssrc = i as u32 * 2;
-            senders.push(tokio::spawn(send_stream(c.customer.clone(), c.to_customer_leg, cc, book.clone(), base, until, ssrc)));
-            senders.push(tokio::spawn(send_stream(c.agent.clone(), c.to_agent_leg, ac, book.clone(), base, until, ssrc + 1)));
+            senders.push(tokio::spawn(send_stream(
+                c.customer.clone(),
+                c.to_customer_leg,
+                cc,
+                book.clone(),
+                base,
+                until,
+                ssrc,
+            )));
+            senders.push(tokio::spawn(send_stream(
+                c.agent.clone(),
+                c.to_agent_leg,
+                ac,
+                book.clone(),
+                base,
+                until,
+                ssrc + 1,
+            )));
             // What the agent hears came from the customer, and the other way round.
             receivers.push(tokio::spawn(receive_stream(c.agent.clone(), ac, book.clone(), base, until)));
             receivers.push(tokio::spawn(receive_stream(c.customer.clone(), cc, book.clone(), base, until)));
@@ -260,21 +294,7 @@ fn main() -> Result<(), String> {
             let min = d.transits_us.iter().copied().min().unwrap_or(0);
             added_us.extend(d.transits_us.iter().map(|t| t - min));
         }
-        added_us.sort_unstable();
-        let loss = 100.0 * (sent.saturating_sub(received)) as f64 / sent.max(1) as f64;
-        let cpu_share = cpu_ns_used as f64 / (args.seconds as f64 * 1e9);
-        println!(
-            "calls={} seconds={} mode={} sent={sent} received={received} loss={loss:.3}% added_jitter_ms p50={:.2} p99={:.2} max={:.2} media_task_cpu={:.1}% of a core, per_call={:.3}% ({:.1} µs per call-second)",
-            args.calls,
-            args.seconds,
-            if args.same_codec { "relay" } else { "transcode" },
-            percentile(&added_us, 0.5),
-            percentile(&added_us, 0.99),
-            percentile(&added_us, 1.0),
-            cpu_share * 100.0,
-            cpu_share * 100.0 / args.calls as f64,
-            cpu_ns_used as f64 / 1000.0 / (args.seconds as f64 * args.calls as f64),
-        );
+        print_report(&args, sent, received, added_us, cpu_ns_used);
         server.shutdown().await.map_err(|e| e.to_string())?;
         Ok::<(), String>(())
     })?;

@@ -16,6 +16,33 @@
 //! (commands, events, calls and ports are all bounded), bind outside the configured range or
 //! address, or keep a port after its call closed.
 //!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use media::codec::Codec;
+//! use media_server::{LegId, LegSpec, MediaServer, MediaServerConfig};
+//!
+//! let dir = std::env::temp_dir();
+//! let config = MediaServerConfig::new("127.0.0.1".parse()?, 27_000, 27_099, dir);
+//! let (server, _events, task) = MediaServer::start(config)?;
+//! let (call, local_rtp) = server.allocate_call().await?; // goes into our SDP
+//! assert_eq!(local_rtp.port() % 2, 0);
+//! let phone = tokio::net::UdpSocket::bind("127.0.0.1:0").await?; // the far end, from its SDP
+//! server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, phone.local_addr()?), None).await?;
+//! let prompt: Arc<[i16]> = vec![1000i16; 1600].into();
+//! server.play(call, LegId::Customer, vec![prompt], true).await?;
+//! let mut buf = [0u8; 1500];
+//! let (n, from) = phone.recv_from(&mut buf).await?; // 20 ms of prompt, µ-law
+//! assert_eq!((n, from), (12 + 160, local_rtp));
+//! let report = server.close(call).await?;
+//! assert!(report.recording.is_none());
+//! server.shutdown().await?;
+//! task.await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Modules
 //! | module | what |
 //! |---|---|

@@ -329,3 +329,27 @@ async fn rtcp_leaves_from_the_rtcp_port_towards_the_remote_rtp_port_plus_one() {
     server.shutdown().await.expect("running");
     task.await.expect("task");
 }
+
+#[tokio::test]
+async fn a_listening_supervisor_hears_both_sides_mixed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(24_900, 8, dir.path()));
+    let (call, customer, agent, c_leg, a_leg) = bridged(&server).await;
+    let supervisor = Phone::new(Codec::Pcmu).await;
+    server.allocate_leg(call, LegId::Supervisor).await.expect("ports free");
+    let spec = LegSpec::new(Codec::Pcmu, supervisor.addr());
+    let no_mode = server.add_leg(call, LegId::Supervisor, spec.clone(), None).await;
+    assert!(matches!(no_mode, Err(media_server::MediaServerError::NoMonitorMode)), "{no_mode:?}");
+    server.add_leg(call, LegId::Supervisor, spec, Some(media_server::MonitorMode::Listen)).await.expect("supervisor");
+    let (heard, (), ()) = tokio::join!(
+        supervisor.receive_for(Duration::from_millis(1000)),
+        customer.send_tone(c_leg, 500.0, 5000.0, 50),
+        agent.send_tone(a_leg, 1500.0, 5000.0, 50),
+    );
+    let mix = voiced(&heard.samples);
+    assert!(mix.len() >= 30 * 160, "{} samples heard", mix.len());
+    let (c, a) = (goertzel_share(&mix, 500.0), goertzel_share(&mix, 1500.0));
+    assert!(c > 0.3 && a > 0.3 && c + a > 0.9, "customer share {c}, agent share {a}");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
