@@ -29,6 +29,7 @@
 mod api;
 mod authrepo;
 mod guard;
+mod hashing;
 mod metrics;
 mod openapi;
 mod problem;
@@ -67,6 +68,10 @@ pub struct WebConfig {
     pub rate: RateLimits,
     /// Largest request body accepted; larger ones are refused with 413.
     pub max_body_bytes: usize,
+    /// Password hashes and checks (argon2id, ~25 ms and 19 MiB each) running at once.
+    pub max_concurrent_password_hashes: usize,
+    /// Longest a sign-in waits for a hashing slot before a 503.
+    pub password_queue_timeout_ms: u64,
 }
 
 impl WebConfig {
@@ -79,6 +84,8 @@ impl WebConfig {
             throttle: ThrottleLimits::default(),
             rate: RateLimits::default(),
             max_body_bytes: 1024 * 1024,
+            max_concurrent_password_hashes: 4,
+            password_queue_timeout_ms: 5_000,
         }
     }
 }
@@ -94,6 +101,7 @@ pub struct AppState {
     pub(crate) metrics: metrics::HttpMetrics,
     throttle: Mutex<LoginThrottle>,
     rate: Mutex<RateLimiter>,
+    password_slots: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -107,6 +115,7 @@ impl AppState {
             metrics: metrics::HttpMetrics::default(),
             throttle: Mutex::new(LoginThrottle::new(config.throttle)),
             rate: Mutex::new(RateLimiter::new(config.rate)),
+            password_slots: tokio::sync::Semaphore::new(config.max_concurrent_password_hashes.max(1)),
             config,
             version,
         }

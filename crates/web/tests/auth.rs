@@ -339,3 +339,27 @@ async fn admin_cannot_lock_themselves_out() {
     assert_eq!((status, p["type"].clone()), (409, json!(problem_type("conflict"))));
     assert_eq!(me_status(&s, &admin).await, 200);
 }
+
+#[tokio::test]
+async fn a_burst_of_sign_ins_beyond_the_hashing_slots_gets_503_not_unbounded_work() {
+    let mut config = common::config();
+    config.max_concurrent_password_hashes = 1;
+    config.password_queue_timeout_ms = 1;
+    let s = std::sync::Arc::new(common::start_with(config).await);
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = s.try_login("admin", "demoadmin").await;
+            let retry = resp.headers().contains_key("retry-after");
+            (resp.status().as_u16(), retry)
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.expect("task"));
+    }
+    assert!(answers.iter().all(|(s, _)| *s == 200 || *s == 503), "{answers:?}");
+    assert!(answers.iter().any(|(s, retry)| *s == 503 && *retry), "{answers:?}");
+    assert!(answers.iter().any(|(s, _)| *s == 200), "{answers:?}");
+}

@@ -16,11 +16,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{ApiQuery, PageQuery, S, paged, text_field, views};
-use crate::AppState;
 use crate::authrepo::ApiToken;
 use crate::guard::{Caller, ClientIp, SESSION_COOKIE};
 use crate::problem::{ApiJson, Problem, ProblemKind};
 use crate::runtime::{new_uuid, random};
+use crate::{AppState, hashing};
 
 /// Most characters of an API token's name.
 const MAX_TOKEN_NAME_CHARS: usize = 100;
@@ -35,10 +35,6 @@ pub(crate) struct LoginBody {
 fn dummy_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| auth::hash_password("not-a-real-password", [0x5a; 16]).unwrap_or_default())
-}
-
-async fn verify(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc).unwrap_or(false)).await.unwrap_or(false)
 }
 
 fn session_cookie(app: &AppState, value: &str, max_age_secs: u64) -> Result<HeaderValue, Problem> {
@@ -78,7 +74,7 @@ pub(crate) async fn login(
         Err(_) => None,
     };
     let phc = user.as_ref().filter(|u| u.active).map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
-    let ok = verify(body.password, phc).await;
+    let ok = hashing::verify(&app, body.password, phc).await?;
     match user.filter(|u| u.active && ok) {
         Some(user) => {
             app.throttle().record_success(&body.username);
@@ -155,16 +151,11 @@ pub(crate) async fn change_password(
         return Err(Problem::of(ProblemKind::RateLimited, "too many failed attempts").retry_after_ms(t.retry_after_ms));
     }
     let mut user = super::found(app.store.get_user(who.org, user_id).await?, "user")?;
-    if !verify(body.current_password, user.password_hash.clone()).await {
+    if !hashing::verify(&app, body.current_password, user.password_hash.clone()).await? {
         app.throttle().record_failure(now, &who.actor, ip);
         return Err(Problem::of(ProblemKind::InvalidCredentials, "the current password is wrong"));
     }
-    let salt: [u8; 16] = random(app.entropy.as_ref())?;
-    let new = body.new_password;
-    let hashed = tokio::task::spawn_blocking(move || auth::hash_password(&new, salt))
-        .await
-        .map_err(|_| Problem::of(ProblemKind::Internal, "password hashing stopped"))?;
-    user.password_hash = hashed.map_err(Problem::validation)?;
+    user.password_hash = hashing::hash(&app, body.new_password).await?;
     app.store.update_user(&user).await?;
     app.auth.delete_user_sessions(who.org, user_id).await?;
     signed_in(&app, &user, StatusCode::OK).await

@@ -10,21 +10,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{S, found, parse_id, text_field, views};
-use crate::AppState;
 use crate::guard::Caller;
+use crate::hashing;
 use crate::problem::{ApiJson, Problem, ProblemKind};
-use crate::runtime::{new_uuid, random};
+use crate::runtime::new_uuid;
 
 /// Most characters of a display name.
 const MAX_DISPLAY_NAME_CHARS: usize = 200;
-
-async fn hash(app: &AppState, password: String) -> Result<String, Problem> {
-    let salt: [u8; 16] = random(app.entropy.as_ref())?;
-    tokio::task::spawn_blocking(move || auth::hash_password(&password, salt))
-        .await
-        .map_err(|_| Problem::of(ProblemKind::Internal, "password hashing stopped"))?
-        .map_err(Problem::validation)
-}
 
 #[derive(Deserialize)]
 pub(crate) struct NewUser {
@@ -47,7 +39,7 @@ pub(crate) async fn create_user(
         username: Username::parse(&body.username)?,
         display_name: text_field("display name", &body.display_name, MAX_DISPLAY_NAME_CHARS, true)?,
         role: body.role.parse::<Role>()?,
-        password_hash: hash(&app, body.password).await?,
+        password_hash: hashing::hash(&app, body.password).await?,
         email: body.email.as_deref().map(Email::parse).transpose()?,
         language: Language::parse(body.language.as_deref().unwrap_or("zh-CN"))?,
         active: true,
@@ -110,7 +102,7 @@ pub(crate) async fn reset_password(
 ) -> Result<StatusCode, Problem> {
     let org = c.who.org;
     let mut user = found(app.store.get_user(org, parse_id::<UserId>(&id, "user")?).await?, "user")?;
-    user.password_hash = hash(&app, body.new_password).await?;
+    user.password_hash = hashing::hash(&app, body.new_password).await?;
     app.store.update_user(&user).await?;
     app.auth.delete_user_sessions(org, user.id).await?;
     Ok(StatusCode::NO_CONTENT)
