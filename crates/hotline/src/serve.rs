@@ -57,13 +57,20 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     let http_addr = SocketAddr::new(cfg.http.bind, cfg.http.port);
     let listener = TcpListener::bind(http_addr).await.with_context(|| format!("http: cannot listen on {http_addr}"))?;
     let bound = listener.local_addr().context("http: no local address")?;
+    let org = served_org(&store, mode).await?;
+    let sip_addr = SocketAddr::new(cfg.sip.bind, cfg.sip.port);
+    let sip_config = sip_server::SipServerConfig::new(sip_addr, org);
+    let sip = sip_server::SipServer::start(sip_config, sip_server::StoreDirectory { store: store.clone(), org })
+        .await
+        .with_context(|| format!("sip.port: cannot serve SIP (UDP and TCP) on {sip_addr}"))?;
+    tracing::info!(sip = %sip.local_addr(), "SIP is serving on UDP and TCP");
     tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
     if mode == Mode::Demo {
         println!("Hotline demo is up: http://localhost:{} (health: /healthz, readiness: /readyz)", bound.port());
         println!("Data: {} (run `hotline demo` again to keep it)", cfg.data_dir.display());
     }
 
-    let mut web_config = web::WebConfig::new(served_org(&store, mode).await?);
+    let mut web_config = web::WebConfig::new(org);
     web_config.max_body_bytes = usize::try_from(cfg.http.max_body_bytes).unwrap_or(usize::MAX);
     let auth_repo = Arc::new(web::MemoryAuthRepo::new(web::MemoryLimits::default()));
     let state = Arc::new(web::AppState::new(store.clone(), auth_repo, web_config, env!("CARGO_PKG_VERSION")));
@@ -81,6 +88,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         Ok(joined) => joined.context("http server task")?.context("http server")?,
         Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
     }
+    sip.stop().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -183,6 +183,7 @@ fn database_from_a_newer_hotline_is_refused_untouched() {
 struct Server {
     child: Child,
     base: String,
+    sip: u16,
 }
 
 impl Server {
@@ -198,7 +199,7 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn hotline");
-        let server = Server { child, base: format!("http://127.0.0.1:{http}") };
+        let server = Server { child, base: format!("http://127.0.0.1:{http}"), sip };
         server.wait_until_healthy();
         server
     }
@@ -303,4 +304,47 @@ fn serve_refuses_demo_passwords_until_they_are_changed() {
     assert_eq!(reqwest::blocking::get(format!("{}/readyz", server.base)).expect("readyz").status(), 200);
     let (status, _) = server.stop();
     assert!(status.success());
+}
+
+fn sip_options(branch: &str, transport: &str) -> String {
+    format!(
+        "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:5999;branch=z9hG4bK{branch};rport\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:127.0.0.1>\r\n\
+         Call-ID: {branch}@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+#[test]
+fn demo_answers_sip_options_on_udp_and_tcp_of_the_sip_port() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let server = Server::start("demo", tmp.path());
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    udp.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    udp.send_to(sip_options("cliudp", "UDP").as_bytes(), ("127.0.0.1", server.sip)).expect("send");
+    let mut buf = [0u8; 4096];
+    let n = udp.recv(&mut buf).expect("a SIP answer over UDP");
+    assert!(buf[..n].starts_with(b"SIP/2.0 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", server.sip)).expect("tcp on the SIP port");
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    tcp.write_all(sip_options("clitcp", "TCP").as_bytes()).expect("write");
+    let n = tcp.read(&mut buf).expect("a SIP answer over TCP");
+    assert!(buf[..n].starts_with(b"SIP/2.0 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    let (status, err) = server.stop();
+    assert!(status.success(), "{err}");
+}
+
+#[test]
+fn sip_port_in_use_is_a_one_line_error_naming_sip_port() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let o = hotline()
+        .args(["demo", "--data-dir", "state", "--http-port", &free_port().to_string(), "--sip-port", &port])
+        .env("HOTLINE_HTTP_BIND", "127.0.0.1")
+        .env("HOTLINE_SIP_BIND", "127.0.0.1")
+        .current_dir(tmp.path())
+        .output()
+        .expect("run hotline");
+    assert_one_line_error(&o, "hotline: sip.port: cannot serve SIP (UDP and TCP) on 127.0.0.1:");
 }
