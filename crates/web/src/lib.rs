@@ -1,7 +1,8 @@
 //! Hotline's HTTP surface, the only crate that uses axum.
 //!
 //! Serves `/healthz`, `/readyz` and the REST API under `/api` (sign-in, sessions, API tokens, the
-//! audit log, agents, skills, queues, customers, contacts, tickets, orders, recording metadata),
+//! audit log, users, agents, skills, queues, customers, contacts, tickets, orders, recording
+//! metadata),
 //! its OpenAPI document at `/api/openapi.json` and a browsable page at `/api/docs`. The WebSocket
 //! event stream, the agent desktop and the wallboard join later; they hang off the same
 //! [`AppState`] (a broadcast hub will sit beside the store) and the same route table.
@@ -17,8 +18,11 @@
 //!   data goes through the `store` crate; handlers parse, check the caller's grant, call, answer.
 //!   Time and randomness come only through [`Clock`] and [`Entropy`].
 //! - **Bounded**: bodies are capped at `max_body_bytes` (413), each client address has a token
-//!   bucket (429), failed sign-ins are throttled per username and per address (429), pages at
-//!   [`store::MAX_PAGE_SIZE`] rows; every map behind these has a named size limit.
+//!   bucket (429), failed sign-ins are throttled per username and per address (429), argon2 work
+//!   runs at most `max_concurrent_password_hashes` at a time (503 past `password_queue_timeout_ms`),
+//!   pages at [`store::MAX_PAGE_SIZE`] rows; every map behind these has a named size limit.
+//! - **Observable**: requests, errors, throttled requests, in-flight requests and a latency
+//!   histogram at `/api/metrics` (Prometheus text), with no label taken from request data.
 //! - **Cookie sessions are CSRF-safe**: HttpOnly, SameSite=Strict (+Secure when configured); every
 //!   unsafe method authenticated by cookie needs the per-session token in `X-CSRF-Token`, and an
 //!   `Origin`, when sent, must be this server's. Bearer tokens are not sent by browsers on their

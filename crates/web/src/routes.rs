@@ -26,7 +26,7 @@ pub struct Route {
     pub path: &'static str,
     /// Stable operation id (OpenAPI `operationId`, audit `action`).
     pub op_id: &'static str,
-    /// What the route does, as "the agent role may not <summary>" reads.
+    /// What the route does, phrased to read after "the agent role may not".
     pub summary: &'static str,
     pub tag: &'static str,
     pub rule: Rule,
