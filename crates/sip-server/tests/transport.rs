@@ -233,3 +233,51 @@ async fn a_port_in_use_is_a_bind_error() {
     assert!(matches!(taken, Err(sip_server::SipServerError::Bind(_))), "{taken:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_get_answers_of_the_same_shape() {
+    let mut cfg = config();
+    cfg.digest_algorithms = vec![sip::digest::Algorithm::Sha256, sip::digest::Algorithm::Md5];
+    let (_dir, _store, server) = server_with(cfg).await;
+    let wrong = RawUdp::new(server.local_addr()).await;
+    let (_, wrong_answer) = register_raw(&wrong, "1001", "not-the-password", "w").await;
+    let unknown = RawUdp::new(server.local_addr()).await;
+    let (_, unknown_answer) = register_raw(&unknown, "9999", "not-the-password", "u").await;
+    assert_eq!(status(&wrong_answer), 401, "{wrong_answer}");
+    assert_eq!(shape_of(&wrong_answer, "1001"), shape_of(&unknown_answer, "9999"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn register_with_sha256_digest_is_accepted() {
+    let mut cfg = config();
+    cfg.digest_algorithms = vec![sip::digest::Algorithm::Sha256, sip::digest::Algorithm::Md5];
+    let (_dir, store, server) = server_with(cfg).await;
+    let phone = RawUdp::new(server.local_addr()).await;
+    let (challenge, answer) = register_raw(&phone, "1006", "demo1006", "s").await;
+    assert!(challenge.contains("algorithm=SHA-256"), "{challenge}");
+    assert_eq!(status(&answer), 200, "{answer}");
+    let stored = wait_for_bindings(&store, |b| !b.is_empty()).await;
+    assert_eq!(stored.iter().map(|b| b.source.port()).collect::<Vec<_>>(), vec![phone.port()]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_source_failing_auth_repeatedly_is_dropped_and_the_server_keeps_working() {
+    let (_dir, _store, server) = server_with(config()).await;
+    let attacker = RawUdp::new(server.local_addr()).await;
+    // The core's default throttle blocks a source after 5 failures within a minute.
+    for i in 0..5 {
+        let (_, answer) = register_raw(&attacker, "1001", "guess", &format!("g{i}")).await;
+        assert_eq!(status(&answer), 401, "attempt {i}: {answer}");
+    }
+    let next = request("REGISTER", "127.0.0.1", attacker.port(), "g9", "Expires: 300\r\n");
+    attacker.send(next.as_bytes()).await;
+    assert_eq!(attacker.recv(300).await, None, "a throttled source must get no answer");
+    assert_eq!(server.counters().dropped_auth_throttled, 1);
+    // The throttle is per IP address: a phone on another address still registers.
+    let phone = RawUdp::from("127.0.0.2", server.local_addr()).await;
+    let (_, answer) = register_raw(&phone, "1002", "demo1002", "ok").await;
+    assert_eq!(status(&answer), 200, "another source must still register: {answer}");
+    server.stop().await;
+}

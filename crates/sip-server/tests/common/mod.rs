@@ -116,6 +116,11 @@ impl RawUdp {
         RawUdp { socket: tokio::net::UdpSocket::bind(local).await.expect("bind"), server }
     }
 
+    /// From another loopback address (Linux routes all of 127/8 to lo): another source for the guard.
+    pub async fn from(local_ip: &str, server: SocketAddr) -> RawUdp {
+        RawUdp { socket: tokio::net::UdpSocket::bind((local_ip, 0)).await.expect("bind"), server }
+    }
+
     pub fn port(&self) -> u16 {
         self.socket.local_addr().expect("addr").port()
     }
@@ -151,4 +156,53 @@ Contact: <sip:1001@{host}:{port}>\r\n\
 /// The status code of a response text.
 pub fn status(response: &str) -> u16 {
     response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// REGISTER as `user` from `peer`: unauthenticated first, then answering the challenge with
+/// `password` (the strongest algorithm offered). Returns the challenge and the final answer.
+pub async fn register_raw(peer: &RawUdp, user: &str, password: &str, tag: &str) -> (String, String) {
+    use sip::message::{Limits, Message, Method, parse_datagram};
+    let first = request("REGISTER", "127.0.0.1", peer.port(), &format!("{tag}a"), "Expires: 300\r\n")
+        .replace("1001@", &format!("{user}@"));
+    peer.send(first.as_bytes()).await;
+    let challenge_text = peer.recv(2_000).await.expect("a challenge");
+    let Ok(Message::Response(challenge)) = parse_datagram(challenge_text.as_bytes(), &Limits::default()) else {
+        panic!("not a response: {challenge_text}")
+    };
+    let offered: Vec<sip::digest::Challenge> = challenge
+        .headers
+        .get_all(&sip::HeaderName::WwwAuthenticate)
+        .filter_map(sip::digest::Challenge::parse)
+        .collect();
+    let chosen = sip::digest::pick_challenge(&offered).expect("a digest challenge");
+    let uri = "sip:127.0.0.1";
+    let creds = sip::digest::respond(chosen, user, password, &Method::Register, uri, "c0ffee", 1);
+    let second = request("REGISTER", "127.0.0.1", peer.port(), &format!("{tag}b"), "Expires: 300\r\n")
+        .replace("1001@", &format!("{user}@"))
+        .replace(&format!("Call-ID: {tag}b@test"), &format!("Call-ID: {tag}a@test"))
+        .replace("CSeq: 1 REGISTER", &format!("CSeq: 2 REGISTER\r\nAuthorization: {creds}"));
+    peer.send(second.as_bytes()).await;
+    (challenge_text, peer.recv(2_000).await.unwrap_or_default())
+}
+
+/// A response with what legitimately differs between two answers blanked: nonces, tags,
+/// branches, Call-IDs, ports and the user.
+pub fn shape_of(response: &str, user: &str) -> Vec<String> {
+    let blank = |value: &str, key: &str| match value.find(key) {
+        Some(i) => {
+            let end =
+                value[i + key.len()..].find([';', ',', '"', '>', '\r']).map_or(value.len(), |e| i + key.len() + e);
+            format!("{}{key}*{}", &value[..i], &value[end..])
+        }
+        None => value.to_owned(),
+    };
+    response
+        .lines()
+        .filter(|l| !l.starts_with("Call-ID") && !l.starts_with("Via") && !l.starts_with("Contact"))
+        .map(|l| {
+            let l = l.replace(user, "USER");
+            let l = blank(&l, "nonce=\"");
+            blank(&l, "tag=")
+        })
+        .collect()
 }
