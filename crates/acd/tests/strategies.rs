@@ -192,7 +192,7 @@ fn skills_best_breaks_an_equal_lowest_by_the_sum_then_by_longest_idle() {
 }
 
 #[test]
-fn skills_best_walk_is_bounded_when_the_contact_adds_skills() {
+fn skills_best_skips_agents_who_lack_the_contacts_extra_skill() {
     let (mut h, q) = two_skill_queue();
     // Many agents ahead in the queue-skill order, none with billing; the one who has it is last.
     let n = acd::engine::MAX_SKILLS_BEST_CANDIDATES as u128 + 10;
@@ -263,4 +263,25 @@ fn least_occupied_by_occupancy_counts_idle_time_up_to_the_decision() {
     let out = h.arrive(t(1000), contact(3, Channel::Voice, q));
     assert_eq!(offers(&out), vec![(contact_id(3), agent_id(1))]);
     assert_eq!(h.acd.agent_occupancy_ppm(agent_id(2)), Some(50_000));
+}
+
+/// `weak` agents strong at the queue's skill but weak at billing, then one balanced agent.
+fn balanced_agent_after(weak: u128) -> model::AgentId {
+    let (mut h, q) = two_skill_queue();
+    for a in 1..=weak {
+        h.login(t(0), AgentB::new(a, &[q]).skill("technical", 9).skill("billing", 1));
+    }
+    h.login(t(0), AgentB::new(weak + 1, &[q]).skill("technical", 3).skill("billing", 9));
+    let out = h.arrive(t(1), needing_billing(1, q));
+    offers(&out)[0].1
+}
+
+#[test]
+fn skills_best_finds_the_best_over_all_skills_within_the_candidate_limit_and_stops_there() {
+    // Within the limit the balanced agent (lowest 3) beats the lopsided ones (lowest 1).
+    let few = acd::engine::MAX_SKILLS_BEST_CANDIDATES as u128 - 1;
+    assert_eq!(balanced_agent_after(few), agent_id(few + 1));
+    // Past it, the walk stops after that many fitting agents: the best of those is taken.
+    let many = acd::engine::MAX_SKILLS_BEST_CANDIDATES as u128;
+    assert_eq!(balanced_agent_after(many), agent_id(1));
 }

@@ -442,7 +442,8 @@ impl Acd {
 
     /// The next decision or event, oldest first. Outputs accumulate until taken: the shell
     /// drains them after every `handle`/`handle_timeout` call, and one call produces a bounded
-    /// number (a few per contact or agent it touches; at most [`MAX_RING_ALL_AGENTS`] offers).
+    /// number (a few per contact or agent it touches; at most [`MAX_RING_ALL_AGENTS`] offers
+    /// per contact and [`MAX_ANNOUNCEMENTS_PER_CALL`] repeated announcements).
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
     }
