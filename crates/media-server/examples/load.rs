@@ -1,6 +1,9 @@
 //! Load bench (not a test): N concurrent bridged calls on 127.0.0.1 with RTP both ways through one
-//! media server, measuring packet loss, added jitter (p50/p99 of each packet's transit time minus
-//! its stream's minimum) and the media task's CPU per call.
+//! media server, measuring packet loss, added jitter two ways — the delay variation of each packet
+//! (transit time minus its stream's minimum; strict) and the RFC 3550 interarrival jitter of each
+//! stream after each packet (what RTCP reports) — and the media task's CPU per call. Transit is
+//! timed from the sender's `send_to` to the receiver task's wake-up, so the generator's own
+//! scheduling delays count against the server.
 //!
 //! `cargo run --release -p media-server --example load -- --calls 200 --seconds 20 [--same-codec]`
 //!
@@ -209,18 +212,41 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
 }
 
-fn print_report(args: &Args, sent: u64, received: u64, mut added_us: Vec<u64>, cpu_ns_used: u64) {
+/// RFC 3550 §6.4.1 interarrival jitter after each packet (J += (|D| − J) / 16), in µs.
+fn interarrival_jitter_us(transits_us: &[u64]) -> Vec<u64> {
+    let mut j = 0.0f64;
+    transits_us
+        .windows(2)
+        .map(|w| {
+            j += ((w[1] as f64 - w[0] as f64).abs() - j) / 16.0;
+            j as u64
+        })
+        .collect()
+}
+
+fn print_report(
+    args: &Args,
+    sent: u64,
+    received: u64,
+    mut added_us: Vec<u64>,
+    mut rfc3550_us: Vec<u64>,
+    cpu_ns_used: u64,
+) {
     added_us.sort_unstable();
+    rfc3550_us.sort_unstable();
     let loss = 100.0 * (sent.saturating_sub(received)) as f64 / sent.max(1) as f64;
     let cpu_share = cpu_ns_used as f64 / (args.seconds as f64 * 1e9);
     println!(
-        "calls={} seconds={} mode={} sent={sent} received={received} loss={loss:.3}% added_jitter_ms p50={:.2} p99={:.2} max={:.2} media_task_cpu={:.1}% of a core, per_call={:.3}% ({:.1} µs per call-second)",
+        "calls={} seconds={} mode={} sent={sent} received={received} loss={loss:.3}% added_delay_variation_ms p50={:.2} p99={:.2} max={:.2} rfc3550_jitter_ms p50={:.2} p99={:.2} max={:.2} media_task_cpu={:.1}% of a core, per_call={:.3}% ({:.1} µs per call-second)",
         args.calls,
         args.seconds,
         if args.same_codec { "relay" } else { "transcode" },
         percentile(&added_us, 0.5),
         percentile(&added_us, 0.99),
         percentile(&added_us, 1.0),
+        percentile(&rfc3550_us, 0.5),
+        percentile(&rfc3550_us, 0.99),
+        percentile(&rfc3550_us, 1.0),
         cpu_share * 100.0,
         cpu_share * 100.0 / args.calls as f64,
         cpu_ns_used as f64 / 1000.0 / (args.seconds as f64 * args.calls as f64),
@@ -288,13 +314,15 @@ fn main() -> Result<(), String> {
         let cpu_ns_used = cpu_ns(&schedstat).saturating_sub(cpu_before);
         let mut received = 0;
         let mut added_us = Vec::new();
+        let mut rfc3550_us = Vec::new();
         for r in receivers {
             let d = r.await.map_err(|e| e.to_string())?;
             received += d.received;
             let min = d.transits_us.iter().copied().min().unwrap_or(0);
             added_us.extend(d.transits_us.iter().map(|t| t - min));
+            rfc3550_us.extend(interarrival_jitter_us(&d.transits_us));
         }
-        print_report(&args, sent, received, added_us, cpu_ns_used);
+        print_report(&args, sent, received, added_us, rfc3550_us, cpu_ns_used);
         server.shutdown().await.map_err(|e| e.to_string())?;
         Ok::<(), String>(())
     })?;
