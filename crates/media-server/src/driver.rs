@@ -37,6 +37,7 @@ pub(crate) enum Command {
     Allocate { reply: Reply<(CallId, SocketAddr)> },
     AllocateLeg { call: CallId, leg: LegId, reply: Reply<SocketAddr> },
     AddLeg { call: CallId, leg: LegId, spec: LegSpec, monitor: Option<MonitorMode>, reply: Reply<()> },
+    RemoveLeg { call: CallId, leg: LegId, reply: Reply<()> },
     WithCall { call: CallId, op: CallOp },
     Close { call: CallId, reply: Reply<CloseReport> },
     Counters { reply: oneshot::Sender<ServerCounters> },
@@ -174,6 +175,10 @@ impl Driver {
                 self.after_input(call);
                 let _ = reply.send(r);
             }
+            Command::RemoveLeg { call, leg, reply } => {
+                let _ = reply.send(self.remove_leg(call, leg));
+                self.after_input(call);
+            }
             Command::WithCall { call, op } => {
                 let now = Instant::now();
                 match self.calls.get_mut(&call) {
@@ -276,6 +281,23 @@ impl Driver {
         }
         if let Some(a) = call.active.as_mut() {
             a.legs_present[index(leg)] = true;
+        }
+        Ok(())
+    }
+
+    fn remove_leg(&mut self, id: CallId, leg: LegId) -> Result<(), MediaServerError> {
+        let call = self.calls.get_mut(&id).ok_or(MediaServerError::NoSuchCall(id))?;
+        if leg == LegId::Customer {
+            return Err(MediaServerError::CustomerLegStays(id));
+        }
+        let local = call.local[index(leg)].take().ok_or(MediaServerError::LegNotAllocated { call: id, leg })?;
+        self.ports.release(local.port);
+        if let Some(a) = call.active.as_mut() {
+            match leg {
+                LegId::Agent => a.bridge.remove_agent(),
+                _ => a.bridge.remove_supervisor(),
+            }
+            a.legs_present[index(leg)] = false;
         }
         Ok(())
     }

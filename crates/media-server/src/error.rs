@@ -33,6 +33,8 @@ pub enum MediaServerError {
     NoLeg { call: CallId, leg: LegId },
     #[error("call {0} has no customer leg yet: add it before the other legs or media commands")]
     NoCustomerLeg(CallId),
+    #[error("the customer leg of call {0} cannot be removed: close the call")]
+    CustomerLegStays(CallId),
     #[error("add_leg for the supervisor needs a monitor mode")]
     NoMonitorMode,
     #[error("recording path {0:?} must be relative, inside recordings_dir, without `..`")]

@@ -104,6 +104,44 @@ impl MediaServerHandle {
         self.ask(|reply| Command::AddLeg { call, leg, spec, monitor, reply }).await?
     }
 
+    /// A leg hung up or was transferred away: its media stops and its local ports are freed. The
+    /// customer leg cannot be removed (close the call instead).
+    pub async fn remove_leg(&self, call: CallId, leg: LegId) -> Result<()> {
+        self.ask(|reply| Command::RemoveLeg { call, leg, reply }).await?
+    }
+
+    /// Switches a supervisor between listening and whispering to the agent.
+    pub async fn set_monitor_mode(&self, call: CallId, mode: MonitorMode) -> Result<()> {
+        self.with_call(call, move |a, _| {
+            a.has_leg(call, LegId::Supervisor)?;
+            a.bridge.set_monitor_mode(mode);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether RTP is expected from a leg: false while the far end holds us (`sendonly` /
+    /// `inactive`), so its silence is not a media timeout.
+    pub async fn set_expect_rtp(&self, call: CallId, leg: LegId, expect: bool) -> Result<()> {
+        self.with_call(call, move |a, now| {
+            a.has_leg(call, leg)?;
+            a.bridge.set_expect_rtp(now, leg, expect);
+            Ok(())
+        })
+        .await
+    }
+
+    /// A digit that came in a SIP INFO: reported (and barges in) exactly like one from RTP.
+    pub async fn sip_info_dtmf(&self, call: CallId, leg: LegId, key: char, duration_ms: u32) -> Result<()> {
+        let digit = DtmfDigit::from_char(key).ok_or(MediaServerError::BadDigit(key))?;
+        self.with_call(call, move |a, _| {
+            a.has_leg(call, leg)?;
+            a.bridge.handle_sip_info_dtmf(leg, digit, duration_ms);
+            Ok(())
+        })
+        .await
+    }
+
     /// Customer and agent hear each other (relay, transcoding when the codecs differ).
     pub async fn connect(&self, call: CallId) -> Result<()> {
         self.with_call(call, |a, _| {

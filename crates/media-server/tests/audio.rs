@@ -250,7 +250,7 @@ async fn a_paused_recording_holds_silence_for_the_pause_and_keeps_the_timeline()
     let report = server.close(call).await.expect("closed");
     let wall_s = started.elapsed().as_secs_f64();
     let info = report.recording.expect("was recording").expect("finished cleanly");
-    assert!((info.paused_ms as f64 - 500.0).abs() <= 60.0, "{info:?}");
+    assert!((info.paused_ms as f64 - 500.0).abs() <= 100.0, "{info:?}");
     assert!((soxi(&path, "-D") - wall_s).abs() <= wall_s * 0.05, "the pause keeps the timeline");
     for channel in [1, 2] {
         assert!(sox_stat(&path, channel, 0.15, 0.25).0 > 0.1, "channel {channel} before the pause");
@@ -350,6 +350,84 @@ async fn a_listening_supervisor_hears_both_sides_mixed() {
     assert!(mix.len() >= 30 * 160, "{} samples heard", mix.len());
     let (c, a) = (goertzel_share(&mix, 500.0), goertzel_share(&mix, 1500.0));
     assert!(c > 0.3 && a > 0.3 && c + a > 0.9, "customer share {c}, agent share {a}");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn when_the_agent_hangs_up_the_customer_hears_silence_and_the_agent_ports_are_freed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(25_600, 8, dir.path()));
+    let (call, customer, agent, _, a_leg) = bridged(&server).await;
+    server.remove_leg(call, LegId::Agent).await.expect("agent leg removed");
+    let stays = server.remove_leg(call, LegId::Customer).await;
+    assert!(matches!(stays, Err(media_server::MediaServerError::CustomerLegStays(_))), "{stays:?}");
+    let mut freed = false;
+    for _ in 0..50 {
+        if std::net::UdpSocket::bind(a_leg).is_ok() {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(freed, "agent RTP port still bound");
+    let (heard, ()) = tokio::join!(
+        customer.receive_for(Duration::from_millis(500)),
+        agent.send_tone(a_leg, 1500.0, 6000.0, 20), // to a port nobody listens on any more
+    );
+    assert!(heard.audio_packets >= 15, "the customer still gets a stream: {}", heard.audio_packets);
+    assert!(rms(&heard.samples) < 50.0, "customer hears rms {}", rms(&heard.samples));
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn a_sip_info_digit_is_reported_like_an_rtp_one_and_stops_a_prompt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, mut events, task) = start(config(25_700, 8, dir.path()));
+    let phone = Phone::new(Codec::Pcmu).await;
+    let (call, _) = server.allocate_call().await.expect("ports free");
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, phone.addr()), None).await.expect("leg");
+    let prompt: Arc<[i16]> = tone(1000.0, 8000.0, 0, 80_000).into(); // 10 s
+    server.play(call, LegId::Customer, vec![prompt], true).await.expect("play");
+    server.sip_info_dtmf(call, LegId::Customer, '#', 120).await.expect("reported");
+    let mut seen = Vec::new();
+    wait_event(&mut events, Duration::from_millis(500), |e| {
+        seen.push(e.event.clone());
+        None::<()>
+    })
+    .await;
+    assert!(
+        seen.contains(&MediaEvent::PlaybackEnded { leg: LegId::Customer, end: PlaybackEnd::Interrupted }),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|e| matches!(e, MediaEvent::Dtmf { source: media::bridge::DtmfSource::SipInfo, digit, .. } if digit.as_char() == '#')),
+        "{seen:?}"
+    );
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn a_leg_that_holds_us_does_not_time_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(25_800, 8, dir.path());
+    cfg.media_timeout_ms = 300;
+    let (server, mut events, task) = start(cfg);
+    let phone = Phone::new(Codec::Pcmu).await;
+    let (call, _) = server.allocate_call().await.expect("ports free");
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, phone.addr()), None).await.expect("leg");
+    server.set_expect_rtp(call, LegId::Customer, false).await.expect("sendonly");
+    let early = wait_event(&mut events, Duration::from_millis(700), |e| {
+        matches!(e.event, MediaEvent::MediaTimeout { .. }).then_some(())
+    });
+    assert_eq!(early.await, None, "timed out while held");
+    server.set_expect_rtp(call, LegId::Customer, true).await.expect("sendrecv");
+    let late = wait_event(&mut events, Duration::from_millis(1000), |e| {
+        matches!(e.event, MediaEvent::MediaTimeout { .. }).then_some(())
+    });
+    assert_eq!(late.await, Some(()), "silence after resuming is a timeout");
     server.shutdown().await.expect("running");
     task.await.expect("task");
 }
