@@ -138,3 +138,38 @@ async fn a_contact_that_stops_answering_keepalives_is_unregistered() {
     assert!(server.counters().keepalives_failed >= 1);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_survives_lossy_udp_through_retransmissions() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let server = start(&store, config()).await;
+    // sipp drops 10% of the messages it sends and receives; its REGISTERs retransmit every 500 ms.
+    let args = ["-s", "1001", "-au", "1001", "-ap", "demo1001", "-lost", "10"];
+    let (code, log) = sipp("register.xml", server.local_addr(), free_port(), &args).await;
+    assert_eq!(code, 0, "sipp failed: {log}");
+    let stored = wait_for_bindings(&store, |b| !b.is_empty()).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(server.counters().registrations_accepted, 1, "a retransmitted REGISTER was applied twice");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_until_its_shutdown_future_resolves() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let mut cfg = config();
+    cfg.bind = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let addr = cfg.bind;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(sip_server::run(cfg, store.clone(), async move {
+        let _ = stop_rx.await;
+    }));
+    let (code, log) = sipp("options.xml", addr, free_port(), &[]).await;
+    assert_eq!(code, 0, "sipp failed: {log}");
+    let _ = stop_tx.send(());
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), running).await.expect("run returns");
+    assert_eq!(ended.expect("task"), Ok(()));
+    let probe = tokio::net::UdpSocket::bind(addr).await;
+    assert!(probe.is_ok(), "the UDP port must be released after run returns");
+}
