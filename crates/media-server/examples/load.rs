@@ -11,7 +11,7 @@
 //! `--same-codec` makes both µ-law (pure relay). Each packet carries its send time in 16 payload
 //! bytes chosen from G.711 codes that survive µ→A→µ, so transit is measured through transcoding.
 //! The server runs alone on its own thread (current-thread runtime); its CPU time comes from that
-//! thread's `/proc/.../schedstat`. The RTP range (`--port-min`, default 26000) must lie outside the
+//! thread's `/proc/.../schedstat`. The RTP range (`--port-min`, default 30000) must lie outside the
 //! kernel's ephemeral range (32768-60999), where the phones' sockets are bound. Bounded: at most 500 calls and 120 s; binds 127.0.0.1 only.
 
 use std::net::SocketAddr;
@@ -37,7 +37,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { calls: 100, seconds: 20, same_codec: false, port_min: 26_000 };
+    let mut a = Args { calls: 100, seconds: 20, same_codec: false, port_min: 30_000 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));

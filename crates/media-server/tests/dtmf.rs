@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Phone, config, pcap_udp_payloads, start, tone, wait_event};
+use common::{Phone, config, pcap_udp_payloads, rms, start, tone, wait_event};
 use media::bridge::{DtmfSource, LegId, MediaEvent};
 use media::codec::Codec;
 use media_server::LegSpec;
@@ -92,4 +92,95 @@ async fn a_digit_sent_to_a_leg_arrives_as_rfc4733_events() {
     assert!(events.iter().any(|e| e.get(1).is_some_and(|b| b & 0x80 != 0)), "no end packet");
     server.shutdown().await.expect("running");
     task.await.expect("task");
+}
+
+/// Starts sipp (Debian `sip-tester`) as a UAS running `scenario`, sends it an INVITE whose SDP
+/// points at `media_port` and ACKs its 200. sipp then plays its pcap there (`play_pcap_audio`).
+async fn sipp_plays_to(scenario: &str, sip_port: u16, media_port: u16, dir: &std::path::Path) -> std::process::Child {
+    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(scenario);
+    let sipp = std::process::Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario)
+        .args(["-i", "127.0.0.1", "-p", &sip_port.to_string(), "-mp", &(sip_port + 50).to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "10s", "-timeout_error", "-trace_err"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp runs (apt-get install -y sip-tester)");
+    let sip = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let sipp_sip = std::net::SocketAddr::from(([127, 0, 0, 1], sip_port));
+    let invite = sip_request("INVITE", sip.local_addr().expect("bound"), sipp_sip, media_port);
+    let mut answered = false;
+    let mut buf = [0u8; 4096];
+    for _ in 0..20 {
+        sip.send_to(invite.as_bytes(), sipp_sip).await.expect("send INVITE"); // until sipp listens
+        if let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_millis(250), sip.recv_from(&mut buf)).await {
+            answered = buf[..n].starts_with(b"SIP/2.0 200");
+            break;
+        }
+    }
+    assert!(answered, "sipp did not answer: {}", String::from_utf8_lossy(&buf[..64]));
+    let ack = sip_request("ACK", sip.local_addr().expect("bound"), sipp_sip, media_port);
+    sip.send_to(ack.as_bytes(), sipp_sip).await.expect("send ACK");
+    sipp
+}
+
+async fn exits_cleanly(sipp: std::process::Child) {
+    let mut sipp = sipp;
+    let status = tokio::task::spawn_blocking(move || sipp.wait()).await.expect("join").expect("sipp exits");
+    assert!(status.success(), "sipp: {status}");
+}
+
+#[tokio::test]
+async fn digits_played_by_sipp_play_pcap_audio_are_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, mut events, task) = start(config(23_300, 8, dir.path()));
+    let (call, local) = server.allocate_call().await.expect("ports free");
+    let sipp_media = std::net::SocketAddr::from(([127, 0, 0, 1], 25_950));
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcma, sipp_media), None).await.expect("leg");
+    let sipp = sipp_plays_to("uas_play_dtmf.xml", 25_900, local.port(), dir.path()).await;
+    let got = wait_event(&mut events, Duration::from_secs(5), |e| match e.event {
+        MediaEvent::Dtmf { digit, source: DtmfSource::Rfc4733, .. } => Some(digit.as_char()),
+        _ => None,
+    })
+    .await;
+    exits_cleanly(sipp).await;
+    assert_eq!(got, Some('3'));
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+/// sipp's PCMA speech (30 ms packets) on the customer leg reaches a µ-law agent phone transcoded.
+#[tokio::test]
+async fn speech_played_by_sipp_reaches_a_mu_law_agent_transcoded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(23_400, 8, dir.path()));
+    let agent = Phone::new(Codec::Pcmu).await;
+    let (call, local) = server.allocate_call().await.expect("ports free");
+    server.allocate_leg(call, LegId::Agent).await.expect("ports free");
+    let sipp_media = std::net::SocketAddr::from(([127, 0, 0, 1], 26_050));
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcma, sipp_media), None).await.expect("customer");
+    server.add_leg(call, LegId::Agent, LegSpec::new(Codec::Pcmu, agent.addr()), None).await.expect("agent");
+    server.connect(call).await.expect("connect");
+    let sipp = sipp_plays_to("uas_play_speech.xml", 26_000, local.port(), dir.path()).await;
+    let heard = agent.receive_for(Duration::from_millis(1500)).await;
+    exits_cleanly(sipp).await;
+    assert!(heard.audio_packets >= 30, "{} packets of speech", heard.audio_packets);
+    assert!(heard.payload_types.iter().all(|&pt| pt == 0), "{:?}", heard.payload_types);
+    assert!(rms(&heard.samples) > 100.0, "speech rms {}", rms(&heard.samples));
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+/// A minimal INVITE or ACK whose SDP offers PCMA + telephone-event at the media server's port.
+fn sip_request(method: &str, from: std::net::SocketAddr, to: std::net::SocketAddr, media_port: u16) -> String {
+    let sdp = format!(
+        "v=0\r\no=hotline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {media_port} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+    );
+    let (body, cseq) = if method == "INVITE" { (sdp.as_str(), "1 INVITE") } else { ("", "1 ACK") };
+    let content_type = if body.is_empty() { "" } else { "Content-Type: application/sdp\r\n" };
+    format!(
+        "{method} sip:sipp@{to} SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch=z9hG4bK-media-{method}\r\nFrom: <sip:test@127.0.0.1>;tag=media\r\nTo: <sip:sipp@127.0.0.1>\r\nCall-ID: media-server-sipp-test\r\nCSeq: {cseq}\r\nContact: <sip:test@{from}>\r\nMax-Forwards: 70\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }
