@@ -431,3 +431,47 @@ async fn a_leg_that_holds_us_does_not_time_out() {
     server.shutdown().await.expect("running");
     task.await.expect("task");
 }
+
+#[tokio::test]
+async fn a_whispering_supervisor_is_heard_by_the_agent_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(25_300, 8, dir.path()));
+    let (call, customer, agent, c_leg, a_leg) = bridged(&server).await;
+    let supervisor = Phone::new(Codec::Pcmu).await;
+    let s_leg = server.allocate_leg(call, LegId::Supervisor).await.expect("ports free");
+    let spec = LegSpec::new(Codec::Pcmu, supervisor.addr());
+    server.add_leg(call, LegId::Supervisor, spec, Some(media_server::MonitorMode::Listen)).await.expect("supervisor");
+    server.set_monitor_mode(call, media_server::MonitorMode::Whisper).await.expect("whisper");
+    let (c_heard, a_heard, (), (), ()) = tokio::join!(
+        customer.receive_for(Duration::from_millis(1000)),
+        agent.receive_for(Duration::from_millis(1000)),
+        customer.send_tone(c_leg, 500.0, 5000.0, 50),
+        agent.send_tone(a_leg, 1500.0, 5000.0, 50),
+        supervisor.send_tone(s_leg, 1000.0, 5000.0, 50),
+    );
+    let (to_agent, to_customer) = (voiced(&a_heard.samples), voiced(&c_heard.samples));
+    let (cust, sup) = (goertzel_share(&to_agent, 500.0), goertzel_share(&to_agent, 1000.0));
+    assert!(cust > 0.3 && sup > 0.3, "agent hears customer {cust} and supervisor {sup}");
+    assert!(goertzel_share(&to_customer, 1000.0) < 0.02, "the customer hears the supervisor");
+    assert!(goertzel_share(&to_customer, 1500.0) > 0.9, "the customer still hears the agent");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+#[tokio::test]
+async fn a_recording_stopped_mid_call_is_complete_and_a_new_one_can_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(25_400, 8, dir.path()));
+    let (call, customer, _agent, c_leg, _) = bridged(&server).await;
+    let first = server.start_recording(call, "part1.wav").await.expect("recording");
+    customer.send_tone(c_leg, 500.0, 5000.0, 25).await;
+    let (path, info) = server.stop_recording(call).await.expect("running").expect("was recording");
+    assert_eq!(path, first);
+    assert_eq!(info.size_bytes, std::fs::metadata(&path).expect("on disk").len());
+    assert_eq!(info.channels, 2);
+    assert!((soxi(&path, "-D") * 1000.0 - info.duration_ms as f64).abs() < 25.0, "{info:?}");
+    assert_eq!(server.stop_recording(call).await.expect("running"), None);
+    server.start_recording(call, "part2.wav").await.expect("a second recording");
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}

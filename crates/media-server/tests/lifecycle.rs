@@ -129,3 +129,20 @@ async fn dropping_every_handle_stops_the_server() {
     let counters = tokio::time::timeout(Duration::from_secs(2), task).await.expect("stops").expect("no panic");
     assert_eq!(counters.calls_closed, 1);
 }
+
+#[tokio::test]
+async fn events_beyond_the_queue_are_dropped_and_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(25_500, 8, dir.path());
+    cfg.max_queued_events = 2;
+    let (server, _events_never_read, task) = start(cfg);
+    let phone = Phone::new(Codec::Pcmu).await;
+    let (call, _) = server.allocate_call().await.expect("ports free");
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, phone.addr()), None).await.expect("leg");
+    for key in ['1', '2', '3'] {
+        server.sip_info_dtmf(call, LegId::Customer, key, 100).await.expect("reported"); // 2 events each
+    }
+    assert_eq!(server.counters().await.expect("running").dropped_events, 4);
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
