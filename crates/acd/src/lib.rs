@@ -20,11 +20,13 @@
 //! state changed). [`Acd::poll_timeout`] says when to call `handle_timeout` next.
 //!
 //! `Announce` goes out when a contact starts waiting and, if its queue sets `announce_interval`
-//! (at least [`config::MIN_ANNOUNCE_INTERVAL`]), again every interval while it waits, with its
-//! current position and EWT; repeats stop when it leaves the queue (offered, abandoned,
-//! overflowed, transferred, timed out) or becomes a callback placeholder. Repeats are one
-//! ordered set of `(due, contact)`, one entry per waiting contact, not a timer per period; one
-//! call emits at most [`engine::MAX_ANNOUNCEMENTS_PER_CALL`] of them (the rest stay due).
+//! (at least [`config::MIN_ANNOUNCE_INTERVAL`]), again every interval while it waits (counted
+//! from the previous announcement), with its current position and EWT; repeats stop when it
+//! leaves the queue (offered, abandoned, overflowed, transferred, timed out) or becomes a
+//! callback placeholder, and restart one interval after a requeue. Repeats are a FIFO per queue
+//! (already in due order: every entry is `now + interval`) plus an ordered set of the FIFOs'
+//! heads, at most one live entry per waiting contact, never a timer per period; one call emits
+//! at most [`engine::MAX_ANNOUNCEMENTS_PER_CALL`] of them (the rest stay due).
 //!
 //! ## Routing
 //! Route tables are declared in config ([`config::RawAcdConfig`] → [`AcdConfig`]): per entry
@@ -95,7 +97,7 @@
 //! below the queue's most relaxed skill floor are never in that index, and a walk that found
 //! nobody is not repeated until an agent joins the index. Positions come from a blocked rank
 //! index (`O(n/64)`), timers from a heap swept of stale entries when it outgrows the live items.
-//! A repeated announcement costs one ordered-set pop and insert plus one position; the
+//! Scheduling a repeat is a FIFO push; announcing it, a FIFO pop plus one position; the
 //! skills-best (extra skills) and least-occupied (occupancy) walks are bounded by the constants
 //! named above. See [`engine`].
 

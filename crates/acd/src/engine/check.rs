@@ -18,33 +18,39 @@ impl Acd {
         self.check_no_idle_match()
     }
 
-    /// Exactly the waiting, non-callback contacts of queues with an `announce_interval` have one
-    /// scheduled repeat, and the contact knows when.
+    /// Exactly the waiting, non-callback contacts of queues with an `announce_interval` have a
+    /// live repeat, each in its queue's FIFO; FIFOs are in due order and their heads indexed.
     fn check_announcements(&self) -> Result<(), String> {
-        for &(due, c) in &self.announcements {
-            let Some(rec) = self.contacts.get(c as usize).and_then(|x| x.as_ref()) else {
-                return Err(format!("announcement for dead contact slot {c}"));
-            };
-            if rec.announce_at != Some(due) {
-                return Err(format!("contact {} announcement at {due} but records {:?}", rec.id, rec.announce_at));
+        let mut entries = std::collections::HashSet::new();
+        for (q, queue) in self.queues.iter().enumerate() {
+            if queue.repeats.iter().zip(queue.repeats.iter().skip(1)).any(|(a, b)| a.0 > b.0) {
+                return Err(format!("queue {} repeats out of due order", queue.cfg.name));
+            }
+            if let Some(head) = queue.repeats.front()
+                && !self.announce_heads.contains(&(head.0, q as u32))
+            {
+                return Err(format!("queue {} repeat head not indexed", queue.cfg.name));
+            }
+            entries.extend(queue.repeats.iter().map(|&(due, c, ticket)| (q as u32, due, c, ticket)));
+        }
+        if self.announce_heads.len() != self.queues.iter().filter(|q| !q.repeats.is_empty()).count() {
+            return Err("repeat heads index stale".into());
+        }
+        let mut expected = 0usize;
+        for (c, rec) in self.contacts.iter().enumerate() {
+            let Some(rec) = rec else { continue };
+            let should = matches!(rec.state, ContactState::Waiting { .. })
+                && !rec.callback
+                && self.queues[rec.queue as usize].cfg.announce_interval.is_some();
+            expected += usize::from(should);
+            match rec.announce_at {
+                Some((due, ticket)) if should && entries.contains(&(rec.queue, due, c as u32, ticket)) => {}
+                None if !should => {}
+                other => return Err(format!("contact {} repeat {other:?} (should repeat: {should})", rec.id)),
             }
         }
-        let expected = self
-            .contacts
-            .iter()
-            .flatten()
-            .filter(|r| {
-                matches!(r.state, ContactState::Waiting { .. })
-                    && !r.callback
-                    && self.queues[r.queue as usize].cfg.announce_interval.is_some()
-            })
-            .count();
-        let scheduled = self.contacts.iter().flatten().filter(|r| r.announce_at.is_some()).count();
-        if expected != self.announcements.len() || scheduled != expected {
-            return Err(format!(
-                "{expected} contacts should hear repeats, {} scheduled, {scheduled} marked",
-                self.announcements.len()
-            ));
+        if expected != self.scheduled_repeats {
+            return Err(format!("{expected} contacts repeat, {} counted", self.scheduled_repeats));
         }
         Ok(())
     }

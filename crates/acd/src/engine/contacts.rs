@@ -648,10 +648,9 @@ impl Acd {
         self.place_waiting(c, key);
         self.emit(EventKind::ContactRelaxed { contact: id, step });
         self.route_contact(c);
-        if let Some(due) = announce_at
-            && self.is_waiting_in_queue(c)
-        {
-            self.schedule_announce(c, due);
+        // Its FIFO entry is still in place: make it live again.
+        if announce_at.is_some() && self.is_waiting_in_queue(c) {
+            self.set_announce_at(c, announce_at);
         }
     }
 

@@ -12,8 +12,8 @@
 //!   contact now, ordered by `(penalty, strategy key, agent)`;
 //! - timers are a min-heap with lazy deletion (each entry carries the epoch it was armed in);
 //! - id maps (contacts, agents, queues, classes) use a fast keyed hasher (module `hash`), not SipHash;
-//! - repeated announcements are one ordered set of `(next announce time, contact)` with at most
-//!   one entry per waiting contact, removed exactly when the contact stops waiting.
+//! - repeated announcements are a FIFO per queue (all due `now + interval`, so already in order)
+//!   plus one ordered set of the FIFOs' heads (module `announce`).
 
 mod agents;
 mod announce;
@@ -64,6 +64,9 @@ pub const MAX_CLASSES_PER_QUEUE: usize = 4_096;
 /// Most repeated announcements one `handle`/`handle_timeout` call emits; the rest stay due and
 /// go out on the next call (`poll_timeout` then returns a time already reached).
 pub const MAX_ANNOUNCEMENTS_PER_CALL: usize = 4_096;
+/// Stale entries always allowed in one queue's FIFO of repeated announcements before it is swept
+/// (beyond twice its waiting contacts).
+pub const MIN_REPEATS_BEFORE_SWEEP: usize = 1_024;
 /// Most fitting agents skills-best compares when a contact requires skills beyond its queue's
 /// (the walk also stops as soon as no later agent can beat the best one found).
 pub const MAX_SKILLS_BEST_CANDIDATES: usize = 64;
@@ -159,6 +162,8 @@ pub(crate) struct QueueRt {
     pub waiting: u32,
     /// Every waiting key of the queue, for positions.
     pub ranked: rank::RankedKeys,
+    /// Repeated announcements of this queue, in due order (stale entries skipped lazily).
+    pub repeats: VecDeque<announce::Repeat>,
     pub available: [BTreeSet<AvailKey>; GROUPS],
     /// Bumped on every insertion into `available[g]`.
     pub available_version: [u64; GROUPS],
@@ -258,8 +263,8 @@ pub(crate) struct ContactRec {
     pub hops: u8,
     pub answered_at: Option<Timestamp>,
     pub history: Vec<HistoryEntry>,
-    /// When its next repeated announcement is due (its entry in [`Acd::announcements`]).
-    pub announce_at: Option<i64>,
+    /// `(due ms, ticket)` of its live repeated announcement (an entry of its queue's FIFO).
+    pub announce_at: Option<(i64, u64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -304,8 +309,10 @@ pub struct Acd {
     pub(crate) contact_ids: MixMap<ContactId, ContactIdx>,
     pub(crate) languages: MixMap<String, u16>,
     pub(crate) timers: BinaryHeap<Reverse<(i64, u64, Timer)>>,
-    /// Repeated announcements: `(due ms, contact)`, one entry per waiting contact at most.
-    pub(crate) announcements: BTreeSet<(i64, ContactIdx)>,
+    /// `(due ms, queue)` of the head of every queue's FIFO of repeated announcements.
+    pub(crate) announce_heads: BTreeSet<(i64, QueueIdx)>,
+    /// Contacts with a live repeated announcement.
+    pub(crate) scheduled_repeats: usize,
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) rng: SeededRng,
     pub(crate) next_seq: u64,
@@ -344,6 +351,7 @@ impl Acd {
                 nonempty: BTreeSet::new(),
                 waiting: 0,
                 ranked: rank::RankedKeys::default(),
+                repeats: VecDeque::new(),
                 available: Default::default(),
                 available_version: [0; GROUPS],
                 rr_last: 0,
@@ -365,7 +373,8 @@ impl Acd {
             contact_ids: MixMap::with_hasher(hasher),
             languages: MixMap::with_hasher(hasher),
             timers: BinaryHeap::new(),
-            announcements: BTreeSet::new(),
+            announce_heads: BTreeSet::new(),
+            scheduled_repeats: 0,
             outputs: VecDeque::new(),
             next_seq: 0,
             next_epoch: 0,
@@ -420,11 +429,8 @@ impl Acd {
         let mut announced = 0usize;
         loop {
             let timer_at = self.timers.peek().map(|Reverse((at, _, _))| *at).filter(|&at| at <= now_ms);
-            let announce_at = self
-                .announcements
-                .first()
-                .map(|&(at, _)| at)
-                .filter(|&at| at <= now_ms && announced < MAX_ANNOUNCEMENTS_PER_CALL);
+            let announce_at =
+                self.next_repeat_at().filter(|&at| at <= now_ms && announced < MAX_ANNOUNCEMENTS_PER_CALL);
             match (timer_at, announce_at) {
                 (Some(t), a) if a.is_none_or(|a| t <= a) => {
                     if let Some(Reverse((_, _, timer))) = self.timers.pop() {
@@ -432,8 +438,9 @@ impl Acd {
                     }
                 }
                 (_, Some(_)) => {
-                    self.announce_next();
-                    announced += 1;
+                    if self.announce_next() {
+                        announced += 1;
+                    }
                 }
                 _ => break,
             }
@@ -452,7 +459,7 @@ impl Acd {
     /// matters); calling early is harmless.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let timer = self.timers.peek().map(|Reverse((at, _, _))| *at);
-        let announce = self.announcements.first().map(|&(at, _)| at);
+        let announce = self.next_repeat_at();
         timer.into_iter().chain(announce).min().map(Timestamp::from_unix_ms)
     }
 
@@ -468,7 +475,7 @@ impl Acd {
 
     /// Repeated announcements scheduled: one per waiting contact of a queue with an `announce_interval`.
     pub fn pending_announcements(&self) -> usize {
-        self.announcements.len()
+        self.scheduled_repeats
     }
 
     /// An agent's occupancy so far today, in parts per million: handling time / (handling +
