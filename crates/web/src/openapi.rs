@@ -94,6 +94,11 @@ fn request_body(op_id: &str) -> Option<Value> {
             json!({"name": {"type": "string"}, "phones": {"type": "array", "items": {"type": "string"}}, "emails": {"type": "array", "items": {"type": "string", "format": "email"}}, "vip": {"enum": ["gold", "silver", "normal"]}, "language": {"type": "string"}}),
             &["name"],
         ),
+        "update_customer" => s(
+            json!({"name": {"type": "string"}, "phones": {"type": "array", "items": {"type": "string"}}, "emails": {"type": "array", "items": {"type": "string", "format": "email"}}, "language": {"type": "string"}}),
+            &[],
+        ),
+        "set_customer_vip" => s(json!({"vip": {"enum": ["gold", "silver", "normal"]}}), &["vip"]),
         "create_ticket" => s(
             json!({"subject": {"type": "string"}, "priority": {"enum": ["low", "normal", "high", "urgent"]}, "customer_id": {"type": "string", "format": "uuid"}, "assignee_id": {"type": "string", "format": "uuid"}, "contact_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}}}),
             &["subject"],

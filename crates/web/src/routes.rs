@@ -81,6 +81,8 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/customers", "list_customers", "list or search customers", "customers", ANY),
     r("POST", "/api/customers", "create_customer", "create customers", "customers", ANY),
     r("GET", "/api/customers/{id}", "get_customer", "read a customer", "customers", ANY),
+    r("PATCH", "/api/customers/{id}", "update_customer", "change customers", "customers", ANY),
+    r("PUT", "/api/customers/{id}/vip", "set_customer_vip", "change a customer's VIP tier", "customers", Rule::STAFF),
     r(
         "GET",
         "/api/customers/{id}/contacts",

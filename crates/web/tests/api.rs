@@ -416,3 +416,50 @@ async fn metrics_count_requests_errors_and_latency_for_staff() {
     assert!(text.contains("hotline_http_client_errors_total 1"), "{text}");
     assert!(text.contains("hotline_http_latency_ms_bucket{le=\"+Inf\"}"), "{text}");
 }
+
+#[tokio::test]
+async fn agent_edits_a_customers_contact_points_and_staff_sets_the_vip_tier() {
+    let s = common::start().await;
+    let agent = s.agent("1002").await;
+    let supervisor = s.supervisor().await;
+    let id = demo::customer_id(3);
+    let patch = json!({"phones": ["13900000003", "+14155550100"], "emails": ["New@Example.com"]});
+    let c = common::json(
+        s.as_browser(&agent, Method::PATCH, &format!("/api/customers/{id}")).json(&patch).send().await.expect("patch"),
+    )
+    .await;
+    assert_eq!(c["phones"], json!(["+8613900000003", "+14155550100"]));
+    let found =
+        common::json(s.as_browser(&agent, Method::GET, "/api/customers?phone=13900000003").send().await.expect("get"))
+            .await;
+    assert_eq!(found["items"][0]["id"], id.to_string());
+    let taken = json!({"phones": ["13800000001"]});
+    let (status, _) = problem(
+        s.as_browser(&agent, Method::PATCH, &format!("/api/customers/{id}")).json(&taken).send().await.expect("patch"),
+    )
+    .await;
+    assert_eq!(status, 409, "another customer's phone");
+
+    let vip = json!({"vip": "gold"});
+    assert_eq!(
+        problem(
+            s.as_browser(&agent, Method::PUT, &format!("/api/customers/{id}/vip"))
+                .json(&vip)
+                .send()
+                .await
+                .expect("put")
+        )
+        .await
+        .0,
+        403
+    );
+    let c = common::json(
+        s.as_browser(&supervisor, Method::PUT, &format!("/api/customers/{id}/vip"))
+            .json(&vip)
+            .send()
+            .await
+            .expect("put"),
+    )
+    .await;
+    assert_eq!(c["vip"], "gold");
+}

@@ -47,6 +47,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("list_customers", "-YYY"),
     ("create_customer", "-YYY"),
     ("get_customer", "-YYY"),
+    ("update_customer", "-YYY"),
+    ("set_customer_vip", "--YY"),
     ("customer_contacts", "-YYY"),
     ("customer_tickets", "-YYY"),
     ("customer_orders", "-YYY"),

@@ -87,6 +87,64 @@ pub(crate) async fn create_customer(
     Ok((StatusCode::CREATED, Json(views::customer(&customer))))
 }
 
+#[derive(Deserialize)]
+pub(crate) struct CustomerPatch {
+    name: Option<String>,
+    phones: Option<Vec<String>>,
+    emails: Option<Vec<String>>,
+    language: Option<String>,
+}
+
+/// Changes the fields given; phones and emails are replaced as a whole (all or nothing).
+pub(crate) async fn update_customer(
+    State(app): State<S>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(p): ApiJson<CustomerPatch>,
+) -> JsonResult {
+    let org = c.who.org;
+    let mut customer = found(app.store.get_customer(org, parse_id(&id, "customer")?).await?, "customer")?;
+    let country = default_country(&app, org).await?;
+    if let Some(name) = &p.name {
+        customer.name = text_field("name", name, MAX_NAME_CHARS, true)?;
+    }
+    if let Some(phones) = &p.phones {
+        if phones.len() > MAX_CONTACT_POINTS {
+            return Err(Problem::of(ProblemKind::Validation, format!("at most {MAX_CONTACT_POINTS} phones")));
+        }
+        customer.phones = phones.iter().map(|x| E164::normalise(x, country)).collect::<Result<_, _>>()?;
+    }
+    if let Some(emails) = &p.emails {
+        if emails.len() > MAX_CONTACT_POINTS {
+            return Err(Problem::of(ProblemKind::Validation, format!("at most {MAX_CONTACT_POINTS} emails")));
+        }
+        customer.emails = emails.iter().map(|e| Email::parse(e)).collect::<Result<_, _>>()?;
+    }
+    if let Some(language) = &p.language {
+        customer.language = if language.trim().is_empty() { None } else { Some(Language::parse(language)?) };
+    }
+    app.store.update_customer(&customer).await?;
+    Ok(Json(views::customer(&customer)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct VipBody {
+    vip: String,
+}
+
+/// Sets the customer's VIP tier (which changes how they are routed).
+pub(crate) async fn set_customer_vip(
+    State(app): State<S>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<VipBody>,
+) -> JsonResult {
+    let mut customer = found(app.store.get_customer(c.who.org, parse_id(&id, "customer")?).await?, "customer")?;
+    customer.vip = body.vip.parse::<VipTier>()?;
+    app.store.update_customer(&customer).await?;
+    Ok(Json(views::customer(&customer)))
+}
+
 pub(crate) async fn get_customer(
     State(app): State<S>,
     Extension(c): Extension<Caller>,

@@ -73,6 +73,8 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "list_customers" => on(filter, customers::list_customers),
         "create_customer" => on(filter, customers::create_customer),
         "get_customer" => on(filter, customers::get_customer),
+        "update_customer" => on(filter, customers::update_customer),
+        "set_customer_vip" => on(filter, customers::set_customer_vip),
         "customer_contacts" => on(filter, customers::customer_contacts),
         "customer_tickets" => on(filter, customers::customer_tickets),
         "customer_orders" => on(filter, customers::customer_orders),
