@@ -133,8 +133,8 @@ impl Driver {
                 sleep.as_mut().reset(deadline.unwrap_or_else(|| Instant::now() + IDLE_WAKE).into());
                 armed = deadline;
             }
+            // Unbiased: a flood of datagrams cannot starve commands, nor commands the media.
             tokio::select! {
-                biased;
                 _ = &mut sleep => self.on_timers(Instant::now()),
                 Some(d) = self.recvs.next(), if !self.recvs.is_empty() => {
                     if let Some(d) = d {
