@@ -157,3 +157,21 @@ fn repeats_keep_one_entry_per_waiting_contact_and_a_bounded_burst_per_call() {
     assert!(h.acd.pending_timers() <= timers, "repeats never add heap timers");
     h.acd.check_invariants().expect("invariants hold");
 }
+
+#[test]
+fn contacts_that_come_and_go_leave_no_repeats_behind() {
+    let (mut h, q, _) = setup();
+    two_waiting(&mut h, q);
+    // Far more short-lived waiters than the FIFO keeps stale entries for: it gets swept.
+    let churn = 3 * acd::engine::MIN_REPEATS_BEFORE_SWEEP as u128;
+    for n in 10..10 + churn {
+        h.acd.handle(t(1), Input::ContactArrived(contact(n, Channel::Voice, q))).expect("arrives");
+        h.acd.handle(t(1), Input::ContactAbandoned(contact_id(n))).expect("abandons");
+    }
+    h.drain();
+    assert_eq!(h.acd.pending_announcements(), 2);
+    assert!(h.acd.repeat_entries() <= 2 * 2 + acd::engine::MIN_REPEATS_BEFORE_SWEEP, "{}", h.acd.repeat_entries());
+    let expected = vec![(contact_id(2), 1, DurationMs::from_secs(120)), (contact_id(3), 2, DurationMs::from_secs(240))];
+    assert_eq!(announced(&h.tick(t(30))), expected);
+    assert!(announced(&h.tick(t(31))).is_empty(), "the abandoned contacts are never announced");
+}

@@ -478,6 +478,12 @@ impl Acd {
         self.scheduled_repeats
     }
 
+    /// Entries in the queues' FIFOs of repeats, live or stale (per queue at most twice its
+    /// waiting contacts plus [`MIN_REPEATS_BEFORE_SWEEP`]).
+    pub fn repeat_entries(&self) -> usize {
+        self.queues.iter().map(|q| q.repeats.len()).sum()
+    }
+
     /// An agent's occupancy so far today, in parts per million: handling time / (handling +
     /// available idle time), from the engine's own state timeline up to the last `now` seen.
     pub fn agent_occupancy_ppm(&self, agent: AgentId) -> Option<u32> {
