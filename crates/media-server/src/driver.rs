@@ -85,6 +85,9 @@ pub(crate) struct Driver {
     ports: PortAllocator,
     calls: HashMap<CallId, Call>,
     next_call: u64,
+    /// Call deadlines. A call has one live entry (`armed_at`); entries it no longer matches are
+    /// stale and popped when due. Deadlines are at most one 20 ms tick ahead, so the heap holds
+    /// about one entry per call plus those pushed in the last tick.
     timers: BinaryHeap<Reverse<(Instant, CallId)>>,
     recvs: FuturesUnordered<RecvFuture>,
     closing: JoinSet<()>,

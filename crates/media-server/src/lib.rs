@@ -8,8 +8,13 @@
 //!
 //! The loop is the one documented on `Bridge`: datagram → `handle_packet` → drain `poll_transmit`
 //! to the leg's socket and `poll_event` to the event queue; timer due → `handle_timeout` → drain.
-//! Blocking file work (creating a recording, closing it: flush + SHA-256) runs on tokio's blocking
-//! pool, not on the media task.
+//! Blocking file work (creating a recording, closing a call: flush + SHA-256) runs on tokio's
+//! blocking pool, not on the media task. Known exception: [`MediaServerHandle::stop_recording`]
+//! mid-call finishes the file (hash included) on the media task, stalling it for the time it takes
+//! to read the file once; `close` does not.
+//!
+//! A `MediaTimeout` event is a report, not an action: the signalling layer ends the call (BYE)
+//! and calls [`MediaServerHandle::close`], keeping the reason on the contact.
 //!
 //! Must never: hold media logic (that is `media`'s job), await while holding a call (sends are
 //! `try_send_to`; a full socket buffer drops the datagram and counts it), queue without a limit
