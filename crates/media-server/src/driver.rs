@@ -10,7 +10,6 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::handle::CallOp;
+use crate::recording::Recording;
 use crate::sockets::{self, Datagram, LocalLeg, RecvFuture};
 use crate::{
     CallId, CloseReport, LegId, LegSpec, MediaServerConfig, MediaServerError, MonitorMode, ServerCounters, ServerEvent,
@@ -47,7 +47,7 @@ pub(crate) enum Command {
 /// A call whose customer leg is configured: its engine and what it records to.
 pub(crate) struct ActiveCall {
     pub bridge: Bridge,
-    pub recording: Option<PathBuf>,
+    pub recording: Option<Recording>,
     legs_present: [bool; 3],
 }
 

@@ -39,6 +39,8 @@ pub enum MediaServerError {
     NoMonitorMode,
     #[error("recording path {0:?} must be relative, inside recordings_dir, without `..`")]
     BadRecordingPath(PathBuf),
+    #[error("recording {0:?} already exists")]
+    RecordingExists(PathBuf),
     #[error("call {0} is already being recorded")]
     AlreadyRecording(CallId),
     #[error("not a DTMF key: {0:?}")]

@@ -11,10 +11,11 @@ use std::time::Instant;
 use media::codec::Codec;
 use media::dtmf::DtmfDigit;
 use media::prompt::{Playback, PromptAudio};
-use media::recorder::{RecorderConfig, RecordingInfo};
+use media::recorder::{RecorderConfig, RecordingInfo, StereoRecorder};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::driver::{ActiveCall, Command};
+use crate::recording::{self, Recording};
 use crate::{CallId, CloseReport, LegId, MediaServerError, MonitorMode, ServerCounters};
 
 type Result<T> = std::result::Result<T, MediaServerError>;
@@ -194,7 +195,7 @@ impl MediaServerHandle {
     }
 
     /// Starts a stereo recording (customer left, agent right) at `relative` under
-    /// `recordings_dir`; returns the full path.
+    /// `recordings_dir` (a new file: an existing one is never overwritten); returns the full path.
     pub async fn start_recording(&self, call: CallId, relative: impl AsRef<Path>) -> Result<PathBuf> {
         let path = recording_path(&self.recordings_dir, relative.as_ref())?;
         let target = path.clone();
@@ -202,17 +203,24 @@ impl MediaServerHandle {
             if let Some(dir) = target.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            Ok::<_, MediaServerError>(media::files::create_recording(&target, RecorderConfig::default())?)
+            // Never truncate an existing recording (another call's, or one kept for retention).
+            let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&target).map_err(
+                |e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => MediaServerError::RecordingExists(target.clone()),
+                    _ => MediaServerError::Io(e),
+                },
+            )?;
+            Ok::<_, MediaServerError>(StereoRecorder::new(file, RecorderConfig::default())?)
         })
         .await
         .map_err(|_| MediaServerError::Stopped)??;
-        let recorded = path.clone();
+        let (recording, sink) = Recording::new(path.clone(), recorder);
         self.with_call(call, move |a, _| {
             if a.recording.is_some() {
                 return Err(MediaServerError::AlreadyRecording(call));
             }
-            a.bridge.start_recording(Box::new(recorder));
-            a.recording = Some(recorded);
+            a.bridge.start_recording(sink);
+            a.recording = Some(recording);
             Ok(())
         })
         .await?;
@@ -228,17 +236,21 @@ impl MediaServerHandle {
         .await
     }
 
-    /// Stops recording; `None` when the call was not recorded. (Finishing hashes the file on the
-    /// media task; a whole-call recording is normally finished by [`Self::close`] off that task.)
+    /// Stops recording; `None` when the call was not recorded. The recorder is taken out on the
+    /// media task and finished (flush, header, SHA-256) on the blocking pool.
     pub async fn stop_recording(&self, call: CallId) -> Result<Option<(PathBuf, RecordingInfo)>> {
-        self.with_call(call, |a, _| {
-            let path = a.recording.take();
-            match (a.bridge.stop_recording(), path) {
-                (Some(info), Some(path)) => Ok(Some((path, info?))),
-                _ => Ok(None),
-            }
-        })
-        .await
+        let taken = self
+            .with_call(call, |a, _| {
+                let taken = a.recording.take().and_then(Recording::take);
+                let _ = a.bridge.stop_recording(); // the sink is empty now: nothing to finish here
+                Ok(taken)
+            })
+            .await?;
+        let Some((path, recorder)) = taken else { return Ok(None) };
+        let info = tokio::task::spawn_blocking(move || recording::finish(recorder))
+            .await
+            .map_err(|_| MediaServerError::Stopped)??;
+        Ok(Some((path, info)))
     }
 
     /// Ends a call's media: RTCP BYE, recording finalised, quality per leg; its ports are freed.

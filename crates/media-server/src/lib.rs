@@ -9,9 +9,8 @@
 //! The loop is the one documented on `Bridge`: datagram → `handle_packet` → drain `poll_transmit`
 //! to the leg's socket and `poll_event` to the event queue; timer due → `handle_timeout` → drain.
 //! Blocking file work (creating a recording, closing a call: flush + SHA-256) runs on tokio's
-//! blocking pool, not on the media task. Known exception: [`MediaServerHandle::stop_recording`]
-//! mid-call finishes the file (hash included) on the media task, stalling it for the time it takes
-//! to read the file once; `close` does not.
+//! blocking pool, not on the media task (a recording's sink is a shared slot, so stopping one
+//! mid-call takes the recorder out on the media task and finishes it elsewhere).
 //!
 //! A `MediaTimeout` event is a report, not an action: the signalling layer ends the call (BYE)
 //! and calls [`MediaServerHandle::close`], keeping the reason on the contact.
@@ -54,6 +53,7 @@
 //! | [`config`] | [`MediaServerConfig`], validated at start |
 //! | [`handle`] | [`MediaServerHandle`]: the commands, [`LegSpec`] |
 //! | `driver` | the media task: calls, sockets, timers |
+//! | `recording` | the recording sink handed to each `Bridge`, finishable off the media task |
 //! | `sockets` | binding port pairs from the range, receive futures that end when a leg closes |
 //! | [`error`] | [`ConfigError`], [`MediaServerError`] |
 
@@ -61,6 +61,7 @@ pub mod config;
 mod driver;
 pub mod error;
 pub mod handle;
+mod recording;
 mod sockets;
 
 use std::fmt;

@@ -90,6 +90,10 @@ async fn commands_out_of_order_get_typed_errors() {
     assert!(matches!(bad_key, Err(MediaServerError::BadDigit('x'))), "{bad_key:?}");
     let escape = server.start_recording(call, "../escape.wav").await;
     assert!(matches!(escape, Err(MediaServerError::BadRecordingPath(_))), "{escape:?}");
+    std::fs::write(dir.path().join("kept.wav"), b"an older recording").expect("write");
+    let overwrite = server.start_recording(call, "kept.wav").await;
+    assert!(matches!(overwrite, Err(MediaServerError::RecordingExists(_))), "{overwrite:?}");
+    assert_eq!(std::fs::read(dir.path().join("kept.wav")).expect("kept"), b"an older recording");
     server.start_recording(call, "r.wav").await.expect("first recording");
     let twice = server.start_recording(call, "r2.wav").await;
     assert!(matches!(twice, Err(MediaServerError::AlreadyRecording(_))), "{twice:?}");
