@@ -5,10 +5,11 @@
 //! timed from the sender's `send_to` to the receiver task's wake-up, so the generator's own
 //! scheduling delays count against the server.
 //!
-//! `cargo run --release -p media-server --example load -- --calls 200 --seconds 20 [--same-codec]`
+//! `cargo run --release -p media-server --example load -- --calls 200 --seconds 20 [--same-codec] [--record]`
 //!
 //! By default the customer leg is µ-law and the agent leg A-law (every packet transcoded);
-//! `--same-codec` makes both µ-law (pure relay). Each packet carries its send time in 16 payload
+//! `--same-codec` makes both µ-law (pure relay); `--record` records every call to a stereo WAV in
+//! a temporary folder (removed at the end; about 1.9 MB per call-minute). Each packet carries its send time in 16 payload
 //! bytes chosen from G.711 codes that survive µ→A→µ, so transit is measured through transcoding.
 //! The server runs alone on its own thread (current-thread runtime); its CPU time comes from that
 //! thread's `/proc/.../schedstat`. The RTP range (`--port-min`, default 30000) must lie outside the
@@ -29,15 +30,17 @@ const MAX_CALLS: usize = 500;
 const MAX_SECONDS: u64 = 120;
 const DRAIN: Duration = Duration::from_millis(500);
 
+#[derive(Clone, Copy)]
 struct Args {
     calls: usize,
     seconds: u64,
     same_codec: bool,
+    record: bool,
     port_min: u16,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { calls: 100, seconds: 20, same_codec: false, port_min: 30_000 };
+    let mut a = Args { calls: 100, seconds: 20, same_codec: false, record: false, port_min: 30_000 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -46,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
             "--seconds" => a.seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?,
             "--port-min" => a.port_min = value()?.parse().map_err(|e| format!("--port-min: {e}"))?,
             "--same-codec" => a.same_codec = true,
+            "--record" => a.record = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -192,6 +196,7 @@ async fn set_up_call(
     server: &MediaServerHandle,
     customer_codec: Codec,
     agent_codec: Codec,
+    record_as: Option<String>,
 ) -> Result<CallLegs, String> {
     let customer = Arc::new(UdpSocket::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?);
     let agent = Arc::new(UdpSocket::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?);
@@ -202,6 +207,9 @@ async fn set_up_call(
     server.add_leg(call, LegId::Customer, c, None).await.map_err(|e| e.to_string())?;
     server.add_leg(call, LegId::Agent, a, None).await.map_err(|e| e.to_string())?;
     server.connect(call).await.map_err(|e| e.to_string())?;
+    if let Some(name) = record_as {
+        server.start_recording(call, name).await.map_err(|e| e.to_string())?;
+    }
     Ok(CallLegs { customer, agent, to_customer_leg, to_agent_leg })
 }
 
@@ -240,7 +248,12 @@ fn print_report(
         "calls={} seconds={} mode={} sent={sent} received={received} loss={loss:.3}% added_delay_variation_ms p50={:.2} p99={:.2} max={:.2} rfc3550_jitter_ms p50={:.2} p99={:.2} max={:.2} media_task_cpu={:.1}% of a core, per_call={:.3}% ({:.1} µs per call-second)",
         args.calls,
         args.seconds,
-        if args.same_codec { "relay" } else { "transcode" },
+        match (args.same_codec, args.record) {
+            (true, false) => "relay",
+            (true, true) => "relay+record",
+            (false, false) => "transcode",
+            (false, true) => "transcode+record",
+        },
         percentile(&added_us, 0.5),
         percentile(&added_us, 0.99),
         percentile(&added_us, 1.0),
@@ -255,15 +268,16 @@ fn print_report(
 
 fn main() -> Result<(), String> {
     let args = parse_args()?;
+    let record = args.record;
     let book = Arc::new(Codebook::new().ok_or("fewer than 16 G.711 codes survive µ→A→µ")?);
     let (cc, ac) = if args.same_codec { (Codec::Pcmu, Codec::Pcmu) } else { (Codec::Pcmu, Codec::Pcma) };
     let pairs = u16::try_from(args.calls * 2 + 8).map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join("hotline-media-load");
+    let dir = std::env::temp_dir().join(format!("hotline-media-load-{}", std::process::id()));
     let mut config = MediaServerConfig::new(
         "127.0.0.1".parse().map_err(|e| format!("{e}"))?,
         args.port_min,
         args.port_min + 2 * pairs - 1,
-        dir,
+        dir.clone(),
     );
     config.max_calls = args.calls;
     config.media_timeout_ms = 60_000;
@@ -275,8 +289,9 @@ fn main() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let mut calls = Vec::with_capacity(args.calls);
-        for _ in 0..args.calls {
-            calls.push(set_up_call(&server, cc, ac).await?);
+        for i in 0..args.calls {
+            let record_as = args.record.then(|| format!("call-{i}.wav"));
+            calls.push(set_up_call(&server, cc, ac, record_as).await?);
         }
         let base = Instant::now();
         let until = base + Duration::from_secs(args.seconds);
@@ -327,5 +342,13 @@ fn main() -> Result<(), String> {
         Ok::<(), String>(())
     })?;
     server_thread.join().map_err(|_| "server thread panicked".to_owned())?;
+    if record {
+        let files: Vec<u64> = std::fs::read_dir(&dir)
+            .map_err(|e| e.to_string())?
+            .filter_map(|e| e.ok()?.metadata().ok().map(|m| m.len()))
+            .collect();
+        println!("recordings: {} files, {} MB (removed)", files.len(), files.iter().sum::<u64>() / 1_000_000);
+        std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
