@@ -281,3 +281,19 @@ async fn a_source_failing_auth_repeatedly_is_dropped_and_the_server_keeps_workin
     assert_eq!(status(&answer), 200, "another source must still register: {answer}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn replayed_credentials_are_challenged_stale_and_change_nothing() {
+    let (_dir, store, server) = server_with(config()).await;
+    let phone = RawUdp::new(server.local_addr()).await;
+    let (_, answer) = register_raw(&phone, "1001", "demo1001", "rp").await;
+    assert_eq!(status(&answer), 200, "{answer}");
+    let replay = LAST_AUTHORIZED.with(|l| l.borrow().clone());
+    phone.send(replay.as_bytes()).await;
+    let again = phone.recv(2_000).await.expect("an answer to the replay");
+    assert_eq!(status(&again), 401, "{again}");
+    assert!(again.contains("stale=true"), "{again}");
+    assert_eq!(server.counters().registrations_accepted, 1);
+    assert_eq!(bindings(&store).await.len(), 1);
+    server.stop().await;
+}

@@ -180,7 +180,16 @@ pub async fn register_raw(peer: &RawUdp, user: &str, password: &str, tag: &str) 
         .replace(&format!("Call-ID: {tag}b@test"), &format!("Call-ID: {tag}a@test"))
         .replace("CSeq: 1 REGISTER", &format!("CSeq: 2 REGISTER\r\nAuthorization: {creds}"));
     peer.send(second.as_bytes()).await;
-    (challenge_text, peer.recv(2_000).await.unwrap_or_default())
+    let answer = peer.recv(2_000).await.unwrap_or_default();
+    // Kept for replay tests: the very same credentials in a new transaction.
+    let replay = second.replace(&format!("branch=z9hG4bK{tag}b"), &format!("branch=z9hG4bK{tag}r"));
+    LAST_AUTHORIZED.with(|l| *l.borrow_mut() = replay.replace("CSeq: 2 REGISTER", "CSeq: 3 REGISTER"));
+    (challenge_text, answer)
+}
+
+thread_local! {
+    /// The last authorized REGISTER of [`register_raw`] on this thread, rebranched for a replay.
+    pub static LAST_AUTHORIZED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// A response with what legitimately differs between two answers blanked: nonces, tags,
