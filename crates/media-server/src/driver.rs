@@ -162,6 +162,15 @@ impl Driver {
         }
         self.recvs.clear();
         while self.closing.join_next().await.is_some() {}
+        let c = &self.counters;
+        tracing::info!(
+            calls = c.calls_allocated,
+            received = c.datagrams_received,
+            sent = c.datagrams_sent,
+            send_errors = c.send_errors,
+            dropped_events = c.dropped_events,
+            "media server stopped"
+        );
         self.counters
     }
 
@@ -228,8 +237,17 @@ impl Driver {
 
     /// Binds a port pair for a leg and starts receiving on both sockets.
     fn bind(&mut self, call: CallId, leg: LegId) -> Result<LocalLeg, MediaServerError> {
-        let local = sockets::bind_pair(self.config.bind, &mut self.ports, self.capacity, &mut self.counters.ports_busy)
-            .ok_or(MediaServerError::PortsExhausted { first: self.first_port, last: self.last_port })?;
+        let Some(local) =
+            sockets::bind_pair(self.config.bind, &mut self.ports, self.capacity, &mut self.counters.ports_busy)
+        else {
+            tracing::warn!(
+                first = self.first_port,
+                last = self.last_port,
+                calls = self.calls.len(),
+                "RTP ports exhausted"
+            );
+            return Err(MediaServerError::PortsExhausted { first: self.first_port, last: self.last_port });
+        };
         for socket in [&local.rtp, &local.rtcp] {
             let buf = vec![0; self.config.max_datagram_bytes];
             self.recvs.push(sockets::recv(call, leg, socket.clone(), local.closed.subscribe(), buf));
@@ -418,7 +436,9 @@ impl Driver {
                 (report, bridge)
             })
             .await;
-            let Ok((report, mut bridge)) = closed else {
+            let Ok((report, mut bridge)) =
+                closed.inspect_err(|e| tracing::error!(call = %id, error = %e, "closing a call panicked"))
+            else {
                 let _ = reply.send(Err(MediaServerError::Stopped));
                 return;
             };
