@@ -263,10 +263,13 @@ impl<D: Credentials> Engine<D> {
     }
 
     fn on_request(&mut self, id: TransactionId, request: Request, source: Peer) {
+        let in_dialog = request.headers.to().is_some_and(|to| to.tag().is_some());
         let status = match request.method {
             Method::Register => return self.on_register(id, request, source),
             Method::Options => StatusCode::OK,
             Method::Other(_) => StatusCode::NOT_IMPLEMENTED,
+            // No dialogs exist here (calls are not served yet): a request inside one finds none.
+            _ if in_dialog => StatusCode::CALL_DOES_NOT_EXIST,
             _ => StatusCode::new(405).unwrap_or(StatusCode::NOT_IMPLEMENTED),
         };
         let mut response = request.response(status, Some(&format!("{:x}", self.salts.next())));

@@ -124,6 +124,10 @@ async fn unknown_method_gets_501_and_known_unsupported_method_gets_405() {
     let answer = peer.recv(2_000).await.expect("405");
     assert_eq!(status(&answer), 405, "{answer}");
     assert!(answer.contains("Allow: REGISTER, OPTIONS"), "{answer}");
+    let bye = request("BYE", "127.0.0.1", peer.port(), "m3", "")
+        .replace("To: <sip:1001@127.0.0.1>", "To: <sip:1001@127.0.0.1>;tag=x");
+    peer.send(bye.as_bytes()).await;
+    assert_eq!(status(&peer.recv(2_000).await.expect("481")), 481, "a BYE for no dialog");
     server.stop().await;
 }
 
