@@ -34,6 +34,20 @@ pub struct SipBinding {
     pub updated_at: Timestamp,
 }
 
+fn row_values(b: &SipBinding) -> Vec<Value> {
+    vec![
+        Value::from(b.org.to_string()),
+        Value::from(b.extension.as_str()),
+        Value::from(b.contact_key.clone()),
+        Value::from(b.contact.clone()),
+        Value::from(b.call_id.clone()),
+        Value::from(i64::from(b.cseq)),
+        Value::from(b.expires_at.unix_ms()),
+        Value::from(b.source.to_string()),
+        Value::from(b.updated_at.unix_ms()),
+    ]
+}
+
 fn from_row(r: &RowReader<'_>) -> Result<SipBinding, StoreError> {
     let source = r.text("source")?;
     Ok(SipBinding {
@@ -59,18 +73,33 @@ impl Store {
         let key = vec![b.org.to_string().into(), b.extension.as_str().into(), b.contact_key.clone().into()];
         sql::execute(&mut tx, self.backend, WHAT, &delete, key).await?;
         let insert = format!("INSERT INTO {TABLE} ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        let values = vec![
-            Value::from(b.org.to_string()),
-            Value::from(b.extension.as_str()),
-            Value::from(b.contact_key.clone()),
-            Value::from(b.contact.clone()),
-            Value::from(b.call_id.clone()),
-            Value::from(i64::from(b.cseq)),
-            Value::from(b.expires_at.unix_ms()),
-            Value::from(b.source.to_string()),
-            Value::from(b.updated_at.unix_ms()),
-        ];
-        sql::execute(&mut tx, self.backend, WHAT, &insert, values).await?;
+        sql::execute(&mut tx, self.backend, WHAT, &insert, row_values(b)).await?;
+        tx.commit().await.map_err(|e| StoreError::from_query(WHAT, e))
+    }
+
+    /// Makes `bindings` the whole set of `ext`'s bindings in the org, in one transaction (the
+    /// registrar's view after a change: nothing stale survives, whatever the contacts' keys).
+    /// Every binding must belong to this org and extension.
+    pub async fn replace_sip_bindings(
+        &self,
+        org: OrgId,
+        ext: &Extension,
+        bindings: &[SipBinding],
+    ) -> Result<(), StoreError> {
+        if let Some(b) = bindings.iter().find(|b| b.org != org || b.extension != *ext) {
+            return Err(StoreError::InvalidInput {
+                what: WHAT,
+                reason: format!("binding of {}/{} given for {org}/{}", b.org, b.extension.as_str(), ext.as_str()),
+            });
+        }
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| StoreError::from_query(WHAT, e))?;
+        let delete = format!("DELETE FROM {TABLE} WHERE org_id = ? AND extension = ?");
+        sql::execute(&mut tx, self.backend, WHAT, &delete, vec![org.to_string().into(), ext.as_str().into()]).await?;
+        for b in bindings {
+            let insert = format!("INSERT INTO {TABLE} ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            sql::execute(&mut tx, self.backend, WHAT, &insert, row_values(b)).await?;
+        }
         tx.commit().await.map_err(|e| StoreError::from_query(WHAT, e))
     }
 

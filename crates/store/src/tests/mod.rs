@@ -72,6 +72,7 @@ store_suite! {
     sip_bindings::sip_bindings_expired_are_not_listed_and_are_purged,
     sip_bindings::sip_bindings_of_another_org_are_never_listed_or_deleted,
     sip_bindings::sip_binding_listing_stops_at_max_rows,
+    sip_bindings::sip_bindings_replaced_for_an_extension_leave_other_extensions_alone,
 }
 
 /// Not part of the three-backend suite: an in-memory SQLite store (handy for tools and demos)

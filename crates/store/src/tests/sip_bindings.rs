@@ -66,3 +66,22 @@ pub async fn sip_binding_listing_stops_at_max_rows(db: TestDb) {
     let live = store.list_live_sip_bindings(OrgId::from_u128(1), Timestamp::from_unix_ms(T0), 3).await.expect("list");
     assert_eq!(live.iter().map(|b| b.contact_key.as_str()).collect::<Vec<_>>(), vec!["k0", "k1", "k2"]);
 }
+
+pub async fn sip_bindings_replaced_for_an_extension_leave_other_extensions_alone(db: TestDb) {
+    let store = db.migrated().await;
+    let org = OrgId::from_u128(1);
+    let ext = Extension::parse("1001").expect("ext");
+    store.save_sip_binding(&binding(1, "1001", "old-uri", 60_000)).await.expect("save");
+    store.save_sip_binding(&binding(1, "1002", "other", 60_000)).await.expect("save");
+    store.save_sip_binding(&binding(2, "1001", "other-org", 60_000)).await.expect("save");
+    let now = Timestamp::from_unix_ms(T0);
+    let current = vec![binding(1, "1001", "new-uri", 90_000)];
+    store.replace_sip_bindings(org, &ext, &current).await.expect("replace");
+    let keys = |v: Vec<SipBinding>| v.into_iter().map(|b| b.contact_key).collect::<Vec<_>>();
+    assert_eq!(keys(store.list_live_sip_bindings(org, now, 100).await.expect("list")), vec!["other", "new-uri"]);
+    store.replace_sip_bindings(org, &ext, &[]).await.expect("replace with none");
+    assert_eq!(keys(store.list_live_sip_bindings(org, now, 100).await.expect("list")), vec!["other"]);
+    assert_eq!(store.count_rows("sip_bindings").await, 2, "the other org's row must stay");
+    let foreign = store.replace_sip_bindings(org, &ext, &[binding(1, "1002", "x", 1)]).await;
+    assert!(matches!(foreign, Err(crate::StoreError::InvalidInput { .. })), "{foreign:?}");
+}
