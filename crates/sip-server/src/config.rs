@@ -34,7 +34,7 @@ pub struct SipServerConfig {
     pub max_queued_inputs: usize,
     /// Credential lookups in flight at once; a REGISTER beyond this is answered 503.
     pub max_pending_lookups: usize,
-    /// Binding changes waiting to be written to the store; beyond it they are dropped and counted.
+    /// Binding sets waiting to be written to the store; beyond it they are dropped and counted.
     pub max_pending_binding_writes: usize,
     /// How long a store call may take before it counts as failed.
     pub store_timeout_ms: u64,

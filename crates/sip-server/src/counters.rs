@@ -44,9 +44,9 @@ pub struct Counters {
     pub keepalives_sent: u64,
     /// Keep-alives that got no answer (the binding was removed).
     pub keepalives_failed: u64,
-    /// Binding changes written to the store.
+    /// Binding sets (one extension's bindings after a change) written to the store.
     pub binding_writes: u64,
-    /// Binding changes that failed or were dropped (queue full or store error).
+    /// Binding sets that failed or were dropped (queue full or store error).
     pub binding_writes_failed: u64,
     /// Credential lookups that failed (store error or timeout).
     pub lookup_failures: u64,

@@ -10,7 +10,7 @@ use std::future::Future;
 use model::{Extension, OrgId, Timestamp};
 use sip::NameAddr;
 use sip::digest::UserSecret;
-use sip::registrar::{Binding, BindingEvent};
+use sip::registrar::Binding;
 use store::{SipBinding, Store};
 
 use crate::SipServerError;
@@ -31,11 +31,13 @@ pub trait BindingStore: Send + Sync + 'static {
         max_rows: u32,
     ) -> impl Future<Output = Result<Vec<Binding>, SipServerError>> + Send;
 
-    /// Persists one registrar event.
-    fn write_event(
+    /// Persists the registrar's whole current set of bindings for extension `aor` (written after
+    /// each change to it, so nothing stale survives whatever the change was).
+    fn write_bindings(
         &self,
         now: Timestamp,
-        event: &BindingEvent,
+        aor: &str,
+        bindings: &[Binding],
     ) -> impl Future<Output = Result<(), SipServerError>> + Send;
 }
 
@@ -80,18 +82,10 @@ impl BindingStore for StoreDirectory {
         Ok(out)
     }
 
-    async fn write_event(&self, now: Timestamp, event: &BindingEvent) -> Result<(), SipServerError> {
-        match event {
-            BindingEvent::Added(b) | BindingEvent::Refreshed(b) => {
-                let row = row_from_binding(self.org, b, now)?;
-                self.store.save_sip_binding(&row).await.map_err(store_error)
-            }
-            BindingEvent::Removed { aor, contact, .. } => {
-                let ext = extension(aor)?;
-                self.store.delete_sip_binding(self.org, &ext, &contact.binding_key()).await.map_err(store_error)?;
-                Ok(())
-            }
-        }
+    async fn write_bindings(&self, now: Timestamp, aor: &str, bindings: &[Binding]) -> Result<(), SipServerError> {
+        let ext = extension(aor)?;
+        let rows = bindings.iter().map(|b| row_from_binding(self.org, b, now)).collect::<Result<Vec<_>, _>>()?;
+        self.store.replace_sip_bindings(self.org, &ext, &rows).await.map_err(store_error)
     }
 }
 
@@ -103,7 +97,7 @@ fn row_from_binding(org: OrgId, b: &Binding, now: Timestamp) -> Result<SipBindin
     Ok(SipBinding {
         org,
         extension: extension(&b.aor)?,
-        contact_key: b.contact.uri.binding_key(),
+        contact_key: contact_key(b),
         contact: b.contact.to_string(),
         call_id: b.call_id.clone(),
         cseq: b.cseq,
@@ -111,6 +105,15 @@ fn row_from_binding(org: OrgId, b: &Binding, now: Timestamp) -> Result<SipBindin
         source: b.source,
         updated_at: now,
     })
+}
+
+/// Unique within an extension's bindings, as the registrar's own key is: the `+sip.instance` of
+/// the device when it sends one (RFC 5626), else the contact URI's comparable form.
+fn contact_key(b: &Binding) -> String {
+    match b.contact.params.value("+sip.instance") {
+        Some(instance) => format!("instance|{instance}"),
+        None => b.contact.uri.binding_key(),
+    }
 }
 
 fn binding_from_row(row: &SipBinding, next_keepalive_at: Timestamp) -> Option<Binding> {

@@ -6,7 +6,7 @@
 //! Decides nothing about SIP itself: parsing, answers, auth and bindings are the core's. What is
 //! here is the choice of core call per event and the counters.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,7 @@ use sip::message::{
     HeaderName, Host, MalformedAnswer, Message, Method, Request, Response, StatusCode, Transport, Uri, Via,
     answer_malformed, branch_from, is_keepalive, parse_datagram, parse_stream_message,
 };
-use sip::registrar::{BindingEvent, RegisterAnswer, Registrar};
+use sip::registrar::{Binding, BindingEvent, RegisterAnswer, Registrar};
 use sip::transaction::{Event, Peer, TransactionId, TransactionLayer};
 use tokio::sync::{mpsc, watch};
 
@@ -45,6 +45,13 @@ pub(crate) struct Lookup {
     source: Peer,
     username: String,
     secret: Result<Option<UserSecret>, ()>,
+}
+
+/// An extension's whole binding set after a change, for the store.
+pub(crate) struct BindingWrite {
+    pub at: Timestamp,
+    pub aor: String,
+    pub bindings: Vec<Binding>,
 }
 
 /// Tags, branches, nonce salts and Call-IDs: SplitMix64 seeded from the OS.
@@ -82,7 +89,7 @@ pub(crate) struct Engine<D> {
     pub directory: Arc<D>,
     pub local: SocketAddr,
     pub lookups_tx: mpsc::Sender<Lookup>,
-    pub writes_tx: mpsc::Sender<(Timestamp, BindingEvent)>,
+    pub writes_tx: mpsc::Sender<BindingWrite>,
     salts: Salts,
     pending_lookups: usize,
     /// Keep-alive OPTIONS in flight: transaction → (extension, contact).
@@ -101,7 +108,7 @@ impl<D: Credentials> Engine<D> {
         directory: Arc<D>,
         local: SocketAddr,
         lookups_tx: mpsc::Sender<Lookup>,
-        writes_tx: mpsc::Sender<(Timestamp, BindingEvent)>,
+        writes_tx: mpsc::Sender<BindingWrite>,
     ) -> Engine<D> {
         Engine {
             limits: config.limits(),
@@ -227,8 +234,22 @@ impl<D: Credentials> Engine<D> {
                 break;
             }
         }
+        self.persist_bindings();
+    }
+
+    /// Sends the current binding set of every extension the registrar's events touched.
+    fn persist_bindings(&mut self) {
+        let mut touched = BTreeSet::new();
         while let Some(event) = self.registrar.poll_event() {
-            if self.writes_tx.try_send((now(), event)).is_err() {
+            touched.insert(match event {
+                BindingEvent::Added(b) | BindingEvent::Refreshed(b) => b.aor,
+                BindingEvent::Removed { aor, .. } => aor,
+            });
+        }
+        let at = now();
+        for aor in touched {
+            let bindings = self.registrar.lookup(&aor).into_iter().cloned().collect();
+            if self.writes_tx.try_send(BindingWrite { at, aor, bindings }).is_err() {
                 self.metrics.add(|c| c.binding_writes_failed += 1);
             }
         }

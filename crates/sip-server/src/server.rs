@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use model::Timestamp;
 use sip::digest::DigestServerConfig;
-use sip::registrar::{BindingEvent, Registrar, RegistrarConfig};
+use sip::registrar::{Registrar, RegistrarConfig};
 use sip::transaction::TransactionLayer;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -15,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::config::SipServerConfig;
 use crate::counters::{Counters, Metrics};
 use crate::directory::{BindingStore, Credentials};
-use crate::engine::{Engine, now};
+use crate::engine::{BindingWrite, Engine, now};
 use crate::{SipServerError, transport};
 
 /// How long [`SipServer::stop`] waits for pending binding writes.
@@ -123,18 +122,19 @@ async fn restore<D: BindingStore>(
     Ok(count)
 }
 
-/// Writes binding events in order, one at a time, so a removal never overtakes its addition.
+/// Writes binding sets in order, one at a time, so an older set never overwrites a newer one.
 async fn write_bindings<D: BindingStore>(
     directory: Arc<D>,
-    mut events: mpsc::Receiver<(Timestamp, BindingEvent)>,
+    mut writes: mpsc::Receiver<BindingWrite>,
     metrics: Metrics,
     timeout: Duration,
 ) {
-    while let Some((at, event)) = events.recv().await {
-        match tokio::time::timeout(timeout, directory.write_event(at, &event)).await {
+    while let Some(write) = writes.recv().await {
+        let stored = directory.write_bindings(write.at, &write.aor, &write.bindings);
+        match tokio::time::timeout(timeout, stored).await {
             Ok(Ok(())) => metrics.add(|c| c.binding_writes += 1),
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "SIP binding not written");
+                tracing::warn!(error = %e, aor = %write.aor, "SIP bindings not written");
                 metrics.add(|c| c.binding_writes_failed += 1);
             }
             Err(_) => metrics.add(|c| c.binding_writes_failed += 1),

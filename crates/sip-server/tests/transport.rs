@@ -301,3 +301,19 @@ async fn replayed_credentials_are_challenged_stale_and_change_nothing() {
     assert_eq!(bindings(&store).await.len(), 1);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_device_that_moves_keeps_one_stored_binding() {
+    let (_dir, store, server) = server_with(config()).await;
+    let instance = ";+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-000000001001>\"";
+    let before = RawUdp::new(server.local_addr()).await;
+    let (_, answer) = register_raw_with(&before, "1001", "demo1001", "mv1", instance).await;
+    assert_eq!(status(&answer), 200, "{answer}");
+    // Same device (same instance), new address: the registrar replaces the binding.
+    let after = RawUdp::new(server.local_addr()).await;
+    let (_, answer) = register_raw_with(&after, "1001", "demo1001", "mv2", instance).await;
+    assert_eq!(status(&answer), 200, "{answer}");
+    let stored = wait_for_bindings(&store, |b| b.len() == 1 && b[0].source.port() == after.port()).await;
+    assert_eq!(stored.iter().map(|b| b.source.port()).collect::<Vec<_>>(), vec![after.port()], "{stored:?}");
+    server.stop().await;
+}

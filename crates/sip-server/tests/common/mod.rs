@@ -159,8 +159,22 @@ pub fn status(response: &str) -> u16 {
 /// REGISTER as `user` from `peer`: unauthenticated first, then answering the challenge with
 /// `password` (the strongest algorithm offered). Returns the challenge and the final answer.
 pub async fn register_raw(peer: &RawUdp, user: &str, password: &str, tag: &str) -> (String, String) {
+    register_raw_with(peer, user, password, tag, "").await
+}
+
+/// [`register_raw`] with `contact_params` appended to the Contact header.
+pub async fn register_raw_with(
+    peer: &RawUdp,
+    user: &str,
+    password: &str,
+    tag: &str,
+    contact_params: &str,
+) -> (String, String) {
     use sip::message::{Limits, Message, Method, parse_datagram};
+    let contact = format!("Contact: <sip:1001@127.0.0.1:{}>", peer.port());
+    let with_params = format!("{contact}{contact_params}");
     let first = request("REGISTER", "127.0.0.1", peer.port(), &format!("{tag}a"), "Expires: 300\r\n")
+        .replace(&contact, &with_params)
         .replace("1001@", &format!("{user}@"));
     peer.send(first.as_bytes()).await;
     let challenge_text = peer.recv(2_000).await.expect("a challenge");
@@ -176,6 +190,7 @@ pub async fn register_raw(peer: &RawUdp, user: &str, password: &str, tag: &str) 
     let uri = "sip:127.0.0.1";
     let creds = sip::digest::respond(chosen, user, password, &Method::Register, uri, "c0ffee", 1);
     let second = request("REGISTER", "127.0.0.1", peer.port(), &format!("{tag}b"), "Expires: 300\r\n")
+        .replace(&contact, &with_params)
         .replace("1001@", &format!("{user}@"))
         .replace(&format!("Call-ID: {tag}b@test"), &format!("Call-ID: {tag}a@test"))
         .replace("CSeq: 1 REGISTER", &format!("CSeq: 2 REGISTER\r\nAuthorization: {creds}"));
