@@ -207,7 +207,7 @@ impl<D: Credentials> Engine<D> {
         }
     }
 
-    /// Sends what the cores produced until they are quiet; persists binding events.
+    /// Sends what the cores produced until they are quiet; queues changed binding sets for the store.
     fn drain(&mut self) {
         // Counted before sending, so whoever sees the answer also sees the count.
         let absorbed = self.layer.counters().absorbed_retransmissions;
