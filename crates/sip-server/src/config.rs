@@ -133,3 +133,27 @@ impl SipServerConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_limit_is_refused_naming_the_setting() {
+        let mut config = SipServerConfig::loopback(OrgId::from_u128(1));
+        assert_eq!(config.validate(), Ok(()));
+        config.max_tcp_connections = 0;
+        match config.validate() {
+            Err(SipServerError::Config { setting, .. }) => assert_eq!(setting, "max_tcp_connections"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn min_expires_above_max_expires_is_refused() {
+        let mut config = SipServerConfig::loopback(OrgId::from_u128(1));
+        config.min_expires_s = 7_200;
+        let err = config.validate().expect_err("refused");
+        assert!(err.to_string().starts_with("min_expires_s: 7200 is above max_expires_s 3600"), "{err}");
+    }
+}
