@@ -77,19 +77,32 @@ impl Salts {
     }
 }
 
-pub(crate) struct Engine<D> {
-    pub limits: sip::Limits,
-    pub max_pending_lookups: usize,
-    pub store_timeout_ms: u64,
-    pub layer: TransactionLayer,
-    pub registrar: Registrar,
-    pub guard: SourceGuard,
+/// What the engine is connected to: sockets, counters, the store, and its own task channels.
+pub(crate) struct Links<D> {
     pub outbound: Outbound,
     pub metrics: Metrics,
     pub directory: Arc<D>,
+    /// The bound address (for the Via and From of keep-alives).
     pub local: SocketAddr,
+    /// Where credential lookups report back (room for `max_pending_lookups`).
     pub lookups_tx: mpsc::Sender<Lookup>,
+    /// The binding writer's queue (`max_pending_binding_writes`).
     pub writes_tx: mpsc::Sender<BindingWrite>,
+}
+
+pub(crate) struct Engine<D> {
+    limits: sip::Limits,
+    max_pending_lookups: usize,
+    store_timeout_ms: u64,
+    layer: TransactionLayer,
+    registrar: Registrar,
+    guard: SourceGuard,
+    outbound: Outbound,
+    metrics: Metrics,
+    directory: Arc<D>,
+    local: SocketAddr,
+    lookups_tx: mpsc::Sender<Lookup>,
+    writes_tx: mpsc::Sender<BindingWrite>,
     salts: Salts,
     pending_lookups: usize,
     /// Keep-alive OPTIONS in flight: transaction → (extension, contact).
@@ -98,31 +111,20 @@ pub(crate) struct Engine<D> {
 }
 
 impl<D: Credentials> Engine<D> {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        config: &SipServerConfig,
-        layer: TransactionLayer,
-        registrar: Registrar,
-        outbound: Outbound,
-        metrics: Metrics,
-        directory: Arc<D>,
-        local: SocketAddr,
-        lookups_tx: mpsc::Sender<Lookup>,
-        writes_tx: mpsc::Sender<BindingWrite>,
-    ) -> Engine<D> {
+    pub fn new(config: &SipServerConfig, registrar: Registrar, links: Links<D>) -> Engine<D> {
         Engine {
             limits: config.limits(),
             max_pending_lookups: config.max_pending_lookups,
             store_timeout_ms: config.store_timeout_ms,
-            layer,
+            layer: TransactionLayer::new(config.transactions),
             registrar,
             guard: SourceGuard::new(config.guard.clone()),
-            outbound,
-            metrics,
-            directory,
-            local,
-            lookups_tx,
-            writes_tx,
+            outbound: links.outbound,
+            metrics: links.metrics,
+            directory: links.directory,
+            local: links.local,
+            lookups_tx: links.lookups_tx,
+            writes_tx: links.writes_tx,
             salts: Salts::seeded(),
             pending_lookups: 0,
             keepalives: HashMap::new(),

@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use sip::digest::DigestServerConfig;
 use sip::registrar::{Registrar, RegistrarConfig};
-use sip::transaction::TransactionLayer;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::SipServerConfig;
 use crate::counters::{Counters, Metrics};
 use crate::directory::{BindingStore, Credentials};
-use crate::engine::{BindingWrite, Engine, now};
+use crate::engine::{BindingWrite, Engine, Links, now};
 use crate::{SipServerError, transport};
 
 /// How long [`SipServer::stop`] waits for pending binding writes.
@@ -50,18 +49,15 @@ impl SipServer {
         let (lookups_tx, lookups_rx) = mpsc::channel(config.max_pending_lookups);
         let (writes_tx, writes_rx) = mpsc::channel(config.max_pending_binding_writes);
         let (outbound, mut tasks) = transport::start(bound, &config, inbound_tx, metrics.clone(), stop_rx.clone());
-        let layer = TransactionLayer::new(config.transactions);
-        let engine = Engine::new(
-            &config,
-            layer,
-            registrar,
+        let links = Links {
             outbound,
-            metrics.clone(),
-            directory.clone(),
-            local_addr,
+            metrics: metrics.clone(),
+            directory: directory.clone(),
+            local: local_addr,
             lookups_tx,
             writes_tx,
-        );
+        };
+        let engine = Engine::new(&config, registrar, links);
         tasks.push(tokio::spawn(engine.run(inbound_rx, lookups_rx, stop_rx)));
         let timeout = Duration::from_millis(config.store_timeout_ms);
         let writer = tokio::spawn(write_bindings(directory, writes_rx, metrics.clone(), timeout));
