@@ -72,7 +72,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
 
     let mut web_config = web::WebConfig::new(org);
     web_config.max_body_bytes = usize::try_from(cfg.http.max_body_bytes).unwrap_or(usize::MAX);
-    let auth_repo = Arc::new(web::MemoryAuthRepo::new(web::MemoryLimits::default()));
+    let auth_repo = Arc::new(store.clone());
     let state = Arc::new(web::AppState::new(store.clone(), auth_repo, web_config, env!("CARGO_PKG_VERSION")));
     let router = web::router(state);
     let grace = cfg.shutdown_grace.as_std();

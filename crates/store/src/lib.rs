@@ -52,6 +52,7 @@ pub use backend::Backend;
 pub use error::StoreError;
 pub use migrate::{LATEST_SCHEMA_VERSION, MigrationReport, SchemaStatus};
 pub use page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageOf};
+pub use repo::auth::{AuditRecord, MAX_AUDIT_PATH_CHARS, StoredApiToken, StoredSession};
 pub use repo::contacts::TimeRange;
 pub use repo::orders::MAX_ORDER_NUMBER_CHARS;
 pub use repo::sip_bindings::SipBinding;

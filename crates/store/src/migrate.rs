@@ -37,12 +37,21 @@ macro_rules! migration {
     };
 }
 
-const SQLITE: &[Migration] =
-    &[migration!(1, "0001", "initial", "sqlite"), migration!(3, "0003", "sip_bindings", "sqlite")];
-const POSTGRES: &[Migration] =
-    &[migration!(1, "0001", "initial", "postgres"), migration!(3, "0003", "sip_bindings", "postgres")];
-const MYSQL: &[Migration] =
-    &[migration!(1, "0001", "initial", "mysql"), migration!(3, "0003", "sip_bindings", "mysql")];
+const SQLITE: &[Migration] = &[
+    migration!(1, "0001", "initial", "sqlite"),
+    migration!(2, "0002", "auth", "sqlite"),
+    migration!(3, "0003", "sip_bindings", "sqlite"),
+];
+const POSTGRES: &[Migration] = &[
+    migration!(1, "0001", "initial", "postgres"),
+    migration!(2, "0002", "auth", "postgres"),
+    migration!(3, "0003", "sip_bindings", "postgres"),
+];
+const MYSQL: &[Migration] = &[
+    migration!(1, "0001", "initial", "mysql"),
+    migration!(2, "0002", "auth", "mysql"),
+    migration!(3, "0003", "sip_bindings", "mysql"),
+];
 
 /// The newest schema version this build knows.
 pub const LATEST_SCHEMA_VERSION: u32 = 3;

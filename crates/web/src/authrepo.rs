@@ -1,18 +1,17 @@
-//! Where sessions, API tokens and the audit log are kept: the [`AuthRepo`] trait, so the HTTP
-//! layer does not care whether they live in the database (the `store` crate's auth tables) or in
-//! memory ([`MemoryAuthRepo`], bounded, for tests and for a single process that may lose its
-//! sessions on restart).
+//! Where sessions, API tokens and the audit log are kept: the [`AuthRepo`] trait, implemented for
+//! the database ([`store::Store`], schema version 2's `sessions`, `api_tokens` and `audit_log`
+//! tables), so sessions survive restarts and are shared by every Hotline process on the database.
+//! The trait keeps the HTTP layer testable with another implementation and names exactly what the
+//! web layer needs from storage.
 //!
 //! Every method is org-scoped, like every store query. Never: keep a session id or token in clear.
 
-use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 
 use auth::session::Session;
 use model::{OrgId, Role, Timestamp, UserId};
-use store::{Cursor, Page, PageOf, StoreError};
+use store::{AuditRecord, Page, PageOf, Store, StoreError, StoredApiToken, StoredSession};
 use uuid::Uuid;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -73,182 +72,144 @@ pub trait AuthRepo: Send + Sync + 'static {
     fn list_audit<'a>(&'a self, org: OrgId, page: &'a Page) -> BoxFuture<'a, Res<PageOf<AuditEntry>>>;
 }
 
-/// Limits of the in-memory repository.
-#[derive(Debug, Clone, Copy)]
-pub struct MemoryLimits {
-    /// Most live sessions; the oldest is ended to make room.
-    pub max_sessions: usize,
-    /// Most audit entries kept; the oldest are dropped (and counted) past it.
-    pub max_audit_entries: usize,
-    /// Most API tokens.
-    pub max_api_tokens: usize,
-}
-
-impl Default for MemoryLimits {
-    fn default() -> Self {
-        Self { max_sessions: 10_000, max_audit_entries: 100_000, max_api_tokens: 1_000 }
-    }
-}
-
-#[derive(Default)]
-struct Memory {
-    sessions: HashMap<(OrgId, String), Session>,
-    tokens: BTreeMap<(OrgId, Uuid), ApiToken>,
-    /// Keyed by (org, id); ids are UUIDv7 so key order is time order.
-    audit: BTreeMap<(OrgId, Uuid), AuditEntry>,
-    dropped_audit_entries: u64,
-}
-
-/// Sessions, tokens and audit in memory, bounded by [`MemoryLimits`].
-pub struct MemoryAuthRepo {
-    limits: MemoryLimits,
-    inner: Mutex<Memory>,
-}
-
-impl MemoryAuthRepo {
-    pub fn new(limits: MemoryLimits) -> Self {
-        Self { limits, inner: Mutex::new(Memory::default()) }
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut Memory) -> T) -> T {
-        let mut guard = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut guard)
-    }
-
-    /// Audit entries dropped because the log was full.
-    pub fn dropped_audit_entries(&self) -> u64 {
-        self.with(|m| m.dropped_audit_entries)
-    }
-}
-
-fn ready<'a, T: Send + 'a>(v: T) -> BoxFuture<'a, T> {
-    Box::pin(std::future::ready(v))
-}
-
-/// One page of `(org, uuid)`-keyed rows, ascending or descending by id.
-fn page_of<T: Clone>(map: &BTreeMap<(OrgId, Uuid), T>, org: OrgId, page: &Page, newest_first: bool) -> Res<PageOf<T>> {
-    let after = match &page.after {
-        Some(c) => Some(Uuid::parse_str(c.as_str()).map_err(|_| StoreError::InvalidInput {
-            what: "page cursor",
-            reason: "was not made by this server".into(),
-        })?),
-        None => None,
-    };
-    let limit = page.effective_limit() as usize;
-    let in_org = map.range((org, Uuid::nil())..=(org, Uuid::max()));
-    let rows: Vec<(Uuid, T)> = if newest_first {
-        in_org
-            .rev()
-            .filter(|((_, id), _)| after.is_none_or(|a| *id < a))
-            .take(limit + 1)
-            .map(|((_, id), v)| (*id, v.clone()))
-            .collect()
-    } else {
-        in_org
-            .filter(|((_, id), _)| after.is_none_or(|a| *id > a))
-            .take(limit + 1)
-            .map(|((_, id), v)| (*id, v.clone()))
-            .collect()
-    };
-    let next = (rows.len() > limit).then(|| Cursor::from_text(&rows[limit - 1].0.to_string()));
-    Ok(PageOf { items: rows.into_iter().take(limit).map(|(_, v)| v).collect(), next })
-}
-
-impl AuthRepo for MemoryAuthRepo {
+/// Sessions, tokens and the audit log in the database (the store's schema version 2 tables):
+/// they survive restarts and are shared by every Hotline process on the same database.
+impl AuthRepo for Store {
     fn insert_session<'a>(&'a self, s: &'a Session) -> BoxFuture<'a, Res<()>> {
-        let max = self.limits.max_sessions.max(1);
-        ready(self.with(|m| {
-            while m.sessions.len() >= max {
-                let oldest = m.sessions.iter().min_by_key(|(_, s)| s.last_seen_at).map(|(k, _)| k.clone());
-                match oldest {
-                    Some(k) => m.sessions.remove(&k),
-                    None => break,
-                };
-            }
-            m.sessions.insert((s.org, s.id_digest.clone()), s.clone());
-            Ok(())
-        }))
+        Box::pin(async move { Store::insert_session(self, &stored_session(s)).await })
     }
 
     fn get_session<'a>(&'a self, org: OrgId, id_digest: &'a str) -> BoxFuture<'a, Res<Option<Session>>> {
-        ready(Ok(self.with(|m| m.sessions.get(&(org, id_digest.to_owned())).cloned())))
+        Box::pin(async move {
+            Ok(Store::get_session(self, org, id_digest).await?.map(|s| Session {
+                id_digest: s.id_digest,
+                org: s.org,
+                user: s.user,
+                csrf_token: s.csrf_token,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+            }))
+        })
     }
 
     fn touch_session<'a>(&'a self, org: OrgId, id_digest: &'a str, at: Timestamp) -> BoxFuture<'a, Res<()>> {
-        self.with(|m| {
-            if let Some(s) = m.sessions.get_mut(&(org, id_digest.to_owned())) {
-                s.last_seen_at = at;
-            }
-        });
-        ready(Ok(()))
+        Box::pin(Store::touch_session(self, org, id_digest, at))
     }
 
     fn delete_session<'a>(&'a self, org: OrgId, id_digest: &'a str) -> BoxFuture<'a, Res<()>> {
-        self.with(|m| m.sessions.remove(&(org, id_digest.to_owned())));
-        ready(Ok(()))
+        Box::pin(Store::delete_session(self, org, id_digest))
     }
 
     fn delete_user_sessions(&self, org: OrgId, user: UserId) -> BoxFuture<'_, Res<u64>> {
-        ready(Ok(self.with(|m| {
-            let before = m.sessions.len();
-            m.sessions.retain(|_, s| !(s.org == org && s.user == user));
-            (before - m.sessions.len()) as u64
-        })))
+        Box::pin(Store::delete_user_sessions(self, org, user))
     }
 
     fn sweep_sessions(&self, org: OrgId, idle_before: Timestamp, started_before: Timestamp) -> BoxFuture<'_, Res<u64>> {
-        ready(Ok(self.with(|m| {
-            let before = m.sessions.len();
-            m.sessions.retain(|_, s| s.org != org || (s.last_seen_at >= idle_before && s.created_at >= started_before));
-            (before - m.sessions.len()) as u64
-        })))
+        Box::pin(self.delete_expired_sessions(org, idle_before, started_before))
     }
 
     fn insert_api_token<'a>(&'a self, t: &'a ApiToken) -> BoxFuture<'a, Res<()>> {
-        let max = self.limits.max_api_tokens;
-        ready(self.with(|m| {
-            if m.tokens.len() >= max {
-                return Err(StoreError::InvalidInput { what: "API token", reason: format!("at most {max} tokens") });
-            }
-            if m.tokens.values().any(|x| x.digest == t.digest) || m.tokens.contains_key(&(t.org, t.id)) {
-                return Err(StoreError::Conflict { what: "API token", detail: "duplicate".into() });
-            }
-            m.tokens.insert((t.org, t.id), t.clone());
-            Ok(())
-        }))
+        Box::pin(async move {
+            let stored = StoredApiToken {
+                id: t.id.to_string(),
+                org: t.org,
+                name: t.name.clone(),
+                role: t.role,
+                token_digest: t.digest.clone(),
+                created_by: t.created_by,
+                created_at: t.created_at,
+                revoked_at: t.revoked_at,
+            };
+            Store::insert_api_token(self, &stored).await
+        })
     }
 
     fn find_api_token<'a>(&'a self, org: OrgId, digest: &'a str) -> BoxFuture<'a, Res<Option<ApiToken>>> {
-        ready(Ok(self.with(|m| m.tokens.values().find(|t| t.org == org && t.digest == digest).cloned())))
+        Box::pin(async move { self.find_api_token_by_digest(org, digest).await?.map(api_token).transpose() })
     }
 
     fn list_api_tokens<'a>(&'a self, org: OrgId, page: &'a Page) -> BoxFuture<'a, Res<PageOf<ApiToken>>> {
-        ready(self.with(|m| page_of(&m.tokens, org, page, false)))
+        Box::pin(async move {
+            let p = Store::list_api_tokens(self, org, page).await?;
+            Ok(PageOf { items: p.items.into_iter().map(api_token).collect::<Res<_>>()?, next: p.next })
+        })
     }
 
     fn revoke_api_token(&self, org: OrgId, id: Uuid, at: Timestamp) -> BoxFuture<'_, Res<()>> {
-        ready(self.with(|m| match m.tokens.get_mut(&(org, id)) {
-            Some(t) => {
-                t.revoked_at.get_or_insert(at);
-                Ok(())
-            }
-            None => Err(StoreError::NotFound { what: "API token", key: id.to_string() }),
-        }))
+        Box::pin(async move { Store::revoke_api_token(self, org, &id.to_string(), at).await })
     }
 
     fn insert_audit<'a>(&'a self, e: &'a AuditEntry) -> BoxFuture<'a, Res<()>> {
-        let max = self.limits.max_audit_entries.max(1);
-        self.with(|m| {
-            while m.audit.len() >= max {
-                m.audit.pop_first();
-                m.dropped_audit_entries += 1;
-            }
-            m.audit.insert((e.org, e.id), e.clone());
-        });
-        ready(Ok(()))
+        Box::pin(async move {
+            let record = AuditRecord {
+                id: e.id.to_string(),
+                org: e.org,
+                at: e.at,
+                actor_user: e.actor_user,
+                actor: e.actor.clone(),
+                role: e.role,
+                action: e.action.clone(),
+                method: e.method.clone(),
+                path: e.path.clone(),
+                status: e.status,
+                client: e.client.clone(),
+            };
+            self.insert_audit_entry(&record).await
+        })
     }
 
     fn list_audit<'a>(&'a self, org: OrgId, page: &'a Page) -> BoxFuture<'a, Res<PageOf<AuditEntry>>> {
-        ready(self.with(|m| page_of(&m.audit, org, page, true)))
+        Box::pin(async move {
+            let p = self.list_audit_entries(org, page).await?;
+            let items = p
+                .items
+                .into_iter()
+                .map(|r| {
+                    Ok(AuditEntry {
+                        id: stored_uuid("audit_log.id", &r.id)?,
+                        org: r.org,
+                        at: r.at,
+                        actor_user: r.actor_user,
+                        actor: r.actor,
+                        role: r.role,
+                        action: r.action,
+                        method: r.method,
+                        path: r.path,
+                        status: r.status,
+                        client: r.client,
+                    })
+                })
+                .collect::<Res<_>>()?;
+            Ok(PageOf { items, next: p.next })
+        })
     }
+}
+
+fn stored_session(s: &Session) -> StoredSession {
+    StoredSession {
+        id_digest: s.id_digest.clone(),
+        org: s.org,
+        user: s.user,
+        csrf_token: s.csrf_token.clone(),
+        created_at: s.created_at,
+        last_seen_at: s.last_seen_at,
+    }
+}
+
+fn stored_uuid(what: &str, text: &str) -> Res<Uuid> {
+    Uuid::parse_str(text)
+        .map_err(|_| StoreError::Corrupt { what: what.to_owned(), reason: format!("{text:?} is not a UUID") })
+}
+
+fn api_token(t: StoredApiToken) -> Res<ApiToken> {
+    Ok(ApiToken {
+        id: stored_uuid("api_tokens.id", &t.id)?,
+        org: t.org,
+        name: t.name,
+        role: t.role,
+        digest: t.token_digest,
+        created_by: t.created_by,
+        created_at: t.created_at,
+        revoked_at: t.revoked_at,
+    })
 }

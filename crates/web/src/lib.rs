@@ -52,7 +52,7 @@ use model::OrgId;
 use store::Store;
 use tokio::net::TcpListener;
 
-pub use authrepo::{ApiToken, AuditEntry, AuthRepo, BoxFuture, MemoryAuthRepo, MemoryLimits};
+pub use authrepo::{ApiToken, AuditEntry, AuthRepo, BoxFuture};
 pub use guard::{Caller, Principal};
 pub use problem::{ApiJson, PROBLEM_JSON, Problem, ProblemKind};
 pub use runtime::{Clock, Entropy, ManualClock, OsEntropy, SystemClock};

@@ -363,3 +363,18 @@ async fn a_burst_of_sign_ins_beyond_the_hashing_slots_gets_503_not_unbounded_wor
     assert!(answers.iter().any(|(s, retry)| *s == 503 && *retry), "{answers:?}");
     assert!(answers.iter().any(|(s, _)| *s == 200), "{answers:?}");
 }
+
+#[tokio::test]
+async fn sessions_tokens_and_audit_live_in_the_database_across_servers() {
+    let s = common::start().await;
+    let admin = s.admin().await;
+    let created = s.as_browser(&admin, Method::POST, "/api/tokens").json(&json!({"name": "crm", "role": "agent"}));
+    let token = common::json(created.send().await.expect("create")).await["token"].as_str().expect("token").to_owned();
+    let other = common::another_server_on(&s).await;
+    let me = s.http.get(format!("{other}/api/me")).header("cookie", &admin.cookie).send().await.expect("me");
+    assert_eq!(me.status(), 200, "the session is known to a second server on the same database");
+    let skills = s.http.get(format!("{other}/api/skills")).bearer_auth(&token).send().await.expect("skills");
+    assert_eq!(skills.status(), 200);
+    let log = s.http.get(format!("{other}/api/audit")).header("cookie", &admin.cookie).send().await.expect("audit");
+    assert_eq!(common::json(log).await["items"][0]["action"], "create_token");
+}

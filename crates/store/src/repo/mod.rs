@@ -6,6 +6,7 @@
 
 pub(crate) mod agent_states;
 pub(crate) mod agents;
+pub(crate) mod auth;
 pub(crate) mod contacts;
 pub(crate) mod customers;
 pub(crate) mod orders;

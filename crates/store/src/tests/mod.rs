@@ -3,6 +3,7 @@
 //! output shows all three. A test is an `async fn(TestDb)` in one of the topic modules, listed
 //! once in `store_suite!` below.
 
+mod auth;
 mod directory;
 mod fixtures;
 mod harness;
@@ -33,6 +34,12 @@ macro_rules! store_suite {
 }
 
 store_suite! {
+    auth::session_round_trips_is_touched_and_ended,
+    auth::user_sessions_end_together_and_expired_ones_are_swept,
+    auth::api_token_is_found_by_digest_listed_and_revoked_once,
+    auth::duplicate_token_digest_conflicts,
+    auth::audit_log_lists_newest_first_in_pages,
+    auth::another_orgs_sign_in_records_are_never_returned,
     schema::migrate_creates_the_schema_and_reports_the_version,
     schema::migrating_twice_is_a_no_op,
     schema::newer_schema_is_refused_before_any_write,

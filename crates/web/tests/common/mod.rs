@@ -10,7 +10,7 @@ use model::{Timestamp, User};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use store::{ConnectOptions, Store};
-use web::{AppState, ManualClock, MemoryAuthRepo, MemoryLimits, WebConfig};
+use web::{AppState, ManualClock, WebConfig};
 
 /// The demo's start time in these tests.
 pub const T0: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
@@ -72,12 +72,22 @@ pub async fn start_with(config: WebConfig) -> TestServer {
 
 pub async fn serve_store(store: Store, config: WebConfig, dir: tempfile::TempDir) -> TestServer {
     let clock = Arc::new(ManualClock::new(T0));
-    let repo = Arc::new(MemoryAuthRepo::new(MemoryLimits::default()));
+    let repo = Arc::new(store.clone());
     let state = AppState::new(store.clone(), repo, config, "test").with_clock(clock.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
     TestServer { base: format!("http://{addr}"), store, clock, http: reqwest::Client::new(), _dir: dir }
+}
+
+/// Another server process on the same database (a restart, or a second node), with its own
+/// state; returns its base URL.
+pub async fn another_server_on(s: &TestServer) -> String {
+    let state = AppState::new(s.store.clone(), Arc::new(s.store.clone()), config(), "test").with_clock(s.clock.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
+    format!("http://{addr}")
 }
 
 /// A signed-in browser: the session cookie and the CSRF token the login answer carried.
