@@ -132,6 +132,10 @@ async fn a_contact_that_stops_answering_keepalives_is_unregistered() {
     let args = ["-s", "1005", "-au", "1005", "-ap", "demo1005"];
     let (code, log) = sipp("register.xml", server.local_addr(), free_port(), &args).await;
     assert_eq!(code, 0, "sipp failed: {log}");
+    // The binding is written by a separate task: wait until it is stored, or an empty store
+    // would pass the next wait before any keep-alive was even sent.
+    let stored = wait_for_bindings(&store, |b| !b.is_empty()).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
     // sipp has exited: nobody answers the OPTIONS.
     let left = wait_for_bindings(&store, |b| b.is_empty()).await;
     assert!(left.is_empty(), "{left:?}");
