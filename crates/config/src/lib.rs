@@ -42,12 +42,21 @@ pub struct HttpConfig {
     /// 0 means any free port (tests).
     pub port: u16,
     pub max_body_bytes: u64,
+    /// Adds `Secure` to the session cookie; set it whenever users reach Hotline over HTTPS.
+    pub secure_cookies: bool,
+    /// Origins besides this server's own that may send unsafe requests (`https://desk.example.com`).
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SipConfig {
     pub bind: IpAddr,
     pub port: u16,
+    /// The digest realm phones authenticate in.
+    pub realm: String,
+    /// Digest algorithms offered, in order of preference: `MD5`, `SHA-256`, `SHA-512-256`.
+    /// MD5 alone by default: sipp 3.6 and baresip 1.0 fail to register when SHA-256 is offered.
+    pub digest_algorithms: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -26,6 +26,8 @@ pub struct RawHttp {
     pub bind: String,
     pub port: i64,
     pub max_body_bytes: i64,
+    pub secure_cookies: bool,
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,6 +35,8 @@ pub struct RawHttp {
 pub struct RawSip {
     pub bind: String,
     pub port: i64,
+    pub realm: String,
+    pub digest_algorithms: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,10 +70,14 @@ shutdown_grace = "10s"
 bind = "0.0.0.0"
 port = 8080
 max_body_bytes = 1048576
+secure_cookies = false
+allowed_origins = []
 
 [sip]
 bind = "0.0.0.0"
 port = 5060
+realm = "hotline"
+digest_algorithms = ["MD5"]
 
 [database]
 url = ""
@@ -161,6 +169,10 @@ fn env_value(default: Option<&Value>, text: &str) -> Value {
             "false" | "0" | "no" => Value::Boolean(false),
             _ => Value::String(text.into()),
         },
+        // Lists are written comma-separated: `HOTLINE_SIP_DIGEST_ALGORITHMS=SHA-256,MD5`.
+        Some(Value::Array(_)) => Value::Array(
+            text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect(),
+        ),
         _ => Value::String(text.into()),
     }
 }

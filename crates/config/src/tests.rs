@@ -56,7 +56,7 @@ fn out_of_range_port_names_key_and_value() {
 #[test]
 fn unknown_key_is_refused_with_the_known_ones() {
     let err = load_text("[sip]\nprot = 5060\n").unwrap_err();
-    assert_eq!(err.to_string(), "sip.prot: unknown key; expected one of bind, port");
+    assert_eq!(err.to_string(), "sip.prot: unknown key; expected one of bind, port, realm, digest_algorithms");
     let err = load_text("colour = \"blue\"\n").unwrap_err();
     assert!(err.to_string().starts_with("colour: unknown key"), "{err}");
 }
@@ -130,4 +130,34 @@ fn redact_url_handles_urls_without_passwords() {
     assert_eq!(redact_url("sqlite://data/hotline.db"), "sqlite://data/hotline.db");
     assert_eq!(redact_url("mysql://root@127.0.0.1:3306/test"), "mysql://root@127.0.0.1:3306/test");
     assert_eq!(redact_url("mysql://root:pw@127.0.0.1:3306"), "mysql://root:***@127.0.0.1:3306");
+}
+
+#[test]
+fn digest_algorithms_and_origins_are_checked() {
+    let c = load_text(
+        "[sip]\ndigest_algorithms = [\"sha-256\", \"MD5\"]\n[http]\nallowed_origins = [\"https://desk.example.com\"]\n",
+    )
+    .expect("valid");
+    assert_eq!(c.sip.digest_algorithms, vec!["SHA-256".to_owned(), "MD5".to_owned()]);
+    assert_eq!(c.http.allowed_origins, vec!["https://desk.example.com".to_owned()]);
+    for (text, starts) in [
+        ("[sip]\ndigest_algorithms = []\n", "sip.digest_algorithms: must name"),
+        ("[sip]\ndigest_algorithms = [\"SHA-1\"]\n", "sip.digest_algorithms: \"SHA-1\" is not one of"),
+        ("[sip]\ndigest_algorithms = [\"MD5\", \"md5\"]\n", "sip.digest_algorithms: \"md5\" is listed twice"),
+        ("[sip]\nrealm = \"\"\n", "sip.realm: "),
+        (
+            "[http]\nallowed_origins = [\"desk.example.com\"]\n",
+            "http.allowed_origins: \"desk.example.com\" is not an origin",
+        ),
+    ] {
+        let err = load_text(text).unwrap_err().to_string();
+        assert!(err.starts_with(starts), "{text:?} gave {err:?}");
+    }
+}
+
+#[test]
+fn list_keys_take_comma_separated_environment_values() {
+    let c =
+        load(None, env(&[("HOTLINE_SIP_DIGEST_ALGORITHMS", "SHA-256, MD5")]), &CliOverrides::default()).expect("valid");
+    assert_eq!(c.sip.digest_algorithms, vec!["SHA-256".to_owned(), "MD5".to_owned()]);
 }

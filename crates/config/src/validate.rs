@@ -37,8 +37,15 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         bind: ip("http.bind", &raw.http.bind)?,
         port: port("http.port", raw.http.port)?,
         max_body_bytes: in_range("http.max_body_bytes", raw.http.max_body_bytes, MIN_BODY_BYTES, MAX_BODY_BYTES)?,
+        secure_cookies: raw.http.secure_cookies,
+        allowed_origins: origins(&raw.http.allowed_origins)?,
     };
-    let sip = SipConfig { bind: ip("sip.bind", &raw.sip.bind)?, port: port("sip.port", raw.sip.port)? };
+    let sip = SipConfig {
+        bind: ip("sip.bind", &raw.sip.bind)?,
+        port: port("sip.port", raw.sip.port)?,
+        realm: realm(&raw.sip.realm)?,
+        digest_algorithms: digest_algorithms(&raw.sip.digest_algorithms)?,
+    };
     if sip.port != 0 && sip.port == http.port && sip.bind == http.bind {
         return Err(bad("sip.port", format!("{} is also http.port", sip.port)));
     }
@@ -115,6 +122,57 @@ fn database_url(url: &str, data_dir: &std::path::Path) -> Result<String, ConfigE
         return Err(bad("database.url", "names no database"));
     }
     Ok(if url.contains("://") { format!("{scheme}://{rest}") } else { format!("{scheme}:{rest}") })
+}
+
+/// Most origins `http.allowed_origins` may list.
+const MAX_ALLOWED_ORIGINS: usize = 32;
+
+fn origins(list: &[String]) -> Result<Vec<String>, ConfigError> {
+    if list.len() > MAX_ALLOWED_ORIGINS {
+        return Err(bad(
+            "http.allowed_origins",
+            format!("lists {} origins; at most {MAX_ALLOWED_ORIGINS}", list.len()),
+        ));
+    }
+    list.iter()
+        .map(|o| {
+            let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains(['/', ' ', '?', '#']) => Ok(o.clone()),
+                _ => Err(bad("http.allowed_origins", format!("{o:?} is not an origin like https://desk.example.com"))),
+            }
+        })
+        .collect()
+}
+
+fn realm(realm: &str) -> Result<String, ConfigError> {
+    if realm.is_empty() || realm.len() > 128 || realm.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+        return Err(bad(
+            "sip.realm",
+            format!("{realm:?} must be 1 to 128 characters without quotes, backslashes or control characters"),
+        ));
+    }
+    Ok(realm.to_owned())
+}
+
+const DIGEST_ALGORITHMS: [&str; 3] = ["MD5", "SHA-256", "SHA-512-256"];
+
+fn digest_algorithms(list: &[String]) -> Result<Vec<String>, ConfigError> {
+    if list.is_empty() {
+        return Err(bad("sip.digest_algorithms", "must name at least one of MD5, SHA-256, SHA-512-256"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for a in list {
+        let upper = a.to_ascii_uppercase();
+        if !DIGEST_ALGORITHMS.contains(&upper.as_str()) {
+            return Err(bad("sip.digest_algorithms", format!("{a:?} is not one of MD5, SHA-256, SHA-512-256")));
+        }
+        if out.contains(&upper) {
+            return Err(bad("sip.digest_algorithms", format!("{a:?} is listed twice")));
+        }
+        out.push(upper);
+    }
+    Ok(out)
 }
 
 fn log_level(level: &str) -> Result<String, ConfigError> {

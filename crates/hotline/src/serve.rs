@@ -59,7 +59,14 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     let bound = listener.local_addr().context("http: no local address")?;
     let org = served_org(&store, mode).await?;
     let sip_addr = SocketAddr::new(cfg.sip.bind, cfg.sip.port);
-    let sip_config = sip_server::SipServerConfig::new(sip_addr, org);
+    let mut sip_config = sip_server::SipServerConfig::new(sip_addr, org);
+    sip_config.realm = cfg.sip.realm.clone();
+    sip_config.digest_algorithms = cfg
+        .sip
+        .digest_algorithms
+        .iter()
+        .map(|name| sip::digest::Algorithm::parse(Some(name)).with_context(|| format!("sip.digest_algorithms: {name}")))
+        .collect::<anyhow::Result<_>>()?;
     let sip = sip_server::SipServer::start(sip_config, sip_server::StoreDirectory { store: store.clone(), org })
         .await
         .with_context(|| format!("sip.port: cannot serve SIP (UDP and TCP) on {sip_addr}"))?;
@@ -72,6 +79,8 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
 
     let mut web_config = web::WebConfig::new(org);
     web_config.max_body_bytes = usize::try_from(cfg.http.max_body_bytes).unwrap_or(usize::MAX);
+    web_config.secure_cookies = cfg.http.secure_cookies;
+    web_config.allowed_origins = cfg.http.allowed_origins.clone();
     let auth_repo = Arc::new(store.clone());
     let state = Arc::new(web::AppState::new(store.clone(), auth_repo, web_config, env!("CARGO_PKG_VERSION")));
     let router = web::router(state);

@@ -188,10 +188,15 @@ struct Server {
 
 impl Server {
     fn start(cmd: &str, dir: &Path) -> Server {
+        Self::start_with_env(cmd, dir, &[])
+    }
+
+    fn start_with_env(cmd: &str, dir: &Path, env: &[(&str, &str)]) -> Server {
         let http = free_port();
         let sip = free_port();
         let child = hotline()
             .args([cmd, "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()])
+            .envs(env.iter().copied())
             .env("HOTLINE_HTTP_BIND", "127.0.0.1")
             .env("HOTLINE_SIP_BIND", "127.0.0.1")
             .current_dir(dir)
@@ -347,4 +352,47 @@ fn sip_port_in_use_is_a_one_line_error_naming_sip_port() {
         .output()
         .expect("run hotline");
     assert_one_line_error(&o, "hotline: sip.port: cannot serve SIP (UDP and TCP) on 127.0.0.1:");
+}
+
+#[test]
+fn configured_digest_algorithm_and_cookie_flag_reach_the_servers() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let server = Server::start_with_env(
+        "demo",
+        tmp.path(),
+        &[
+            ("HOTLINE_SIP_DIGEST_ALGORITHMS", "SHA-256"),
+            ("HOTLINE_SIP_REALM", "shop.example"),
+            ("HOTLINE_HTTP_SECURE_COOKIES", "true"),
+        ],
+    );
+    let register = format!(
+        "REGISTER sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKclireg1;rport\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:1001@127.0.0.1>;tag=clireg\r\nTo: <sip:1001@127.0.0.1>\r\n\
+         Call-ID: clireg@127.0.0.1\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5999>\r\n\
+         Expires: 60\r\nContent-Length: 0\r\n\r\n",
+        port = server.sip
+    );
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    udp.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    udp.send_to(register.as_bytes(), ("127.0.0.1", server.sip)).expect("send");
+    let mut buf = [0u8; 4096];
+    let n = udp.recv(&mut buf).expect("a SIP answer");
+    let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(answer.starts_with("SIP/2.0 401"), "{answer}");
+    let challenge = answer.lines().find(|l| l.to_ascii_lowercase().starts_with("www-authenticate")).expect("challenge");
+    assert!(challenge.contains("algorithm=SHA-256"), "{challenge}");
+    assert!(!challenge.contains("MD5"), "{challenge}");
+    assert!(challenge.contains("realm=\"shop.example\""), "{challenge}");
+
+    let login = reqwest::blocking::Client::new()
+        .post(format!("{}/api/auth/login", server.base))
+        .json(&serde_json::json!({"username": "supervisor", "password": "demosuper"}))
+        .send()
+        .expect("login");
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let (status, err) = server.stop();
+    assert!(status.success(), "{err}");
 }
