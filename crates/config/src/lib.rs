@@ -32,6 +32,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub phone: PhoneConfig,
     pub log: LogConfig,
+    pub media: MediaConfig,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.
     pub shutdown_grace: DurationMs,
 }
@@ -80,6 +81,25 @@ impl DatabaseConfig {
 pub struct PhoneConfig {
     /// Put in front of numbers written without a country code (`+86` in the demo).
     pub default_country: CountryCode,
+}
+
+/// The RTP side of calls (`[media]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaConfig {
+    /// Address the RTP/RTCP sockets bind.
+    pub bind: IpAddr,
+    /// Address written into SDP for phones to send RTP to: `bind` unless it is unspecified
+    /// (`0.0.0.0`/`::`), then 127.0.0.1 unless `media.advertise` names the machine's LAN address.
+    pub advertise: IpAddr,
+    /// Inclusive RTP port range (RTP on even ports, RTCP on the odd one above).
+    pub rtp_port_min: u16,
+    pub rtp_port_max: u16,
+    /// A call with no RTP from a phone for this long is ended (reason `media_timeout`).
+    pub media_timeout: DurationMs,
+    /// Calls carried at once.
+    pub max_calls: u32,
+    /// Where call recordings are written: `<data_dir>/recordings` unless set.
+    pub recordings_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq)]

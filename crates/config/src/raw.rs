@@ -18,6 +18,7 @@ pub struct RawConfig {
     pub database: RawDatabase,
     pub phone: RawPhone,
     pub log: RawLog,
+    pub media: RawMedia,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +53,18 @@ pub struct RawDatabase {
 #[serde(deny_unknown_fields)]
 pub struct RawPhone {
     pub default_country: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMedia {
+    pub bind: String,
+    pub advertise: String,
+    pub rtp_port_min: i64,
+    pub rtp_port_max: i64,
+    pub media_timeout: String,
+    pub max_calls: i64,
+    pub recordings_dir: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +104,15 @@ default_country = "+86"
 [log]
 level = "info"
 format = "text"
+
+[media]
+bind = "0.0.0.0"
+advertise = ""
+rtp_port_min = 20000
+rtp_port_max = 21999
+media_timeout = "30s"
+max_calls = 1000
+recordings_dir = ""
 "#;
 
 pub fn defaults() -> Table {

@@ -161,3 +161,25 @@ fn list_keys_take_comma_separated_environment_values() {
         load(None, env(&[("HOTLINE_SIP_DIGEST_ALGORITHMS", "SHA-256, MD5")]), &CliOverrides::default()).expect("valid");
     assert_eq!(c.sip.digest_algorithms, vec!["SHA-256".to_owned(), "MD5".to_owned()]);
 }
+
+#[test]
+fn media_section_defaults_and_checks() {
+    let c = load_text("data_dir = \"/srv/hotline\"\n").expect("valid");
+    assert_eq!(c.media.recordings_dir, PathBuf::from("/srv/hotline/recordings"));
+    assert_eq!(c.media.advertise, "127.0.0.1".parse::<std::net::IpAddr>().expect("ip"));
+    assert_eq!((c.media.rtp_port_min, c.media.rtp_port_max), (20_000, 21_999));
+    let c = load_text("[media]\nbind = \"192.0.2.7\"\n").expect("valid");
+    assert_eq!(c.media.advertise, "192.0.2.7".parse::<std::net::IpAddr>().expect("ip"));
+    for (text, starts) in [
+        ("[media]\nrtp_port_min = 20001\n", "media.rtp_port_min: 20001 must be an even port"),
+        ("[media]\nrtp_port_min = 80\n", "media.rtp_port_min: 80 must be an even port"),
+        ("[media]\nrtp_port_max = 19000\n", "media.rtp_port_max: 19000 must be above"),
+        ("[media]\nrtp_port_max = 70000\n", "media.rtp_port_max: 70000 is not a port"),
+        ("[media]\nadvertise = \"0.0.0.0\"\n", "media.advertise: 0.0.0.0 cannot be reached"),
+        ("[media]\nmedia_timeout = \"10ms\"\n", "media.media_timeout: \"10ms\" is below 1s"),
+        ("[media]\nmax_calls = 0\n", "media.max_calls: 0 is out of range"),
+    ] {
+        let err = load_text(text).unwrap_err().to_string();
+        assert!(err.starts_with(starts), "{text:?} gave {err:?}");
+    }
+}

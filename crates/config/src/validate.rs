@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use model::{CountryCode, DurationMs};
 
 use crate::raw::RawConfig;
-use crate::{Config, DatabaseConfig, HttpConfig, LogConfig, LogFormat, PhoneConfig, SipConfig};
+use crate::raw::RawMedia;
+use crate::{Config, DatabaseConfig, HttpConfig, LogConfig, LogFormat, MediaConfig, PhoneConfig, SipConfig};
 
 /// Why the configuration was refused. `Display` is one line, ready for stderr.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +69,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             })?,
         };
     let log = LogConfig { level: log_level(&raw.log.level)?, format: log_format(&raw.log.format)? };
+    let media = media(&raw.media, &data_dir)?;
     Ok(Config {
         data_dir,
         http,
@@ -75,8 +77,45 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         database,
         phone,
         log,
+        media,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })
+}
+
+/// Most calls `media.max_calls` may allow (each holds up to three RTP/RTCP port pairs).
+const MAX_MEDIA_CALLS: i64 = 100_000;
+
+fn media(raw: &RawMedia, data_dir: &std::path::Path) -> Result<MediaConfig, ConfigError> {
+    let bind = ip("media.bind", &raw.bind)?;
+    let advertise = if raw.advertise.trim().is_empty() {
+        if bind.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { bind }
+    } else {
+        let a = ip("media.advertise", &raw.advertise)?;
+        if a.is_unspecified() {
+            return Err(bad("media.advertise", format!("{a} cannot be reached; name the address phones send RTP to")));
+        }
+        a
+    };
+    let min = port("media.rtp_port_min", raw.rtp_port_min)?;
+    let max = port("media.rtp_port_max", raw.rtp_port_max)?;
+    if min < 1024 || min % 2 != 0 {
+        return Err(bad("media.rtp_port_min", format!("{min} must be an even port of 1024 or above")));
+    }
+    if max <= min {
+        return Err(bad("media.rtp_port_max", format!("{max} must be above media.rtp_port_min ({min})")));
+    }
+    let media_timeout = duration("media.media_timeout", &raw.media_timeout)?;
+    if media_timeout.as_ms() < 1_000 {
+        return Err(bad("media.media_timeout", format!("{:?} is below 1s", raw.media_timeout)));
+    }
+    let max_calls =
+        u32::try_from(in_range("media.max_calls", raw.max_calls, 1, MAX_MEDIA_CALLS)?).expect("range-checked");
+    let recordings_dir = if raw.recordings_dir.trim().is_empty() {
+        data_dir.join("recordings")
+    } else {
+        PathBuf::from(&raw.recordings_dir)
+    };
+    Ok(MediaConfig { bind, advertise, rtp_port_min: min, rtp_port_max: max, media_timeout, max_calls, recordings_dir })
 }
 
 fn port(key: &str, value: i64) -> Result<u16, ConfigError> {
