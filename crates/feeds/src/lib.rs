@@ -1,0 +1,48 @@
+//! Hotline's real-time exports: the live state of the center, pushed or served to other
+//! systems.
+//!
+//! - [`nats`]: contact events on `<prefix>.contact.<kind>` and agent state changes on
+//!   `<prefix>.agent.state`, published to NATS JetStream at least once, in order, with the
+//!   event id as `Nats-Msg-Id` so the stream drops duplicates; payload schema in [`events`].
+//! - [`influx`]: queue gauges, agent states and contact counters as InfluxDB line protocol
+//!   ([`line_protocol`], [`points`]), pushed in batches with retries ([`batcher`]).
+//! - [`redis_live`]: live counters shared by several nodes in Redis, updated atomically.
+//! - [`prometheus`]: the text exposition the web crate serves at `/metrics`.
+//!
+//! Inputs are `model` entities ([`model::ContactEvent`], [`model::AgentStateChange`],
+//! [`model::Contact`]) and the [`snapshot`] values the live center fills; this crate does not
+//! depend on the center.
+//!
+//! Layout: the protocol parts ([`events`], [`outbox`], [`line_protocol`], [`batcher`],
+//! [`points`], [`prometheus`]) are sans-IO, with time passed in; [`nats`], [`influx`] and
+//! [`redis_live`] are thin async shells that own the async-nats, reqwest and redis clients.
+//!
+//! # Invariants
+//! - Must never block or fail a contact because a feed is slow or down: enqueueing never
+//!   waits; every buffer has a named bound (`max_pending_events`, `max_buffered_points`) and
+//!   what a full bound refuses or drops is counted.
+//! - Must never lose an accepted NATS event before its ack, or reorder events.
+//! - Must never retry an InfluxDB 4xx; 5xx and connection errors are retried with capped
+//!   exponential backoff, at most `max_attempts` times.
+//! - Must never print a password: URLs in errors and logs are redacted.
+//! - Never panics on input: what cannot be encoded is a typed error.
+
+pub mod batcher;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod influx;
+pub mod line_protocol;
+pub mod nats;
+pub mod outbox;
+pub mod points;
+pub mod prometheus;
+pub mod redis_live;
+pub mod snapshot;
+
+pub use config::{ConfigError, InfluxConfig, NatsConfig, RedisConfig, RetryPolicy, StreamSettings};
+pub use error::FeedError;
+pub use influx::{InfluxExport, InfluxStats};
+pub use nats::{EventFeed, EventFeedStats};
+pub use redis_live::{LiveCounters, LiveQueue, LiveSnapshot};
+pub use snapshot::{AgentCounts, AgentSnapshot, ContactCounters, QueueSnapshot};
