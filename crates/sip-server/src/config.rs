@@ -58,6 +58,21 @@ pub struct SipServerConfig {
     pub guard: GuardConfig,
     /// Transaction timers and limits.
     pub transactions: TransactionConfig,
+    /// Numbers the application serves (entry points such as "4000"): `CallEvent::Incoming`.
+    pub entry_points: Vec<String>,
+    /// An INVITE for a registered extension is bridged to its bindings by the server itself.
+    pub direct_dial: bool,
+    /// Ring timeout of direct-dial legs.
+    pub direct_dial_ring_timeout_ms: u64,
+    /// Live call legs (inbound and outbound); beyond it INVITEs get 503.
+    pub max_calls: usize,
+    /// An inbound call left unanswered by the application this long gets 480.
+    pub max_unanswered_ms: u64,
+    /// Call events waiting for the application; beyond it they are dropped and counted
+    /// (an `Incoming` call is then rejected 503).
+    pub max_queued_call_events: usize,
+    /// Call commands waiting for the engine; senders wait beyond it.
+    pub max_queued_call_commands: usize,
 }
 
 impl SipServerConfig {
@@ -85,6 +100,13 @@ impl SipServerConfig {
             default_expires_s: 3_600,
             guard: GuardConfig::default(),
             transactions: TransactionConfig::default(),
+            entry_points: Vec::new(),
+            direct_dial: true,
+            direct_dial_ring_timeout_ms: 30_000,
+            max_calls: 10_000,
+            max_unanswered_ms: 120_000,
+            max_queued_call_events: 4_096,
+            max_queued_call_commands: 1_024,
         }
     }
 
@@ -95,7 +117,7 @@ impl SipServerConfig {
 
     /// Refuses settings that would make the server useless or unbounded, naming the setting.
     pub fn validate(&self) -> Result<(), SipServerError> {
-        let positive: [(&'static str, u64); 10] = [
+        let positive: [(&'static str, u64); 15] = [
             ("max_message_bytes", self.max_message_bytes as u64),
             ("max_headers", self.max_headers as u64),
             ("max_tcp_connections", self.max_tcp_connections as u64),
@@ -106,6 +128,11 @@ impl SipServerConfig {
             ("max_pending_binding_writes", self.max_pending_binding_writes as u64),
             ("nonce_ttl_ms", self.nonce_ttl_ms),
             ("keepalive_interval_ms", self.keepalive_interval_ms),
+            ("direct_dial_ring_timeout_ms", self.direct_dial_ring_timeout_ms),
+            ("max_calls", self.max_calls as u64),
+            ("max_unanswered_ms", self.max_unanswered_ms),
+            ("max_queued_call_events", self.max_queued_call_events as u64),
+            ("max_queued_call_commands", self.max_queued_call_commands as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(SipServerError::Config { setting: name, reason: "must be above 0".into() });

@@ -50,6 +50,8 @@ pub struct Counters {
     pub binding_writes_failed: u64,
     /// Credential lookups that failed (store error or timeout).
     pub lookup_failures: u64,
+    /// Call events the application did not take (no application, or its queue was full).
+    pub call_events_dropped: u64,
 }
 
 /// The live counters, shared by the server's tasks.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use model::Timestamp;
+use sip::calls::{CallCommand, CallConfig, CallEvent, CallLayer, DialContact, MediaAnchor};
 use sip::digest::UserSecret;
 use sip::guard::{Admission, SourceGuard};
 use sip::message::{
@@ -28,7 +29,7 @@ use crate::directory::Credentials;
 use crate::transport::{Inbound, Outbound};
 
 /// Methods this server answers; the others get 405 (known) or 501 (unknown).
-const ALLOW: &str = "REGISTER, OPTIONS";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, REFER, NOTIFY";
 /// The longest the engine sleeps with nothing scheduled.
 const IDLE_WAKE_MS: u64 = 60_000;
 
@@ -88,6 +89,10 @@ pub(crate) struct Links<D> {
     pub lookups_tx: mpsc::Sender<Lookup>,
     /// The binding writer's queue (`max_pending_binding_writes`).
     pub writes_tx: mpsc::Sender<BindingWrite>,
+    /// The application's call events (`max_queued_call_events`); `None`: no application.
+    pub call_events: Option<mpsc::Sender<CallEvent>>,
+    /// Rewrites SDP between linked legs.
+    pub anchor: Box<dyn MediaAnchor>,
 }
 
 pub(crate) struct Engine<D> {
@@ -108,10 +113,14 @@ pub(crate) struct Engine<D> {
     /// Keep-alive OPTIONS in flight: transaction → (extension, contact).
     keepalives: HashMap<TransactionId, (String, Uri)>,
     absorbed_seen: u64,
+    calls: CallLayer,
+    call_events: Option<mpsc::Sender<CallEvent>>,
 }
 
 impl<D: Credentials> Engine<D> {
     pub fn new(config: &SipServerConfig, registrar: Registrar, links: Links<D>) -> Engine<D> {
+        let mut salts = Salts::seeded();
+        let calls = CallLayer::new(call_config(config, links.local), salts.next(), links.anchor);
         Engine {
             limits: config.limits(),
             max_pending_lookups: config.max_pending_lookups,
@@ -125,10 +134,12 @@ impl<D: Credentials> Engine<D> {
             local: links.local,
             lookups_tx: links.lookups_tx,
             writes_tx: links.writes_tx,
-            salts: Salts::seeded(),
+            salts,
             pending_lookups: 0,
             keepalives: HashMap::new(),
             absorbed_seen: 0,
+            calls,
+            call_events: links.call_events,
         }
     }
 
@@ -137,6 +148,7 @@ impl<D: Credentials> Engine<D> {
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,
         mut lookups: mpsc::Receiver<Lookup>,
+        mut commands: mpsc::Receiver<CallCommand>,
         mut stop: watch::Receiver<bool>,
     ) {
         loop {
@@ -144,6 +156,7 @@ impl<D: Credentials> Engine<D> {
             tokio::select! {
                 Some(message) = inbound.recv() => self.on_inbound(message),
                 Some(lookup) = lookups.recv() => self.on_lookup(lookup),
+                Some(command) = commands.recv() => self.on_command(command),
                 () = tokio::time::sleep(sleep) => self.on_timer(),
                 _ = stop.changed() => break,
                 else => break,
@@ -153,10 +166,10 @@ impl<D: Credentials> Engine<D> {
     }
 
     fn until_next_deadline(&self) -> Duration {
-        let deadline = match (self.layer.poll_timeout(), self.registrar.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let deadline = [self.layer.poll_timeout(), self.registrar.poll_timeout(), self.calls.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
         let ms =
             deadline.map_or(IDLE_WAKE_MS, |d| u64::try_from(d.unix_ms().saturating_sub(now().unix_ms())).unwrap_or(0));
         Duration::from_millis(ms.min(IDLE_WAKE_MS))
@@ -166,6 +179,7 @@ impl<D: Credentials> Engine<D> {
         let now = now();
         self.layer.handle_timeout(now);
         self.registrar.handle_timeout(now);
+        self.calls.handle_timeout(now, &mut self.layer);
         while let Some(target) = self.registrar.poll_keepalive(now) {
             self.send_keepalive(now, target);
         }
@@ -232,6 +246,10 @@ impl<D: Credentials> Engine<D> {
                     self.layer.handle_transport_error(id);
                 }
             }
+            while let Some(event) = self.calls.poll_event() {
+                busy = true;
+                self.deliver(event);
+            }
             if !busy {
                 break;
             }
@@ -264,7 +282,34 @@ impl<D: Credentials> Engine<D> {
         sent
     }
 
+    /// Hands a call event to the application; an `Incoming` call nobody can take is rejected 503.
+    fn deliver(&mut self, event: CallEvent) {
+        let incoming = match &event {
+            CallEvent::Incoming { call, .. } => Some(*call),
+            _ => None,
+        };
+        let delivered = self.call_events.as_ref().is_some_and(|tx| tx.try_send(event).is_ok());
+        if delivered {
+            return;
+        }
+        self.metrics.add(|c| c.call_events_dropped += 1);
+        if let Some(call) = incoming {
+            self.on_command(CallCommand::Reject { call, status: StatusCode::SERVICE_UNAVAILABLE });
+        }
+    }
+
+    fn on_command(&mut self, command: CallCommand) {
+        let (registrar, outbound) = (&self.registrar, &self.outbound);
+        let lookup = |aor: &str| dial_contacts(registrar, outbound, aor);
+        self.calls.handle_command(now(), &mut self.layer, command, &lookup);
+    }
+
     fn on_event(&mut self, event: Event) {
+        let (registrar, outbound) = (&self.registrar, &self.outbound);
+        let lookup = |aor: &str| dial_contacts(registrar, outbound, aor);
+        if self.calls.handle_transaction_event(now(), &mut self.layer, &event, &lookup) {
+            return;
+        }
         match event {
             Event::Request { id, request, source } => self.on_request(id, request, source),
             Event::Response { id, response } => {
@@ -406,6 +451,33 @@ impl<D: Credentials> Engine<D> {
             Err(e) => tracing::debug!(error = %e, "keep-alive not sent"),
         }
     }
+}
+
+/// The call layer's settings from the server's.
+fn call_config(config: &SipServerConfig, local: SocketAddr) -> CallConfig {
+    let mut calls = CallConfig::new(local);
+    calls.max_calls = config.max_calls;
+    calls.max_unanswered_ms = config.max_unanswered_ms;
+    calls.max_pending_events = config.max_queued_call_events;
+    calls.direct_dial = config.direct_dial;
+    calls.direct_dial_ring_timeout_ms = config.direct_dial_ring_timeout_ms;
+    calls.entry_points = config.entry_points.clone();
+    calls
+}
+
+/// Where to ring an extension: each binding's contact, sent to the address it registered from
+/// (over its TCP connection when it still has one).
+fn dial_contacts(registrar: &Registrar, outbound: &Outbound, aor: &str) -> Vec<DialContact> {
+    let mut bindings = registrar.lookup(aor);
+    bindings.sort_by_key(|b| std::cmp::Reverse(b.q_millis()));
+    bindings
+        .into_iter()
+        .map(|b| {
+            let reliable = outbound.has_connection(&b.source);
+            let destination = if reliable { Peer::tcp(b.source) } else { Peer::udp(b.source) };
+            DialContact { uri: b.contact.uri.clone(), destination }
+        })
+        .collect()
 }
 
 fn host_text(ip: std::net::IpAddr) -> String {

@@ -23,6 +23,7 @@
 //!   a limit named with its unit in [`SipServerConfig`]; a full queue drops and counts.
 //! - Bytes from the network never panic here (no unwrap on them; the core parses).
 
+mod calls;
 mod config;
 mod counters;
 mod directory;
@@ -32,6 +33,10 @@ mod transport;
 
 use std::future::Future;
 
+pub use calls::{
+    CallCommand, CallConfig, CallControl, CallControlError, CallEvent, CallEvents, CallRef, Caller, DialContact,
+    DialRequest, DialTarget, EndReason, MediaAnchor, PassThrough,
+};
 pub use config::SipServerConfig;
 pub use counters::Counters;
 pub use directory::{BindingStore, Credentials, StoreDirectory};

@@ -10,6 +10,7 @@ use sip::registrar::{Registrar, RegistrarConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::calls::{CallControl, CallEvents, MediaAnchor, PassThrough};
 use crate::config::SipServerConfig;
 use crate::counters::{Counters, Metrics};
 use crate::directory::{BindingStore, Credentials};
@@ -30,8 +31,36 @@ pub struct SipServer {
 }
 
 impl SipServer {
-    /// Binds UDP and TCP on `config.bind`, restores stored bindings, and starts serving.
+    /// Binds UDP and TCP on `config.bind`, restores stored bindings, and starts serving. With no
+    /// application attached, direct dial still bridges calls to registered extensions; calls to
+    /// entry points are rejected 503.
     pub async fn start<D>(config: SipServerConfig, directory: D) -> Result<SipServer, SipServerError>
+    where
+        D: Credentials + BindingStore,
+    {
+        let (server, _control, _events) = Self::start_inner(config, directory, Box::new(PassThrough), false).await?;
+        Ok(server)
+    }
+
+    /// [`SipServer::start`] with an application attached: it receives [`CallEvents`] and drives
+    /// calls with [`CallControl`]; linked legs have their SDP rewritten by `anchor`.
+    pub async fn start_with_calls<D>(
+        config: SipServerConfig,
+        directory: D,
+        anchor: Box<dyn MediaAnchor>,
+    ) -> Result<(SipServer, CallControl, CallEvents), SipServerError>
+    where
+        D: Credentials + BindingStore,
+    {
+        Self::start_inner(config, directory, anchor, true).await
+    }
+
+    async fn start_inner<D>(
+        config: SipServerConfig,
+        directory: D,
+        anchor: Box<dyn MediaAnchor>,
+        with_application: bool,
+    ) -> Result<(SipServer, CallControl, CallEvents), SipServerError>
     where
         D: Credentials + BindingStore,
     {
@@ -48,6 +77,8 @@ impl SipServer {
         let (inbound_tx, inbound_rx) = mpsc::channel(config.max_queued_inputs);
         let (lookups_tx, lookups_rx) = mpsc::channel(config.max_pending_lookups);
         let (writes_tx, writes_rx) = mpsc::channel(config.max_pending_binding_writes);
+        let (commands_tx, commands_rx) = mpsc::channel(config.max_queued_call_commands);
+        let (events_tx, events_rx) = mpsc::channel(config.max_queued_call_events);
         let (outbound, mut tasks) = transport::start(bound, &config, inbound_tx, metrics.clone(), stop_rx.clone());
         let links = Links {
             outbound,
@@ -56,12 +87,15 @@ impl SipServer {
             local: local_addr,
             lookups_tx,
             writes_tx,
+            call_events: with_application.then_some(events_tx),
+            anchor,
         };
         let engine = Engine::new(&config, registrar, links);
-        tasks.push(tokio::spawn(engine.run(inbound_rx, lookups_rx, stop_rx)));
+        tasks.push(tokio::spawn(engine.run(inbound_rx, lookups_rx, commands_rx, stop_rx)));
         let timeout = Duration::from_millis(config.store_timeout_ms);
         let writer = tokio::spawn(write_bindings(directory, writes_rx, metrics.clone(), timeout));
-        Ok(SipServer { local_addr, metrics, stop, tasks, writer })
+        let server = SipServer { local_addr, metrics, stop, tasks, writer };
+        Ok((server, CallControl::new(commands_tx), events_rx))
     }
 
     /// The bound address (UDP and TCP share it).

@@ -47,6 +47,7 @@
 //! - Everything unknown is kept, not refused: extension methods and headers, non-SIP URI schemes
 //!   (so a UAS can answer 416/501), SDP lines it does not model.
 
+pub mod calls;
 pub mod dialog;
 pub mod digest;
 pub mod guard;
