@@ -54,6 +54,7 @@ pub use migrate::{LATEST_SCHEMA_VERSION, MigrationReport, SchemaStatus};
 pub use page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageOf};
 pub use repo::auth::{AuditRecord, MAX_AUDIT_PATH_CHARS, StoredApiToken, StoredSession};
 pub use repo::contacts::TimeRange;
+pub use repo::live::{AgentPresence, MAX_LIVE_ROWS};
 pub use repo::orders::MAX_ORDER_NUMBER_CHARS;
 pub use repo::sip_bindings::SipBinding;
 

@@ -41,20 +41,23 @@ const SQLITE: &[Migration] = &[
     migration!(1, "0001", "initial", "sqlite"),
     migration!(2, "0002", "auth", "sqlite"),
     migration!(3, "0003", "sip_bindings", "sqlite"),
+    migration!(4, "0004", "center", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
     migration!(1, "0001", "initial", "postgres"),
     migration!(2, "0002", "auth", "postgres"),
     migration!(3, "0003", "sip_bindings", "postgres"),
+    migration!(4, "0004", "center", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
     migration!(1, "0001", "initial", "mysql"),
     migration!(2, "0002", "auth", "mysql"),
     migration!(3, "0003", "sip_bindings", "mysql"),
+    migration!(4, "0004", "center", "mysql"),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 3;
+pub const LATEST_SCHEMA_VERSION: u32 = 4;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 

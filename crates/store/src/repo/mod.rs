@@ -9,6 +9,7 @@ pub(crate) mod agents;
 pub(crate) mod auth;
 pub(crate) mod contacts;
 pub(crate) mod customers;
+pub(crate) mod live;
 pub(crate) mod orders;
 pub(crate) mod orgs;
 pub(crate) mod queues;

@@ -7,6 +7,7 @@ mod auth;
 mod directory;
 mod fixtures;
 mod harness;
+mod live;
 mod records;
 mod schema;
 mod sip_bindings;
@@ -75,6 +76,9 @@ store_suite! {
     records::ticket_numbers_are_handed_out_once_each_under_concurrency,
     records::tickets_round_trip_and_list_by_customer_and_status,
     records::recordings_and_survey_responses_round_trip_by_contact,
+    live::agent_presence_is_replaced_on_every_change_and_listed_by_agent,
+    live::agent_presence_of_another_org_is_never_returned,
+    live::unfinished_contacts_are_listed_from_a_time_on_oldest_first_within_the_limit,
     sip_bindings::sip_binding_saved_again_replaces_the_row_with_its_key,
     sip_bindings::sip_bindings_expired_are_not_listed_and_are_purged,
     sip_bindings::sip_bindings_of_another_org_are_never_listed_or_deleted,

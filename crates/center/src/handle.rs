@@ -1,0 +1,183 @@
+//! [`CenterHandle`]: the commands channels and the web layer send to the center's task. Each
+//! command goes over one bounded queue (full: [`CenterError::Busy`], at once, never a wait) and
+//! its answer comes back over a oneshot channel.
+
+use model::{AgentId, Channel, ContactId, ContactOutcome, OrgId, QueueId, UserId};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::CenterError;
+use crate::api::{Counters, Disposition, LiveEvent, NewContact, OfferSignal, Presence, Snapshot};
+
+type Reply<T> = oneshot::Sender<Result<T, CenterError>>;
+
+/// Commands to the center's task.
+pub(crate) enum Command {
+    Submit(Box<NewContact>, Reply<ContactId>),
+    SelfServed(Box<NewContact>, Reply<ContactId>),
+    Abandon(ContactId, Reply<()>),
+    ChooseCallback(ContactId, Reply<()>),
+    SetAgentState { agent: AgentId, presence: Presence, forced_by: Option<UserId>, reply: Reply<()> },
+    Accept { agent: AgentId, contact: ContactId, reply: Reply<()> },
+    Reject { agent: AgentId, contact: ContactId, reply: Reply<()> },
+    End { contact: ContactId, outcome: ContactOutcome, reply: Reply<()> },
+    WrapUpDone { agent: AgentId, contact: ContactId, disposition: Disposition, reply: Reply<()> },
+    TransferToQueue { contact: ContactId, queue: QueueId, reply: Reply<()> },
+    TransferToAgent { contact: ContactId, agent: AgentId, reply: Reply<()> },
+    Snapshot(Reply<Snapshot>),
+    TakeOffers(Channel, Reply<mpsc::Receiver<OfferSignal>>),
+    Flush(Reply<Counters>),
+    ResetDay(Reply<()>),
+    Shutdown(Reply<()>),
+}
+
+/// A handle on the running center. Clone it freely; the center stops when the last handle is
+/// dropped (or at [`CenterHandle::shutdown`]).
+#[derive(Clone)]
+pub struct CenterHandle {
+    pub(crate) org: OrgId,
+    pub(crate) store: store::Store,
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) events: broadcast::Sender<LiveEvent>,
+}
+
+impl std::fmt::Debug for CenterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CenterHandle").field("org", &self.org).finish_non_exhaustive()
+    }
+}
+
+impl CenterHandle {
+    /// The org this center serves.
+    pub fn org(&self) -> OrgId {
+        self.org
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CenterError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.try_send(make(tx)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => CenterError::Busy(self.commands.max_capacity()),
+            mpsc::error::TrySendError::Closed(_) => CenterError::Stopped,
+        })?;
+        rx.await.map_err(|_| CenterError::Stopped)?
+    }
+
+    /// Records a new contact and routes it (entry point's route table, or a queue). When
+    /// `contact.vip` is `None` and a customer is given, the customer's tier is read from the
+    /// store first (by the caller's task, not the center's). Returns the new contact's id; the
+    /// contact is then queued, offered or refused (full, closed) as [`LiveEvent`]s say.
+    pub async fn submit(&self, mut contact: NewContact) -> Result<ContactId, CenterError> {
+        self.fill_vip(&mut contact).await?;
+        self.ask(|r| Command::Submit(Box::new(contact), r)).await
+    }
+
+    /// Records a contact the IVR served by itself (outcome `self_served`, never routed).
+    pub async fn self_served(&self, contact: NewContact) -> Result<ContactId, CenterError> {
+        self.ask(|r| Command::SelfServed(Box::new(contact), r)).await
+    }
+
+    /// The customer left while queued or ringing: abandoned, with the wait time.
+    pub async fn abandon(&self, contact: ContactId) -> Result<(), CenterError> {
+        self.ask(|r| Command::Abandon(contact, r)).await
+    }
+
+    /// A waiting customer chose to be called back: the contact keeps its place and is offered as
+    /// a callback ([`crate::OfferKind::Callback`]).
+    pub async fn choose_callback(&self, contact: ContactId) -> Result<(), CenterError> {
+        self.ask(|r| Command::ChooseCallback(contact, r)).await
+    }
+
+    /// The agent's own change: Available, Away with a reason, or Offline (signs them out).
+    pub async fn set_agent_state(&self, agent: AgentId, presence: Presence) -> Result<(), CenterError> {
+        self.ask(|r| Command::SetAgentState { agent, presence, forced_by: None, reply: r }).await
+    }
+
+    /// A supervisor forces an agent's state; offers ringing them are withdrawn and requeued.
+    /// The change is recorded with `by`.
+    pub async fn force_agent_state(&self, by: UserId, agent: AgentId, presence: Presence) -> Result<(), CenterError> {
+        self.ask(|r| Command::SetAgentState { agent, presence, forced_by: Some(by), reply: r }).await
+    }
+
+    /// The agent accepts an offer (voice: they picked up; desktop: they clicked accept).
+    pub async fn accept(&self, agent: AgentId, contact: ContactId) -> Result<(), CenterError> {
+        self.ask(|r| Command::Accept { agent, contact, reply: r }).await
+    }
+
+    /// The agent declines an offer: it goes to the next agent.
+    pub async fn reject(&self, agent: AgentId, contact: ContactId) -> Result<(), CenterError> {
+        self.ask(|r| Command::Reject { agent, contact, reply: r }).await
+    }
+
+    /// The conversation is over. A connected contact ends with `outcome` (normally `answered`;
+    /// `failed` for a technical end) and its agent goes to the queue's wrap-up; a contact still
+    /// waiting or ringing is abandoned instead (the customer hung up first).
+    pub async fn end(&self, contact: ContactId, outcome: ContactOutcome) -> Result<(), CenterError> {
+        self.ask(|r| Command::End { contact, outcome, reply: r }).await
+    }
+
+    /// The agent saves the disposition and finishes wrap-up (before the queue's wrap-up timer;
+    /// after it, only the disposition is recorded).
+    pub async fn wrap_up_done(
+        &self,
+        agent: AgentId,
+        contact: ContactId,
+        disposition: Disposition,
+    ) -> Result<(), CenterError> {
+        self.ask(|r| Command::WrapUpDone { agent, contact, disposition, reply: r }).await
+    }
+
+    /// Moves a waiting, ringing or connected contact to another queue, keeping its history,
+    /// priority and first-queued time.
+    pub async fn transfer_to_queue(&self, contact: ContactId, queue: QueueId) -> Result<(), CenterError> {
+        self.ask(|r| Command::TransferToQueue { contact, queue, reply: r }).await
+    }
+
+    /// Moves a contact to a named agent (forced transfer to an expert); it waits for them.
+    pub async fn transfer_to_agent(&self, contact: ContactId, agent: AgentId) -> Result<(), CenterError> {
+        self.ask(|r| Command::TransferToAgent { contact, agent, reply: r }).await
+    }
+
+    /// Every queue's and agent's live figures.
+    pub async fn snapshot(&self) -> Result<Snapshot, CenterError> {
+        self.ask(Command::Snapshot).await
+    }
+
+    /// The live event stream (bounded: a subscriber that falls `max_live_events` behind gets
+    /// `RecvError::Lagged` and should fetch a [`CenterHandle::snapshot`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.events.subscribe()
+    }
+
+    /// Takes the offers of `channel` for a consumer of its own (voice rings the phone and calls
+    /// [`CenterHandle::accept`] / [`CenterHandle::reject`]). Once per channel; channels nobody
+    /// took are offered through [`LiveEvent::ContactOffered`] only (the desktop). If the receiver
+    /// is dropped or full, offers of that channel are rejected back to the engine (and counted).
+    pub async fn take_offers(&self, channel: Channel) -> Result<mpsc::Receiver<OfferSignal>, CenterError> {
+        self.ask(|r| Command::TakeOffers(channel, r)).await
+    }
+
+    /// Waits until every store write decided so far is done; returns the counters.
+    pub async fn flush(&self) -> Result<Counters, CenterError> {
+        self.ask(Command::Flush).await
+    }
+
+    /// Midnight: the "today" figures start again (the caller decides when midnight is, in the
+    /// org's time zone).
+    pub async fn reset_day(&self) -> Result<(), CenterError> {
+        self.ask(Command::ResetDay).await
+    }
+
+    /// Stops the center after writing what it decided. Live contacts stay as their rows say.
+    pub async fn shutdown(&self) -> Result<(), CenterError> {
+        self.ask(Command::Shutdown).await
+    }
+
+    async fn fill_vip(&self, contact: &mut NewContact) -> Result<(), CenterError> {
+        if contact.vip.is_none()
+            && let Some(customer) = contact.customer
+        {
+            let found = self.store.get_customer(self.org, customer).await?;
+            contact.vip = found.map(|c| c.vip);
+        }
+        Ok(())
+    }
+}
