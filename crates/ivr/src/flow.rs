@@ -544,8 +544,7 @@ impl Builder<'_> {
                     }
                 }
                 "lookup" => {
-                    let default = n.lookup.as_ref().map_or("lookup", |l| l.get_ref().as_str());
-                    let prefix = n.store_as.as_ref().map_or(default, |s| s.get_ref().as_str());
+                    let prefix = n.store_as.as_ref().map_or(n.id.get_ref().as_str(), |s| s.get_ref().as_str());
                     prefixes.push(format!("{prefix}."));
                 }
                 _ => {}
@@ -854,7 +853,7 @@ impl Builder<'_> {
                 ));
             }
         };
-        let store_as = n.store_as.as_ref().map_or_else(|| which.get_ref().clone(), |s| s.get_ref().clone());
+        let store_as = n.store_as.as_ref().map_or_else(|| n.id.get_ref().clone(), |s| s.get_ref().clone());
         if !is_word(&store_as) {
             let span = n.store_as.as_ref().map_or(which.span(), S::span);
             return Err(self.err(span, id, "store_as must be a word of a-z, 0-9 and _"));

@@ -78,7 +78,7 @@ pub struct RequestId(pub u32);
 pub enum LookupAnswer {
     /// Fields of the answer. `order_status` needs `status` (an [`OrderStatus`] word);
     /// `customer_by_caller` may give any (`name`, `vip`, `email_on_file` …). Stored as
-    /// variables `<store_as>.<field>`.
+    /// variables `<store_as>.<field>` (`store_as` defaults to the lookup node's id).
     Found(BTreeMap<String, String>),
     NotFound,
     /// The lookup failed (database down, HTTP error, bad answer).

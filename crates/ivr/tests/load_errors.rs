@@ -139,7 +139,7 @@ fn spoken_digits_need_the_digit_fragments() {
 fn variables_must_be_defined_by_some_node() {
     let e = refused("say = [\"goodbye\"]", "say = [\"{digits:order_numbr}\"]");
     assert_at(&e, line_of(VALID, "say = [\"goodbye\"]"), Some("bye"), "unknown variable \"order_numbr\"");
-    assert!(load(&VALID.replacen("say = [\"goodbye\"]", "say = [\"{status:customer_by_caller.status}\"]", 1)).is_ok());
+    assert!(load(&VALID.replacen("say = [\"goodbye\"]", "say = [\"{status:lookup.status}\"]", 1)).is_ok());
 }
 
 #[test]
