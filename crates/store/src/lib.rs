@@ -57,6 +57,10 @@ pub use repo::contacts::TimeRange;
 pub use repo::live::{AgentPresence, MAX_LIVE_ROWS};
 pub use repo::orders::MAX_ORDER_NUMBER_CHARS;
 pub use repo::sip_bindings::SipBinding;
+pub use repo::transcripts::{
+    MAX_FAILURE_REASON_CHARS, MAX_SEGMENT_TEXT_CHARS, MAX_SEGMENTS_PER_RECORDING, TranscriptSegment, TranscriptSpeaker,
+    TranscriptionJob, TranscriptionStatus,
+};
 
 use backend::{DatabaseUrl, scrub};
 use error::one_line;

@@ -42,22 +42,25 @@ const SQLITE: &[Migration] = &[
     migration!(2, "0002", "auth", "sqlite"),
     migration!(3, "0003", "sip_bindings", "sqlite"),
     migration!(4, "0004", "center", "sqlite"),
+    migration!(6, "0006", "transcripts", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
     migration!(1, "0001", "initial", "postgres"),
     migration!(2, "0002", "auth", "postgres"),
     migration!(3, "0003", "sip_bindings", "postgres"),
     migration!(4, "0004", "center", "postgres"),
+    migration!(6, "0006", "transcripts", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
     migration!(1, "0001", "initial", "mysql"),
     migration!(2, "0002", "auth", "mysql"),
     migration!(3, "0003", "sip_bindings", "mysql"),
     migration!(4, "0004", "center", "mysql"),
+    migration!(6, "0006", "transcripts", "mysql"),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 4;
+pub const LATEST_SCHEMA_VERSION: u32 = 6;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 

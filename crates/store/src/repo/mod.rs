@@ -18,6 +18,7 @@ pub(crate) mod sip_bindings;
 pub(crate) mod skills;
 pub(crate) mod surveys;
 pub(crate) mod tickets;
+pub(crate) mod transcripts;
 pub(crate) mod users;
 
 use model::OrgId;

@@ -11,6 +11,7 @@ mod live;
 mod records;
 mod schema;
 mod sip_bindings;
+mod transcripts;
 
 use crate::Backend;
 
@@ -84,6 +85,11 @@ store_suite! {
     sip_bindings::sip_bindings_of_another_org_are_never_listed_or_deleted,
     sip_bindings::sip_binding_listing_stops_at_max_rows,
     sip_bindings::sip_bindings_replaced_for_an_extension_leave_other_extensions_alone,
+    transcripts::transcription_job_round_trips_through_its_states,
+    transcripts::interrupted_transcription_jobs_are_requeued_and_listed_oldest_first,
+    transcripts::transcript_is_replaced_whole_and_listed_by_start,
+    transcripts::transcript_of_another_recording_or_org_is_refused,
+    transcripts::corrupt_stored_job_status_is_reported_not_panicked,
 }
 
 /// Not part of the three-backend suite: an in-memory SQLite store (handy for tools and demos)
