@@ -32,10 +32,13 @@
 
 mod api;
 mod authrepo;
+pub mod chat_ws;
 mod guard;
 mod hashing;
+mod live;
 mod metrics;
 mod openapi;
+mod pages;
 mod problem;
 pub mod routes;
 mod runtime;
@@ -76,6 +79,40 @@ pub struct WebConfig {
     pub max_concurrent_password_hashes: usize,
     /// Longest a sign-in waits for a hashing slot before a 503.
     pub password_queue_timeout_ms: u64,
+    /// Where recording files live (`Recording::path` is relative to it); `None`: downloads are 404.
+    pub recordings_dir: Option<std::path::PathBuf>,
+    /// Event-stream limits.
+    pub events: EventStreamLimits,
+}
+
+/// Limits of the WebSocket event stream (`GET /api/events`).
+#[derive(Debug, Clone, Copy)]
+pub struct EventStreamLimits {
+    /// Open event streams per signed-in user; one more is refused with 429.
+    pub max_connections_per_user: usize,
+    /// Open event streams on this server; one more is refused with 503.
+    pub max_connections: usize,
+    /// Frames waiting to be written to one connection; one more closes it as a slow consumer.
+    pub max_queued_messages: usize,
+    /// A ping is sent this often.
+    pub ping_interval_ms: u64,
+    /// A connection that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout_ms: u64,
+    /// Largest frame accepted from a client (clients only answer pings and say nothing else).
+    pub max_incoming_frame_bytes: usize,
+}
+
+impl Default for EventStreamLimits {
+    fn default() -> Self {
+        Self {
+            max_connections_per_user: 4,
+            max_connections: 2_000,
+            max_queued_messages: 256,
+            ping_interval_ms: 20_000,
+            idle_timeout_ms: 60_000,
+            max_incoming_frame_bytes: 4 * 1024,
+        }
+    }
 }
 
 impl WebConfig {
@@ -90,6 +127,8 @@ impl WebConfig {
             max_body_bytes: 1024 * 1024,
             max_concurrent_password_hashes: 4,
             password_queue_timeout_ms: 5_000,
+            recordings_dir: None,
+            events: EventStreamLimits::default(),
         }
     }
 }
@@ -102,7 +141,10 @@ pub struct AppState {
     pub entropy: Arc<dyn Entropy>,
     pub config: WebConfig,
     pub version: &'static str,
+    /// The live contact center; `None`: live routes answer 503 (a server without the ACD).
+    pub center: Option<center::CenterHandle>,
     pub(crate) metrics: metrics::HttpMetrics,
+    pub(crate) streams: live::stream::Streams,
     throttle: Mutex<LoginThrottle>,
     rate: Mutex<RateLimiter>,
     password_slots: tokio::sync::Semaphore,
@@ -116,13 +158,21 @@ impl AppState {
             auth,
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
+            center: None,
             metrics: metrics::HttpMetrics::default(),
+            streams: live::stream::Streams::default(),
             throttle: Mutex::new(LoginThrottle::new(config.throttle)),
             rate: Mutex::new(RateLimiter::new(config.rate)),
             password_slots: tokio::sync::Semaphore::new(config.max_concurrent_password_hashes.max(1)),
             config,
             version,
         }
+    }
+
+    /// Connects the live contact center (event stream, desktop and wallboard commands).
+    pub fn with_center(mut self, center: center::CenterHandle) -> Self {
+        self.center = Some(center);
+        self
     }
 
     /// Replaces the clock (tests).

@@ -37,6 +37,8 @@ pub enum ProblemKind {
     PayloadTooLarge,
     /// 415: the body is not JSON.
     UnsupportedMediaType,
+    /// 416: a `Range` that starts past the end of the resource.
+    RangeNotSatisfiable,
     /// 422: the JSON is well formed but a value is not acceptable.
     Validation,
     /// 429: too many requests, or too many failed sign-ins.
@@ -59,6 +61,7 @@ impl ProblemKind {
         Self::Conflict,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
+        Self::RangeNotSatisfiable,
         Self::Validation,
         Self::RateLimited,
         Self::Internal,
@@ -75,6 +78,7 @@ impl ProblemKind {
             Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -95,6 +99,7 @@ impl ProblemKind {
             Self::Conflict => "urn:hotline:problem:conflict",
             Self::PayloadTooLarge => "urn:hotline:problem:payload-too-large",
             Self::UnsupportedMediaType => "urn:hotline:problem:unsupported-media-type",
+            Self::RangeNotSatisfiable => "urn:hotline:problem:range-not-satisfiable",
             Self::Validation => "urn:hotline:problem:validation",
             Self::RateLimited => "urn:hotline:problem:rate-limited",
             Self::Internal => "urn:hotline:problem:internal",
@@ -114,6 +119,7 @@ impl ProblemKind {
             Self::Conflict => "Conflict",
             Self::PayloadTooLarge => "Body too large",
             Self::UnsupportedMediaType => "Body must be JSON",
+            Self::RangeNotSatisfiable => "Range not satisfiable",
             Self::Validation => "Invalid value",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal error",

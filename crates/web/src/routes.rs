@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use auth::policy::Rule;
+use auth::policy::{Grant, Rule};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -48,6 +48,9 @@ const OWN: Rule = Rule::STAFF_OR_OWN;
 const ANY: Rule = Rule::SIGNED_IN;
 const PUB: Rule = Rule::PUBLIC;
 const ADM: Rule = Rule::ADMIN;
+const STF: Rule = Rule::STAFF;
+/// Only agents, on their own work (an offer or state is a person's own).
+const AGT: Rule = Rule { public: false, admin: Grant::Deny, supervisor: Grant::Deny, agent: Grant::Own };
 
 pub const ROUTES: &[Route] = &[
     r("GET", "/healthz", "healthz", "check the process is up", "meta", PUB),
@@ -98,6 +101,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/contacts/{id}/events", "contact_events", "read a contact's events", "contacts", OWN),
     r("GET", "/api/contacts/{id}/recordings", "contact_recordings", "list a contact's recordings", "contacts", OWN),
     r("GET", "/api/recordings/{id}", "get_recording", "read a recording's metadata", "contacts", OWN),
+    r("GET", "/api/recordings/{id}/audio", "download_recording", "download a recording", "contacts", OWN),
     r("GET", "/api/tickets", "list_tickets", "list tickets", "tickets", ANY),
     r("POST", "/api/tickets", "create_ticket", "create tickets", "tickets", ANY),
     r("GET", "/api/tickets/{id}", "get_ticket", "read a ticket", "tickets", ANY),
@@ -106,6 +110,23 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/api/tickets/{id}/comments", "add_ticket_comment", "comment on tickets", "tickets", ANY),
     r("GET", "/api/orders", "find_orders", "look orders up", "orders", ANY),
     r("GET", "/api/orders/{id}", "get_order", "read an order", "orders", ANY),
+    r("GET", "/api/events", "events", "open the live event stream", "live", ANY),
+    r("GET", "/api/live", "live_snapshot", "read the live contact center", "live", ANY),
+    r("GET", "/api/transfer-targets", "transfer_targets", "list transfer targets", "live", ANY),
+    r("PUT", "/api/me/state", "set_my_state", "set their own agent state", "live", AGT),
+    r("POST", "/api/contacts/{id}/accept", "accept_offer", "accept an offer", "live", AGT),
+    r("POST", "/api/contacts/{id}/reject", "reject_offer", "reject an offer", "live", AGT),
+    r("POST", "/api/contacts/{id}/end", "end_contact", "end a contact", "live", OWN),
+    r("POST", "/api/contacts/{id}/wrap-up", "wrap_up_contact", "finish wrap-up with a disposition", "live", AGT),
+    r("POST", "/api/contacts/{id}/transfer", "transfer_contact", "transfer a contact", "live", OWN),
+    r("PUT", "/api/agents/{id}/state", "force_agent_state", "force an agent's state", "live", STF),
+    r("POST", "/api/agents/{id}/sign-out", "sign_out_agent", "sign an agent out", "live", STF),
+    r("GET", "/api/wallboard", "wallboard", "read the wallboard", "live", STF),
+    r("GET", "/", "home", "open the start page", "pages", PUB),
+    r("GET", "/desktop", "desktop_page", "open the agent desktop", "pages", PUB),
+    r("GET", "/wallboard", "wallboard_page", "open the wallboard", "pages", PUB),
+    r("GET", "/admin", "admin_page", "open the admin pages", "pages", PUB),
+    r("GET", "/assets/{file}", "asset", "load a page asset", "pages", PUB),
 ];
 
 /// The row of an operation id (the table is the source; this is for tests and the docs).
@@ -123,6 +144,7 @@ pub fn build(state: Arc<AppState>) -> Router {
     }
     let max_body_bytes = state.config.max_body_bytes;
     router
+        .merge(crate::chat_ws::routes(&state))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(from_fn_with_state(state.clone(), guard::body_limit))

@@ -40,6 +40,7 @@ pub(crate) async fn metrics(State(app): State<S>) -> Response {
         let r = app.rate();
         (t, (r.evictions(), r.tracked_clients()))
     };
-    let text = app.metrics.render(throttle_evictions, rate_evictions, tracked);
+    let mut text = app.metrics.render(throttle_evictions, rate_evictions, tracked);
+    text.push_str(&app.streams.render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -10,6 +10,7 @@ mod contacts;
 mod customers;
 mod directory;
 mod meta;
+mod recordings;
 mod session;
 mod tickets;
 mod users;
@@ -85,12 +86,30 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "contact_events" => on(filter, contacts::contact_events),
         "contact_recordings" => on(filter, contacts::contact_recordings),
         "get_recording" => on(filter, contacts::get_recording),
+        "download_recording" => on(filter, recordings::download),
         "list_tickets" => on(filter, tickets::list_tickets),
         "create_ticket" => on(filter, tickets::create_ticket),
         "get_ticket" => on(filter, tickets::get_ticket),
         "update_ticket" => on(filter, tickets::update_ticket),
         "list_ticket_comments" => on(filter, tickets::list_comments),
         "add_ticket_comment" => on(filter, tickets::add_comment),
+        "events" => on(filter, crate::live::stream::events),
+        "live_snapshot" => on(filter, crate::live::ops::live_snapshot),
+        "transfer_targets" => on(filter, crate::live::ops::transfer_targets),
+        "set_my_state" => on(filter, crate::live::ops::set_my_state),
+        "accept_offer" => on(filter, crate::live::ops::accept),
+        "reject_offer" => on(filter, crate::live::ops::reject),
+        "end_contact" => on(filter, crate::live::ops::end),
+        "wrap_up_contact" => on(filter, crate::live::ops::wrap_up),
+        "transfer_contact" => on(filter, crate::live::ops::transfer),
+        "force_agent_state" => on(filter, crate::live::ops::force_state),
+        "sign_out_agent" => on(filter, crate::live::ops::sign_out),
+        "wallboard" => on(filter, crate::live::wallboard::wallboard),
+        "home" => on(filter, crate::pages::home),
+        "desktop_page" => on(filter, crate::pages::desktop),
+        "wallboard_page" => on(filter, crate::pages::wallboard),
+        "admin_page" => on(filter, crate::pages::admin),
+        "asset" => on(filter, crate::pages::asset),
         other => panic!("route table: no handler for operation {other}"),
     }
 }

@@ -71,9 +71,22 @@ pub async fn start_with(config: WebConfig) -> TestServer {
 }
 
 pub async fn serve_store(store: Store, config: WebConfig, dir: tempfile::TempDir) -> TestServer {
+    serve_with_center(store, config, dir, None).await
+}
+
+/// The server, with the live contact center when given.
+pub async fn serve_with_center(
+    store: Store,
+    config: WebConfig,
+    dir: tempfile::TempDir,
+    center: Option<center::CenterHandle>,
+) -> TestServer {
     let clock = Arc::new(ManualClock::new(T0));
     let repo = Arc::new(store.clone());
-    let state = AppState::new(store.clone(), repo, config, "test").with_clock(clock.clone());
+    let mut state = AppState::new(store.clone(), repo, config, "test").with_clock(clock.clone());
+    if let Some(c) = center {
+        state = state.with_center(c);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
@@ -244,4 +257,41 @@ pub async fn seed_activity(store: &Store) -> Activity {
     };
     store.insert_ticket(&ticket).await.expect("ticket");
     Activity { contact_1001: ids[0], contact_1002: ids[1], recording_1001: rec.id, ticket: ticket.id }
+}
+
+/// A server with the real live contact center (`center` over the same seeded SQLite store, the
+/// demo's route tables, the system clock).
+pub struct LiveServer {
+    pub server: TestServer,
+    pub center: center::CenterHandle,
+}
+
+impl std::ops::Deref for LiveServer {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
+}
+
+pub async fn start_live(config: WebConfig) -> LiveServer {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = seeded_store(dir.path()).await;
+    let (center, _task) = center::Center::start(
+        store.clone(),
+        demo::DEMO_ORG,
+        &center::demo_routes(),
+        center::CenterConfig::default(),
+        Arc::new(center::SystemClock),
+    )
+    .await
+    .expect("center starts");
+    let server = serve_with_center(store, config, dir, Some(center.clone())).await;
+    LiveServer { server, center }
+}
+
+/// A voice contact from demo customer `n` entering the demo's `hotline` entry point.
+pub fn voice_contact(n: usize) -> center::NewContact {
+    let mut c = center::NewContact::new(model::Channel::Voice, "hotline", &format!("+86138000000{n:02}"));
+    c.customer = Some(demo::customer_id(n));
+    c
 }

@@ -1,0 +1,390 @@
+//! The web chat's transport: the thin tokio/axum shell around the sans-IO [`chat::Conversations`].
+//!
+//! Routes (anonymous, for customers' browsers):
+//! - `GET /chat/ws`: the chat WebSocket (JSON text frames of [`chat::protocol`]). The upgrade is
+//!   refused with a problem document when the page's `Origin` is missing or neither this server's
+//!   own nor one of [`ChatSettings::allowed_origins`] (403), or when the peer address already holds
+//!   [`ChatSettings::max_connections_per_ip`] chat sockets (429).
+//! - `GET /chat/widget.js`: the embeddable widget; one `<script src=".../chat/widget.js">` on a
+//!   customer's page renders the chat button and panel.
+//!
+//! Conversations live in memory in a [`ChatHub`] (bounded by [`chat::ChatLimits`]); the agent
+//! side drives it through the `ChatHub` methods and watches [`ChatHub::subscribe`]. Handing chats
+//! to the ACD and persisting them are the next step; this shell has no business rules of its own.
+//!
+//! Invariants:
+//! - The core is only touched under one mutex, and nothing awaits while holding it: outputs are
+//!   handed to each connection's bounded queue with `try_send`; a connection whose queue is full
+//!   (a reader slower than [`ChatSettings::max_queued_frames`]) is closed and counted, never waited
+//!   for; its customer resumes without loss because the conversation keeps every message.
+//! - WebSocket messages larger than [`chat::ChatLimits::max_frame_bytes`] are refused by the
+//!   WebSocket layer before they are buffered whole.
+//! - Time comes from the injected [`Clock`], conversation ids and tokens from [`Entropy`].
+//! - Never panics on a frame or a header.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chat::{
+    AgentError, BusinessHours, ChatCounters, ChatEvent, ChatLimits, ConnId, ConversationId, Conversations, Entry,
+    IdSource, Output,
+};
+use futures_util::{SinkExt, StreamExt};
+use model::AgentId;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::{AppState, Clock, Entropy, Problem, ProblemKind};
+
+/// The widget, served as is.
+const WIDGET_JS: &str = include_str!("../chat/widget.js");
+
+/// Settings of the chat shell.
+#[derive(Debug, Clone)]
+pub struct ChatSettings {
+    pub limits: ChatLimits,
+    pub hours: BusinessHours,
+    /// Origins of the sites that embed the widget (`https://shop.example.com`, exact match);
+    /// pages served by this server itself are always allowed.
+    pub allowed_origins: Vec<String>,
+    /// Chat WebSockets one peer address may hold at once.
+    pub max_connections_per_ip: usize,
+    /// Frames waiting for one slow connection before it is closed.
+    pub max_queued_frames: usize,
+    /// Events kept for slow subscribers before they lag (see [`broadcast`]).
+    pub max_buffered_events: usize,
+    /// Longest sleep of the timer task, so a clock that jumps is noticed.
+    pub max_timer_sleep_ms: u64,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            limits: ChatLimits::default(),
+            hours: BusinessHours::always(),
+            allowed_origins: Vec::new(),
+            max_connections_per_ip: 20,
+            max_queued_frames: 256,
+            max_buffered_events: 4_096,
+            max_timer_sleep_ms: 1_000,
+        }
+    }
+}
+
+/// Counters of the shell itself (the core's are in [`ChatCounters`]).
+#[derive(Debug, Default)]
+pub struct ShellCounters {
+    pub connections_opened: AtomicU64,
+    pub refused_origin: AtomicU64,
+    pub refused_ip_limit: AtomicU64,
+    pub closed_slow: AtomicU64,
+}
+
+enum Outgoing {
+    Frame(String),
+    Close,
+}
+
+struct Inner {
+    core: Conversations,
+    connections: HashMap<ConnId, mpsc::Sender<Outgoing>>,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// Every chat conversation of this process, and the agent-side API.
+pub struct ChatHub {
+    inner: Mutex<Inner>,
+    events: broadcast::Sender<ChatEvent>,
+    clock: Arc<dyn Clock>,
+    settings: ChatSettings,
+    next_conn: AtomicU64,
+    timer_started: AtomicBool,
+    timer_wake: tokio::sync::Notify,
+    counters: ShellCounters,
+}
+
+struct EntropyIds(Arc<dyn Entropy>);
+
+impl IdSource for EntropyIds {
+    fn fresh(&mut self) -> Option<[u8; 32]> {
+        let mut buf = [0u8; 32];
+        match self.0.fill(&mut buf) {
+            Ok(()) => Some(buf),
+            Err(error) => {
+                tracing::error!(%error, "chat: no randomness for a conversation id");
+                None
+            }
+        }
+    }
+}
+
+impl ChatHub {
+    pub fn new(settings: ChatSettings, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Arc<Self> {
+        let core = Conversations::new(settings.limits.clone(), settings.hours.clone(), Box::new(EntropyIds(entropy)));
+        let (events, _) = broadcast::channel(settings.max_buffered_events.max(1));
+        Arc::new(Self {
+            inner: Mutex::new(Inner { core, connections: HashMap::new(), per_ip: HashMap::new() }),
+            events,
+            clock,
+            settings,
+            next_conn: AtomicU64::new(1),
+            timer_started: AtomicBool::new(false),
+            timer_wake: tokio::sync::Notify::new(),
+            counters: ShellCounters::default(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every chat event from now on (messages, starts, leave-a-message, ratings, ends).
+    pub fn subscribe(&self) -> broadcast::Receiver<ChatEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn counters(&self) -> ChatCounters {
+        self.lock().core.counters().clone()
+    }
+
+    pub fn shell_counters(&self) -> &ShellCounters {
+        &self.counters
+    }
+
+    /// Stored messages after `after_seq` (an agent's replay after it reconnects).
+    pub fn transcript(&self, id: &ConversationId, after_seq: u64) -> Option<Vec<Entry>> {
+        self.lock().core.transcript(id, after_seq)
+    }
+
+    pub fn set_agent_available(&self, agent: AgentId, available: bool) -> Result<(), AgentError> {
+        self.lock().core.set_agent_available(agent, available)
+    }
+
+    pub fn accept(&self, id: &ConversationId, agent: AgentId) -> Result<(), AgentError> {
+        self.with_core(|core, now| core.accept(now, id, agent))
+    }
+
+    /// Sends an agent message; a retry with the same `agent_msg_id` is stored once.
+    pub fn agent_send(
+        &self,
+        id: &ConversationId,
+        agent: AgentId,
+        agent_msg_id: &str,
+        text: &str,
+    ) -> Result<u64, AgentError> {
+        self.with_core(|core, now| core.agent_send(now, id, agent, agent_msg_id, text))
+    }
+
+    pub fn agent_typing(&self, id: &ConversationId, agent: AgentId) -> Result<(), AgentError> {
+        self.with_core(|core, _| core.agent_typing(id, agent))
+    }
+
+    pub fn agent_read(&self, id: &ConversationId, agent: AgentId, up_to_seq: u64) -> Result<(), AgentError> {
+        self.with_core(|core, _| core.agent_read(id, agent, up_to_seq))
+    }
+
+    pub fn agent_end(&self, id: &ConversationId, agent: AgentId) -> Result<(), AgentError> {
+        self.with_core(|core, now| core.agent_end(now, id, agent))
+    }
+
+    /// Runs `f` on the core with the time, then acts on its outputs.
+    fn with_core<T>(&self, f: impl FnOnce(&mut Conversations, model::Timestamp) -> T) -> T {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        let result = f(&mut inner.core, now);
+        self.dispatch(&mut inner);
+        drop(inner);
+        self.timer_wake.notify_one();
+        result
+    }
+
+    /// Hands every pending output to its connection or the event subscribers, without waiting.
+    fn dispatch(&self, inner: &mut Inner) {
+        while let Some(output) = inner.core.poll_output() {
+            match output {
+                Output::Send { conn, frame } => {
+                    let Some(tx) = inner.connections.get(&conn) else { continue };
+                    if tx.try_send(Outgoing::Frame(frame.to_json())).is_err() {
+                        self.counters.closed_slow.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(conn = conn.0, "chat: connection too slow, closed");
+                        inner.connections.remove(&conn);
+                        inner.core.disconnect(conn);
+                    }
+                }
+                Output::Close { conn } => {
+                    if let Some(tx) = inner.connections.remove(&conn) {
+                        // Queued frames go first; a full queue is dropped as it closes anyway.
+                        let _ = tx.try_send(Outgoing::Close);
+                    }
+                }
+                Output::Event(event) => {
+                    // No subscriber is not an error: the event is for whoever listens.
+                    let _ = self.events.send(event);
+                }
+            }
+        }
+    }
+
+    fn reserve_ip(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let mut inner = self.lock();
+        let held = inner.per_ip.entry(ip).or_insert(0);
+        if *held >= self.settings.max_connections_per_ip {
+            return None;
+        }
+        *held += 1;
+        Some(IpSlot { hub: Arc::downgrade(self), ip })
+    }
+
+    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        let Some(origin) = text(header::ORIGIN) else { return false };
+        auth::csrf::check_origin(Some(origin), text(header::HOST), &self.settings.allowed_origins).is_ok()
+    }
+
+    fn start_timer(self: &Arc<Self>) {
+        if self.timer_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tokio::spawn(run_timer(Arc::downgrade(self)));
+    }
+
+    /// One WebSocket, from open to close.
+    async fn run(self: Arc<Self>, socket: WebSocket, slot: IpSlot) {
+        let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
+        let (tx, mut rx) = mpsc::channel(self.settings.max_queued_frames.max(1));
+        self.counters.connections_opened.fetch_add(1, Ordering::Relaxed);
+        // The sender first, so a refusal from connect() reaches the socket before its close.
+        self.lock().connections.insert(conn, tx);
+        self.with_core(|core, now| core.connect(conn, now));
+        let (mut sink, mut stream) = socket.split();
+        let writer = async move {
+            while let Some(out) = rx.recv().await {
+                let sent = match out {
+                    Outgoing::Frame(text) => sink.send(Message::Text(text.into())).await,
+                    Outgoing::Close => {
+                        let _ = sink.send(Message::Close(None)).await;
+                        break;
+                    }
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        };
+        let hub = self.clone();
+        let reader = async move {
+            while let Some(Ok(message)) = stream.next().await {
+                match message {
+                    Message::Text(text) => hub.with_core(|core, now| core.handle_text(now, conn, text.as_str())),
+                    Message::Binary(_) => hub.with_core(|core, now| core.handle_text(now, conn, "")),
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+        };
+        futures_util::future::select(Box::pin(writer), Box::pin(reader)).await;
+        let mut inner = self.lock();
+        inner.connections.remove(&conn);
+        inner.core.disconnect(conn);
+        drop(inner);
+        drop(slot);
+    }
+}
+
+/// One connection's share of its address's limit, given back on drop (also when the upgrade
+/// never completes).
+struct IpSlot {
+    hub: Weak<ChatHub>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        if let Some(hub) = self.hub.upgrade() {
+            let mut inner = hub.lock();
+            if let Some(held) = inner.per_ip.get_mut(&self.ip) {
+                *held = held.saturating_sub(1);
+                if *held == 0 {
+                    inner.per_ip.remove(&self.ip);
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps until the core's next deadline (at most `max_timer_sleep_ms`) and fires it; ends when
+/// the hub is dropped.
+async fn run_timer(hub: Weak<ChatHub>) {
+    loop {
+        let sleep_ms = {
+            let Some(hub) = hub.upgrade() else { return };
+            let now = hub.clock.now();
+            let next = hub.lock().core.poll_timeout();
+            let wait = next.map_or(i64::MAX, |t| t.unix_ms().saturating_sub(now.unix_ms()));
+            u64::try_from(wait).unwrap_or(0).min(hub.settings.max_timer_sleep_ms)
+        };
+        let woken = {
+            let Some(hub) = hub.upgrade() else { return };
+            let notified = async move { hub.timer_wake.notified().await };
+            tokio::time::timeout(Duration::from_millis(sleep_ms), notified).await.is_ok()
+        };
+        if !woken {
+            let Some(hub) = hub.upgrade() else { return };
+            hub.with_core(|core, now| core.handle_timeout(now));
+        }
+    }
+}
+
+async fn chat_socket(
+    State(hub): State<Arc<ChatHub>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !hub.origin_allowed(&headers) {
+        hub.counters.refused_origin.fetch_add(1, Ordering::Relaxed);
+        return Problem::of(ProblemKind::Forbidden, "this site may not open the chat").into_response();
+    }
+    let Some(slot) = hub.reserve_ip(peer.ip()) else {
+        hub.counters.refused_ip_limit.fetch_add(1, Ordering::Relaxed);
+        return Problem::of(ProblemKind::RateLimited, "too many chat connections from this address").into_response();
+    };
+    hub.start_timer();
+    let max_frame_bytes = hub.settings.limits.max_frame_bytes();
+    upgrade
+        .max_message_size(max_frame_bytes)
+        .max_frame_size(max_frame_bytes)
+        .on_upgrade(move |socket| hub.run(socket, slot))
+}
+
+async fn widget() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        WIDGET_JS,
+    )
+        .into_response()
+}
+
+/// The chat routes over `hub`, for any outer router state.
+pub fn routes_with<S: Clone + Send + Sync + 'static>(hub: Arc<ChatHub>) -> Router<S> {
+    Router::new().route("/chat/ws", get(chat_socket)).route("/chat/widget.js", get(widget)).with_state(hub)
+}
+
+/// The chat routes for the application: default limits, always open, the sites in
+/// `WebConfig::allowed_origins` may embed the widget.
+pub fn routes<S: Clone + Send + Sync + 'static>(state: &Arc<AppState>) -> Router<S> {
+    let settings = ChatSettings { allowed_origins: state.config.allowed_origins.clone(), ..ChatSettings::default() };
+    routes_with(ChatHub::new(settings, state.clock.clone(), state.entropy.clone()))
+}

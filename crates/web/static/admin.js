@@ -1,0 +1,153 @@
+// The admin pages: users (create, activate/deactivate), agents with skills and proficiency
+// (edit), queues (create, see routing settings). Everything through the admin API.
+"use strict";
+
+(function () {
+  const HL = window.HL;
+  const { $, esc } = HL;
+  const t = (k, v) => HL.t(k, v);
+  const S = { tab: "users", users: [], agents: [], queues: [], skills: [] };
+
+  const layout = () => `
+  <div class="admin">
+    <h1 data-i18n="admin.title">Administration</h1>
+    <div class="tabs" role="tablist">
+      <button type="button" role="tab" data-tab="users" data-i18n="admin.users">Users</button>
+      <button type="button" role="tab" data-tab="agents" data-i18n="admin.agents">Agents</button>
+      <button type="button" role="tab" data-tab="queues" data-i18n="admin.queues">Queues</button>
+    </div>
+    <section class="card" id="tab-users">
+      <table class="grid"><thead><tr><th data-i18n="admin.username">Username</th><th data-i18n="admin.display_name">Name</th>
+        <th data-i18n="admin.role">Role</th><th data-i18n="admin.email">Email</th><th data-i18n="admin.active">Active</th><th></th></tr></thead>
+        <tbody id="users"></tbody></table>
+      <form id="user-form" class="inline-form">
+        <h3 data-i18n="admin.new_user">New user</h3>
+        <input id="nu-username" required data-i18n-placeholder="admin.username">
+        <input id="nu-name" required data-i18n-placeholder="admin.display_name">
+        <select id="nu-role"><option value="agent" data-i18n="role.agent">agent</option><option value="supervisor" data-i18n="role.supervisor">supervisor</option><option value="admin" data-i18n="role.admin">admin</option></select>
+        <input id="nu-password" type="password" required minlength="8" data-i18n-placeholder="admin.password">
+        <button type="submit" class="primary" data-i18n="admin.create">Create</button>
+      </form>
+    </section>
+    <section class="card" id="tab-agents" hidden>
+      <table class="grid"><thead><tr><th data-i18n="admin.extension">Ext.</th><th data-i18n="admin.display_name">Name</th>
+        <th data-i18n="admin.skills">Skills</th><th data-i18n="admin.capacity">Capacity</th><th data-i18n="admin.queues">Queues</th><th></th></tr></thead>
+        <tbody id="agents"></tbody></table>
+      <p class="muted small" data-i18n="admin.skills_hint"></p>
+    </section>
+    <section class="card" id="tab-queues" hidden>
+      <table class="grid"><thead><tr><th data-i18n="admin.queue">Queue</th><th data-i18n="admin.strategy">Strategy</th>
+        <th data-i18n="admin.sl_target">SL target</th><th data-i18n="admin.required_skills">Required skills</th><th data-i18n="admin.wrap_up">Wrap-up</th>
+        <th data-i18n="admin.ring_timeout">Ring timeout</th><th data-i18n="admin.max_waiting">Max waiting</th></tr></thead>
+        <tbody id="queues"></tbody></table>
+      <form id="queue-form" class="inline-form">
+        <h3 data-i18n="admin.new_queue">New queue</h3>
+        <input id="nq-name" required pattern="[a-z0-9][a-z0-9_.-]*" data-i18n-placeholder="admin.queue_name">
+        <input id="nq-display" required data-i18n-placeholder="admin.display_name">
+        <select id="nq-strategy">${["longest_idle", "round_robin", "least_occupied", "skills_best", "ring_all", "weighted_random"].map((s) => `<option value="${s}" data-i18n="strategy.${s}">${s}</option>`).join("")}</select>
+        <select id="nq-skill"></select>
+        <button type="submit" class="primary" data-i18n="admin.create">Create</button>
+      </form>
+    </section>
+  </div>`;
+
+  function render() {
+    HL.$$(".tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === S.tab));
+    for (const tab of ["users", "agents", "queues"]) $("#tab-" + tab).hidden = tab !== S.tab;
+    $("#users").innerHTML = S.users
+      .map((u) => `<tr><td class="mono">${esc(u.username)}</td><td>${esc(u.display_name)}</td><td>${esc(HL.word("role", u.role))}</td>
+        <td>${esc(u.email || "")}</td><td>${u.active ? "✓" : "—"}</td>
+        <td><button type="button" class="small toggle-user" data-id="${esc(u.id)}" data-active="${u.active}">${esc(t(u.active ? "admin.deactivate" : "admin.activate"))}</button></td></tr>`)
+      .join("");
+    const qname = (id) => {
+      const q = S.queues.find((x) => x.id === id);
+      return q ? HL.queueLabel(q) : id;
+    };
+    $("#agents").innerHTML = S.agents
+      .map((a) => `<tr><td class="mono">${esc(a.extension)}</td><td>${esc(a.display_name)}</td>
+        <td><input class="skills-input" data-id="${esc(a.id)}" value="${esc(a.skills.map((s) => s.skill + ":" + s.proficiency).join(", "))}"></td>
+        <td class="small">${esc(t("channel.voice"))} ${a.capacity.voice} · ${esc(t("channel.chat"))} ${a.capacity.chat} · ${esc(t("channel.email"))} ${a.capacity.email}</td>
+        <td class="small">${a.queues.map((m) => esc(qname(m.queue_id)) + (m.penalty ? ` (${m.penalty})` : "")).join(", ")}</td>
+        <td><button type="button" class="small save-skills" data-id="${esc(a.id)}">${esc(t("admin.save"))}</button></td></tr>`)
+      .join("");
+    $("#queues").innerHTML = S.queues
+      .map((q) => `<tr><td>${esc(HL.queueLabel(q))} <span class="muted mono small">${esc(q.name)}</span></td><td>${esc(HL.word("strategy", q.strategy))}</td>
+        <td>${q.service_level.percent}% / ${q.service_level.threshold_ms / 1000}${esc(t("unit.s"))}</td>
+        <td class="small">${q.required_skills.map((s) => esc(s.skill) + " ≥" + s.min_proficiency).join(", ")}</td>
+        <td>${q.wrap_up_ms / 1000}${esc(t("unit.s"))}</td><td>${q.ring_timeout_ms / 1000}${esc(t("unit.s"))}</td><td>${q.max_waiting}</td></tr>`)
+      .join("");
+    $("#nq-skill").innerHTML = S.skills.map((s) => `<option value="${esc(s.name)}">${esc(s.name)}</option>`).join("");
+  }
+
+  async function load() {
+    const [users, agents, queues, skills] = await Promise.all([
+      HL.get("/api/users?limit=500"), HL.get("/api/agents?limit=500"), HL.get("/api/queues?limit=500"), HL.get("/api/skills?limit=500"),
+    ]);
+    Object.assign(S, { users: users.items, agents: agents.items, queues: queues.items, skills: skills.items });
+    render();
+  }
+
+  async function guarded(fn) {
+    try {
+      await fn();
+      await load();
+    } catch (e) {
+      HL.fail(e);
+    }
+  }
+
+  HL.boot(async (me, page) => {
+    const role = me.user ? me.user.role : me.role;
+    if (role !== "admin") {
+      page.innerHTML = `<section class="card empty"><h2 data-i18n="admin.only">Administrators only</h2></section>`;
+      return;
+    }
+    page.innerHTML = layout();
+    HL.i18n.apply(page);
+    page.addEventListener("click", (ev) => {
+      const tab = ev.target.closest("[data-tab]");
+      if (tab) {
+        S.tab = tab.dataset.tab;
+        render();
+      }
+      const toggle = ev.target.closest(".toggle-user");
+      if (toggle) guarded(() => HL.api("PATCH", `/api/users/${toggle.dataset.id}`, { active: toggle.dataset.active !== "true" }));
+      const save = ev.target.closest(".save-skills");
+      if (save) {
+        const input = page.querySelector(`.skills-input[data-id="${save.dataset.id}"]`);
+        const skills = input.value.split(",").map((s) => s.trim()).filter(Boolean).map((s) => {
+          const [skill, p] = s.split(":");
+          return { skill: skill.trim(), proficiency: Number(p || 5) };
+        });
+        guarded(async () => {
+          await HL.api("PUT", `/api/agents/${save.dataset.id}/skills`, { skills });
+          HL.toast(t("admin.saved"), "ok");
+        });
+      }
+    });
+    $("#user-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      guarded(async () => {
+        await HL.api("POST", "/api/users", {
+          username: $("#nu-username").value, display_name: $("#nu-name").value, role: $("#nu-role").value, password: $("#nu-password").value,
+        });
+        ev.target.reset();
+        HL.toast(t("admin.saved"), "ok");
+      });
+    });
+    $("#queue-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      guarded(async () => {
+        await HL.api("POST", "/api/queues", {
+          name: $("#nq-name").value, display_name: $("#nq-display").value, strategy: $("#nq-strategy").value,
+          required_skills: [{ skill: $("#nq-skill").value, min_proficiency: 1 }],
+          service_level: { percent: 80, threshold_ms: 20000 }, wrap_up_ms: 30000, ring_timeout_ms: 20000, max_waiting: 100, max_wait_ms: 600000,
+        });
+        ev.target.reset();
+        HL.toast(t("admin.saved"), "ok");
+      });
+    });
+    HL.onLanguage.push(render);
+    await load();
+  });
+})();

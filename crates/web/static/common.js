@@ -1,0 +1,190 @@
+// Hotline pages: what every page shares. Sign-in, the API client (session cookie + CSRF
+// token), the live event stream with reconnect, formatting, and the language switch.
+// Plain browser JavaScript, no build step, no network beyond this server.
+"use strict";
+
+(function () {
+  const HL = (window.HL = window.HL || {});
+  HL.me = null;
+  HL.csrf = null;
+  // Server clock minus browser clock, learned from snapshots, so "time in state" is right.
+  HL.skewMs = 0;
+  HL.now = () => Date.now() + HL.skewMs;
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  HL.$ = $;
+  HL.$$ = $$;
+
+  HL.esc = (v) =>
+    String(v == null ? "" : v).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+  // ---- API --------------------------------------------------------------------------------
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || "HTTP " + status);
+      this.status = status;
+      this.problem = problem;
+    }
+  }
+  HL.ApiError = ApiError;
+
+  HL.api = async function (method, path, body) {
+    const headers = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (HL.csrf && method !== "GET") headers["x-csrf-token"] = HL.csrf;
+    const resp = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (resp.status === 204) return null;
+    const text = await resp.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch (_) {
+      data = null;
+    }
+    if (!resp.ok) throw new ApiError(resp.status, data);
+    return data;
+  };
+  HL.get = (path) => HL.api("GET", path);
+
+  // ---- Toasts and banners -----------------------------------------------------------------
+  let toastTimer = null;
+  HL.toast = function (text, kind) {
+    const el = $("#toast");
+    el.textContent = text;
+    el.className = "toast " + (kind || "info");
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => (el.hidden = true), 4000);
+  };
+  HL.fail = (e) => HL.toast(HL.t("error.prefix") + " " + (e && e.message ? e.message : String(e)), "error");
+
+  // ---- Formatting -------------------------------------------------------------------------
+  const pad = (n) => String(n).padStart(2, "0");
+  HL.clock = function (ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return (h ? h + ":" + pad(m) : m) + ":" + pad(s % 60);
+  };
+  HL.pct = (v) => (v == null ? "—" : (v * 100).toFixed(1).replace(/\.0$/, "") + "%");
+  HL.secs = (v) => (v == null ? "—" : Math.round(v) + HL.t("unit.s"));
+  HL.dateTime = (ms) =>
+    ms == null ? "—" : new Date(ms).toLocaleString(HL.i18n.lang === "en" ? "en-GB" : "zh-CN", { dateStyle: "short", timeStyle: "short" });
+  HL.money = (cents, currency) =>
+    new Intl.NumberFormat(HL.i18n.lang === "en" ? "en-GB" : "zh-CN", { style: "currency", currency: currency || "CNY" }).format(cents / 100);
+  // Queue names are stored bilingual ("General support / 综合服务"); show the current language's half.
+  HL.queueLabel = function (q) {
+    if (!q) return "—";
+    const parts = q.display_name.split(" / ");
+    return parts.length === 2 ? (HL.i18n.lang === "en" ? parts[0] : parts[1]) : q.display_name;
+  };
+  HL.word = (group, value) => (value == null ? "—" : HL.t(group + "." + value, null, value));
+
+  // ---- Event stream -----------------------------------------------------------------------
+  // Opens /api/events and reopens it with backoff; `onFrame` gets every parsed JSON frame.
+  HL.events = function (onFrame) {
+    let backoff = 500;
+    let stopped = false;
+    const status = (key, ok) => {
+      const el = $("#conn");
+      el.hidden = false;
+      el.className = "conn " + (ok ? "ok" : "down");
+      $("#conn-text").textContent = HL.t(key);
+      el.dataset.state = ok ? "live" : "down";
+    };
+    function open() {
+      if (stopped) return;
+      const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/events");
+      ws.onopen = () => {
+        backoff = 500;
+        status("conn.live", true);
+      };
+      ws.onmessage = (m) => {
+        let frame;
+        try {
+          frame = JSON.parse(m.data);
+        } catch (_) {
+          return;
+        }
+        if (frame.type === "snapshot" && frame.snapshot) HL.skewMs = frame.snapshot.at_ms - Date.now();
+        onFrame(frame);
+      };
+      ws.onclose = (ev) => {
+        status("conn.down", false);
+        if (ev.code === 4003) {
+          stopped = true;
+          location.reload();
+          return;
+        }
+        setTimeout(open, backoff);
+        backoff = Math.min(backoff * 2, 15000);
+      };
+    }
+    open();
+  };
+
+  // ---- Sign-in and the frame ---------------------------------------------------------------
+  function showNav(me) {
+    const role = me.user ? me.user.role : me.role;
+    $$("#nav a").forEach((a) => {
+      a.hidden = !a.dataset.roles.split(" ").includes(role);
+      a.classList.toggle("active", a.dataset.nav === document.body.dataset.page);
+    });
+    $("#nav").hidden = false;
+    const who = $("#whoami");
+    who.textContent = (me.user ? me.user.display_name : me.actor) + " · " + HL.word("role", role);
+    who.hidden = false;
+    $("#sign-out").hidden = false;
+  }
+
+  async function start(init) {
+    HL.me = await HL.get("/api/me");
+    HL.csrf = HL.me.csrf_token;
+    $("#login").hidden = true;
+    showNav(HL.me);
+    const page = $("#page");
+    page.hidden = false;
+    await init(HL.me, page);
+    HL.i18n.apply(document);
+  }
+
+  // `init(me, pageElement)` runs once the person is signed in.
+  HL.boot = function (init) {
+    HL.i18n.apply(document);
+    $("#lang-toggle").addEventListener("click", () => HL.i18n.set(HL.i18n.lang === "en" ? "zh-CN" : "en"));
+    $("#sign-out").addEventListener("click", async () => {
+      try {
+        await HL.api("POST", "/api/auth/logout");
+      } finally {
+        location.reload();
+      }
+    });
+    $("#login-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const err = $("#login-error");
+      err.hidden = true;
+      try {
+        await HL.api("POST", "/api/auth/login", { username: $("#login-username").value, password: $("#login-password").value });
+        await start(init);
+      } catch (e) {
+        err.textContent = e.status === 401 ? HL.t("auth.wrong") : e.status === 429 ? HL.t("auth.throttled") : e.message;
+        err.hidden = false;
+      }
+    });
+    start(init).catch((e) => {
+      if (e.status === 401) {
+        $("#login").hidden = false;
+        $("#login-username").focus();
+      } else HL.fail(e);
+    });
+  };
+
+  // Re-renders texts that are built by code when the language changes.
+  HL.onLanguage = [];
+})();
