@@ -52,6 +52,10 @@ pub use backend::Backend;
 pub use error::StoreError;
 pub use migrate::{LATEST_SCHEMA_VERSION, MigrationReport, SchemaStatus};
 pub use page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageOf};
+pub use repo::aggregates::{
+    AbandonedContact, INTERVAL_COUNT_COLUMNS, IntervalCounts, IntervalDimension, IntervalDimensionKind, IntervalLength,
+    IntervalRow, MAX_IDS_PER_QUERY, MAX_INTERVAL_ROWS, ReportAgentChange, ReportBatch, ReportContact,
+};
 pub use repo::auth::{AuditRecord, MAX_AUDIT_PATH_CHARS, StoredApiToken, StoredSession};
 pub use repo::contacts::TimeRange;
 pub use repo::live::{AgentPresence, MAX_LIVE_ROWS};

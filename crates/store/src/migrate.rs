@@ -42,6 +42,7 @@ const SQLITE: &[Migration] = &[
     migration!(2, "0002", "auth", "sqlite"),
     migration!(3, "0003", "sip_bindings", "sqlite"),
     migration!(4, "0004", "center", "sqlite"),
+    migration!(5, "0005", "aggregates", "sqlite"),
     migration!(6, "0006", "transcripts", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
@@ -49,6 +50,7 @@ const POSTGRES: &[Migration] = &[
     migration!(2, "0002", "auth", "postgres"),
     migration!(3, "0003", "sip_bindings", "postgres"),
     migration!(4, "0004", "center", "postgres"),
+    migration!(5, "0005", "aggregates", "postgres"),
     migration!(6, "0006", "transcripts", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
@@ -56,6 +58,7 @@ const MYSQL: &[Migration] = &[
     migration!(2, "0002", "auth", "mysql"),
     migration!(3, "0003", "sip_bindings", "mysql"),
     migration!(4, "0004", "center", "mysql"),
+    migration!(5, "0005", "aggregates", "mysql"),
     migration!(6, "0006", "transcripts", "mysql"),
 ];
 

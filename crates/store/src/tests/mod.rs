@@ -3,6 +3,7 @@
 //! output shows all three. A test is an `async fn(TestDb)` in one of the topic modules, listed
 //! once in `store_suite!` below.
 
+mod aggregates;
 mod auth;
 mod directory;
 mod fixtures;
@@ -36,6 +37,12 @@ macro_rules! store_suite {
 }
 
 store_suite! {
+    aggregates::interval_deltas_add_up_take_back_and_stay_in_their_org,
+    aggregates::report_batch_commits_whole_or_not_at_all,
+    aggregates::report_contacts_are_replaced_and_found_by_id_group_and_activity,
+    aggregates::agent_window_holds_the_changes_around_it,
+    aggregates::replacing_intervals_touches_only_the_range,
+    aggregates::bulk_inserted_contacts_read_back_equal_and_abandoned_ones_are_listed,
     auth::session_round_trips_is_touched_and_ended,
     auth::user_sessions_end_together_and_expired_ones_are_swept,
     auth::api_token_is_found_by_digest_listed_and_revoked_once,
