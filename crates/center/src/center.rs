@@ -246,7 +246,15 @@ impl Core {
     async fn run(&mut self, mut rx: mpsc::Receiver<Command>) {
         loop {
             let deadline = self.next_deadline();
+            let sleep = sleep_until(deadline.map(|at| self.clock.sleep_until(at)));
+            // Timers first: a command queued after the clock passed a timer sees its effects.
             tokio::select! {
+                biased;
+                () = sleep => {
+                    let now = self.clock.now();
+                    self.acd.handle_timeout(now);
+                    self.settle(now);
+                }
                 cmd = rx.recv() => match cmd {
                     None => break,
                     Some(Command::Shutdown(reply)) => {
@@ -255,22 +263,15 @@ impl Core {
                     }
                     Some(cmd) => self.command(cmd),
                 },
-                () = sleep_until(deadline), if deadline.is_some() => {
-                    let now = self.clock.now();
-                    self.acd.handle_timeout(now);
-                    self.settle(now);
-                }
             }
         }
     }
 
-    /// When the next timer (engine or wrap-up) is due, as a tokio instant.
-    fn next_deadline(&self) -> Option<tokio::time::Instant> {
+    /// When the next timer (engine or wrap-up) is due.
+    fn next_deadline(&self) -> Option<Timestamp> {
         let engine = self.acd.poll_timeout();
         let wrap_up = self.wrap_up_due.first().map(|(at, _, _)| *at);
-        let due = engine.into_iter().chain(wrap_up).min()?;
-        let wait = due.since(self.clock.now());
-        Some(tokio::time::Instant::now() + wait.as_std())
+        engine.into_iter().chain(wrap_up).min()
     }
 
     /// A fresh time-ordered id (monotonic within the center, so same-millisecond rows sort in
@@ -647,9 +648,9 @@ fn flush_then(
     tx
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
+async fn sleep_until(sleep: Option<crate::Sleep>) {
+    match sleep {
+        Some(sleep) => sleep.await,
         None => std::future::pending().await,
     }
 }

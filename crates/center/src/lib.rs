@@ -9,8 +9,9 @@
 //!   ACD arrival; offers go to the channel's consumer ([`CenterHandle::take_offers`], voice) and to
 //!   every subscriber as [`LiveEvent::ContactOffered`] (the desktop accepts chat and email with
 //!   [`CenterHandle::accept`]). Ring timeouts, wrap-up ends, relaxation, overflow and repeated
-//!   announcements fire from the engine's own timers ([`acd::Acd::poll_timeout`]), slept on with
-//!   tokio time (so tests can `tokio::time::pause()`); timestamps come from an injected [`Clock`].
+//!   announcements fire from the engine's own timers ([`acd::Acd::poll_timeout`]), slept on
+//!   through the injected [`Clock`] ([`SystemClock`] in production: tokio time; [`ManualClock`]
+//!   in tests, which moves only when told, so a test against a real database is deterministic).
 //! - **Records**: every step is persisted through `store`: the `Contact` row (status
 //!   New → Queued → Offered → Connected → Ended, queue, agent, every timestamp, outcome,
 //!   disposition), one `ContactEvent` per step (queued, offered, offer rejected / timed out,
@@ -63,12 +64,21 @@ pub use api::{
 pub use handle::CenterHandle;
 pub use routes::{DEMO_ROUTES_TOML, MAX_ROUTES_BYTES, QueueTuning, Routes, demo_routes};
 
-/// The wall clock, injected so tests and simulations control time.
+/// A future that completes when a clock reaches a time.
+pub type Sleep = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The wall clock and the center's timers, injected so tests and simulations control time.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
+    /// Completes once [`Clock::now`] has reached `at` (at once if it already has).
+    fn sleep_until(&self, at: Timestamp) -> Sleep;
 }
 
-/// The system's real time.
+fn tokio_sleep(now: Timestamp, at: Timestamp) -> Sleep {
+    Box::pin(tokio::time::sleep(at.since(now).as_std()))
+}
+
+/// The system's real time; timers on tokio's time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -80,10 +90,16 @@ impl Clock for SystemClock {
             .unwrap_or(0);
         Timestamp::from_unix_ms(ms)
     }
+
+    fn sleep_until(&self, at: Timestamp) -> Sleep {
+        tokio_sleep(self.now(), at)
+    }
 }
 
-/// A clock that starts at `origin` and advances with tokio's time, so a paused test runtime
-/// (`tokio::time::pause()`, `advance`) moves the center's timestamps and timers together.
+/// A clock that reads `origin` when made and advances with tokio's time, so a paused runtime
+/// (`tokio::time::pause()`) moves timestamps and timers together. Only for runs without real IO
+/// waits: a paused runtime jumps to the next timer whenever every task waits, including on a
+/// database, whose pool timeouts then fire (tests with a store use [`ManualClock`]).
 #[derive(Debug, Clone, Copy)]
 pub struct TokioClock {
     origin: Timestamp,
@@ -99,8 +115,48 @@ impl TokioClock {
 
 impl Clock for TokioClock {
     fn now(&self) -> Timestamp {
-        let elapsed = tokio::time::Instant::now().duration_since(self.start);
+        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.start);
         self.origin.plus(model::DurationMs::from_ms(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)))
+    }
+
+    fn sleep_until(&self, at: Timestamp) -> Sleep {
+        tokio_sleep(self.now(), at)
+    }
+}
+
+/// A clock that moves only when told ([`ManualClock::advance`]); the center's timers wake when
+/// it passes their time. For deterministic tests and simulations against real peers (a store).
+#[derive(Debug)]
+pub struct ManualClock {
+    now: tokio::sync::watch::Sender<Timestamp>,
+}
+
+impl ManualClock {
+    pub fn new(start: Timestamp) -> Self {
+        Self { now: tokio::sync::watch::Sender::new(start) }
+    }
+
+    /// Moves the clock forward by `by` (never back) and wakes the timers that are due.
+    pub fn advance(&self, by: model::DurationMs) {
+        self.now.send_modify(|now| *now = now.plus(by));
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.now.borrow()
+    }
+
+    fn sleep_until(&self, at: Timestamp) -> Sleep {
+        let mut rx = self.now.subscribe();
+        Box::pin(async move {
+            while *rx.borrow_and_update() < at {
+                if rx.changed().await.is_err() {
+                    // The clock is gone: time stands still for ever.
+                    std::future::pending::<()>().await;
+                }
+            }
+        })
     }
 }
 
