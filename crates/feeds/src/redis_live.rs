@@ -154,6 +154,13 @@ impl LiveCounters {
         config.validate()?;
         let failed = |reason: String| FeedError::Connect { peer: "Redis", url: redact(&config.url), reason };
         let client = redis::Client::open(config.url.as_str()).map_err(|e| failed(e.to_string()))?;
+        // One plain connection first, so an unreachable server fails fast with its real reason
+        // (the connection manager would retry it until the timeout).
+        let probe = client.get_multiplexed_async_connection();
+        tokio::time::timeout(Duration::from_millis(config.connect_timeout_ms), probe)
+            .await
+            .map_err(|_| failed(format!("no answer within {} ms", config.connect_timeout_ms)))?
+            .map_err(|e| failed(e.to_string()))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_millis(config.connect_timeout_ms))
             .set_response_timeout(Duration::from_millis(config.command_timeout_ms))
@@ -309,7 +316,7 @@ mod tests {
     fn local_days_follow_the_offset() {
         assert_eq!(local_day(Timestamp::from_unix_ms(0), 0), "1970-01-01");
         // 2026-11-27 16:30 UTC is already the 28th in Beijing (+8).
-        let t = Timestamp::from_unix_ms(1_796_315_400_000);
+        let t = Timestamp::from_unix_ms(1_795_797_000_000);
         assert_eq!(local_day(t, 0), "2026-11-27");
         assert_eq!(local_day(t, 480), "2026-11-28");
         assert_eq!(local_day(Timestamp::from_unix_ms(951_782_400_000), 0), "2000-02-29");

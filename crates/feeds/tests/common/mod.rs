@@ -16,7 +16,7 @@ pub fn unique(tag: &str) -> String {
     format!("{tag}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
-pub const T0_MS: i64 = 1_796_284_800_000; // 2026-11-27 00:00 UTC
+pub const T0_MS: i64 = 1_795_737_600_000; // 2026-11-27 00:00 UTC
 
 pub fn contact_event(n: u128, contact: u128, queue: u128, at_ms: i64, kind: ContactEventKind) -> ContactEvent {
     ContactEvent {
