@@ -138,11 +138,12 @@ impl Rig {
 
     pub async fn start_with(backend: Backend, config: CenterConfig) -> Rig {
         let db = TestDb::demo(backend).await;
-        Self::on(db, config).await
+        Self::on(db, config, Timestamp::from_unix_ms(T0)).await
     }
 
-    pub async fn on(db: TestDb, config: CenterConfig) -> Rig {
-        let clock = Arc::new(ManualClock::new(Timestamp::from_unix_ms(T0)));
+    /// A center on an existing database, its clock starting at `start`.
+    pub async fn on(db: TestDb, config: CenterConfig, start: Timestamp) -> Rig {
+        let clock = Arc::new(ManualClock::new(start));
         let (center, task) = Center::start(db.store.clone(), org(), &center::demo_routes(), config, clock.clone())
             .await
             .expect("center starts");
