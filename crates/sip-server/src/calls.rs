@@ -69,7 +69,7 @@ impl CallControl {
     /// `Ringing`, `Answered` or `Failed`.
     pub async fn dial(&self, request: DialRequest) -> Result<CallRef, CallControlError> {
         let call = CallRef(self.next_dialled.fetch_add(1, Ordering::Relaxed));
-        self.send(CallCommand::Dial { call, request }).await?;
+        self.send(CallCommand::Dial { call, request: Box::new(request) }).await?;
         Ok(call)
     }
 

@@ -209,7 +209,7 @@ impl CallLayer {
             CallCommand::Ring { call, early_media } => self.ring(now, layer, call, early_media),
             CallCommand::Answer { call, sdp } => self.answer(now, layer, call, sdp),
             CallCommand::Reject { call, status } => self.reject(now, layer, call, status),
-            CallCommand::Dial { call, request } => self.dial(now, layer, call, request, lookup),
+            CallCommand::Dial { call, request } => self.dial(now, layer, call, *request, lookup),
             CallCommand::Cancel { call } => {
                 let dialling = self.legs.get(&call).is_some_and(|l| l.phase == Phase::Dialling);
                 dialling && self.hangup(now, layer, call, EndReason::Local)
@@ -435,7 +435,7 @@ impl CallLayer {
             },
         };
         let dialled = dialled_number(&request.uri);
-        let for_app = replaces.is_some() || self.config.entry_points.iter().any(|e| *e == dialled);
+        let for_app = replaces.is_some() || self.config.entry_points.contains(&dialled);
         let contacts = if for_app { Vec::new() } else { lookup(&dialled) };
         if !for_app && contacts.is_empty() {
             // The same answer for every number we do not serve: nothing tells users apart.
@@ -1429,4 +1429,9 @@ fn rank(status: u16) -> u16 {
         487 | 408 => 900,
         s => s,
     }
+}
+
+#[cfg(test)]
+pub(super) fn dtmf_relay_for_tests(body: &str) -> Option<(char, u32)> {
+    dtmf_relay(body)
 }

@@ -229,7 +229,7 @@ pub enum CallCommand {
     /// (488, 491). Statuses below 300 are refused (answered 500 instead).
     Reject { call: CallRef, status: StatusCode },
     /// A new outbound leg named `call` (minted from [`CallRef::FIRST_DIALLED`] up).
-    Dial { call: CallRef, request: DialRequest },
+    Dial { call: CallRef, request: Box<DialRequest> },
     /// Outbound leg not answered yet: CANCEL every fork (`Failed` 487).
     Cancel { call: CallRef },
     /// End the leg whatever its state: BYE when confirmed, CANCEL when ringing out, 480 when
