@@ -471,10 +471,10 @@ impl Session {
             }
         }
         let mut next = lookup.found;
-        if let LookupKind::Http { branch_on: Some(field), branches, .. } = &lookup.kind {
-            if let Some(target) = fields.get(field).and_then(|v| branches.get(v)) {
-                next = *target;
-            }
+        if let LookupKind::Http { branch_on: Some(field), branches, .. } = &lookup.kind
+            && let Some(target) = fields.get(field).and_then(|v| branches.get(v))
+        {
+            next = *target;
         }
         for (k, v) in fields {
             let name = format!("{}.{}", lookup.store_as, k);
@@ -644,11 +644,11 @@ impl Session {
         let flow = Arc::clone(&self.flow);
         for _ in 0..self.limits.max_steps_per_input {
             let node = flow.node(idx);
-            if let Some((max, after)) = node.max_visits {
-                if self.visits[idx] >= max {
-                    idx = after;
-                    continue;
-                }
+            if let Some((max, after)) = node.max_visits
+                && self.visits[idx] >= max
+            {
+                idx = after;
+                continue;
             }
             if self.path.len() >= self.limits.max_path_len {
                 self.give_up("path");
