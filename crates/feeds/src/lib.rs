@@ -17,6 +17,31 @@
 //! [`points`], [`prometheus`]) are sans-IO, with time passed in; [`nats`], [`influx`] and
 //! [`redis_live`] are thin async shells that own the async-nats, reqwest and redis clients.
 //!
+//! # Example
+//! ```
+//! use feeds::line_protocol::{FieldValue, Point};
+//! use feeds::{AgentCounts, ContactCounters, QueueSnapshot};
+//! use model::{Channel, ContactOutcome, DurationMs, OrgId, QueueId, QueueName};
+//!
+//! let general = QueueSnapshot {
+//!     org: OrgId::from_u128(1),
+//!     queue: QueueId::from_u128(2),
+//!     name: QueueName::parse("general")?,
+//!     waiting: 3,
+//!     longest_wait: DurationMs::from_secs(42),
+//!     agents: AgentCounts::default(),
+//! };
+//! let mut counters = ContactCounters::default();
+//! counters.add(Channel::Voice, ContactOutcome::Answered, 7);
+//! let text = feeds::prometheus::render(&[general], &[], &counters);
+//! assert!(text.contains("hotline_queue_longest_wait_seconds{org=\"00000000-0000-0000-0000-000000000001\",queue=\"general\"} 42\n"));
+//! assert!(text.contains("hotline_contacts_total{channel=\"voice\",outcome=\"answered\"} 7\n"));
+//!
+//! let line = Point::new("hotline_queue", 1_000).tag("queue", "general").field("waiting", FieldValue::Int(3)).to_line()?;
+//! assert_eq!(line, "hotline_queue,queue=general waiting=3i 1000");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Invariants
 //! - Must never block or fail a contact because a feed is slow or down: enqueueing never
 //!   waits; every buffer has a named bound (`max_pending_events`, `max_buffered_points`) and

@@ -61,10 +61,10 @@ bind-address = "127.0.0.1:{rpc}"
         let url = format!("http://127.0.0.1:{http_port}");
         let client = reqwest::Client::new();
         for _ in 0..300 {
-            if let Ok(r) = client.get(format!("{url}/ping")).send().await {
-                if r.status().as_u16() == 204 {
-                    return Influxd { child, url };
-                }
+            if let Ok(r) = client.get(format!("{url}/ping")).send().await
+                && r.status().as_u16() == 204
+            {
+                return Influxd { child, url };
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -50,8 +50,11 @@ fn sample_value(v: &Value) -> f64 {
     }
 }
 
+/// A metric name with its labels, sorted.
+type SeriesKey = (String, Vec<(String, String)>);
+
 /// (metric, sorted labels) → value.
-fn by_series(scrape: &Scrape) -> HashMap<(String, Vec<(String, String)>), (f64, &Value)> {
+fn by_series(scrape: &Scrape) -> HashMap<SeriesKey, (f64, &Value)> {
     scrape
         .samples
         .iter()
@@ -63,7 +66,7 @@ fn by_series(scrape: &Scrape) -> HashMap<(String, Vec<(String, String)>), (f64, 
         .collect()
 }
 
-fn key(metric: &str, labels: &[(&str, &str)]) -> (String, Vec<(String, String)>) {
+fn key(metric: &str, labels: &[(&str, &str)]) -> SeriesKey {
     let mut l: Vec<(String, String)> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     l.sort();
     (metric.to_owned(), l)
