@@ -66,36 +66,6 @@
         </div>
       </section>
 
-      <section class="card contact" id="contact" hidden>
-        <header class="contact-head">
-          <div>
-            <div class="eyebrow" id="contact-phase"></div>
-            <h2 id="cust-name"></h2>
-            <div class="contact-sub"><span class="vip" id="cust-vip"></span> <span class="muted" id="cust-from"></span></div>
-          </div>
-          <div class="contact-controls" id="controls">
-            <span class="muted small" data-i18n="desk.talk_time">Talk time</span> <strong class="mono" id="talk-timer">0:00</strong>
-            <select id="transfer-target" aria-label="transfer"></select>
-            <button type="button" id="transfer" data-i18n="desk.transfer">Transfer</button>
-            <button type="button" class="danger" id="end" data-i18n="desk.end">End</button>
-          </div>
-        </header>
-        <div class="pop">
-          <div class="pop-col">
-            <h3 data-i18n="pop.profile">Profile</h3>
-            <dl class="kv" id="profile"></dl>
-            <h3 data-i18n="pop.tickets">Open tickets</h3>
-            <div id="tickets"></div>
-          </div>
-          <div class="pop-col wide">
-            <h3 data-i18n="pop.orders">Orders</h3>
-            <div id="orders"></div>
-            <h3 data-i18n="pop.history">Past contacts</h3>
-            <div id="history"></div>
-          </div>
-        </div>
-      </section>
-
       <section class="card wrapup" id="wrapup" hidden>
         <header class="wrapup-head">
           <h2 data-i18n="wrap.title">Wrap-up</h2>
@@ -134,6 +104,36 @@
           </div>
         </form>
       </section>
+      <section class="card contact" id="contact" hidden>
+        <header class="contact-head">
+          <div>
+            <div class="eyebrow" id="contact-phase"></div>
+            <h2 id="cust-name"></h2>
+            <div class="contact-sub"><span class="vip" id="cust-vip"></span> <span class="muted" id="cust-from"></span></div>
+          </div>
+          <div class="contact-controls" id="controls">
+            <span class="muted small" data-i18n="desk.talk_time">Talk time</span> <strong class="mono" id="talk-timer">0:00</strong>
+            <select id="transfer-target" aria-label="transfer"></select>
+            <button type="button" id="transfer" data-i18n="desk.transfer">Transfer</button>
+            <button type="button" class="danger" id="end" data-i18n="desk.end">End</button>
+          </div>
+        </header>
+        <div class="pop">
+          <div class="pop-col">
+            <h3 data-i18n="pop.profile">Profile</h3>
+            <dl class="kv" id="profile"></dl>
+            <h3 data-i18n="pop.tickets">Open tickets</h3>
+            <div id="tickets"></div>
+          </div>
+          <div class="pop-col wide">
+            <h3 data-i18n="pop.orders">Orders</h3>
+            <div id="orders"></div>
+            <h3 data-i18n="pop.history">Past contacts</h3>
+            <div id="history"></div>
+          </div>
+        </div>
+      </section>
+
     </div>
 
     <aside class="card side">
@@ -163,6 +163,7 @@
   function renderOffer() {
     const o = S.offer;
     $("#ring").hidden = !o;
+    $("#idle").hidden = !!o || !!S.active;
     if (!o) return;
     const name = S.pop && S.pop.customer && S.pop.customer.id === o.customer ? S.pop.customer.name : o.from_address || t("desk.unknown_customer");
     $("#ring-title").textContent = name;
@@ -184,7 +185,7 @@
   function renderPop() {
     const a = S.active;
     $("#contact").hidden = !a;
-    $("#idle").hidden = !!a;
+    $("#idle").hidden = !!a || !!S.offer;
     $("#wrapup").hidden = !(a && a.phase === "wrap_up");
     $("#controls").hidden = !(a && a.phase === "connected");
     if (!a) return;

@@ -89,7 +89,9 @@
       ["wb.offered", b.queues.reduce((a, q) => a + q.kpis.offered_today, 0), ""],
       ["wb.agents_on", Object.values(S.agents).filter((a) => a.state !== "offline").length, ""],
     ].map(([k, v, id]) => `<div class="total"><span class="label">${esc(t(k))}</span><strong ${id ? `id="${id}"` : ""}>${v}</strong></div>`).join("");
-    const day = (p) => new Date(p.start_ms).toLocaleDateString(HL.i18n.lang === "en" ? "en-GB" : "zh-CN");
+    // The org's local day, whatever the browser's time zone.
+    const day = (p) =>
+      new Date(p.start_ms + b.utc_offset_minutes * 60000).toLocaleDateString(HL.i18n.lang === "en" ? "en-GB" : "zh-CN", { timeZone: "UTC" });
     $("#wb-period").textContent = t("wb.period", { today: day(b.today), yesterday: day(b.yesterday) });
   }
 
