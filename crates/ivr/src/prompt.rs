@@ -174,6 +174,32 @@ impl PromptCatalog {
         Ok(catalog)
     }
 
+    /// The prompts present on disk: every `<dir>/<language>/<name>.wav` whose language directory
+    /// is a language tag and whose name is a prompt name (other files are skipped). Reads only `dir`.
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self, CatalogError> {
+        let file = dir.display().to_string();
+        let err = |e: std::io::Error| CatalogError { file: file.clone(), message: format!("cannot read: {e}") };
+        let mut catalog = Self::new();
+        for lang_dir in std::fs::read_dir(dir).map_err(err)? {
+            let lang_dir = lang_dir.map_err(err)?.path();
+            let Some(language) = lang_dir.file_name().and_then(|n| n.to_str()).and_then(|n| Language::parse(n).ok())
+            else {
+                continue;
+            };
+            if !lang_dir.is_dir() {
+                continue;
+            }
+            for entry in std::fs::read_dir(&lang_dir).map_err(err)? {
+                let path = entry.map_err(err)?.path();
+                let name = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".wav"));
+                if let Some(name) = name.filter(|n| is_prompt_name(n)) {
+                    catalog.insert(&language, name, None, &file)?;
+                }
+            }
+        }
+        Ok(catalog)
+    }
+
     pub fn contains(&self, language: &Language, name: &str) -> bool {
         self.prompts.get(name).is_some_and(|l| l.contains_key(language))
     }

@@ -87,3 +87,23 @@ fn catalogue_and_files_agree() {
         assert_eq!(on_disk, in_catalog, "prompts/{lang} vs prompts/catalog.toml: run scripts/prompts");
     }
 }
+
+#[test]
+fn the_prompt_directory_on_disk_validates_the_demo_flow() {
+    let on_disk = ivr::PromptCatalog::from_dir(&repo_root().join("prompts")).expect("prompts/ readable");
+    let flow = ivr::Flow::load_file(&repo_root().join("flows/demo.toml"), &on_disk).expect("every prompt is on disk");
+    assert_eq!(flow.id(), "demo");
+    assert_eq!(on_disk.languages().len(), 2);
+}
+
+#[test]
+fn stamps_match_the_catalogue_so_the_wavs_are_current() {
+    // `--check` only reads files (no espeak-ng needed) and fails if a text changed without
+    // regenerating its prompt.
+    let out = std::process::Command::new("python3")
+        .arg(repo_root().join("scripts/prompts"))
+        .arg("--check")
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
