@@ -60,6 +60,7 @@ pub use repo::auth::{AuditRecord, MAX_AUDIT_PATH_CHARS, StoredApiToken, StoredSe
 pub use repo::contacts::TimeRange;
 pub use repo::live::{AgentPresence, MAX_LIVE_ROWS};
 pub use repo::orders::MAX_ORDER_NUMBER_CHARS;
+pub use repo::recording_retention::{LegalHold, MAX_HOLD_BY_CHARS, MAX_HOLD_REASON_CHARS};
 pub use repo::sip_bindings::SipBinding;
 pub use repo::transcripts::{
     MAX_FAILURE_REASON_CHARS, MAX_SEGMENT_TEXT_CHARS, MAX_SEGMENTS_PER_RECORDING, TranscriptSegment, TranscriptSpeaker,

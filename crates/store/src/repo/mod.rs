@@ -14,6 +14,7 @@ pub(crate) mod live;
 pub(crate) mod orders;
 pub(crate) mod orgs;
 pub(crate) mod queues;
+pub(crate) mod recording_retention;
 pub(crate) mod recordings;
 pub(crate) mod sip_bindings;
 pub(crate) mod skills;

@@ -9,6 +9,7 @@ mod directory;
 mod fixtures;
 mod harness;
 mod live;
+mod recording_retention;
 mod records;
 mod schema;
 mod sip_bindings;
@@ -97,6 +98,9 @@ store_suite! {
     transcripts::transcript_is_replaced_whole_and_listed_by_start,
     transcripts::transcript_of_another_recording_or_org_is_refused,
     transcripts::corrupt_stored_job_status_is_reported_not_panicked,
+    recording_retention::legal_hold_is_placed_replaced_and_released_with_its_flag,
+    recording_retention::retention_lists_only_old_unheld_undeleted_recordings_of_the_org,
+    recording_retention::recording_on_hold_or_already_deleted_is_never_marked_deleted,
 }
 
 /// Not part of the three-backend suite: an in-memory SQLite store (handy for tools and demos)
