@@ -124,6 +124,9 @@ pub struct NatsConfig {
     pub stream: Option<StreamSettings>,
     /// Events waiting for their ack; a new event past this is refused and counted.
     pub max_pending_events: usize,
+    /// Largest JSON payload accepted (a larger one is refused and counted: the server would
+    /// refuse it forever). Keep it under the server's `max_payload` (1 MiB by default).
+    pub max_event_bytes: usize,
     /// How long one publish waits for its JetStream ack before it is retried.
     pub ack_timeout_ms: u64,
     /// How long the first connection may take.
@@ -138,6 +141,7 @@ impl NatsConfig {
             subject_prefix: "hotline".to_owned(),
             stream: Some(StreamSettings::new("HOTLINE_EVENTS")),
             max_pending_events: 10_000,
+            max_event_bytes: 64 * 1024,
             ack_timeout_ms: 5_000,
             connect_timeout_ms: 5_000,
             retry: RetryPolicy::default(),
@@ -161,6 +165,9 @@ impl NatsConfig {
             at_least_one("nats.stream.max_bytes", stream.max_bytes)?;
         }
         at_least_one("nats.max_pending_events", self.max_pending_events as u64)?;
+        if self.max_event_bytes < 1_024 {
+            return Err(ConfigError::new("nats.max_event_bytes", "must be at least 1024"));
+        }
         at_least_one("nats.ack_timeout_ms", self.ack_timeout_ms)?;
         at_least_one("nats.connect_timeout_ms", self.connect_timeout_ms)?;
         self.retry.validate("nats.retry.initial_backoff_ms", "nats.retry.max_backoff_ms")

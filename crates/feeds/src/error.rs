@@ -2,7 +2,7 @@
 
 use crate::config::ConfigError;
 use crate::line_protocol::LineError;
-use crate::outbox::OutboxFull;
+use crate::outbox::OutboxRefusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -13,7 +13,7 @@ pub enum FeedError {
     #[error("NATS stream {stream}: {reason}")]
     Stream { stream: String, reason: String },
     #[error(transparent)]
-    OutboxFull(#[from] OutboxFull),
+    Refused(#[from] OutboxRefusal),
     #[error("point refused: {0}")]
     Line(#[from] LineError),
     #[error("redis: {0}")]

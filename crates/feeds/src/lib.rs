@@ -44,7 +44,8 @@
 //!
 //! # Invariants
 //! - Must never block or fail a contact because a feed is slow or down: enqueueing never
-//!   waits; every buffer has a named bound (`max_pending_events`, `max_buffered_points`) and
+//!   waits; every buffer has a named bound (`max_pending_events`, `max_event_bytes`,
+//!   `max_buffered_points`, `max_batch_points`) and
 //!   what a full bound refuses or drops is counted.
 //! - Must never lose an accepted NATS event before its ack, or reorder events.
 //! - Must never retry an InfluxDB 4xx; 5xx and connection errors are retried with capped

@@ -95,7 +95,7 @@ impl EventFeed {
         }
         let (pending, _) = watch::channel(0);
         let shared = Arc::new(Shared {
-            outbox: Mutex::new(Outbox::new(config.max_pending_events, config.retry)),
+            outbox: Mutex::new(Outbox::new(config.max_pending_events, config.max_event_bytes, config.retry)),
             wake: Notify::new(),
             pending,
             last_error: Mutex::new(None),

@@ -36,21 +36,27 @@ pub struct OutboxCounters {
     pub retried: u64,
     /// Events refused because the outbox was full.
     pub dropped_when_full: u64,
+    /// Events refused because their payload was over `max_event_bytes`.
+    pub dropped_too_large: u64,
     /// Events waiting, the one in flight included.
     pub pending: usize,
 }
 
-/// The event was refused: the outbox holds `max_pending_events` already.
+/// Why the outbox refused an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("event outbox full ({max_pending_events} events waiting for an ack); event dropped")]
-pub struct OutboxFull {
-    pub max_pending_events: usize,
+pub enum OutboxRefusal {
+    #[error("event outbox full ({max_pending_events} events waiting for an ack); event dropped")]
+    Full { max_pending_events: usize },
+    /// Too big to ever be accepted by the server; retrying it would block every later event.
+    #[error("event payload of {bytes} bytes is over max_event_bytes ({max_event_bytes}); event dropped")]
+    TooLarge { bytes: usize, max_event_bytes: usize },
 }
 
 #[derive(Debug)]
 pub struct Outbox {
     queue: VecDeque<EventMessage>,
     max_pending_events: usize,
+    max_event_bytes: usize,
     retry: RetryPolicy,
     in_flight: bool,
     /// Failed tries of the head so far.
@@ -60,10 +66,11 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(max_pending_events: usize, retry: RetryPolicy) -> Self {
+    pub fn new(max_pending_events: usize, max_event_bytes: usize, retry: RetryPolicy) -> Self {
         Self {
             queue: VecDeque::new(),
             max_pending_events: max_pending_events.max(1),
+            max_event_bytes,
             retry,
             in_flight: false,
             head_failures: 0,
@@ -72,11 +79,16 @@ impl Outbox {
         }
     }
 
-    /// Adds an event at the back, or refuses it (and counts it) when full.
-    pub fn push(&mut self, message: EventMessage) -> Result<(), OutboxFull> {
+    /// Adds an event at the back, or refuses it (and counts it) when full or too large.
+    pub fn push(&mut self, message: EventMessage) -> Result<(), OutboxRefusal> {
+        let bytes = message.payload.len();
+        if bytes > self.max_event_bytes {
+            self.counters.dropped_too_large += 1;
+            return Err(OutboxRefusal::TooLarge { bytes, max_event_bytes: self.max_event_bytes });
+        }
         if self.queue.len() >= self.max_pending_events {
             self.counters.dropped_when_full += 1;
-            return Err(OutboxFull { max_pending_events: self.max_pending_events });
+            return Err(OutboxRefusal::Full { max_pending_events: self.max_pending_events });
         }
         self.queue.push_back(message);
         Ok(())
@@ -143,10 +155,13 @@ mod tests {
 
     #[test]
     fn full_outbox_refuses_new_events_and_counts_them() {
-        let mut o = Outbox::new(2, RetryPolicy::default());
+        let mut o = Outbox::new(2, 10, RetryPolicy::default());
         o.push(msg(1)).expect("room");
         o.push(msg(2)).expect("room");
-        assert_eq!(o.push(msg(3)), Err(OutboxFull { max_pending_events: 2 }));
+        assert_eq!(o.push(msg(3)), Err(OutboxRefusal::Full { max_pending_events: 2 }));
+        let big = EventMessage { payload: vec![b'x'; 11], ..msg(4) };
+        assert_eq!(o.push(big), Err(OutboxRefusal::TooLarge { bytes: 11, max_event_bytes: 10 }));
+        assert_eq!(o.counters().dropped_too_large, 1);
         let c = o.counters();
         assert_eq!((c.pending, c.dropped_when_full), (2, 1));
     }
@@ -154,7 +169,7 @@ mod tests {
     #[test]
     fn failed_head_is_retried_after_backoff_before_anything_behind_it() {
         let t0 = Instant::now();
-        let mut o = Outbox::new(10, RetryPolicy { initial_backoff_ms: 100, max_backoff_ms: 150 });
+        let mut o = Outbox::new(10, 1_000, RetryPolicy { initial_backoff_ms: 100, max_backoff_ms: 150 });
         o.push(msg(1)).expect("room");
         o.push(msg(2)).expect("room");
         assert_eq!(sent(o.poll(t0)), "1");
@@ -177,7 +192,7 @@ mod tests {
     #[test]
     fn backoff_restarts_for_the_next_head() {
         let t0 = Instant::now();
-        let mut o = Outbox::new(10, RetryPolicy { initial_backoff_ms: 10, max_backoff_ms: 1_000 });
+        let mut o = Outbox::new(10, 1_000, RetryPolicy { initial_backoff_ms: 10, max_backoff_ms: 1_000 });
         o.push(msg(1)).expect("room");
         o.push(msg(2)).expect("room");
         sent(o.poll(t0));

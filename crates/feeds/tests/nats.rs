@@ -241,3 +241,22 @@ async fn during_an_outage_the_outbox_stays_bounded_and_delivers_after_the_server
     ts.delete().await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_event_over_max_event_bytes_is_refused_and_does_not_block_the_next() {
+    let ts = TestStream::new(SHARED_URL).await;
+    let mut config = ts.config(SHARED_URL);
+    config.max_event_bytes = 4_096;
+    let feed = EventFeed::connect(config).await.expect("connect");
+    let mut big = contact_event(1, 1, 1, T0_MS, ContactEventKind::Message);
+    big.detail = serde_json::json!({ "text": "字".repeat(2_000) }).to_string();
+    let err = feed.publish_contact_event(&big).expect_err("too large");
+    assert!(err.to_string().contains("over max_event_bytes (4096)"), "{err}");
+    let small = contact_event(2, 1, 1, T0_MS + 1, ContactEventKind::Ended);
+    feed.publish_contact_event(&small).expect("room");
+    feed.flush(Duration::from_secs(20)).await.expect("acked");
+    let ids: Vec<String> = ts.stored().await.into_iter().map(|(_, id, _)| id).collect();
+    assert_eq!(ids, [small.id.to_string()]);
+    assert_eq!(feed.stats().counters.dropped_too_large, 1);
+    ts.delete().await;
+}
