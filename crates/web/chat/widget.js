@@ -94,6 +94,7 @@
     ".panel.open{display:flex}" +
     "header{background:#1677ff;color:#fff;padding:10px 14px;display:flex;justify-content:space-between;align-items:center}" +
     "header button{background:none;border:0;color:#fff;font-size:18px;cursor:pointer}" +
+    "header button.end{font-size:13px;margin-right:6px;text-decoration:underline}" +
     ".status{font-size:12px;color:#b45309;background:#fffbeb;padding:4px 14px;display:none}" +
     ".status.show{display:block}" +
     "form.prechat,.rating{padding:14px;display:flex;flex-direction:column;gap:8px}" +
