@@ -55,14 +55,14 @@ async function page(name) {
 }
 const shot = (p, name) => p.screenshot({ path: join(shots, name + ".png") });
 
-async function signIn(p, path, user, password) {
+async function signIn(p, path, user, password, live = true) {
   await p.goto(base + path);
   await p.waitForSelector("#login-form", { state: "visible", ...WAIT });
   await p.fill("#login-username", user);
   await p.fill("#login-password", password);
   await p.click("#login-submit");
   await p.waitForSelector("#page", { state: "visible", ...WAIT });
-  await p.waitForSelector('#conn[data-state="live"]', WAIT);
+  if (live) await p.waitForSelector('#conn[data-state="live"]', WAIT);
 }
 const text = (p, sel) => p.locator(sel).first().innerText();
 const waitText = (p, sel, expected) =>
@@ -147,6 +147,19 @@ try {
   await sup.selectOption('[data-agent="1005"] .force-state', "away");
   await agent.waitForSelector('#state-badge[data-state="away"]', WAIT);
   await waitText(sup, '[data-agent="1005"] .badge', "离开");
+
+  step("admin pages: users, agents with skills, queues");
+  const admin = await page("admin");
+  await signIn(admin, "/admin", "admin", "demoadmin", false);
+  await admin.waitForFunction(() => document.querySelector("#users").innerText.includes("supervisor"), null, WAIT);
+  await admin.click('[data-tab="agents"]');
+  await admin.waitForSelector("#tab-agents", { state: "visible", ...WAIT });
+  const skills = await admin.locator(".skills-input").evaluateAll((els) => els.map((e) => e.value).join(" | "));
+  check(skills.includes("premium_support:9"), "agent skills with proficiency are listed: " + skills);
+  await shot(admin, "admin-agents");
+  await admin.click('[data-tab="queues"]');
+  await admin.waitForFunction(() => document.querySelector("#queues").innerText.includes("80% / 20"), null, WAIT);
+  await shot(admin, "admin-queues");
 
   check(errors.length === 0, "page errors: " + errors.join(" | "));
   console.log("@@contact " + contact);

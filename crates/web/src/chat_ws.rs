@@ -34,12 +34,13 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use center::{CenterHandle, LiveEvent, NewContact};
 use chat::{
     AgentError, BusinessHours, ChatCounters, ChatEvent, ChatLimits, ConnId, ConversationId, Conversations, Entry,
     IdSource, Output,
 };
 use futures_util::{SinkExt, StreamExt};
-use model::AgentId;
+use model::{AgentId, Channel, ContactId, ContactOutcome};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::{AppState, Clock, Entropy, Problem, ProblemKind};
@@ -162,6 +163,16 @@ impl ChatHub {
     /// Stored messages after `after_seq` (an agent's replay after it reconnects).
     pub fn transcript(&self, id: &ConversationId, after_seq: u64) -> Option<Vec<Entry>> {
         self.lock().core.transcript(id, after_seq)
+    }
+
+    /// Chats are routed by an ACD (see [`route_through`]) rather than the local available set.
+    pub fn set_external_routing(&self, external: bool) {
+        self.lock().core.set_external_routing(external);
+    }
+
+    /// Routing refused a queued chat: it becomes a message left for later.
+    pub fn leave_for_later(&self, id: &ConversationId) {
+        self.with_core(|core, now| core.leave_for_later(now, id));
     }
 
     pub fn set_agent_available(&self, agent: AgentId, available: bool) -> Result<(), AgentError> {
@@ -343,6 +354,153 @@ async fn run_timer(hub: Weak<ChatHub>) {
     }
 }
 
+/// The contact center's entry point chats enter through (the Demo Shop's route table has one
+/// entry point, `hotline`, for the IVR's agent option, chat and email).
+pub const CHAT_ENTRY_POINT: &str = "hotline";
+
+/// A chat the center knows as a contact.
+struct Routed {
+    contact: ContactId,
+    agent: Option<AgentId>,
+}
+
+/// The chats handed to the center, both ways (bounded by `max_conversations`).
+#[derive(Default)]
+struct RoutedChats {
+    by_chat: HashMap<ConversationId, Routed>,
+    by_contact: HashMap<ContactId, ConversationId>,
+}
+
+impl RoutedChats {
+    fn insert(&mut self, id: ConversationId, contact: ContactId) {
+        self.by_contact.insert(contact, id.clone());
+        self.by_chat.insert(id, Routed { contact, agent: None });
+    }
+
+    fn remove(&mut self, id: &ConversationId) -> Option<Routed> {
+        let routed = self.by_chat.remove(id)?;
+        self.by_contact.remove(&routed.contact);
+        Some(routed)
+    }
+
+    fn chat_of(&self, contact: ContactId) -> Option<ConversationId> {
+        self.by_contact.get(&contact).cloned()
+    }
+}
+
+/// Routes the hub's chats through the contact center: a started (online) chat is submitted as a
+/// `Channel::Chat` contact at `entry_point` with its issue type and language; when an agent
+/// accepts the offer (desktop → `CenterHandle::accept`) the agent joins the chat; when the
+/// center ends the contact the chat ends; when the chat ends first the contact is ended
+/// (answered) or abandoned (never answered), and a chat the center refuses or that waited past
+/// `max_queue_wait_ms` becomes a message left for later. Ends when either side stops.
+pub fn route_through(hub: &Arc<ChatHub>, center: CenterHandle, entry_point: &str) -> tokio::task::JoinHandle<()> {
+    hub.set_external_routing(true);
+    let mut chats = hub.subscribe();
+    let mut live = center.subscribe();
+    let hub = Arc::downgrade(hub);
+    let entry_point = entry_point.to_owned();
+    tokio::spawn(async move {
+        let mut routed = RoutedChats::default();
+        loop {
+            tokio::select! {
+                event = chats.recv() => match event {
+                    Ok(event) => {
+                        let Some(hub) = hub.upgrade() else { return };
+                        on_chat_event(&hub, &center, &entry_point, &mut routed, event).await;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::error!(missed, "chat routing: chat events lost; those chats stay unrouted");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                event = live.recv() => match event {
+                    Ok(event) => {
+                        let Some(hub) = hub.upgrade() else { return };
+                        on_live_event(&hub, &mut routed, event);
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::error!(missed, "chat routing: center events lost");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            }
+        }
+    })
+}
+
+async fn on_chat_event(
+    hub: &ChatHub,
+    center: &CenterHandle,
+    entry_point: &str,
+    routed: &mut RoutedChats,
+    event: ChatEvent,
+) {
+    match event {
+        ChatEvent::Started { conversation_id, prechat, offline: false, .. } => {
+            if routed.by_chat.len() >= hub.settings.limits.max_conversations {
+                return hub.leave_for_later(&conversation_id);
+            }
+            let from = prechat.email.as_ref().map_or_else(|| prechat.name.clone(), |e| e.as_str().to_owned());
+            let mut contact = NewContact::new(Channel::Chat, entry_point, &from);
+            contact.issue_type = Some(prechat.issue_type.as_str().to_owned());
+            contact.language = Some(prechat.language.clone());
+            contact.attributes.insert("chat_conversation".into(), conversation_id.as_str().to_owned());
+            contact.attributes.insert("customer_name".into(), prechat.name.clone());
+            match center.submit(contact).await {
+                Ok(contact) => routed.insert(conversation_id, contact),
+                Err(error) => {
+                    tracing::warn!(%error, conversation = %conversation_id, "chat routing: the center refused the chat");
+                    hub.leave_for_later(&conversation_id);
+                }
+            }
+        }
+        ChatEvent::WentOffline { conversation_id, .. } => {
+            if let Some(r) = routed.remove(&conversation_id)
+                && let Err(error) = center.abandon(r.contact).await
+            {
+                tracing::warn!(%error, contact = %r.contact, "chat routing: abandon refused");
+            }
+        }
+        ChatEvent::Ended { conversation_id, .. } => {
+            let Some(r) = routed.remove(&conversation_id) else { return };
+            let result = match r.agent {
+                Some(_) => center.end(r.contact, ContactOutcome::Answered).await,
+                None => center.abandon(r.contact).await,
+            };
+            if let Err(error) = result {
+                tracing::warn!(%error, contact = %r.contact, "chat routing: ending the contact refused");
+            }
+        }
+        _ => {}
+    }
+}
+
+fn on_live_event(hub: &ChatHub, routed: &mut RoutedChats, event: LiveEvent) {
+    match event {
+        LiveEvent::ContactAnswered { contact, agent, channel: Channel::Chat, .. } => {
+            let Some(id) = routed.chat_of(contact) else { return };
+            if let Some(r) = routed.by_chat.get_mut(&id) {
+                r.agent = Some(agent);
+            }
+            if let Err(error) = hub.accept(&id, agent) {
+                tracing::warn!(%error, conversation = %id, "chat routing: the answered chat could not be joined");
+            }
+        }
+        LiveEvent::ContactEnded { contact, .. } | LiveEvent::ContactAbandoned { contact, .. } => {
+            let Some(id) = routed.chat_of(contact) else { return };
+            let agent = routed.remove(&id).and_then(|r| r.agent);
+            match agent {
+                Some(agent) => {
+                    let _ = hub.agent_end(&id, agent);
+                }
+                None => hub.leave_for_later(&id),
+            }
+        }
+        _ => {}
+    }
+}
+
 async fn chat_socket(
     State(hub): State<Arc<ChatHub>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -383,8 +541,17 @@ pub fn routes_with<S: Clone + Send + Sync + 'static>(hub: Arc<ChatHub>) -> Route
 }
 
 /// The chat routes for the application: default limits, always open, the sites in
-/// `WebConfig::allowed_origins` may embed the widget.
+/// `WebConfig::allowed_origins` may embed the widget; with a contact center in the state (and a
+/// runtime to run on), chats are routed through it at [`CHAT_ENTRY_POINT`].
 pub fn routes<S: Clone + Send + Sync + 'static>(state: &Arc<AppState>) -> Router<S> {
     let settings = ChatSettings { allowed_origins: state.config.allowed_origins.clone(), ..ChatSettings::default() };
-    routes_with(ChatHub::new(settings, state.clock.clone(), state.entropy.clone()))
+    let hub = ChatHub::new(settings, state.clock.clone(), state.entropy.clone());
+    if let Some(center) = &state.center {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            route_through(&hub, center.clone(), CHAT_ENTRY_POINT);
+        } else {
+            tracing::warn!("chat: no tokio runtime while building the router; chats are not routed");
+        }
+    }
+    routes_with(hub)
 }

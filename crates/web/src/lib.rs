@@ -2,10 +2,13 @@
 //!
 //! Serves `/healthz`, `/readyz` and the REST API under `/api` (sign-in, sessions, API tokens, the
 //! audit log, users, agents, skills, queues, customers, contacts, tickets, orders, recording
-//! metadata),
-//! its OpenAPI document at `/api/openapi.json` and a browsable page at `/api/docs`. The WebSocket
-//! event stream, the agent desktop and the wallboard join later; they hang off the same
-//! [`AppState`] (a broadcast hub will sit beside the store) and the same route table.
+//! metadata and downloads with HTTP Range), its OpenAPI document at `/api/openapi.json` and a
+//! browsable page at `/api/docs`; the live contact center ([`AppState::with_center`], the
+//! `center` crate): the WebSocket event stream `/api/events`, the agents' and supervisors'
+//! commands (state, accept, reject, end, wrap-up, transfer, force state, sign-out) and the
+//! wallboard's figures (`live` module); and the browser pages — agent desktop `/desktop`,
+//! wallboard `/wallboard`, admin `/admin` — as vanilla JS/CSS compiled into the binary, in zh-CN
+//! and English (`pages` module).
 //!
 //! Invariants:
 //! - **One route table** ([`routes::ROUTES`]): every route is declared once with its method, path,
@@ -28,6 +31,8 @@
 //!   `Origin`, when sent, must be this server's. Bearer tokens are not sent by browsers on their
 //!   own and skip the CSRF checks.
 //! - **Org-scoped**: the server serves one org ([`WebConfig::org`]); every store call carries it.
+//! - **Live data is role-filtered in one place** (`live::visible`): an agent's event stream and
+//!   live snapshot carry only their own offers, contacts and state and their queues' stats.
 //! - Never panics on a request: malformed ids, cursors, cookies and headers are problems.
 
 mod api;

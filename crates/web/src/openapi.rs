@@ -108,6 +108,18 @@ fn request_body(op_id: &str) -> Option<Value> {
             &[],
         ),
         "add_ticket_comment" => s(json!({"body": {"type": "string"}, "internal": {"type": "boolean"}}), &["body"]),
+        "set_my_state" | "force_agent_state" => s(
+            json!({"state": {"enum": ["available", "away", "offline"]}, "reason": {"type": "string", "description": "reason code of away (break, lunch, ...)"}}),
+            &["state"],
+        ),
+        "wrap_up_contact" => s(
+            json!({"disposition": {"type": "string", "description": "disposition code (resolved, follow_up, ...)"}, "notes": {"type": "string", "maxLength": 4000}}),
+            &["disposition"],
+        ),
+        "transfer_contact" => s(
+            json!({"queue_id": {"type": "string", "format": "uuid"}, "agent_id": {"type": "string", "format": "uuid", "description": "a named agent (forced transfer to an expert)"}}),
+            &[],
+        ),
         _ => return None,
     };
     Some(json!({"required": true, "content": {"application/json": {"schema": body}}}))

@@ -5,6 +5,8 @@
 
 (function () {
   const HL = (window.HL = window.HL || {});
+  // Re-renders texts that are built by code when the language changes.
+  HL.onLanguage = [];
   HL.me = null;
   HL.csrf = null;
   // Server clock minus browser clock, learned from snapshots, so "time in state" is right.
@@ -91,7 +93,10 @@
   HL.events = function (onFrame) {
     let backoff = 500;
     let stopped = false;
+    let current = null;
+    HL.onLanguage.push(() => current && status(...current));
     const status = (key, ok) => {
+      current = [key, ok];
       const el = $("#conn");
       el.hidden = false;
       el.className = "conn " + (ok ? "ok" : "down");
@@ -131,6 +136,10 @@
 
   // ---- Sign-in and the frame ---------------------------------------------------------------
   function showNav(me) {
+    if (!showNav.hooked) {
+      showNav.hooked = true;
+      HL.onLanguage.push(() => showNav(me));
+    }
     const role = me.user ? me.user.role : me.role;
     $$("#nav a").forEach((a) => {
       a.hidden = !a.dataset.roles.split(" ").includes(role);
@@ -184,7 +193,4 @@
       } else HL.fail(e);
     });
   };
-
-  // Re-renders texts that are built by code when the language changes.
-  HL.onLanguage = [];
 })();
