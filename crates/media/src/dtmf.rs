@@ -103,13 +103,24 @@ struct ActiveEvent {
 
 /// How many finished event timestamps are remembered to drop their late duplicates.
 const RECENT_ENDED: usize = 8;
+/// A packet carrying a finished event's timestamp this long after its end, not marked as an end
+/// and starting over (shorter duration), is a new key press from a sender that reuses timestamps
+/// (replayed captures); anything else with that timestamp is a retransmission of the old event.
+const REUSED_TIMESTAMP_GAP_MS: u64 = 150;
+
+#[derive(Debug, Clone, Copy)]
+struct Ended {
+    timestamp: u32,
+    duration: u16,
+    at: Instant,
+}
 
 /// Turns telephone-event packets into [`DtmfNotice`]s.
 #[derive(Debug)]
 pub struct DtmfReceiver {
     config: DtmfReceiverConfig,
     active: Option<ActiveEvent>,
-    recent_ended: [Option<u32>; RECENT_ENDED],
+    recent_ended: [Option<Ended>; RECENT_ENDED],
     recent_next: usize,
     notices: VecDeque<DtmfNotice>,
     /// Packets ignored as duplicates of an event already ended.
@@ -144,7 +155,8 @@ impl DtmfReceiver {
     }
 
     fn finish(&mut self, a: ActiveEvent) {
-        self.recent_ended[self.recent_next] = Some(a.timestamp);
+        self.recent_ended[self.recent_next] =
+            Some(Ended { timestamp: a.timestamp, duration: a.duration, at: a.last_packet_at });
         self.recent_next = (self.recent_next + 1) % RECENT_ENDED;
         let volume_dbm0 = -i8::try_from(a.volume).unwrap_or(63);
         self.push(DtmfNotice::Ended { digit: a.digit, duration_ms: samples_to_ms(a.duration), volume_dbm0 });
@@ -154,9 +166,20 @@ impl DtmfReceiver {
     pub fn handle_packet(&mut self, now: Instant, rtp_timestamp: u32, payload: &[u8]) -> Result<(), DtmfError> {
         let ev = TelephoneEvent::parse(payload)?;
         let Some(digit) = DtmfDigit::from_event(ev.event) else { return Ok(()) };
-        if self.recent_ended.contains(&Some(rtp_timestamp)) {
+        let gap = Duration::from_millis(REUSED_TIMESTAMP_GAP_MS);
+        let duplicate = self.recent_ended.iter().flatten().any(|e| {
+            e.timestamp == rtp_timestamp
+                && (ev.end || ev.duration >= e.duration || now.saturating_duration_since(e.at) < gap)
+        });
+        if duplicate {
             self.duplicates += 1;
             return Ok(());
+        }
+        // A new press reusing an old timestamp: forget the old one so its end is not mistaken.
+        for slot in &mut self.recent_ended {
+            if slot.is_some_and(|e| e.timestamp == rtp_timestamp) {
+                *slot = None;
+            }
         }
         if let Some(a) = self.active.filter(|a| a.timestamp != rtp_timestamp) {
             // A new event began before the old one's end packets arrived.
@@ -374,6 +397,36 @@ mod tests {
         rx.handle_packet(t0, 3000, &payload(1, true, 800)).expect("ok");
         let ended = std::iter::from_fn(|| rx.poll_event()).filter(|n| matches!(n, DtmfNotice::Ended { .. })).count();
         assert_eq!(ended, 2);
+    }
+
+    #[test]
+    fn a_sender_reusing_a_timestamp_gets_new_digits_but_retransmissions_stay_dropped() {
+        // sipp's play_pcap_audio replays the same capture: every press has the same timestamp.
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut rx = DtmfReceiver::new(DtmfReceiverConfig::default());
+        let press = |rx: &mut DtmfReceiver, start: u64, key: u8| {
+            for (i, d) in [160u16, 320, 480].iter().enumerate() {
+                rx.handle_packet(at(start + 20 * i as u64), 7000, &payload(key, false, *d)).expect("ok");
+            }
+            for i in 0..3 {
+                rx.handle_packet(at(start + 60 + 20 * i), 7000, &payload(key, true, 640)).expect("ok");
+            }
+        };
+        press(&mut rx, 0, 1);
+        // A late retransmitted end and a reordered continuation of the first press: dropped.
+        rx.handle_packet(at(400), 7000, &payload(1, true, 640)).expect("ok");
+        rx.handle_packet(at(150), 7000, &payload(1, false, 480)).expect("ok");
+        press(&mut rx, 500, 0);
+        press(&mut rx, 1000, 0);
+        let digits: Vec<char> = std::iter::from_fn(|| rx.poll_event())
+            .filter_map(|n| match n {
+                DtmfNotice::Ended { digit, .. } => Some(digit.as_char()),
+                DtmfNotice::Started { .. } => None,
+            })
+            .collect();
+        assert_eq!(digits, vec!['1', '0', '0']);
+        assert!(rx.duplicates >= 5, "{}", rx.duplicates);
     }
 
     #[test]
