@@ -98,7 +98,9 @@ pub struct Offer {
     pub from_address: String,
 }
 
-/// What a channel consumer receives: ring, or stop ringing.
+/// What a channel consumer receives about its channel's contacts: ring, stop ringing, tell the
+/// waiting customer their place, or the center refused the contact (the channel plays busy,
+/// takes a voicemail or offers a callback as [`Refusal`] says).
 #[derive(Debug, Clone, PartialEq)]
 pub enum OfferSignal {
     Offer(Offer),
@@ -108,6 +110,48 @@ pub enum OfferSignal {
         agent: AgentId,
         reason: OfferEndReason,
     },
+    /// Position (1-based) and expected wait of a waiting contact, when it starts waiting and at
+    /// its queue's announcement interval.
+    Announce {
+        contact: ContactId,
+        queue: QueueId,
+        position: u32,
+        ewt_ms: u64,
+    },
+    /// The contact was refused and is over (its row says `rejected` or `timed_out`).
+    Refused {
+        contact: ContactId,
+        queue: Option<QueueId>,
+        refusal: Refusal,
+    },
+}
+
+/// Why the center refused a contact, and so what the channel does with the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// The queue is full: play busy.
+    QueueFullBusy,
+    /// The queue is full: take a voicemail / leave-a-message.
+    QueueFullVoicemail,
+    /// The queue is full: offer a callback.
+    QueueFullCallback,
+    /// The queue is closed.
+    Closed,
+    /// Waited longer than the queue's maximum: voicemail.
+    MaxWaitExceeded,
+}
+
+impl From<acd::RejectReason> for Refusal {
+    fn from(r: acd::RejectReason) -> Self {
+        match r {
+            acd::RejectReason::QueueFull(acd::FullFallback::Busy) => Self::QueueFullBusy,
+            acd::RejectReason::QueueFull(acd::FullFallback::Voicemail) => Self::QueueFullVoicemail,
+            acd::RejectReason::QueueFull(acd::FullFallback::Callback) => Self::QueueFullCallback,
+            acd::RejectReason::Closed => Self::Closed,
+            acd::RejectReason::MaxWaitExceeded => Self::MaxWaitExceeded,
+        }
+    }
 }
 
 /// Why an offer stopped ringing without being accepted.
@@ -238,6 +282,8 @@ pub enum LiveEvent {
         agent: Option<AgentId>,
         #[serde(with = "text")]
         outcome: ContactOutcome,
+        /// Set when the center refused the contact.
+        refusal: Option<Refusal>,
         at_ms: i64,
     },
     /// The agent finished after-contact work (or the queue's wrap-up time ran out).
@@ -414,6 +460,8 @@ pub struct Counters {
     pub write_retries: u64,
     /// Offers a channel consumer could not take (its queue full or closed): rejected back to the ACD.
     pub offers_undeliverable: u64,
+    /// Cancels, announcements and refusals a channel consumer's full (or closed) queue could not take.
+    pub signals_dropped: u64,
     /// Commands refused by the engine (unknown ids, wrong state).
     pub commands_refused: u64,
 }

@@ -38,6 +38,8 @@ pub(crate) struct LiveContact {
     pub end_outcome: Option<ContactOutcome>,
     /// Agents in wrap-up on it, and when the wrap-up ends by itself.
     pub wrap_ups: Vec<(AgentId, Timestamp)>,
+    /// Why the engine refused it, until its end is recorded.
+    pub refusal: Option<crate::api::Refusal>,
 }
 
 #[derive(Debug)]
@@ -427,8 +429,14 @@ impl Core {
         arrived.at = row.arrived_at;
         self.writer.push(Write::Contact(Box::new(row.clone())));
         self.writer.push(Write::Event(arrived));
-        let live =
-            LiveContact { row, entered_queue_at: None, ringing: Vec::new(), end_outcome: None, wrap_ups: Vec::new() };
+        let live = LiveContact {
+            row,
+            entered_queue_at: None,
+            ringing: Vec::new(),
+            end_outcome: None,
+            wrap_ups: Vec::new(),
+            refusal: None,
+        };
         self.contacts.insert(id, live);
         Ok(id)
     }
@@ -471,6 +479,7 @@ impl Core {
             queue: None,
             agent: None,
             outcome: ContactOutcome::SelfServed,
+            refusal: None,
             at_ms: now.unix_ms(),
         });
         Ok(id)
@@ -553,7 +562,7 @@ impl Core {
         }
         let detail = serde_json::json!({"code": disposition.code.as_str()});
         let Some(live) = self.contacts.get_mut(&contact) else {
-            // Wrap-up already over: record the disposition on the stored row.
+            // Wrap-up already over: the writer records the disposition on the stored row.
             let event = ContactEvent {
                 id: ContactEventId::from_uuid(self.new_id(now)),
                 org: self.org,
@@ -565,21 +574,27 @@ impl Core {
                 detail: detail.to_string(),
             };
             let (code, notes) = (disposition.code, disposition.notes);
-            self.writer.push(Write::LateDisposition { org: self.org, contact, code, notes, event });
+            self.writer.push(Write::LateDisposition { org: self.org, agent, contact, code, notes, event });
             return Ok(());
         };
-        if live.row.agent != Some(agent) {
-            return Err(CenterError::Invalid(format!("contact {contact} is not agent {agent}'s")));
+        let in_wrap_up = live.wrap_ups.iter().any(|(a, _)| *a == agent);
+        let is_final = live.row.agent == Some(agent) && live.row.status == ContactStatus::Ended;
+        if !in_wrap_up && !is_final {
+            return Err(if live.row.agent == Some(agent) {
+                CenterError::Refused(acd::AcdError::WrongContactState(contact))
+            } else {
+                CenterError::Invalid(format!("contact {contact} is not agent {agent}'s"))
+            });
         }
-        if live.row.status != ContactStatus::Ended {
-            return Err(CenterError::Refused(acd::AcdError::WrongContactState(contact)));
+        if is_final {
+            live.row.disposition = Some(disposition.code);
+            live.row.notes = disposition.notes;
         }
-        live.row.disposition = Some(disposition.code);
-        live.row.notes = disposition.notes;
         let row = live.row.clone();
-        let event = self.event(&row, now, ContactEventKind::Dispositioned, detail);
+        let mut event = self.event(&row, now, ContactEventKind::Dispositioned, detail);
+        event.agent = Some(agent);
         self.writer.push(Write::Event(event));
-        if self.contacts.get(&contact).is_some_and(|c| c.wrap_ups.iter().any(|(a, _)| *a == agent)) {
+        if in_wrap_up {
             self.engine(now, Input::WrapUpDone { agent, contact })?;
             self.finish_wrap_up(now, agent, contact);
         } else {

@@ -59,7 +59,7 @@ use model::{Channel, OrgId, Timestamp};
 pub use api::{
     AgentFigures, Counters, Disposition, Entry, IvrTrail, LiveEvent, MAX_ADDRESS_BYTES, MAX_IVR_DIGITS_BYTES,
     MAX_IVR_PATH_NODES, MAX_NOTES_BYTES, NewContact, Offer, OfferEndReason, OfferKind, OfferSignal, Presence,
-    QueueFigures, Snapshot,
+    QueueFigures, Refusal, Snapshot,
 };
 pub use handle::CenterHandle;
 pub use routes::{DEMO_ROUTES_TOML, MAX_ROUTES_BYTES, QueueTuning, Routes, demo_routes};

@@ -9,7 +9,7 @@ use model::{
 use serde_json::json;
 use store::AgentPresence;
 
-use crate::api::{AgentFigures, LiveEvent, Offer, OfferEndReason, OfferSignal, QueueFigures, Snapshot};
+use crate::api::{AgentFigures, LiveEvent, Offer, OfferEndReason, OfferSignal, QueueFigures, Refusal, Snapshot};
 use crate::center::{Core, LiveContact};
 use crate::persist::{SharedCounters, Write};
 
@@ -21,8 +21,8 @@ impl Core {
             }
             Output::CancelOffer { contact, agent, reason } => {
                 self.offer_ended(now, contact, agent, reason.into());
-                if let Some(tx) = self.contacts.get(&contact).and_then(|c| self.offers.get(&c.row.channel)) {
-                    let _ = tx.try_send(OfferSignal::Cancel { contact, agent, reason: reason.into() });
+                if let Some(channel) = self.contacts.get(&contact).map(|c| c.row.channel) {
+                    self.signal(channel, OfferSignal::Cancel { contact, agent, reason: reason.into() });
                 }
             }
             Output::Announce { contact, queue, position, ewt } => {
@@ -30,6 +30,8 @@ impl Core {
                 let detail = json!({"position": position, "ewt_ms": ewt.as_ms()});
                 let event = self.event(&live.row, now, ContactEventKind::Announced, detail);
                 self.writer.push(Write::Event(event));
+                let signal = OfferSignal::Announce { contact, queue, position, ewt_ms: ewt.as_ms() };
+                self.signal(live.row.channel, signal);
                 self.publish(LiveEvent::Announce {
                     org: self.org,
                     contact,
@@ -39,16 +41,27 @@ impl Core {
                     at_ms: now.unix_ms(),
                 });
             }
-            Output::Reject { contact, reason, .. } => {
-                if let Some(live) = self.contacts.get(&contact) {
-                    let detail = json!({"reason": format!("{reason:?}")});
-                    let event = self.event(&live.row, now, ContactEventKind::Ended, detail);
-                    self.writer.push(Write::Event(event));
-                }
+            Output::Reject { contact, queue, reason } => {
+                let Some(live) = self.contacts.get_mut(&contact) else { return };
+                let refusal = Refusal::from(reason);
+                live.refusal = Some(refusal);
+                let channel = live.row.channel;
+                self.signal(channel, OfferSignal::Refused { contact, queue, refusal });
             }
             // Both are followed by the events that say what happened.
             Output::Requeue { .. } | Output::Overflow { .. } => {}
             Output::Event(event) => self.engine_event(now, event.kind),
+        }
+    }
+
+    /// Tells the channel's consumer, if it has one. Cancels, announcements and refusals that do
+    /// not fit its queue are counted (`signals_dropped`) and logged: the consumer must keep up.
+    fn signal(&self, channel: model::Channel, signal: OfferSignal) {
+        if let Some(tx) = self.offers.get(&channel)
+            && tx.try_send(signal).is_err()
+        {
+            SharedCounters::bump(&self.counters.signals_dropped);
+            tracing::warn!(%channel, "channel signal dropped: the consumer's queue is full or closed");
         }
     }
 
@@ -309,11 +322,11 @@ impl Core {
         if !was_connected {
             live.row.agent = None;
         }
-        let row = live.row.clone();
+        let (row, refusal) = (live.row.clone(), live.refusal);
         self.leave_waiting(contact);
         let (kind, detail) = match outcome {
             ContactOutcome::Abandoned => (ContactEventKind::Abandoned, json!({"wait_ms": wait_ms})),
-            other => (ContactEventKind::Ended, json!({"outcome": other.as_str()})),
+            other => (ContactEventKind::Ended, json!({"outcome": other.as_str(), "refusal": refusal})),
         };
         let event = self.event(&row, now, kind, detail);
         self.writer.push(Write::Contact(Box::new(row)));
@@ -328,7 +341,15 @@ impl Core {
             }
             self.publish(LiveEvent::ContactAbandoned { org, contact, queue, wait_ms, at_ms: now.unix_ms() });
         } else {
-            self.publish(LiveEvent::ContactEnded { org, contact, queue, agent, outcome, at_ms: now.unix_ms() });
+            self.publish(LiveEvent::ContactEnded {
+                org,
+                contact,
+                queue,
+                agent,
+                outcome,
+                refusal,
+                at_ms: now.unix_ms(),
+            });
         }
         self.touched.extend(queue);
         self.forget_if_done(contact);

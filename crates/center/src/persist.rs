@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use model::{AgentStateChange, Contact, ContactEvent, ContactId, OrgId, ReasonCode};
+use model::{AgentId, AgentStateChange, Contact, ContactEvent, ContactId, OrgId, ReasonCode};
 use store::{AgentPresence, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -25,9 +25,11 @@ pub(crate) enum Write {
     Contact(Box<Contact>),
     Event(ContactEvent),
     AgentState(AgentStateChange, AgentPresence),
-    /// The disposition of a contact no longer held live: read, set, written back.
+    /// The disposition of a contact no longer held live: read, set, written back; only if
+    /// `agent` handled it last (otherwise logged and counted as failed).
     LateDisposition {
         org: OrgId,
+        agent: AgentId,
         contact: ContactId,
         code: ReasonCode,
         notes: String,
@@ -45,6 +47,7 @@ pub(crate) struct SharedCounters {
     pub writes_dropped: AtomicU64,
     pub write_retries: AtomicU64,
     pub offers_undeliverable: AtomicU64,
+    pub signals_dropped: AtomicU64,
     pub commands_refused: AtomicU64,
 }
 
@@ -56,6 +59,7 @@ impl SharedCounters {
             writes_dropped: self.writes_dropped.load(Ordering::Relaxed),
             write_retries: self.write_retries.load(Ordering::Relaxed),
             offers_undeliverable: self.offers_undeliverable.load(Ordering::Relaxed),
+            signals_dropped: self.signals_dropped.load(Ordering::Relaxed),
             commands_refused: self.commands_refused.load(Ordering::Relaxed),
         }
     }
@@ -113,7 +117,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Write>, retries: u32, backoff_
                     SharedCounters::bump(&c.writes_done);
                     break;
                 }
-                Err(e) if attempt < retries => {
+                Err(e) if attempt < retries && transient(&e) => {
                     attempt += 1;
                     SharedCounters::bump(&c.write_retries);
                     tracing::warn!(write = describe(&write), attempt, error = %e, "store write failed; retrying");
@@ -147,12 +151,19 @@ async fn apply(store: &Store, write: &Write, retrying: bool) -> Result<(), Store
             }
             store.save_agent_presence(presence).await
         }
-        Write::LateDisposition { org, contact, code, notes, event } => {
-            if let Some(mut row) = store.get_contact(*org, *contact).await? {
-                row.disposition = Some(code.clone());
-                row.notes = notes.clone();
-                store.update_contact(&row).await?;
+        Write::LateDisposition { org, agent, contact, code, notes, event } => {
+            let Some(mut row) = store.get_contact(*org, *contact).await? else {
+                return Err(StoreError::NotFound { what: "contact", key: contact.to_string() });
+            };
+            if row.agent != Some(*agent) {
+                return Err(StoreError::Conflict {
+                    what: "disposition",
+                    detail: format!("contact {contact} was not handled by agent {agent}"),
+                });
             }
+            row.disposition = Some(code.clone());
+            row.notes = notes.clone();
+            store.update_contact(&row).await?;
             match store.insert_contact_event(event).await {
                 Err(StoreError::Conflict { .. }) if retrying => Ok(()),
                 other => other,
@@ -160,6 +171,12 @@ async fn apply(store: &Store, write: &Write, retrying: bool) -> Result<(), Store
         }
         Write::Flush(_) => Ok(()),
     }
+}
+
+/// Whether trying again may help (the database was busy or unreachable), as opposed to a write
+/// the store refused for what it is (a conflict, a missing row).
+fn transient(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(_) | StoreError::Busy(_) | StoreError::Unreachable { .. })
 }
 
 fn describe(write: &Write) -> String {

@@ -34,6 +34,7 @@ center_suite! {
     supervisor_force_withdraws_the_ringing_offer_and_records_who,
     transfer_to_queue_keeps_the_history_and_first_queued_time,
     gold_customer_from_the_store_is_routed_to_premium_support,
+    technical_contact_overflows_to_general_after_two_minutes,
 }
 
 async fn contact_is_queued_offered_answered_ended_and_wrapped_up_with_every_row_stored(backend: Backend) {
@@ -297,11 +298,18 @@ async fn transfer_to_queue_keeps_the_history_and_first_queued_time(backend: Back
         "the first agent wraps up after the transfer"
     );
     rig.center.accept(a1003, id).await.expect("the expert answers");
+    // The first agent files their part while the expert talks; the contact's disposition stays
+    // for the agent who handles it last.
+    let handed_over = Disposition { code: code("transferred_to_tech"), notes: String::new() };
+    rig.center.wrap_up_done(a1001, id, handed_over).await.expect("first agent's wrap-up");
+    let snap = rig.center.snapshot().await.expect("snapshot");
+    assert_eq!(snap.agent(a1001).map(|a| (a.state, a.contacts.len())), Some((AgentState::Available, 0)));
     rig.wait(60).await;
     rig.center.end(id, ContactOutcome::Answered).await.expect("end");
     rig.flushed().await;
     let row = rig.db.store.get_contact(org(), id).await.expect("get").expect("row");
     assert!(row.transferred);
+    assert_eq!(row.disposition, None);
     assert_eq!(
         (row.queue, row.agent, row.queued_at, row.answered_at),
         (Some(queue("tech_support")), Some(a1003), Some(at(0)), Some(at(0)))
@@ -339,4 +347,28 @@ async fn gold_customer_from_the_store_is_routed_to_premium_support(backend: Back
         })
         .collect();
     assert_eq!(queued, [(vip, queue("premium_support")), (tech, queue("tech_support")), (plain, queue("general"))]);
+}
+
+async fn technical_contact_overflows_to_general_after_two_minutes(backend: Backend) {
+    let mut rig = Rig::start(backend).await;
+    rig.available(1001).await; // general only; nobody serves tech_support
+    let mut call = voice("+8613800000002");
+    call.issue_type = Some("technical".into());
+    let id = rig.center.submit(call).await.expect("submit");
+    rig.wait(119).await;
+    assert_eq!(offered_to(&rig.drain()), []);
+    rig.wait(1).await;
+    let events = rig.drain();
+    assert_eq!(offered_to(&events), [agent(1001)]);
+    assert!(events.iter().any(|e| matches!(e, LiveEvent::ContactQueued { queue, .. } if *queue == queue_general())));
+    rig.flushed().await;
+    let log = rig.contact_events(id).await;
+    let overflow = log.iter().find(|e| e.kind == K::Overflowed).expect("overflow recorded");
+    assert_eq!(overflow.at, at(120));
+    let row = rig.db.store.get_contact(org(), id).await.expect("get").expect("row");
+    assert_eq!((row.queue, row.queued_at), (Some(queue("general")), Some(at(0))));
+}
+
+fn queue_general() -> model::QueueId {
+    queue("general")
 }

@@ -7,7 +7,7 @@ mod common;
 
 use center::{
     CenterConfig, CenterError, Disposition, IvrTrail, LiveEvent, NewContact, OfferEndReason, OfferKind, OfferSignal,
-    Presence, Routes,
+    Presence, Refusal, Routes,
 };
 use common::*;
 use model::{AgentState, Channel, ContactOutcome, ContactStatus, ReasonCode, Timestamp};
@@ -28,6 +28,8 @@ center_suite! {
     self_served_contact_is_recorded_ended_with_its_ivr_trail,
     bad_commands_are_refused_and_change_nothing,
     restart_starts_agents_offline_and_ends_contacts_left_unfinished,
+    full_queue_and_max_wait_refuse_with_what_the_channel_should_do,
+    callback_keeps_the_place_and_is_offered_as_a_callback,
 }
 
 async fn full_command_queue_is_refused_not_grown(backend: Backend) {
@@ -221,6 +223,81 @@ async fn restart_starts_agents_offline_and_ends_contacts_left_unfinished(backend
     // And the new run routes as usual.
     again.available(1001).await;
     again.center.submit(voice("+8613800000003")).await.expect("routes again");
+}
+
+async fn full_queue_and_max_wait_refuse_with_what_the_channel_should_do(backend: Backend) {
+    let db = TestDb::demo(backend).await;
+    let mut general = db.store.get_queue(org(), queue("general")).await.expect("get").expect("general");
+    general.max_waiting = 1;
+    general.max_wait = model::DurationMs::from_secs(60);
+    db.store.update_queue(&general).await.expect("update");
+    let mut rig = Rig::on(db, CenterConfig::default(), Timestamp::from_unix_ms(T0)).await;
+    let mut voice_signals = rig.center.take_offers(Channel::Voice).await.expect("voice");
+    let first = rig.center.submit(voice("+8613800000002")).await.expect("first waits");
+    let second = rig.center.submit(voice("+8613800000003")).await.expect("second is recorded");
+    let signals: Vec<_> = std::iter::from_fn(|| voice_signals.try_recv().ok()).collect();
+    assert!(
+        signals.contains(&OfferSignal::Refused {
+            contact: second,
+            queue: Some(queue("general")),
+            refusal: Refusal::QueueFullBusy
+        }),
+        "{signals:?}"
+    );
+    assert!(
+        signals.iter().any(|s| matches!(s, OfferSignal::Announce { contact, position: 1, .. } if *contact == first))
+    );
+    rig.wait(60).await;
+    let signals: Vec<_> = std::iter::from_fn(|| voice_signals.try_recv().ok()).collect();
+    assert!(
+        signals.iter().any(|s| matches!(s,
+            OfferSignal::Refused { contact, refusal: Refusal::MaxWaitExceeded, .. } if *contact == first)),
+        "{signals:?}"
+    );
+    let ended: Vec<_> = rig
+        .drain()
+        .into_iter()
+        .filter_map(|e| match e {
+            LiveEvent::ContactEnded { contact, outcome, refusal, at_ms, .. } => {
+                Some((contact, outcome, refusal, at_ms))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ended,
+        [
+            (second, ContactOutcome::Rejected, Some(Refusal::QueueFullBusy), T0),
+            (first, ContactOutcome::TimedOut, Some(Refusal::MaxWaitExceeded), T0 + 60_000),
+        ]
+    );
+    rig.flushed().await;
+    for (id, outcome) in [(first, ContactOutcome::TimedOut), (second, ContactOutcome::Rejected)] {
+        let row = rig.db.store.get_contact(org(), id).await.expect("get").expect("row");
+        assert_eq!((row.status, row.outcome), (ContactStatus::Ended, Some(outcome)));
+        let ends = rig.event_kinds(id).await.iter().filter(|k| **k == model::ContactEventKind::Ended).count();
+        assert_eq!(ends, 1, "one end event per contact");
+    }
+}
+
+async fn callback_keeps_the_place_and_is_offered_as_a_callback(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    let mut voice_signals = rig.center.take_offers(Channel::Voice).await.expect("voice");
+    let caller = rig.center.submit(voice("+8613800000002")).await.expect("caller");
+    let later = rig.center.submit(voice("+8613800000003")).await.expect("later caller");
+    rig.wait(30).await;
+    rig.center.choose_callback(caller).await.expect("press 1 for a callback");
+    rig.wait(30).await;
+    let _ = std::iter::from_fn(|| voice_signals.try_recv().ok()).count();
+    rig.available(1001).await;
+    match voice_signals.try_recv() {
+        Ok(OfferSignal::Offer(offer)) => {
+            assert_eq!((offer.contact, offer.kind, offer.agent), (caller, OfferKind::Callback, agent(1001)));
+        }
+        other => panic!("expected the callback first, got {other:?}"),
+    }
+    let snap = rig.center.snapshot().await.expect("snapshot");
+    assert_eq!(snap.queue(queue("general")).map(|q| q.waiting), Some(1), "{later} still waits");
 }
 
 #[test]
