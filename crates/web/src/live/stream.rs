@@ -344,3 +344,30 @@ async fn write_frames(
     }
     let _ = tokio::time::timeout(grace, sink.close()).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_send_queue_means_a_slow_consumer_and_never_growth() {
+        let (queue, mut queued) = mpsc::channel::<Message>(2);
+        assert_eq!(push(&queue, Message::Text("a".into())), Ok(()));
+        assert_eq!(push(&queue, Message::Text("b".into())), Ok(()));
+        assert_eq!(push(&queue, Message::Text("c".into())), Err(End::SlowConsumer));
+        assert!(queued.try_recv().is_ok());
+        assert_eq!(push(&queue, Message::Text("d".into())), Ok(()), "room again once the writer drained one");
+        drop(queued);
+        assert_eq!(push(&queue, Message::Text("e".into())), Err(End::ClientClosed));
+    }
+
+    #[test]
+    fn each_server_close_has_its_documented_code() {
+        let code = |e: End| e.close_frame().map(|f| f.code);
+        assert_eq!(code(End::SlowConsumer), Some(CLOSE_SLOW_CONSUMER));
+        assert_eq!(code(End::Idle), Some(CLOSE_IDLE));
+        assert_eq!(code(End::SessionEnded), Some(CLOSE_SESSION_ENDED));
+        assert_eq!(code(End::GoingAway), Some(CLOSE_GOING_AWAY));
+        assert_eq!(code(End::ClientClosed), None);
+    }
+}
