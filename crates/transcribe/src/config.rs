@@ -6,7 +6,7 @@ use crate::TranscribeError;
 
 /// How transcription runs. Built by the caller (the `config` crate in production), checked by
 /// [`TranscribeConfig::validate`] before anything starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TranscribeConfig {
     /// The Python interpreter that has `faster-whisper` installed.
     pub python: PathBuf,
@@ -20,6 +20,11 @@ pub struct TranscribeConfig {
     pub language: Option<String>,
     /// Recording paths in the store are relative to this directory.
     pub recordings_dir: PathBuf,
+    /// Keys to open recordings sealed at rest (`recordings` crate); none when not encrypted.
+    pub keys: recordings::Keyring,
+    /// Where a sealed recording is decrypted for the worker (mode 0600, removed after the job;
+    /// a tmpfs keeps the clear audio off disk).
+    pub scratch_dir: PathBuf,
     /// Jobs run at once, each with its own worker process.
     pub workers: usize,
     /// Jobs waiting (queued or waiting for a retry); one more is refused.
@@ -59,6 +64,8 @@ impl TranscribeConfig {
             model_dir,
             language: Some("en".to_owned()),
             recordings_dir,
+            keys: recordings::Keyring::none(),
+            scratch_dir: std::env::temp_dir(),
             workers: 1,
             max_queued_jobs: 1_000,
             max_attempts: 3,

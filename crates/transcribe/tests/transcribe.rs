@@ -250,6 +250,73 @@ async fn killed_worker_is_restarted_and_the_next_job_completes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_killed_mid_job_is_restarted_and_the_retry_completes() {
+    let model = model_dir();
+    let w = World::new().await;
+    make_call(&w.recordings, "k.wav", "I want a refund for my order", "Of course");
+    let rec = w.recording(32, "k.wav").await;
+    // The first worker process takes the request and is killed by SIGKILL mid-job; every later
+    // start runs the real worker.
+    let real = w.recordings.parent().expect("parent").join("real_worker.py");
+    std::fs::write(&real, transcribe::WORKER_SCRIPT).expect("script");
+    let marker = w.recordings.parent().expect("parent").join("killed-once");
+    let script = format!(
+        "if [ ! -e '{m}' ]; then\n  touch '{m}'\n  echo '{{\"type\": \"ready\", \"model\": \"x\"}}'\n  read line\n  kill -KILL $$\nfi\nexec python3 '{r}' \"$@\"\n",
+        m = marker.display(),
+        r = real.display()
+    );
+    let config = TranscribeConfig { model_dir: model.clone(), ..fake_worker(&w, &script) };
+    let t = w.start(config).await;
+    t.submit(ORG, rec).await.expect("submit");
+    let job = finished(&t, rec).await;
+    assert!(marker.exists(), "the first worker ran and was killed");
+    assert_eq!((job.status, job.attempts), (TranscriptionStatus::Done, 2), "{job:?}");
+    let said: String =
+        w.store.list_transcript_segments(ORG, rec, 100).await.expect("seg").into_iter().map(|s| s.text).collect();
+    assert!(said.to_lowercase().contains("refund"), "{said}");
+    t.shutdown(5_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_sealed_at_rest_is_transcribed_from_a_clear_copy_that_is_removed() {
+    let model = model_dir();
+    let w = World::new().await;
+    make_call(&w.recordings, "sealed.wav", "I want a refund for my order", "Let me check");
+    let key = recordings::RecordingKey::new("k2026", [5; 32]).expect("key");
+    let prefix = recordings::NoncePrefix::random().expect("nonce");
+    recordings::encrypt_in_place(&w.recordings.join("sealed.wav"), &key, prefix).expect("seal");
+    let (good, bad) = (w.recording(90, "sealed.wav").await, w.recording(91, "sealed.wav").await);
+    let scratch = tempfile::tempdir().expect("scratch");
+    let config = TranscribeConfig {
+        keys: recordings::Keyring::new(vec![key], "k2026").expect("keyring"),
+        scratch_dir: scratch.path().to_owned(),
+        ..w.config(model.clone())
+    };
+    let t = w.start(config).await;
+    t.submit(ORG, good).await.expect("submit");
+    assert_eq!(finished(&t, good).await.status, TranscriptionStatus::Done);
+    let said: String =
+        w.store.list_transcript_segments(ORG, good, 100).await.expect("seg").into_iter().map(|s| s.text).collect();
+    assert!(said.to_lowercase().contains("refund"), "{said}");
+    assert_eq!(std::fs::read_dir(scratch.path()).expect("ls").count(), 0, "the clear copy is removed");
+    t.shutdown(5_000).await;
+
+    let wrong = recordings::RecordingKey::new("k2026", [6; 32]).expect("key");
+    let config = TranscribeConfig {
+        keys: recordings::Keyring::new(vec![wrong], "k2026").expect("keyring"),
+        scratch_dir: scratch.path().to_owned(),
+        max_attempts: 1,
+        ..w.config(model)
+    };
+    let t = w.start(config).await;
+    t.submit(ORG, bad).await.expect("submit");
+    let job = finished(&t, bad).await;
+    let reason = job.failure_reason.expect("reason");
+    assert!(job.status == TranscriptionStatus::Failed && reason.contains("does not open this recording"), "{reason}");
+    t.shutdown(5_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_left_running_by_a_crash_is_requeued_at_start_and_completes() {
     let model = model_dir();
     let w = World::new().await;
