@@ -37,7 +37,7 @@ mod raw;
 mod session;
 
 pub use flow::{Flow, FlowError};
-pub use flowset::{FlowRegistry, FlowSet};
+pub use flowset::{FlowRegistry, FlowSet, MAX_FLOW_FILES};
 pub use prompt::{PromptCatalog, PromptRef, spoken_digits, spoken_status};
 pub use session::{
     Action, CallInfo, Counters, HangupReason, Input, Limits, LookupAnswer, LookupQuery, Outcome, QueueTarget,
