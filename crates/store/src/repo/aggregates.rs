@@ -395,6 +395,51 @@ impl Store {
         rows.iter().map(|r| interval_from_row(&RowReader::new(r, "report_intervals"))).collect()
     }
 
+    /// The sums per dimension of the interval rows of one length and kind whose start is in
+    /// `range`, added up by the database (one row per queue, agent or channel), in dimension order.
+    pub async fn report_interval_totals(
+        &self,
+        org: OrgId,
+        length: IntervalLength,
+        kind: IntervalDimensionKind,
+        range: TimeRange,
+    ) -> Result<Vec<(IntervalDimension, IntervalCounts)>, StoreError> {
+        // SUM of BIGINT is NUMERIC on PostgreSQL and DECIMAL on MySQL: cast back to a 64-bit integer.
+        let sum = |c: &str| match self.backend {
+            Backend::Postgres => format!("CAST(SUM({c}) AS BIGINT) AS {c}"),
+            Backend::MySql => format!("CAST(SUM({c}) AS SIGNED) AS {c}"),
+            Backend::Sqlite => format!("SUM({c}) AS {c}"),
+        };
+        let sums: Vec<String> = INTERVAL_COUNT_COLUMNS.iter().map(|c| sum(c)).collect();
+        let (cond, time_args) = range.filter("start_ms");
+        let sql = format!(
+            "SELECT dim_kind, dim_id, {} FROM report_intervals WHERE org_id = ? AND length_min = ? AND dim_kind = ? \
+             AND {cond} GROUP BY dim_kind, dim_id ORDER BY dim_id LIMIT {}",
+            sums.join(", "),
+            MAX_INTERVAL_ROWS + 1
+        );
+        let mut args = vec![Value::from(org.to_string()), Value::from(length.minutes()), Value::from(kind.as_str())];
+        args.extend(time_args);
+        let mut conn = self.conn().await?;
+        let rows = sql::fetch_all(&mut conn, self.backend, "report interval", &sql, args).await?;
+        if rows.len() > MAX_INTERVAL_ROWS {
+            let reason = format!("more than {MAX_INTERVAL_ROWS} dimensions");
+            return Err(StoreError::InvalidInput { what: "report range", reason });
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let r = RowReader::new(row, "report_intervals");
+            let dimension = IntervalDimension::parse(&r.text("dim_kind")?, &r.text("dim_id")?)
+                .map_err(|e| r.invalid("dim_id", e))?;
+            let mut counts = [0i64; 29];
+            for (slot, col) in counts.iter_mut().zip(INTERVAL_COUNT_COLUMNS) {
+                *slot = r.int(col)?;
+            }
+            out.push((dimension, counts));
+        }
+        Ok(out)
+    }
+
     /// The reporting records of these contacts (those that have one).
     pub async fn report_contacts(&self, org: OrgId, ids: &[ContactId]) -> Result<Vec<ReportContact>, StoreError> {
         let texts: Vec<String> = ids.iter().map(ToString::to_string).collect();

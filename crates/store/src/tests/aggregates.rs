@@ -81,6 +81,16 @@ pub async fn interval_deltas_add_up_take_back_and_stay_in_their_org(db: TestDb) 
         .await
         .expect("read");
     assert!(days.is_empty(), "another interval length is another row");
+    let summed = store
+        .report_interval_totals(org, IntervalLength::Hour, IntervalDimensionKind::Queue, range(T0, T0 + 2 * HOUR))
+        .await
+        .expect("totals");
+    assert_eq!(summed, vec![(queue, counts(6, 5_001))], "the database adds up both hours");
+    let none = store
+        .report_interval_totals(other, IntervalLength::Hour, IntervalDimensionKind::Agent, range(T0, T0 + 2 * HOUR))
+        .await
+        .expect("totals");
+    assert!(none.is_empty());
 }
 
 pub async fn report_batch_commits_whole_or_not_at_all(db: TestDb) {
