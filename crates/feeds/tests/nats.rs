@@ -19,13 +19,19 @@ struct TestStream {
     js: jetstream::Context,
     name: String,
     prefix: String,
+    url: String,
 }
 
 impl TestStream {
     async fn new(url: &str) -> TestStream {
         let client = async_nats::connect(url).await.expect("the test NATS server runs");
         let id = unique("feeds").replace('-', "_");
-        TestStream { js: jetstream::new(client), name: format!("T_{id}"), prefix: format!("t_{id}") }
+        TestStream {
+            js: jetstream::new(client),
+            name: format!("T_{id}"),
+            prefix: format!("t_{id}"),
+            url: url.to_owned(),
+        }
     }
 
     fn config(&self, url: &str) -> NatsConfig {
@@ -49,8 +55,29 @@ impl TestStream {
         out
     }
 
-    async fn delete(self) {
+    async fn delete(mut self) {
         self.js.delete_stream(&self.name).await.expect("delete the test stream");
+        self.name.clear();
+    }
+}
+
+impl Drop for TestStream {
+    /// A test that failed before `delete` still removes its stream (on a thread of its own:
+    /// the test's runtime may be gone or busy).
+    fn drop(&mut self) {
+        if self.name.is_empty() {
+            return;
+        }
+        let (name, url) = (std::mem::take(&mut self.name), self.url.clone());
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(client) = async_nats::connect(url.as_str()).await {
+                    let _ = jetstream::new(client).delete_stream(&name).await;
+                }
+            });
+        })
+        .join();
     }
 }
 

@@ -29,10 +29,29 @@ async fn keys(prefix: &str) -> Vec<String> {
     keys
 }
 
-async fn cleanup(prefix: &str) {
-    let mut con = raw().await;
-    for k in keys(prefix).await {
-        let _: i64 = redis::cmd("DEL").arg(&k).query_async(&mut con).await.expect("DEL");
+/// A key prefix of one test; its keys are deleted when dropped, even if the test failed.
+struct TestPrefix(String);
+
+impl TestPrefix {
+    fn new() -> TestPrefix {
+        TestPrefix(unique("feeds-test"))
+    }
+}
+
+impl std::ops::Deref for TestPrefix {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for TestPrefix {
+    fn drop(&mut self) {
+        let Ok(mut con) = redis::Client::open(URL).and_then(|c| c.get_connection()) else { return };
+        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}:*", self.0)).query(&mut con).unwrap_or_default();
+        for k in keys {
+            let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(&k).query(&mut con);
+        }
     }
 }
 
@@ -65,7 +84,7 @@ async fn node(counters: LiveCounters, mine: std::ops::Range<u128>, theirs: std::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_updating_concurrently_give_exact_totals() {
-    let prefix = unique("feeds-test");
+    let prefix = TestPrefix::new();
     let a = LiveCounters::connect(config(&prefix)).await.expect("node a");
     let b = LiveCounters::connect(config(&prefix)).await.expect("node b");
     let (ra, rb) =
@@ -87,12 +106,11 @@ async fn two_nodes_updating_concurrently_give_exact_totals() {
     assert_eq!((q.agents.get(AgentState::Busy), q.agents.get(AgentState::Available)), (5, 5));
     assert_eq!((snap.agents.get(AgentState::Busy), snap.agents.get(AgentState::Offline)), (5, 0));
     assert!(!snap.truncated);
-    cleanup(&prefix).await;
 }
 
 #[tokio::test]
 async fn late_and_repeated_events_do_not_undo_newer_facts() {
-    let prefix = unique("feeds-test");
+    let prefix = TestPrefix::new();
     let live = LiveCounters::connect(config(&prefix)).await.expect("connect");
     let answered = contact_event(2, 1, 5, T0_MS + 2_000, ContactEventKind::Answered);
     let queued = contact_event(1, 1, 5, T0_MS + 1_000, ContactEventKind::Queued);
@@ -112,12 +130,11 @@ async fn late_and_repeated_events_do_not_undo_newer_facts() {
     let q = &snap.queues[0];
     assert_eq!((q.queue, q.offered, q.answered, q.waiting), (QueueId::from_u128(5), 2, 1, 1));
     assert_eq!(q.longest_wait.as_ms(), 10_000, "contact 2, queued again at +300 ms");
-    cleanup(&prefix).await;
 }
 
 #[tokio::test]
 async fn daily_counters_belong_to_the_local_day_and_expire() {
-    let prefix = unique("feeds-test");
+    let prefix = TestPrefix::new();
     let mut cfg = config(&prefix);
     cfg.utc_offset_minutes = 480; // Beijing
     let live = LiveCounters::connect(cfg).await.expect("connect");
@@ -132,7 +149,7 @@ async fn daily_counters_belong_to_the_local_day_and_expire() {
 
     let org = OrgId::from_u128(1);
     let queue = QueueId::from_u128(1);
-    let day_key = format!("{prefix}:{org}:q:{queue}:day:2026-11-27");
+    let day_key = format!("{}:{org}:q:{queue}:day:2026-11-27", &*prefix);
     assert!(keys(&prefix).await.contains(&day_key), "{:?}", keys(&prefix).await);
     let mut con = raw().await;
     let ttl: i64 = redis::cmd("TTL").arg(&day_key).query_async(&mut con).await.expect("TTL");
@@ -141,19 +158,18 @@ async fn daily_counters_belong_to_the_local_day_and_expire() {
         let ttl: i64 = redis::cmd("TTL").arg(&k).query_async(&mut con).await.expect("TTL");
         assert!(ttl > 0, "{k} has no TTL");
     }
-    cleanup(&prefix).await;
 }
 
 #[tokio::test]
 async fn corrupt_values_are_reported_not_guessed() {
-    let prefix = unique("feeds-test");
+    let prefix = TestPrefix::new();
     let live = LiveCounters::connect(config(&prefix)).await.expect("connect");
     let org = OrgId::from_u128(1);
     let change = agent_change(1, 1, T0_MS, AgentState::Offline, AgentState::Available);
     live.apply_agent_state(&change, &[]).await.expect("apply");
     let mut con = raw().await;
     let _: i64 = redis::cmd("HSET")
-        .arg(format!("{prefix}:{org}:agents"))
+        .arg(format!("{}:{org}:agents", &*prefix))
         .arg("x")
         .arg("12|dancing")
         .query_async(&mut con)
@@ -161,7 +177,6 @@ async fn corrupt_values_are_reported_not_guessed() {
         .expect("HSET");
     let err = live.read_snapshot(org, Timestamp::from_unix_ms(T0_MS)).await.expect_err("corrupt");
     assert!(matches!(&err, FeedError::Corrupt { value, .. } if value == "12|dancing"), "{err}");
-    cleanup(&prefix).await;
 }
 
 #[tokio::test]
