@@ -375,6 +375,8 @@ pub struct Conversations {
     conversations: HashMap<ConversationId, Conversation>,
     connections: HashMap<ConnId, Connection>,
     available_agents: std::collections::BTreeSet<AgentId>,
+    /// An ACD decides who is available: the core does not need its own available set.
+    external_routing: bool,
     outputs: VecDeque<Output>,
     counters: ChatCounters,
 }
@@ -401,6 +403,7 @@ impl Conversations {
             conversations: HashMap::new(),
             connections: HashMap::new(),
             available_agents: std::collections::BTreeSet::new(),
+            external_routing: false,
             outputs: VecDeque::new(),
             counters: ChatCounters::default(),
         }
@@ -647,7 +650,7 @@ impl Conversations {
             }
             _ => return self.refuse(conn, ErrorCode::InvalidPrechat),
         };
-        let offline = !self.hours.is_open(now) || self.available_agents.is_empty();
+        let offline = !self.hours.is_open(now) || (!self.external_routing && self.available_agents.is_empty());
         c.state = if offline { ConversationState::Offline } else { ConversationState::Queued };
         c.queued_at = now;
         c.prechat = Some(form.clone());
@@ -869,6 +872,24 @@ impl Conversations {
         Ok(())
     }
 
+    /// With `true`, an ACD routes the chats: within business hours every conversation is queued
+    /// (the available set is not consulted) and the ACD, or `max_queue_wait_ms`, decides.
+    pub fn set_external_routing(&mut self, external: bool) {
+        self.external_routing = external;
+    }
+
+    /// Routing could not take a queued conversation (the ACD refused it): it becomes a message
+    /// left for later. Does nothing to a conversation in any other state.
+    pub fn leave_for_later(&mut self, now: Timestamp, id: &ConversationId) {
+        let Some(c) = self.conversations.get_mut(id) else { return };
+        if c.state != ConversationState::Queued {
+            return;
+        }
+        c.state = ConversationState::Offline;
+        self.outputs.push_back(Output::Event(ChatEvent::WentOffline { conversation_id: id.clone(), at: now }));
+        self.system(now, id, Notice::Offline);
+    }
+
     /// The agent takes a queued (or left-for-later, not yet ended) conversation.
     pub fn accept(&mut self, now: Timestamp, id: &ConversationId, agent: AgentId) -> Result<(), AgentError> {
         let c = self.conversations.get_mut(id).ok_or(AgentError::UnknownConversation)?;
@@ -1000,12 +1021,7 @@ impl Conversations {
                         self.outputs.push_back(Output::Close { conn });
                     }
                 }
-                ConversationState::Queued if !idle => {
-                    c.state = ConversationState::Offline;
-                    self.outputs
-                        .push_back(Output::Event(ChatEvent::WentOffline { conversation_id: id.clone(), at: now }));
-                    self.system(now, &id, Notice::Offline);
-                }
+                ConversationState::Queued if !idle => self.leave_for_later(now, &id),
                 _ => self.end(now, &id, EndReason::IdleTimeout),
             }
         }

@@ -330,6 +330,17 @@ fn a_queued_conversation_no_agent_takes_becomes_a_message_left_for_later() {
 }
 
 #[test]
+fn with_an_acd_routing_chats_they_queue_without_a_local_agent_and_a_refusal_leaves_a_message() {
+    let mut c = core(ChatLimits::default());
+    c.set_external_routing(true);
+    let (id, _) = started(&mut c, A);
+    assert_eq!(c.state(&id), Some(ConversationState::Queued));
+    c.leave_for_later(at(1), &id);
+    assert_eq!(c.state(&id), Some(ConversationState::Offline));
+    assert!(events(&drain(&mut c)).iter().any(|e| matches!(e, ChatEvent::WentOffline { .. })));
+}
+
+#[test]
 fn an_agent_retry_is_stored_once_and_another_agent_cannot_write() {
     let mut c = with_agent(ChatLimits::default());
     let (id, _) = started(&mut c, A);
