@@ -941,8 +941,15 @@ impl Builder<'_> {
         if values.is_empty() {
             return Err(self.err(raw.span(), Some(c.node.id.get_ref()), "attributes must set at least one attribute"));
         }
-        if values.contains_key("language") {
-            return Err(self.err(raw.span(), Some(c.node.id.get_ref()), "use a language node to change the language"));
+        if let Some(Value::Literal(lang)) = values.get("language") {
+            let known = Language::parse(lang).is_ok_and(|l| c.languages.contains(&l));
+            if !known {
+                return Err(self.err(
+                    raw.span(),
+                    Some(c.node.id.get_ref()),
+                    format!("language {lang:?} is not one of the flow's languages"),
+                ));
+            }
         }
         Ok(values)
     }

@@ -686,7 +686,15 @@ impl Session {
                 NodeKind::Set { attributes, next } => {
                     for (k, v) in attributes {
                         let value = self.value(v);
-                        self.attributes.insert(k.clone(), value);
+                        if k == "language" {
+                            // The language is the session's (and the Queue action's), not an attribute;
+                            // a value that is not one of the flow's languages changes nothing.
+                            if let Some(l) = Language::parse(&value).ok().filter(|l| flow.languages.contains(l)) {
+                                self.language = l;
+                            }
+                        } else {
+                            self.attributes.insert(k.clone(), value);
+                        }
                     }
                     idx = *next;
                 }

@@ -238,3 +238,15 @@ fn the_demo_flow_loads() {
     assert_eq!(flow.numbers(), ["4000"]);
     assert_eq!(flow.default_language().as_str(), "zh-CN");
 }
+
+#[test]
+fn set_language_must_be_a_language_of_the_flow() {
+    let text = format!(
+        "{}\n[[node]]\nid = \"french\"\ntype = \"set\"\nattributes = {{ language = \"fr\" }}\nnext = \"bye\"\n",
+        VALID.replacen("error = \"bye\"", "error = \"french\"", 1)
+    );
+    let e = load(&text).expect_err("fr is not offered");
+    assert_eq!(e.node.as_deref(), Some("french"), "{e}");
+    assert!(e.message.contains("not one of the flow's languages"), "{e}");
+    assert!(load(&text.replace("language = \"fr\"", "language = \"en\"")).is_ok());
+}

@@ -43,7 +43,7 @@ error = "english"
 [[node]]
 id = "remember_tier"
 type = "set"
-attributes = { tier = "{customer.tier}", source = "ivr" }
+attributes = { tier = "{customer.tier}", source = "ivr", language = "{customer.language}" }
 next = "english"
 
 [[node]]
@@ -176,4 +176,24 @@ fn the_ivr_time_cap_hands_the_call_to_an_agent() {
     let actions = call.drain();
     let [Action::Queue { attributes, .. }] = &actions[..] else { panic!("{actions:?}") };
     assert_eq!(attributes.get("ivr_limit").map(String::as_str), Some("duration"));
+}
+
+#[test]
+fn set_can_take_the_language_from_a_lookup_and_ignores_one_the_flow_lacks() {
+    let fields = |lang: &str| {
+        LookupAnswer::Found(BTreeMap::from([
+            ("tier".to_owned(), "gold".to_owned()),
+            ("language".to_owned(), lang.to_owned()),
+        ]))
+    };
+    let flow_text = HOURS_FLOW.replacen("next = \"english\"", "next = \"crm\"", 1);
+    let flow = Arc::new(Flow::parse("flows/hours.toml", &flow_text, &catalog()).expect("valid"));
+    for (given, expected) in [("en", "en"), ("fr", "zh-CN")] {
+        let mut call = Call::new(Arc::clone(&flow));
+        call.now = T0;
+        let Action::Lookup { request, .. } = call.start()[0] else { panic!("customer lookup first") };
+        call.input(Input::LookupResult { request, answer: fields(given) });
+        assert_eq!(call.session.language().as_str(), expected, "customer language {given}");
+        assert!(!call.session.attributes().contains_key("language"), "the language travels as the Queue's field");
+    }
 }
