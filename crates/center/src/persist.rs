@@ -89,17 +89,27 @@ impl Writer {
         (Writer { tx, counters }, task)
     }
 
-    /// Queues a write; a full queue drops it with a counter and a log line.
+    /// Queues a write; a full queue drops it with a counter and a log line. A flush is never
+    /// dropped: when the queue is full it waits for room in a task of its own (the center's task
+    /// goes on), behind every write queued so far.
     pub fn push(&self, write: Write) {
+        if let Write::Flush(_) = write {
+            if let Err(mpsc::error::TrySendError::Full(flush)) = self.tx.try_send(write) {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    if let Err(mpsc::error::SendError(Write::Flush(reply))) = tx.send(flush).await {
+                        let _ = reply.send(Err(CenterError::Stopped));
+                    }
+                });
+            }
+            return;
+        }
         if let Err(e) = self.tx.try_send(write) {
             let write = match e {
                 mpsc::error::TrySendError::Full(w) | mpsc::error::TrySendError::Closed(w) => w,
             };
             SharedCounters::bump(&self.counters.writes_dropped);
             tracing::error!(write = describe(&write), "store write dropped: the write queue is full");
-            if let Write::Flush(reply) = write {
-                let _ = reply.send(Err(CenterError::Busy(self.tx.max_capacity())));
-            }
         }
     }
 }

@@ -35,6 +35,7 @@ center_suite! {
     transfer_to_queue_keeps_the_history_and_first_queued_time,
     gold_customer_from_the_store_is_routed_to_premium_support,
     technical_contact_overflows_to_general_after_two_minutes,
+    transfer_to_a_named_agent_offers_it_to_them_alone,
 }
 
 async fn contact_is_queued_offered_answered_ended_and_wrapped_up_with_every_row_stored(backend: Backend) {
@@ -371,4 +372,24 @@ async fn technical_contact_overflows_to_general_after_two_minutes(backend: Backe
 
 fn queue_general() -> model::QueueId {
     queue("general")
+}
+
+async fn transfer_to_a_named_agent_offers_it_to_them_alone(backend: Backend) {
+    let mut rig = Rig::start(backend).await;
+    let (a1001, a1002, a1003) = (agent(1001), agent(1002), agent(1003));
+    rig.available(1001).await;
+    rig.available(1002).await;
+    rig.available(1003).await;
+    let id = rig.center.submit(voice("+8613800000002")).await.expect("submit");
+    let first = offered_to(&rig.drain())[0];
+    rig.center.accept(first, id).await.expect("accept");
+    rig.center.transfer_to_agent(id, a1003).await.expect("to the expert");
+    let events = rig.drain();
+    assert_eq!(offered_to(&events), [a1003], "only the named agent, though {a1001}/{a1002} serve general");
+    assert!(events.iter().any(|e| matches!(e,
+        LiveEvent::ContactTransferred { to_agent: Some(to), from_agent: Some(from), .. } if *to == a1003 && *from == first)));
+    rig.center.accept(a1003, id).await.expect("the expert answers");
+    rig.flushed().await;
+    let row = rig.db.store.get_contact(org(), id).await.expect("get").expect("row");
+    assert_eq!((row.agent, row.status, row.transferred), (Some(a1003), ContactStatus::Connected, true));
 }

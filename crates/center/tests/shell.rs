@@ -30,6 +30,7 @@ center_suite! {
     restart_starts_agents_offline_and_ends_contacts_left_unfinished,
     full_queue_and_max_wait_refuse_with_what_the_channel_should_do,
     callback_keeps_the_place_and_is_offered_as_a_callback,
+    writes_that_do_not_fit_the_write_queue_are_dropped_and_counted,
 }
 
 async fn full_command_queue_is_refused_not_grown(backend: Backend) {
@@ -298,6 +299,35 @@ async fn callback_keeps_the_place_and_is_offered_as_a_callback(backend: Backend)
     }
     let snap = rig.center.snapshot().await.expect("snapshot");
     assert_eq!(snap.queue(queue("general")).map(|q| q.waiting), Some(1), "{later} still waits");
+}
+
+async fn writes_that_do_not_fit_the_write_queue_are_dropped_and_counted(backend: Backend) {
+    let config = CenterConfig { max_pending_writes: 1, ..CenterConfig::default() };
+    let rig = Rig::start_with(backend, config).await;
+    rig.available(1001).await;
+    // One command decides several writes (row, events, agent state) before the writer runs.
+    rig.center.submit(voice("+8613800000002")).await.expect("routing goes on");
+    let counters = rig.center.flush().await.expect("flush");
+    assert!(counters.writes_dropped >= 1, "{counters:?}");
+    assert!(counters.writes_done >= 1, "{counters:?}");
+}
+
+/// Not in the suite: needs a server whose database can be taken away mid-run.
+#[tokio::test]
+async fn postgres_outage_is_retried_then_counted_and_routing_goes_on() {
+    let config = CenterConfig { store_retries: 2, store_retry_backoff_ms: 10, ..CenterConfig::default() };
+    let mut rig = Rig::start_with(Backend::Postgres, config).await;
+    rig.available(1001).await;
+    rig.flushed().await;
+    rig.db.take_database_away();
+    let id = rig.center.submit(voice("+8613800000002")).await.expect("routing does not wait for the store");
+    rig.center.accept(agent(1001), id).await.expect("accept");
+    let events = rig.drain();
+    assert!(events.iter().any(|e| matches!(e, LiveEvent::ContactAnswered { contact, .. } if *contact == id)));
+    let counters = rig.center.flush().await.expect("flush");
+    assert!(counters.writes_failed >= 1, "{counters:?}");
+    assert!(counters.write_retries >= 2 * counters.writes_failed, "each failed write was retried twice: {counters:?}");
+    assert_eq!(counters.writes_dropped, 0);
 }
 
 #[test]

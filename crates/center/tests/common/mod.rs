@@ -61,6 +61,13 @@ impl Drop for TestDb {
 static NEXT_DB: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl TestDb {
+    /// PostgreSQL only: drops the database under the running center (its connections are
+    /// terminated), so every later write fails.
+    pub fn take_database_away(&self) {
+        let name = self.pg_name.as_deref().expect("a PostgreSQL test database");
+        psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+
     /// A fresh, migrated database seeded with the Demo Shop.
     pub async fn demo(backend: Backend) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
