@@ -422,13 +422,14 @@ async fn attempt(
         })
         .collect();
     s.store.replace_transcript_segments(job.org, rec.id, &segments).await.map_err(|e| e.to_string())?;
+    let base = ordinal_base(s, &rec).await?;
     let docs: Vec<SearchDocument> = segments
         .iter()
         .map(|seg| SearchDocument {
             org: job.org,
             contact: rec.contact,
             kind: DocumentKind::TranscriptSegment,
-            ordinal: seg.ordinal,
+            ordinal: base.saturating_add(seg.ordinal),
             agent: contact.as_ref().and_then(|c| c.agent),
             queue: contact.as_ref().and_then(|c| c.queue),
             customer: contact.as_ref().and_then(|c| c.customer),
@@ -445,6 +446,18 @@ async fn attempt(
         })
         .collect();
     index_documents(s, docs).await
+}
+
+/// Where the recording's segments start in the contact's search ordinals: a contact may have
+/// several recordings (a transfer, a callback), and a search document's key is (contact, kind,
+/// ordinal). The n-th recording of the contact (by start time) uses ordinals from
+/// n × [`store::MAX_SEGMENTS_PER_RECORDING`].
+async fn ordinal_base(s: &Shared, rec: &model::Recording) -> Result<u32, String> {
+    let page = Page::first(store::MAX_PAGE_SIZE);
+    let siblings = s.store.list_recordings_by_contact(rec.org, rec.contact, &page).await.map_err(|e| e.to_string())?;
+    let position = siblings.items.iter().position(|r| r.id == rec.id).unwrap_or(0);
+    let per_recording = u32::try_from(store::MAX_SEGMENTS_PER_RECORDING).unwrap_or(u32::MAX);
+    Ok(u32::try_from(position).unwrap_or(0).saturating_mul(per_recording))
 }
 
 /// The recording as the worker reads it: the file itself, or, for a sealed one, a clear copy in
