@@ -1,0 +1,326 @@
+//! # voice — the voice path of a contact
+//!
+//! Connects the shells into the spine of a phone contact: **SIP server → IVR → center (ACD) →
+//! the agent's phone → bridge and recording → records**. It owns no protocol: SIP is
+//! `sip-server`'s, RTP is `media-server`'s, the menu is `ivr`'s, routing is `center`'s; this
+//! crate decides what to do with each call and keeps the store's record of it.
+//!
+//! ## One call
+//! 1. `CallEvent::Incoming` for a number a flow serves (`4000` in the demo): the media server
+//!    allocates the call's RTP ports, the caller's SDP offer is answered (G.711 µ/A-law,
+//!    RFC 4733 events) and the call is answered; the caller's customer record is looked up by
+//!    number; an `ivr::Session` starts.
+//! 2. IVR actions run against the media server (prompts, with barge-in) and the store (customer
+//!    and order lookups, the password-reset message). A flow that ends (hang-up) is recorded as a
+//!    self-served contact.
+//! 3. `Queue` hands the call to the center (`NewContact` with the IVR's path, digits, issue type
+//!    and language); the caller hears music on hold, and position / expected-wait announcements
+//!    when the center sends them.
+//! 4. A voice offer rings the agent's registered phone (`DialTarget::Extension`, caller's number
+//!    in From and P-Asserted-Identity, `X-Hotline-Queue` and `X-Hotline-Contact` headers, the
+//!    offer's ring timeout). No answer or a rejection → `center.reject` (the ACD offers the next
+//!    agent and counts the miss); a cancelled offer cancels the ringing leg.
+//! 5. The agent answers: the agent leg's media is added, both sides are connected and recorded
+//!    (stereo: customer left, agent right), `center.accept`. Re-INVITE hold from either phone is
+//!    answered and the customer hears music on hold. A REFER from the agent's phone transfers the
+//!    caller (blind) to an extension's agent or to a queue.
+//! 6. Either side hangs up: the other leg is ended, the media call is closed (recording
+//!    finalised), its metadata (path, duration, size, SHA-256) is written as a `Recording`, and
+//!    the contact is ended (`answered`), which starts the agent's wrap-up in the center. A caller
+//!    who leaves while queued or ringing is `abandoned`.
+//!
+//! ## Invariants
+//! - Every call is one task; the dispatcher never awaits a call (bounded per-call queues,
+//!   `max_queued_inputs_per_call`; a full queue drops the input and counts it).
+//! - Every leg this crate opened is ended by it: when a call task ends, its agent leg and media
+//!   call are released whatever path it took (hang-up, error, shutdown).
+//! - Every call the IVR answered ends with exactly one contact in the store (self-served,
+//!   queued → answered/abandoned/failed), with its recording when it was bridged.
+//! - Calls beyond `max_calls` are rejected 503; an unusable offer 488; nothing panics on peer
+//!   input.
+
+pub mod bundled;
+mod call;
+pub mod prompts;
+pub mod selfservice;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use center::{CenterHandle, Clock, OfferSignal};
+use ivr::FlowRegistry;
+use media_server::{CallId as MediaCallId, MediaServerHandle, ServerEvent};
+use model::{Channel, ContactId, CountryCode, OrgId};
+use sip::sdp::AudioPolicy;
+use sip_server::{CallControl, CallEvent, CallEvents, CallRef};
+use store::Store;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub use prompts::{Prompts, PromptsError};
+
+/// Settings of the voice path. Every limit names its unit.
+#[derive(Debug, Clone)]
+pub struct VoiceConfig {
+    pub org: OrgId,
+    /// The address written into our SDP (where phones send RTP).
+    pub advertise: IpAddr,
+    pub audio: AudioPolicy,
+    /// For caller numbers written without a country code.
+    pub default_country: CountryCode,
+    /// Customer calls carried at once; beyond it `Incoming` is rejected 503.
+    pub max_calls: usize,
+    /// Inputs (SIP, media, offers) waiting for one call's task.
+    pub max_queued_inputs_per_call: usize,
+    /// Longest a built-in lookup may take before the IVR hears "failed".
+    pub lookup_timeout_ms: u64,
+    /// After the agent hangs up, ask the caller for a 1–5 rating (CSAT) when the prompts exist.
+    pub survey: bool,
+    /// How long the caller has to press a rating key.
+    pub survey_timeout_ms: u64,
+    /// Longest voicemail recorded.
+    pub max_voicemail_ms: u64,
+}
+
+impl VoiceConfig {
+    pub fn new(org: OrgId, advertise: IpAddr, default_country: CountryCode) -> Self {
+        Self {
+            org,
+            advertise,
+            audio: AudioPolicy::default(),
+            default_country,
+            max_calls: 1_000,
+            max_queued_inputs_per_call: 256,
+            lookup_timeout_ms: 3_000,
+            survey: true,
+            survey_timeout_ms: 8_000,
+            max_voicemail_ms: 120_000,
+        }
+    }
+}
+
+/// What the voice path counted.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub calls_answered: AtomicU64,
+    pub calls_rejected_busy: AtomicU64,
+    pub calls_rejected_offer: AtomicU64,
+    pub calls_unknown_number: AtomicU64,
+    pub agent_legs_dialled: AtomicU64,
+    pub agent_legs_answered: AtomicU64,
+    pub recordings_stored: AtomicU64,
+    pub inputs_dropped: AtomicU64,
+    pub errors: AtomicU64,
+    pub offers_without_call: AtomicU64,
+}
+
+/// A snapshot of [`Counters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CountersSnapshot {
+    pub calls_answered: u64,
+    pub calls_rejected_busy: u64,
+    pub calls_rejected_offer: u64,
+    pub calls_unknown_number: u64,
+    pub agent_legs_dialled: u64,
+    pub agent_legs_answered: u64,
+    pub recordings_stored: u64,
+    pub inputs_dropped: u64,
+    pub errors: u64,
+    pub offers_without_call: u64,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> CountersSnapshot {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        CountersSnapshot {
+            calls_answered: g(&self.calls_answered),
+            calls_rejected_busy: g(&self.calls_rejected_busy),
+            calls_rejected_offer: g(&self.calls_rejected_offer),
+            calls_unknown_number: g(&self.calls_unknown_number),
+            agent_legs_dialled: g(&self.agent_legs_dialled),
+            agent_legs_answered: g(&self.agent_legs_answered),
+            recordings_stored: g(&self.recordings_stored),
+            inputs_dropped: g(&self.inputs_dropped),
+            errors: g(&self.errors),
+            offers_without_call: g(&self.offers_without_call),
+        }
+    }
+}
+
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// What one call's task receives.
+#[derive(Debug)]
+pub(crate) enum Input {
+    Sip(Box<CallEvent>),
+    Media(media_server::MediaEvent),
+    Offer(OfferSignal),
+}
+
+type CallTx = mpsc::Sender<Input>;
+
+/// Which call task each leg, media call and contact belongs to.
+#[derive(Default)]
+pub(crate) struct Routes {
+    legs: HashMap<CallRef, CallTx>,
+    media: HashMap<MediaCallId, CallTx>,
+    contacts: HashMap<ContactId, CallTx>,
+    live_calls: usize,
+}
+
+/// Everything a call task uses.
+pub(crate) struct Ctx {
+    pub config: VoiceConfig,
+    pub calls: CallControl,
+    pub media: MediaServerHandle,
+    pub center: CenterHandle,
+    pub flows: Arc<FlowRegistry>,
+    pub prompts: Arc<Prompts>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub routes: Mutex<Routes>,
+    pub counters: Arc<Counters>,
+}
+
+impl Ctx {
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        // A poisoned lock only means a call task panicked mid-update; the maps stay usable.
+        self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn route_leg(&self, leg: CallRef, tx: &CallTx) {
+        self.routes().legs.insert(leg, tx.clone());
+    }
+
+    pub(crate) fn route_media(&self, call: MediaCallId, tx: &CallTx) {
+        self.routes().media.insert(call, tx.clone());
+    }
+
+    pub(crate) fn route_contact(&self, contact: ContactId, tx: &CallTx) {
+        self.routes().contacts.insert(contact, tx.clone());
+    }
+
+    pub(crate) fn forget_leg(&self, leg: CallRef) {
+        self.routes().legs.remove(&leg);
+    }
+
+    fn deliver(&self, tx: Option<CallTx>, input: Input) -> bool {
+        let Some(tx) = tx else { return false };
+        if tx.try_send(input).is_err() {
+            bump(&self.counters.inputs_dropped);
+        }
+        true
+    }
+}
+
+/// Everything the voice path is connected to.
+pub struct VoiceDeps {
+    pub calls: CallControl,
+    pub call_events: CallEvents,
+    pub media: MediaServerHandle,
+    pub media_events: mpsc::Receiver<ServerEvent>,
+    pub center: CenterHandle,
+    pub flows: Arc<FlowRegistry>,
+    pub prompts: Arc<Prompts>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A running voice path.
+pub struct Voice {
+    counters: Arc<Counters>,
+    task: JoinHandle<()>,
+}
+
+impl Voice {
+    /// Takes the center's voice offers and starts the dispatcher. It runs until the SIP server's
+    /// event stream ends (the server stopped) or [`Voice::stop`].
+    pub async fn start(deps: VoiceDeps, config: VoiceConfig) -> Result<Voice, center::CenterError> {
+        let offers = deps.center.take_offers(Channel::Voice).await?;
+        let counters = Arc::new(Counters::default());
+        let ctx = Arc::new(Ctx {
+            config,
+            calls: deps.calls,
+            media: deps.media,
+            center: deps.center,
+            flows: deps.flows,
+            prompts: deps.prompts,
+            store: deps.store,
+            clock: deps.clock,
+            routes: Mutex::new(Routes::default()),
+            counters: counters.clone(),
+        });
+        let task = tokio::spawn(dispatch(ctx, deps.call_events, deps.media_events, offers));
+        Ok(Voice { counters, task })
+    }
+
+    pub fn counters(&self) -> CountersSnapshot {
+        self.counters.snapshot()
+    }
+
+    /// Stops taking events (calls in progress keep their tasks until they end).
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+async fn dispatch(
+    ctx: Arc<Ctx>,
+    mut call_events: CallEvents,
+    mut media_events: mpsc::Receiver<ServerEvent>,
+    mut offers: mpsc::Receiver<OfferSignal>,
+) {
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<call::Finished>();
+    loop {
+        tokio::select! {
+            event = call_events.recv() => {
+                let Some(event) = event else { break };
+                if let CallEvent::Incoming { .. } = event {
+                    call::spawn(ctx.clone(), event, done_tx.clone()).await;
+                } else {
+                    let tx = ctx.routes().legs.get(&event.call()).cloned();
+                    ctx.deliver(tx, Input::Sip(Box::new(event)));
+                }
+            }
+            Some(event) = media_events.recv() => {
+                let tx = ctx.routes().media.get(&event.call).cloned();
+                ctx.deliver(tx, Input::Media(event.event));
+            }
+            Some(signal) = offers.recv() => {
+                let (contact, offer) = match &signal {
+                    OfferSignal::Offer(o) => (o.contact, Some((o.agent, o.contact))),
+                    OfferSignal::Cancel { contact, .. }
+                    | OfferSignal::Announce { contact, .. }
+                    | OfferSignal::Refused { contact, .. } => (*contact, None),
+                };
+                let tx = ctx.routes().contacts.get(&contact).cloned();
+                if !ctx.deliver(tx, Input::Offer(signal))
+                    && let Some((agent, contact)) = offer
+                {
+                    // No call holds this contact (it ended, or a callback with no trunk to dial):
+                    // give it back so the ACD does not wait for the ring timeout.
+                    bump(&ctx.counters.offers_without_call);
+                    let _ = ctx.center.reject(agent, contact).await;
+                }
+            }
+            Some(finished) = done_rx.recv() => {
+                let mut routes = ctx.routes();
+                for leg in finished.legs {
+                    routes.legs.remove(&leg);
+                }
+                if let Some(m) = finished.media {
+                    routes.media.remove(&m);
+                }
+                if let Some(c) = finished.contact {
+                    routes.contacts.remove(&c);
+                }
+                routes.live_calls = routes.live_calls.saturating_sub(1);
+            }
+        }
+    }
+}
