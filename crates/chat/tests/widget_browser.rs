@@ -1,8 +1,11 @@
 //! The widget in a real browser: Debian's Chromium, driven by playwright-core from
 //! `browser/widget_test.mjs`, loads a customer page (served from another origin) that embeds the
 //! widget with one script tag, opens it, fills the pre-chat form and sends a message; the test
-//! checks the browser saw the server's acknowledgement and the agent's reply, and that the server
-//! stored the message once. The screenshot is saved as `target/screenshots/chat-widget.png`.
+//! checks the browser saw the server's acknowledgement and the agent's reply. Then the server
+//! closes every chat socket and the agent writes while the customer is away; the customer sends
+//! again at once; the widget reconnects, resumes, and shows every message exactly once in
+//! sequence order, as the server stored them. The screenshot is saved as
+//! `target/screenshots/chat-widget.png`.
 //!
 //! Needs `chromium` (Debian) and `npm ci --prefix crates/chat/browser` (playwright-core).
 
@@ -13,11 +16,13 @@ use std::sync::{Arc, Mutex};
 
 use chat::{Author, ChatEvent, ConversationId};
 use model::AgentId;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use web::chat_ws::ChatSettings;
 
 const MESSAGE: &str = "你好,我的订单 100001 什么时候发货?";
 const REPLY: &str = "您好,订单今天下午发出。";
+const SECOND: &str = "好的,谢谢!快递单号是多少?";
+const AWAY: &str = "快递单号是 SF1234567890。";
 
 /// Serves the customer's page (any path) until dropped.
 async fn serve_page(listener: tokio::net::TcpListener, chat_addr: std::net::SocketAddr) {
@@ -85,24 +90,40 @@ async fn the_widget_opens_takes_the_prechat_form_sends_and_shows_the_ack_and_the
     let screenshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&screenshots).expect("screenshot folder");
     let screenshot = screenshots.join("chat-widget.png");
-    let output = tokio::process::Command::new("node")
+    let mut node = tokio::process::Command::new("node")
         .arg("widget_test.mjs")
         .arg(format!("{page_origin}/shop"))
         .arg(&screenshot)
-        .arg(MESSAGE)
-        .arg(REPLY)
+        .args([MESSAGE, REPLY, SECOND, AWAY])
         .current_dir(&browser_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
-        .output()
-        .await
+        .spawn()
         .expect("node runs");
+    let mut stdin = node.stdin.take().expect("piped");
+    let mut lines = tokio::io::BufReader::new(node.stdout.take().expect("piped")).lines();
+    let mut stdout = String::new();
+    while let Some(line) = lines.next_line().await.expect("read node's output") {
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if line.contains(r#""phase":"connected""#) {
+            // Every socket closes; the agent writes while the customer is away.
+            server.hub.close_connections();
+            let id = taken.lock().expect("not poisoned").clone().expect("the agent took the chat");
+            server.hub.agent_send(&id, AgentId::from_u128(1001), "away-1", AWAY).expect("agent writes");
+            stdin.write_all(b"dropped\n").await.expect("tell the browser");
+        }
+    }
+    let output = node.wait_with_output().await.expect("node ends");
     page_task.abort();
     agent_task.abort();
-    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "browser run failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
 
     let seen: serde_json::Value =
         serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("one JSON line");
+    assert_eq!(seen["phase"], "resumed", "{stdout}");
     assert_eq!(seen["buttonText"], "在线客服", "the zh-CN strings are used");
     assert_eq!(seen["consoleErrors"], serde_json::json!([]));
     assert!(
@@ -116,5 +137,19 @@ async fn the_widget_opens_takes_the_prechat_form_sends_and_shows_the_ack_and_the
     let stored: Vec<u64> =
         transcript.iter().filter(|e| e.from == Author::Customer && e.text == MESSAGE).map(|e| e.seq).collect();
     assert_eq!(stored, vec![seq]);
+    // After the drop and resume the browser shows exactly the stored conversation, in order.
+    let shown: Vec<(u64, String)> = seen["shown"]
+        .as_array()
+        .expect("shown")
+        .iter()
+        .map(|m| (m["seq"].as_u64().unwrap_or(0), m["text"].as_str().unwrap_or_default().to_owned()))
+        .filter(|(seq, _)| *seq > 0)
+        .collect();
+    let expected: Vec<(u64, String)> = transcript.iter().map(|e| (e.seq, e.text.clone())).collect();
+    assert_eq!(shown, expected);
+    for text in [MESSAGE, REPLY, SECOND, AWAY] {
+        assert_eq!(expected.iter().filter(|(_, t)| t == text).count(), 1, "{text} stored once");
+    }
+    assert!(server.hub.counters().resumes >= 1, "the widget resumed the conversation");
     assert!(screenshot.is_file());
 }

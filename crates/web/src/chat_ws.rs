@@ -165,6 +165,19 @@ impl ChatHub {
         self.lock().core.transcript(id, after_seq)
     }
 
+    /// Closes every chat socket (a shutdown, or moving customers to another node); the
+    /// conversations stay, and each widget reconnects and resumes without loss.
+    pub fn close_connections(&self) {
+        let mut inner = self.lock();
+        let conns: Vec<ConnId> = inner.connections.keys().copied().collect();
+        for conn in conns {
+            if let Some(tx) = inner.connections.remove(&conn) {
+                let _ = tx.try_send(Outgoing::Close);
+            }
+            inner.core.disconnect(conn);
+        }
+    }
+
     /// Chats are routed by an ACD (see [`route_through`]) rather than the local available set.
     pub fn set_external_routing(&self, external: bool) {
         self.lock().core.set_external_routing(external);
