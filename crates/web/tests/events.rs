@@ -225,3 +225,43 @@ async fn an_agent_can_keep_only_their_own_work() {
     let resp = s.as_browser(&a1, Method::POST, &format!("/api/contacts/{c1}/accept")).send().await.expect("accept");
     assert_eq!(resp.status(), 204);
 }
+
+/// A client that reads nothing while events keep coming: once the kernel's buffers are full the
+/// server's per-connection queue (`max_queued_messages`) fills, and the server closes the
+/// connection and counts it instead of buffering more.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_as_a_slow_consumer() {
+    let mut config = common::config();
+    config.events.max_queued_messages = 4;
+    // A constrained link: 16 KiB of kernel send buffer per accepted connection.
+    let s = common::start_live_with(config, Some(16 * 1024)).await;
+    let sup = s.supervisor().await;
+    let host = s.base.trim_start_matches("http://").to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4 * 1024).expect("small receive buffer");
+    let mut tcp = socket.connect(host.parse().expect("addr")).await.expect("tcp");
+    let handshake = format!(
+        "GET /api/events HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: {}\r\n\r\n",
+        sup.cookie
+    );
+    tcp.write_all(handshake.as_bytes()).await.expect("handshake");
+    let slow_closes = || async {
+        let text = s.as_browser(&sup, Method::GET, "/api/metrics").send().await.expect("metrics").text().await;
+        let text = text.expect("metrics text");
+        text.lines().find_map(|l| l.strip_prefix("hotline_events_closed_slow_consumer_total ")).map(str::to_owned)
+    };
+    // Events until the server gives up on the client (bounded: at most this many contacts).
+    let mut closed = false;
+    for n in 0..2_000usize {
+        let _ = s.center.submit(voice_contact(1 + n % 50)).await;
+        if n % 10 == 9 && slow_closes().await.as_deref() == Some("1") {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "the server closed the slow consumer");
+    // The server let go of the connection: reading now drains what was sent and reaches the end.
+    let mut sink = Vec::new();
+    tokio::time::timeout(FRAME_WAIT, tcp.read_to_end(&mut sink)).await.expect("connection ends").expect("read");
+}

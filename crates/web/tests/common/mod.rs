@@ -71,7 +71,18 @@ pub async fn start_with(config: WebConfig) -> TestServer {
 }
 
 pub async fn serve_store(store: Store, config: WebConfig, dir: tempfile::TempDir) -> TestServer {
-    serve_with_center(store, config, dir, None).await
+    serve_with_center(store, config, dir, None, None).await
+}
+
+/// A loopback listener on an ephemeral port; `send_buffer_bytes` fixes the kernel's send buffer
+/// of the connections it accepts (a constrained link, for slow-consumer tests).
+fn listener(send_buffer_bytes: Option<u32>) -> tokio::net::TcpListener {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    if let Some(bytes) = send_buffer_bytes {
+        socket.set_send_buffer_size(bytes).expect("send buffer");
+    }
+    socket.bind("127.0.0.1:0".parse().expect("addr")).expect("bind loopback");
+    socket.listen(1024).expect("listen")
 }
 
 /// The server, with the live contact center when given.
@@ -80,6 +91,7 @@ pub async fn serve_with_center(
     config: WebConfig,
     dir: tempfile::TempDir,
     center: Option<center::CenterHandle>,
+    send_buffer_bytes: Option<u32>,
 ) -> TestServer {
     let clock = Arc::new(ManualClock::new(T0));
     let repo = Arc::new(store.clone());
@@ -87,7 +99,7 @@ pub async fn serve_with_center(
     if let Some(c) = center {
         state = state.with_center(c);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = listener(send_buffer_bytes);
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
     TestServer { base: format!("http://{addr}"), store, clock, http: reqwest::Client::new(), _dir: dir }
@@ -274,6 +286,11 @@ impl std::ops::Deref for LiveServer {
 }
 
 pub async fn start_live(config: WebConfig) -> LiveServer {
+    start_live_with(config, None).await
+}
+
+/// [`start_live`] whose accepted connections have a fixed kernel send buffer.
+pub async fn start_live_with(config: WebConfig, send_buffer_bytes: Option<u32>) -> LiveServer {
     let dir = tempfile::tempdir().expect("tmp");
     let store = seeded_store(dir.path()).await;
     let (center, _task) = center::Center::start(
@@ -285,7 +302,7 @@ pub async fn start_live(config: WebConfig) -> LiveServer {
     )
     .await
     .expect("center starts");
-    let server = serve_with_center(store, config, dir, Some(center.clone())).await;
+    let server = serve_with_center(store, config, dir, Some(center.clone()), send_buffer_bytes).await;
     LiveServer { server, center }
 }
 
