@@ -194,7 +194,7 @@ pub enum LiveEvent {
         queue: QueueId,
         #[serde(with = "text")]
         channel: Channel,
-        /// 1-based place in the queue.
+        /// 1-based place in the queue; 0 when it was offered at once (no wait).
         position: u32,
         ewt_ms: u64,
         at_ms: i64,

@@ -375,6 +375,9 @@ impl Core {
             Command::Snapshot(reply) => {
                 let _ = reply.send(Ok(self.snapshot(now)));
             }
+            Command::UpsertAgent(agent, reply) => {
+                let _ = reply.send(self.upsert_agent(now, *agent));
+            }
             Command::TakeOffers(channel, reply) => {
                 let _ = reply.send(self.take_offers(channel));
             }
@@ -393,6 +396,26 @@ impl Core {
             }
             _ => {}
         }
+    }
+
+    fn upsert_agent(&mut self, now: Timestamp, row: Agent) -> Result<(), CenterError> {
+        if let Some(live) = self.agents.get_mut(&row.id) {
+            live.row = row;
+            return Ok(());
+        }
+        if self.agents.len() >= MAX_LOADED_ROWS {
+            return Err(CenterError::LimitReached("MAX_LOADED_ROWS (agents of one org)"));
+        }
+        let live = AgentLive {
+            row,
+            state: AgentState::Offline,
+            reason: None,
+            since: now,
+            logged_in: false,
+            contacts: BTreeSet::new(),
+        };
+        self.agents.insert(live.row.id, live);
+        Ok(())
     }
 
     fn known(&self, contact: ContactId) -> Result<(), CenterError> {

@@ -23,6 +23,7 @@ pub(crate) enum Command {
     WrapUpDone { agent: AgentId, contact: ContactId, disposition: Disposition, reply: Reply<()> },
     TransferToQueue { contact: ContactId, queue: QueueId, reply: Reply<()> },
     TransferToAgent { contact: ContactId, agent: AgentId, reply: Reply<()> },
+    UpsertAgent(Box<model::Agent>, Reply<()>),
     Snapshot(Reply<Snapshot>),
     TakeOffers(Channel, Reply<mpsc::Receiver<OfferSignal>>),
     Flush(Reply<Counters>),
@@ -134,6 +135,16 @@ impl CenterHandle {
     /// Moves a contact to a named agent (forced transfer to an expert); it waits for them.
     pub async fn transfer_to_agent(&self, contact: ContactId, agent: AgentId) -> Result<(), CenterError> {
         self.ask(|r| Command::TransferToAgent { contact, agent, reply: r }).await
+    }
+
+    /// An agent was added or changed in the store (admin pages): the center knows them from now
+    /// on. Skills, languages, capacity and queues apply from their next sign-in (Available from
+    /// Offline); their current state is kept. Queues and routes are read at start only.
+    pub async fn upsert_agent(&self, agent: model::Agent) -> Result<(), CenterError> {
+        if agent.org != self.org {
+            return Err(CenterError::Invalid(format!("agent {} belongs to another org", agent.id)));
+        }
+        self.ask(|r| Command::UpsertAgent(Box::new(agent), r)).await
     }
 
     /// Every queue's and agent's live figures.

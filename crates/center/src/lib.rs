@@ -20,6 +20,29 @@
 //! - **Publishes**: a [`LiveEvent`] broadcast (`tokio::sync::broadcast`, bounded; a slow
 //!   subscriber lags and is told so by tokio, the center never waits for it) and [`Snapshot`]s.
 //!
+//! ## Use
+//! ```no_run
+//! # async fn demo(store: store::Store) -> Result<(), center::CenterError> {
+//! use std::sync::Arc;
+//! use center::{Center, CenterConfig, NewContact, OfferSignal, Presence, SystemClock};
+//! use model::{Channel, ContactOutcome};
+//!
+//! let routes = center::Routes::from_toml(center::DEMO_ROUTES_TOML)?;
+//! let (center, _task) =
+//!     Center::start(store, demo::DEMO_ORG, &routes, CenterConfig::default(), Arc::new(SystemClock)).await?;
+//! let mut live = center.subscribe(); // the web layer forwards these (filtered by role)
+//! let mut voice = center.take_offers(Channel::Voice).await?; // voice rings phones
+//! # let agent = model::AgentId::from_u128(1);
+//! center.set_agent_state(agent, Presence::Available).await?;
+//! let contact = center.submit(NewContact::new(Channel::Voice, "hotline", "+8613800000002")).await?;
+//! if let Some(OfferSignal::Offer(offer)) = voice.recv().await {
+//!     center.accept(offer.agent, offer.contact).await?; // the phone answered
+//! }
+//! center.end(contact, ContactOutcome::Answered).await?;
+//! # let _ = live.recv().await;
+//! # Ok(()) }
+//! ```
+//!
 //! ## Invariants
 //! - The engine is only ever touched by its task, and that task **never awaits the store**:
 //!   a command is decided in memory (engine + the center's mirror of contacts and agents), the

@@ -31,6 +31,7 @@ center_suite! {
     full_queue_and_max_wait_refuse_with_what_the_channel_should_do,
     callback_keeps_the_place_and_is_offered_as_a_callback,
     writes_that_do_not_fit_the_write_queue_are_dropped_and_counted,
+    agent_added_after_start_can_sign_in_and_take_contacts,
 }
 
 async fn full_command_queue_is_refused_not_grown(backend: Backend) {
@@ -310,6 +311,31 @@ async fn writes_that_do_not_fit_the_write_queue_are_dropped_and_counted(backend:
     let counters = rig.center.flush().await.expect("flush");
     assert!(counters.writes_dropped >= 1, "{counters:?}");
     assert!(counters.writes_done >= 1, "{counters:?}");
+}
+
+async fn agent_added_after_start_can_sign_in_and_take_contacts(backend: Backend) {
+    let mut rig = Rig::start(backend).await;
+    let d = demo::dataset(Timestamp::from_unix_ms(T0));
+    let template = d.agents[0].clone();
+    let newcomer = model::Agent {
+        id: model::AgentId::from_u128(77),
+        user: d.users.iter().find(|u| u.user.username.as_str() == "admin").map(|u| u.user.id).expect("admin user"),
+        extension: model::Extension::parse("1077").expect("extension"),
+        ..template
+    };
+    rig.db.store.insert_agent(&newcomer).await.expect("admin adds an agent");
+    assert_eq!(
+        rig.center.set_agent_state(newcomer.id, Presence::Available).await,
+        Err(CenterError::UnknownAgent(newcomer.id))
+    );
+    rig.center.upsert_agent(newcomer.clone()).await.expect("the center learns of them");
+    rig.center.set_agent_state(newcomer.id, Presence::Available).await.expect("signs in");
+    let id = rig.center.submit(voice("+8613800000002")).await.expect("submit");
+    assert_eq!(offered_to(&rig.drain()), [newcomer.id]);
+    rig.center.accept(newcomer.id, id).await.expect("accept");
+    let mut other_org = newcomer;
+    other_org.org = model::OrgId::from_u128(9);
+    assert!(matches!(rig.center.upsert_agent(other_org).await, Err(CenterError::Invalid(_))));
 }
 
 /// Not in the suite: needs a server whose database can be taken away mid-run.
