@@ -9,8 +9,12 @@
 //!   customer's page renders the chat button and panel.
 //!
 //! Conversations live in memory in a [`ChatHub`] (bounded by [`chat::ChatLimits`]); the agent
-//! side drives it through the `ChatHub` methods and watches [`ChatHub::subscribe`]. Handing chats
-//! to the ACD and persisting them are the next step; this shell has no business rules of its own.
+//! side drives it through the `ChatHub` methods (`agent_send`, `agent_typing`, `agent_read`,
+//! `agent_end`, `transcript`) and watches [`ChatHub::subscribe`]. With a contact center in the
+//! [`AppState`], [`route_through`] hands every online chat to it as a `Channel::Chat` contact and
+//! joins the agent who accepts the offer. Transcripts, attachments, offline messages and CSAT are
+//! emitted as [`ChatEvent`]s but not yet written to the store. This shell has no business rules
+//! of its own.
 //!
 //! Invariants:
 //! - The core is only touched under one mutex, and nothing awaits while holding it: outputs are
