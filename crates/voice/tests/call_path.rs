@@ -27,7 +27,7 @@ async fn caller_hears_order_status_by_keys_and_the_contact_is_self_served() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queued_caller_reaches_the_registered_agent_and_the_call_is_recorded() {
+async fn queued_caller_reaches_the_registered_agent_is_recorded_and_rates_the_call() {
     let rig = Rig::start(24_200).await;
     let phone_port = free_port();
     register(&rig, "1001", phone_port).await;
@@ -75,6 +75,15 @@ async fn queued_caller_reaches_the_registered_agent_and_the_call_is_recorded() {
     assert_eq!(sox_channels(&file), 2);
     assert!(sox_rms(&file, 1) > 0.005, "customer channel is silent");
     assert!(sox_rms(&file, 2) > 0.005, "agent channel is silent");
+
+    // The caller stayed for the post-call survey and pressed 5.
+    let answers = rig
+        .store
+        .list_survey_responses_by_contact(common::org(), contact.id, &store::Page::first(10))
+        .await
+        .expect("survey")
+        .items;
+    assert_eq!(answers.iter().map(|a| (a.kind, a.score)).collect::<Vec<_>>(), vec![(model::SurveyKind::Csat, 5)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
