@@ -500,6 +500,8 @@
 
   HL.boot(async (me, page) => {
     if (!me.agent) {
+      const role = me.user ? me.user.role : me.role;
+      if (role === "supervisor" || role === "admin") return location.replace("/wallboard");
       page.innerHTML = `<section class="card empty"><h2 data-i18n="desk.not_agent">Not an agent</h2><p class="muted" data-i18n="desk.not_agent_hint"></p>
         <p><a class="button primary" href="/wallboard" data-i18n="nav.wallboard">Wallboard</a></p></section>`;
       return;

@@ -54,6 +54,9 @@
     return `<span class="delta ${cls}" title="${esc(t("wb.vs_yesterday"))}">${up && !flat ? "▲" : flat ? "" : "▼"} ${esc(text)}</span>`;
   }
 
+  // The longest wait keeps growing between updates while someone waits.
+  const longest = (live) => (live.waiting ? (live.longest_wait_ms || 0) + Math.max(0, HL.now() - (live.at_ms || HL.now())) : 0);
+
   function renderQueues() {
     const b = S.board;
     if (!b) return;
@@ -67,7 +70,7 @@
           <header><h3>${esc(HL.queueLabel(q))}</h3><span class="muted small">${esc(t("wb.target"))} ${q.sl_target_percent}/${Math.round(q.sl_threshold_ms / 1000)}${esc(t("unit.s"))}</span></header>
           <div class="qlive">
             <div class="big-figure"><span class="label" data-i18n="wb.waiting">${esc(t("wb.waiting"))}</span><strong class="waiting" data-waiting="${esc(q.name)}">${live.waiting ?? 0}</strong></div>
-            <div class="big-figure"><span class="label">${esc(t("wb.longest"))}</span><strong class="mono">${HL.clock(live.longest_wait_ms || 0)}</strong></div>
+            <div class="big-figure"><span class="label">${esc(t("wb.longest"))}</span><strong class="mono" data-longest="${live.longest_wait_ms || 0}" data-at="${live.at_ms || 0}" data-waiting-now="${live.waiting || 0}">${HL.clock(longest(live))}</strong></div>
             <div class="big-figure"><span class="label">${esc(t("wb.serving"))}</span><strong>${live.available_agents ?? 0}<small>/${live.serving_agents ?? 0}</small></strong></div>
           </div>
           <table class="kpis"><thead><tr><th></th><th>${esc(t("wb.today"))}</th><th>${esc(t("wb.yesterday"))}</th><th>${esc(t("wb.change"))}</th></tr></thead><tbody>
@@ -120,6 +123,10 @@
   }
 
   function tick() {
+    HL.$$("[data-longest]").forEach((el) => {
+      const live = { waiting: Number(el.dataset.waitingNow), longest_wait_ms: Number(el.dataset.longest), at_ms: Number(el.dataset.at) };
+      el.textContent = HL.clock(longest(live));
+    });
     HL.$$("#agents td[data-since]").forEach((td) => (td.textContent = HL.clock(HL.now() - Number(td.dataset.since))));
   }
 
