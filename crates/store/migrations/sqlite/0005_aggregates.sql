@@ -6,7 +6,7 @@
 -- report_contacts: each contact's reporting events (the de-duplication memory and the input of
 -- a replay), with its first-contact-resolution group (customer + issue type).
 -- report_agent_changes: every agent state change counted, by id (de-duplication) and timeline.
--- Times are unix ms.
+-- Times are unix ms. WITHOUT ROWID: the primary key is the table (no second copy of the keys).
 
 CREATE TABLE IF NOT EXISTS report_intervals (
     org_id TEXT NOT NULL,
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS report_intervals (
     busy_ms INTEGER NOT NULL DEFAULT 0,
     wrap_up_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (org_id, length_min, dim_kind, start_ms, dim_id)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS report_contacts (
     org_id TEXT NOT NULL,
     contact_id TEXT NOT NULL,
@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS report_contacts (
     last_at_ms INTEGER NOT NULL,
     events TEXT NOT NULL,
     PRIMARY KEY (org_id, contact_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS report_contacts_group ON report_contacts (org_id, repeat_group);
 CREATE INDEX IF NOT EXISTS report_contacts_first ON report_contacts (org_id, first_at_ms);
 CREATE TABLE IF NOT EXISTS report_agent_changes (
@@ -63,6 +63,6 @@ CREATE TABLE IF NOT EXISTS report_agent_changes (
     at_ms INTEGER NOT NULL,
     state TEXT NOT NULL,
     PRIMARY KEY (org_id, id)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS report_agent_changes_timeline ON report_agent_changes (org_id, agent_id, at_ms);
 CREATE INDEX IF NOT EXISTS report_agent_changes_at ON report_agent_changes (org_id, at_ms);
