@@ -166,6 +166,12 @@ impl InfluxExport {
         }
     }
 
+    /// Flushes for at most `timeout`, then stops the task; what is still buffered is lost
+    /// (the error says how much).
+    pub async fn close(self, timeout: Duration) -> Result<(), FeedError> {
+        self.flush(timeout).await
+    }
+
     pub fn stats(&self) -> InfluxStats {
         InfluxStats {
             counters: self.shared.batcher().counters(),

@@ -138,6 +138,12 @@ impl EventFeed {
         }
     }
 
+    /// Flushes for at most `timeout`, then stops the task. Events still unacked are lost
+    /// (the error says how many); dropping the feed without `close` loses them silently.
+    pub async fn close(self, timeout: Duration) -> Result<(), FeedError> {
+        self.flush(timeout).await
+    }
+
     pub fn stats(&self) -> EventFeedStats {
         EventFeedStats {
             counters: self.shared.outbox().counters(),

@@ -132,6 +132,7 @@ async fn the_same_event_published_twice_is_stored_once() {
     assert_eq!(ids, [a.id.to_string(), b.id.to_string()]);
     let c = feed.stats().counters;
     assert_eq!((c.published, c.duplicates), (4, 2));
+    feed.close(Duration::from_secs(5)).await.expect("nothing pending");
     ts.delete().await;
 }
 
