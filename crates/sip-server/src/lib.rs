@@ -6,6 +6,13 @@
 //! - REGISTER with digest authentication against agents' SIP secrets ([`Credentials`]); bindings
 //!   persisted through [`BindingStore`] and restored at start, so a restart keeps them.
 //! - OPTIONS keep-alive to registered contacts (a binding that stops answering is removed).
+//! - Calls (the B2BUA, `sip::calls::CallLayer` driven by the engine): an application started with
+//!   [`SipServer::start_with_calls`] receives [`CallEvents`] (`Incoming` for its entry points,
+//!   `Ringing`, `Answered`, `Failed`, `Ended`, `Hold`, `Refer`, `Dtmf`...) and drives legs through
+//!   [`CallControl`] (ring, answer, reject, dial an extension's bindings in parallel, cancel,
+//!   hang up, re-INVITE, REFER progress, link two legs). Direct dial: an INVITE for a registered
+//!   extension is bridged to its bindings with no application, SDP through the [`MediaAnchor`]
+//!   ([`PassThrough`] by default). Any other number gets the same 404.
 //! - OPTIONS to the server: 200. Other RFC methods: 405 with `Allow`; unknown methods: 501.
 //! - Malformed requests answered 400/505/513 or dropped; per-source rate limit and scanner
 //!   user-agents dropped; every drop counted ([`Counters`]).
@@ -14,13 +21,17 @@
 //! ```text
 //! udp recv ─┐                        ┌─> credential lookups (one task each, bounded)
 //! tcp conn ─┼─ Inbound (bounded) ─> engine ─> binding writer (ordered, bounded) ─> store
-//! tcp conn ─┘        sockets <─ Outbound ─┘   (one timer: earliest poll_timeout)
+//! tcp conn ─┘        sockets <─ Outbound ─┤   (one timer: earliest poll_timeout)
+//! CallControl ─ commands (bounded) ───────┤
+//! CallEvents  <─ events (bounded, try_send)┘
 //! ```
 //!
 //! # Invariants
 //! - No protocol logic: parsing, transactions, auth and bindings are the core's decisions.
-//! - The engine never awaits the database; every queue, map and connection count is bounded by
-//!   a limit named with its unit in [`SipServerConfig`]; a full queue drops and counts.
+//! - The engine never awaits the database or the application (call events are `try_send`: a
+//!   full queue drops and counts, and an `Incoming` nobody can take is rejected 503).
+//! - Every queue, map and connection count is bounded by a limit named with its unit in
+//!   [`SipServerConfig`]; a full queue drops and counts.
 //! - Bytes from the network never panic here (no unwrap on them; the core parses).
 
 mod calls;

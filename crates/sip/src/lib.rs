@@ -13,6 +13,11 @@
 //!   A–K plus RFC 6026 L/M), owned by [`transaction::TransactionLayer`]: `handle_request`,
 //!   `handle_response`, `handle_timeout`, `send_request`, `send_response`, then `poll_transmit`,
 //!   `poll_event`, `poll_timeout`.
+//! - [`calls`]: the B2BUA transaction user, [`calls::CallLayer`]: inbound and outbound call legs
+//!   (RFC 3261 §13–15), parallel forking to an agent's bindings with CANCEL of the losers, ring
+//!   and answer timeouts, re-INVITE hold/unhold, INFO DTMF, REFER (RFC 3515) with sipfrag
+//!   NOTIFYs, Replaces (RFC 3891), linked legs with SDP rewritten by a [`calls::MediaAnchor`],
+//!   and direct dial. Its [`calls::CallEvent`]/[`calls::CallCommand`] are the call-control API.
 //! - [`dialog`]: RFC 3261 §12 dialogs (UAS and UAC side): route set, remote target, CSeq
 //!   ordering, and the in-dialog requests (BYE, re-INVITE, REFER, ACK for 2xx) the B2BUA sends.
 //! - [`digest`]: Digest authentication (RFC 2617, RFC 7616, RFC 8760): MD5 and SHA-256, qop=auth,
@@ -33,7 +38,8 @@
 //!        └─ Ok(msg) → SourceGuard::admit (scanner UA) → TransactionLayer::handle_message(now, msg, peer)
 //! TransactionLayer::poll_event()
 //!   ├─ Request{REGISTER} → Registrar::handle_register → send_response; poll_event → store
-//!   └─ Request{INVITE}   → sdp::answer_offer, Dialog::new_uas → B2BUA (the next layer)
+//!   └─ INVITE, in-dialog requests, their responses → CallLayer::handle_transaction_event
+//!        → CallEvent to the application; CallCommand back → CallLayer::handle_command
 //! loop { poll_transmit() → socket; poll_timeout() → sleep until; handle_timeout(now) }
 //! ```
 //!
