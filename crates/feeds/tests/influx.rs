@@ -259,3 +259,39 @@ async fn a_full_buffer_keeps_the_newest_points() {
     assert_eq!(values, [3, 4, 5]);
     influxd.stop().await;
 }
+
+/// Waits (bounded) until the export has written `n` points without being asked to flush.
+async fn wait_written(export: &InfluxExport, n: u64) {
+    for _ in 0..200 {
+        if export.stats().counters.points_written >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{n} points not written within 10 s: {:?}", export.stats());
+}
+
+#[tokio::test]
+async fn a_full_batch_and_then_the_interval_send_without_a_flush() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let influxd = Influxd::start(dir.path(), free_port()).await;
+    let mut cfg = config(&influxd.url, "hotline");
+    cfg.max_batch_points = 2;
+    let export = InfluxExport::start(cfg).expect("valid config");
+    export.create_database().await.expect("create database");
+    export.push(&Point::new("m", 1).field("v", FieldValue::Int(1))).expect("encodable");
+    export.push(&Point::new("m", 2).field("v", FieldValue::Int(2))).expect("encodable");
+    wait_written(&export, 2).await;
+    assert_eq!(export.stats().counters.batches_written, 1, "one full batch");
+    drop(export);
+
+    let mut cfg = config(&influxd.url, "hotline");
+    cfg.flush_interval_ms = 100;
+    let export = InfluxExport::start(cfg).expect("valid config");
+    export.push(&Point::new("m", 3).field("v", FieldValue::Int(3))).expect("encodable");
+    wait_written(&export, 1).await;
+    let values: Vec<i64> =
+        influxd.query("hotline", "SELECT v FROM m").await.iter().filter_map(|r| r["v"].as_i64()).collect();
+    assert_eq!(values, [1, 2, 3]);
+    influxd.stop().await;
+}
