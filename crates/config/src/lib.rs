@@ -33,6 +33,8 @@ pub struct Config {
     pub phone: PhoneConfig,
     pub log: LogConfig,
     pub media: MediaConfig,
+    pub ivr: IvrConfig,
+    pub acd: AcdConfig,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.
     pub shutdown_grace: DurationMs,
 }
@@ -100,6 +102,22 @@ pub struct MediaConfig {
     pub max_calls: u32,
     /// Where call recordings are written: `<data_dir>/recordings` unless set.
     pub recordings_dir: PathBuf,
+}
+
+/// Where the voice menus come from (`[ivr]`). `None`: the demo's, built into the binary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IvrConfig {
+    /// A folder of flow files (`*.toml`, see `flows/README.md`).
+    pub flows_dir: Option<PathBuf>,
+    /// A folder of prompts laid out as `<language>/<name>.wav` with its `catalog.toml`.
+    pub prompts_dir: Option<PathBuf>,
+}
+
+/// Routing (`[acd]`). `None`: the demo's route table, built into the binary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcdConfig {
+    /// A route-table file (entry points, rules, queue tuning; see `crates/center/routes.toml`).
+    pub routes_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

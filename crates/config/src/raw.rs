@@ -19,6 +19,8 @@ pub struct RawConfig {
     pub phone: RawPhone,
     pub log: RawLog,
     pub media: RawMedia,
+    pub ivr: RawIvr,
+    pub acd: RawAcd,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,6 +71,19 @@ pub struct RawMedia {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawIvr {
+    pub flows_dir: String,
+    pub prompts_dir: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcd {
+    pub routes_file: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawLog {
     pub level: String,
     pub format: String,
@@ -113,6 +128,13 @@ rtp_port_max = 21999
 media_timeout = "30s"
 max_calls = 1000
 recordings_dir = ""
+
+[ivr]
+flows_dir = ""
+prompts_dir = ""
+
+[acd]
+routes_file = ""
 "#;
 
 pub fn defaults() -> Table {

@@ -183,3 +183,15 @@ fn media_section_defaults_and_checks() {
         assert!(err.starts_with(starts), "{text:?} gave {err:?}");
     }
 }
+
+#[test]
+fn ivr_and_acd_paths_are_optional() {
+    let c = load_text("").expect("valid");
+    assert_eq!((c.ivr.flows_dir, c.ivr.prompts_dir, c.acd.routes_file), (None, None, None));
+    let c =
+        load_text("[ivr]\nflows_dir = \"/etc/hotline/flows\"\n[acd]\nroutes_file = \"routes.toml\"\n").expect("valid");
+    assert_eq!(c.ivr.flows_dir, Some(PathBuf::from("/etc/hotline/flows")));
+    assert_eq!(c.acd.routes_file, Some(PathBuf::from("routes.toml")));
+    let err = load_text("[ivr]\nprompts_dir = \" prompts\"\n").unwrap_err().to_string();
+    assert!(err.starts_with("ivr.prompts_dir: "), "{err}");
+}

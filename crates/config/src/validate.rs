@@ -7,7 +7,9 @@ use model::{CountryCode, DurationMs};
 
 use crate::raw::RawConfig;
 use crate::raw::RawMedia;
-use crate::{Config, DatabaseConfig, HttpConfig, LogConfig, LogFormat, MediaConfig, PhoneConfig, SipConfig};
+use crate::{
+    AcdConfig, Config, DatabaseConfig, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig, PhoneConfig, SipConfig,
+};
 
 /// Why the configuration was refused. `Display` is one line, ready for stderr.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +72,11 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         };
     let log = LogConfig { level: log_level(&raw.log.level)?, format: log_format(&raw.log.format)? };
     let media = media(&raw.media, &data_dir)?;
+    let ivr = IvrConfig {
+        flows_dir: optional_path("ivr.flows_dir", &raw.ivr.flows_dir)?,
+        prompts_dir: optional_path("ivr.prompts_dir", &raw.ivr.prompts_dir)?,
+    };
+    let acd = AcdConfig { routes_file: optional_path("acd.routes_file", &raw.acd.routes_file)? };
     Ok(Config {
         data_dir,
         http,
@@ -78,6 +85,8 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         phone,
         log,
         media,
+        ivr,
+        acd,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })
 }
@@ -116,6 +125,17 @@ fn media(raw: &RawMedia, data_dir: &std::path::Path) -> Result<MediaConfig, Conf
         PathBuf::from(&raw.recordings_dir)
     };
     Ok(MediaConfig { bind, advertise, rtp_port_min: min, rtp_port_max: max, media_timeout, max_calls, recordings_dir })
+}
+
+/// An optional file or folder: empty means "not set". Existence is checked where it is read.
+fn optional_path(key: &str, value: &str) -> Result<Option<PathBuf>, ConfigError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.trim() != value || value.contains('\0') {
+        return Err(bad(key, format!("{value:?} is not a usable path")));
+    }
+    Ok(Some(PathBuf::from(value)))
 }
 
 fn port(key: &str, value: i64) -> Result<u16, ConfigError> {

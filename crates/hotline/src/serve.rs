@@ -41,12 +41,37 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     let listener = TcpListener::bind(http_addr).await.with_context(|| format!("http: cannot listen on {http_addr}"))?;
     let bound = listener.local_addr().context("http: no local address")?;
     let org = served_org(&store, mode).await?;
-    let sip_config = sip_config(&cfg, org)?;
+    let clock: Arc<dyn center::Clock> = Arc::new(center::SystemClock);
+    let routes = routes(&cfg)?;
+    let (center, center_task) =
+        center::Center::start(store.clone(), org, &routes, center::CenterConfig::default(), clock.clone())
+            .await
+            .context("starting the contact center")?;
+    let (flows, prompts) = ivr_assets(&cfg)?;
+    let (media, media_events, media_task) = media_server(&cfg)?;
+    let mut sip_config = sip_config(&cfg, org)?;
+    sip_config.entry_points = flows.numbers().map(str::to_owned).collect();
     let sip_addr = sip_config.bind;
-    let sip = sip_server::SipServer::start(sip_config, sip_server::StoreDirectory { store: store.clone(), org })
+    let directory = sip_server::StoreDirectory { store: store.clone(), org };
+    let (sip, calls, call_events) =
+        sip_server::SipServer::start_with_calls(sip_config, directory, Box::new(sip_server::PassThrough))
+            .await
+            .with_context(|| format!("sip.port: cannot serve SIP (UDP and TCP) on {sip_addr}"))?;
+    tracing::info!(sip = %sip.local_addr(), numbers = ?flows.numbers().collect::<Vec<_>>(), "SIP is serving on UDP and TCP");
+    let deps = voice::VoiceDeps {
+        calls,
+        call_events,
+        media: media.clone(),
+        media_events,
+        center: center.clone(),
+        flows: Arc::new(ivr::FlowRegistry::new(flows)),
+        prompts: Arc::new(prompts),
+        store: store.clone(),
+        clock,
+    };
+    let voice = voice::Voice::start(deps, voice::VoiceConfig::new(org, cfg.media.advertise, cfg.phone.default_country))
         .await
-        .with_context(|| format!("sip.port: cannot serve SIP (UDP and TCP) on {sip_addr}"))?;
-    tracing::info!(sip = %sip.local_addr(), "SIP is serving on UDP and TCP");
+        .context("starting the voice path")?;
     tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
     if mode == Mode::Demo {
         println!("Hotline demo is up: http://localhost:{} (health: /healthz, readiness: /readyz)", bound.port());
@@ -54,8 +79,10 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     }
 
     let auth_repo = Arc::new(store.clone());
-    let state =
-        Arc::new(web::AppState::new(store.clone(), auth_repo, web_config(&cfg, org), env!("CARGO_PKG_VERSION")));
+    let state = Arc::new(
+        web::AppState::new(store.clone(), auth_repo, web_config(&cfg, org), env!("CARGO_PKG_VERSION"))
+            .with_center(center.clone()),
+    );
     let grace = cfg.shutdown_grace.as_std();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(web::serve(listener, web::router(state), async move {
@@ -70,6 +97,11 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
     }
     sip.stop().await;
+    voice.stop().await;
+    let _ = media.shutdown().await;
+    let _ = media_task.await;
+    let _ = center.shutdown().await;
+    let _ = center_task.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -112,12 +144,56 @@ fn sip_config(cfg: &Config, org: model::OrgId) -> anyhow::Result<sip_server::Sip
     Ok(sip)
 }
 
+/// The route table: `acd.routes_file`, or the demo's built into the binary.
+fn routes(cfg: &Config) -> anyhow::Result<center::Routes> {
+    let Some(path) = &cfg.acd.routes_file else { return Ok(center::demo_routes()) };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("acd.routes_file: cannot read {}", path.display()))?;
+    center::Routes::from_toml(&text).with_context(|| format!("acd.routes_file: {}", path.display()))
+}
+
+/// The IVR flows and prompts: `ivr.flows_dir` / `ivr.prompts_dir`, or the demo's built in.
+fn ivr_assets(cfg: &Config) -> anyhow::Result<(ivr::FlowSet, voice::Prompts)> {
+    let catalog = match &cfg.ivr.prompts_dir {
+        Some(dir) => ivr::PromptCatalog::from_dir(dir).context("ivr.prompts_dir")?,
+        None => voice::bundled::catalog().context("the built-in prompt catalogue")?,
+    };
+    let flows = match &cfg.ivr.flows_dir {
+        Some(dir) => ivr::FlowSet::load_dir(dir, &catalog).context("ivr.flows_dir")?,
+        None => voice::bundled::flows(&catalog).context("the built-in IVR flows")?,
+    };
+    let prompts = match &cfg.ivr.prompts_dir {
+        Some(dir) => voice::Prompts::load_dir(dir).context("ivr.prompts_dir")?,
+        None => voice::bundled::prompts().context("the built-in prompts")?,
+    };
+    Ok((flows, prompts))
+}
+
+type MediaParts = (
+    media_server::MediaServerHandle,
+    tokio::sync::mpsc::Receiver<media_server::ServerEvent>,
+    tokio::task::JoinHandle<media_server::ServerCounters>,
+);
+
+/// The media server from the `[media]` section (RTP ports are bound per call, not at start).
+fn media_server(cfg: &Config) -> anyhow::Result<MediaParts> {
+    let dir = std::path::absolute(&cfg.media.recordings_dir)
+        .with_context(|| format!("media.recordings_dir: {}", cfg.media.recordings_dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("media.recordings_dir: cannot create {}", dir.display()))?;
+    let mut media =
+        media_server::MediaServerConfig::new(cfg.media.bind, cfg.media.rtp_port_min, cfg.media.rtp_port_max, dir);
+    media.media_timeout_ms = cfg.media.media_timeout.as_ms();
+    media.max_calls = cfg.media.max_calls as usize;
+    media_server::MediaServer::start(media).context("media")
+}
+
 /// The web server's settings from the `[http]` section.
 fn web_config(cfg: &Config, org: model::OrgId) -> web::WebConfig {
     let mut web = web::WebConfig::new(org);
     web.max_body_bytes = usize::try_from(cfg.http.max_body_bytes).unwrap_or(usize::MAX);
     web.secure_cookies = cfg.http.secure_cookies;
     web.allowed_origins = cfg.http.allowed_origins.clone();
+    web.recordings_dir = Some(cfg.media.recordings_dir.clone());
     web
 }
 

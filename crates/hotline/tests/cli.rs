@@ -396,3 +396,41 @@ fn configured_digest_algorithm_and_cookie_flag_reach_the_servers() {
     let (status, err) = server.stop();
     assert!(status.success(), "{err}");
 }
+
+/// The demo answers 4000 with its IVR: a sipp caller asks for order 100001 by RFC 4733 keys and
+/// hears the status; the binary records the self-served contact.
+#[test]
+fn demo_ivr_on_4000_serves_an_order_status_call() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let env = [
+        ("HOTLINE_MEDIA_BIND", "127.0.0.1"),
+        ("HOTLINE_MEDIA_RTP_PORT_MIN", "25000"),
+        ("HOTLINE_MEDIA_RTP_PORT_MAX", "25199"),
+    ];
+    let server = Server::start_with_env("demo", tmp.path(), &env);
+    let caller_inf = write(tmp.path(), "callers.csv", "SEQUENTIAL\n+8613800000002;\n");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../voice/tests/sipp/ivr_order_status.xml");
+    let port = free_port();
+    let out = Command::new("sipp")
+        .arg(format!("127.0.0.1:{}", server.sip))
+        .args(["-sf", scenario.to_str().expect("utf8"), "-inf", caller_inf.to_str().expect("utf8"), "-s", "4000"])
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-mp", &(port + 2).to_string()])
+        .args(["-m", "1", "-timeout", "45s", "-timeout_error", "-nostdin"])
+        .current_dir(tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .expect("sipp is installed (Debian package sip-tester)");
+    assert!(out.status.success(), "sipp caller failed: {}", String::from_utf8_lossy(&out.stderr));
+    let (status, err) = server.stop();
+    assert!(status.success(), "{err}");
+
+    let (rt, s) = store_at(tmp.path());
+    let range = store::TimeRange::new(model::Timestamp::from_unix_ms(0), model::Timestamp::from_unix_ms(i64::MAX / 2));
+    let contacts =
+        rt.block_on(s.list_contacts_in_range(demo::DEMO_ORG, range, &store::Page::first(10))).expect("contacts");
+    let served: Vec<_> =
+        contacts.items.iter().filter(|c| c.outcome == Some(model::ContactOutcome::SelfServed)).collect();
+    assert_eq!(served.len(), 1, "{:#?}", contacts.items);
+    assert!(served[0].ivr_digits.contains("100001"), "{:?}", served[0].ivr_digits);
+}
