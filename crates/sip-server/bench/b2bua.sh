@@ -41,7 +41,7 @@ target=${CARGO_TARGET_DIR:-$root/target}
 
 "$target/release/examples/b2bua" "127.0.0.1:$hotline_port" 1002 demo1002 >"$work/hotline.log" 2>&1 &
 pids+=($!)
-sed -e "s|@PORT@|$kamailio_port|" -e "s|@UAS@|127.0.0.1:$uas_port|" -e "s|@MPATH@|$mpath|" \
+sed -e "s|@PORT@|$kamailio_port|" -e "s|@UAS@|127.0.0.1:$uas_port|" -e "s|@MPATH@|$mpath|" -e "s|@CHILDREN@|${KAMAILIO_CHILDREN:-4}|" \
     "$here/kamailio/kamailio.cfg.in" >"$work/kamailio.cfg"
 kamailio -f "$work/kamailio.cfg" -P "$work/kamailio.pid" -w "$work" -DD -E -m 256 >"$work/kamailio.log" 2>&1 &
 pids+=($!)
@@ -58,7 +58,7 @@ sleep 0.5
 results="$work/results"
 run=0
 for rate in $rates; do
-    for system in hotline kamailio; do
+    for system in ${SYSTEMS:-hotline kamailio}; do
         port=$hotline_port
         [ "$system" = kamailio ] && port=$kamailio_port
         run=$((run + 1))
