@@ -88,6 +88,10 @@ pub struct WebConfig {
     pub recordings_dir: Option<std::path::PathBuf>,
     /// Event-stream limits.
     pub events: EventStreamLimits,
+    /// The org's offset from UTC in minutes, for report days and hours (Asia/Shanghai: 480).
+    pub report_utc_offset_minutes: i32,
+    /// Keys that open sealed recordings (peaks); none configured: sealed files are refused.
+    pub recording_keys: std::sync::Arc<recordings::Keyring>,
 }
 
 /// Limits of the WebSocket event stream (`GET /api/events`).
@@ -134,6 +138,8 @@ impl WebConfig {
             password_queue_timeout_ms: 5_000,
             recordings_dir: None,
             events: EventStreamLimits::default(),
+            report_utc_offset_minutes: 480,
+            recording_keys: std::sync::Arc::new(recordings::Keyring::none()),
         }
     }
 }

@@ -122,6 +122,7 @@ pub const ROUTES: &[Route] = &[
     r("PUT", "/api/agents/{id}/state", "force_agent_state", "force an agent's state", "live", STF),
     r("POST", "/api/agents/{id}/sign-out", "sign_out_agent", "sign an agent out", "live", STF),
     r("GET", "/api/wallboard", "wallboard", "read the wallboard", "live", STF),
+    r("GET", "/api/reports/{kind}", "report", "read reports", "reports", STF),
     r("GET", "/", "home", "open the start page", "pages", PUB),
     r("GET", "/desktop", "desktop_page", "open the agent desktop", "pages", PUB),
     r("GET", "/wallboard", "wallboard_page", "open the wallboard", "pages", PUB),

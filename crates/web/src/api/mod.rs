@@ -11,6 +11,7 @@ mod customers;
 mod directory;
 mod meta;
 mod recordings;
+mod reports;
 mod session;
 mod tickets;
 mod users;
@@ -105,6 +106,7 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "force_agent_state" => on(filter, crate::live::ops::force_state),
         "sign_out_agent" => on(filter, crate::live::ops::sign_out),
         "wallboard" => on(filter, crate::live::wallboard::wallboard),
+        "report" => on(filter, reports::report),
         "home" => on(filter, crate::pages::home),
         "desktop_page" => on(filter, crate::pages::desktop),
         "wallboard_page" => on(filter, crate::pages::wallboard),
