@@ -18,7 +18,11 @@ use sip::sdp::{
 use sip_server::{CallEvent, CallRef, DialRequest, DialTarget};
 use tokio::sync::mpsc;
 
+use crate::callback::{self, CallbackInfo};
 use crate::{Ctx, Input, bump, selfservice};
+
+/// How much later than the center's ring timeout the SIP leg gives up by itself, in ms.
+pub(crate) const RING_TIMEOUT_BACKSTOP_MS: u64 = 2_000;
 
 /// What a finished call task leaves for the dispatcher to forget.
 pub(crate) struct Finished {
@@ -28,8 +32,8 @@ pub(crate) struct Finished {
 }
 
 /// Starts the task of an inbound call, or rejects it.
-pub(crate) async fn spawn(ctx: Arc<Ctx>, event: CallEvent, done: mpsc::UnboundedSender<Finished>) {
-    let CallEvent::Incoming { call, dialled, caller, offer, .. } = event else { return };
+pub(crate) async fn spawn(ctx: Arc<Ctx>, event: CallEvent) {
+    let CallEvent::Incoming { call, dialled, caller, offer, source, .. } = event else { return };
     let flow = ctx.flows.current().flow_for(&dialled);
     let Some(flow) = flow else {
         bump(&ctx.counters.calls_unknown_number);
@@ -61,6 +65,7 @@ pub(crate) async fn spawn(ctx: Arc<Ctx>, event: CallEvent, done: mpsc::Unbounded
     let language = flow.default_language().clone();
     tokio::spawn(async move {
         let mut c = Call::new(ctx, call, caller_number, dialled, language, tx, rx);
+        c.source = source;
         if let Err(e) = c.answer(flow, &offer).await {
             tracing::warn!(error = %e, "could not answer the call");
             bump(&c.ctx.counters.errors);
@@ -69,7 +74,9 @@ pub(crate) async fn spawn(ctx: Arc<Ctx>, event: CallEvent, done: mpsc::Unbounded
             c.run().await;
         }
         c.release().await;
-        let _ = done.send(Finished { legs: c.legs_opened.clone(), media: c.media, contact: c.contact });
+        // A contact waiting for its callback is no longer this task's: its offers start the callback.
+        let contact = if c.callback_chosen { None } else { c.contact };
+        let _ = c.ctx.done.send(Finished { legs: c.legs_opened.clone(), media: c.media, contact });
     });
 }
 
@@ -117,6 +124,10 @@ struct Call {
     legs_opened: Vec<CallRef>,
     customer_gone: bool,
     session_version: u64,
+    /// Where the INVITE came from (the callback dials the caller there).
+    source: std::net::SocketAddr,
+    /// The caller pressed 1 in the queue: the contact waits for its callback without this call.
+    callback_chosen: bool,
 }
 
 impl Call {
@@ -155,6 +166,8 @@ impl Call {
             legs_opened: vec![leg],
             customer_gone: false,
             session_version: 1,
+            source: std::net::SocketAddr::from(([127, 0, 0, 1], 5060)),
+            callback_chosen: false,
         }
     }
 
@@ -448,7 +461,11 @@ impl Call {
                 self.ctx.route_contact(id, &self.tx);
                 self.write_pending_events().await;
                 self.phase = Phase::Queued;
-                self.hold_music().await;
+                if self.callback_offered() {
+                    self.play_in_queue(vec![PromptRef::new(&self.language, "callback_offer")]).await;
+                } else {
+                    self.hold_music().await;
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "could not queue the call");
@@ -477,7 +494,9 @@ impl Call {
         if self.phase != Phase::Queued || self.agent.is_some() {
             return;
         }
-        let Some(media) = self.media else { return };
+        if self.media.is_none() {
+            return;
+        }
         let minutes = ewt_ms.div_ceil(60_000).max(1);
         let l = &self.language;
         let mut fragments = vec![PromptRef::new(l, "queue_position")];
@@ -485,14 +504,77 @@ impl Call {
         fragments.push(PromptRef::new(l, "queue_wait"));
         fragments.extend(ivr::spoken_digits(l, &minutes.to_string()));
         fragments.push(PromptRef::new(l, "queue_minutes"));
+        if self.callback_offered() {
+            fragments.push(PromptRef::new(l, "callback_offer"));
+        }
+        self.play_in_queue(fragments).await;
+    }
+
+    /// Plays an announcement to the waiting caller; music on hold resumes when it ends.
+    async fn play_in_queue(&mut self, fragments: Vec<PromptRef>) {
+        let Some(media) = self.media else { return };
         if let Ok(audio) = self.ctx.prompts.resolve(&fragments) {
             self.announcing = true;
             let _ = self.ctx.media.play(media, LegId::Customer, audio, false).await;
+        } else {
+            self.hold_music().await;
         }
+    }
+
+    /// "Press 1 to be called back" is offered when its prompts exist in the caller's language.
+    fn callback_offered(&self) -> bool {
+        ["callback_offer", "callback_confirmed"].iter().all(|p| self.ctx.prompts.contains(&self.language, p))
+    }
+
+    /// The waiting caller pressed 1: the contact keeps its place as a callback, the caller hears
+    /// the confirmation and the call ends. The callback task starts when the center offers it.
+    async fn choose_callback(&mut self) {
+        let Some(contact) = self.contact else { return };
+        {
+            let mut pending = self.ctx.callbacks();
+            if pending.len() >= self.ctx.config.max_pending_callbacks {
+                tracing::warn!(contact = %contact, "too many pending callbacks; the caller keeps waiting");
+                bump(&self.ctx.counters.callbacks_refused);
+                return;
+            }
+            pending.insert(
+                contact,
+                CallbackInfo {
+                    number: self.caller.clone(),
+                    source: self.source,
+                    dialled: self.dialled.clone(),
+                    display: self.customer.as_ref().map(|c| c.name.clone()),
+                    language: self.language.clone(),
+                },
+            );
+        }
+        // From now on the contact's offers go to the dispatcher, which starts the callback.
+        self.callback_chosen = true;
+        self.ctx.routes().contacts.remove(&contact);
+        if let Err(e) = self.ctx.center.choose_callback(contact).await {
+            tracing::warn!(error = %e, "the center refused the callback; the caller keeps waiting");
+            self.ctx.callbacks().remove(&contact);
+            self.callback_chosen = false;
+            self.ctx.route_contact(contact, &self.tx);
+            return;
+        }
+        bump(&self.ctx.counters.callbacks_chosen);
+        let detail = serde_json::json!({ "callback": "chosen", "to": self.source.to_string() }).to_string();
+        let event = selfservice::event(self.ctx.config.org, contact, self.now(), ContactEventKind::Message, detail);
+        let _ = self.ctx.store.insert_contact_event(&event).await;
+        if let Some(media) = self.media {
+            let _ = self.ctx.media.unhold(media).await;
+        }
+        self.play_then_hangup("callback_confirmed").await;
     }
 
     async fn on_offer(&mut self, signal: OfferSignal) {
         match signal {
+            OfferSignal::Offer(offer) if self.callback_chosen => {
+                if !callback::start(&self.ctx, offer.clone()) {
+                    let _ = self.ctx.center.reject(offer.agent, offer.contact).await;
+                }
+            }
             OfferSignal::Offer(offer) => {
                 if self.phase != Phase::Queued || self.agent.is_some() {
                     let _ = self.ctx.center.reject(offer.agent, offer.contact).await;
@@ -565,7 +647,9 @@ impl Call {
                 ("X-Hotline-Contact".to_owned(), offer.contact.to_string()),
             ],
             offer: Some(sdp),
-            ring_timeout_ms: offer.ring_timeout_ms,
+            // The center's ring timeout decides (it cancels the offer and counts the miss); the
+            // leg's own is a backstop a little later, so a silent phone is `offer_timed_out`.
+            ring_timeout_ms: offer.ring_timeout_ms.saturating_add(RING_TIMEOUT_BACKSTOP_MS),
         };
         let leg = self.ctx.calls.dial(request).await.map_err(|e| e.to_string())?;
         self.ctx.route_leg(leg, &self.tx);
@@ -740,6 +824,9 @@ impl Call {
                         self.drive_session().await;
                     }
                     Phase::Survey => self.survey_answer(key).await,
+                    Phase::Queued if key == '1' && self.agent.is_none() && self.callback_offered() => {
+                        self.choose_callback().await;
+                    }
                     _ => {}
                 }
             }
@@ -908,40 +995,19 @@ impl Call {
             return;
         };
         let started_at = self.recording_started.take().unwrap_or_else(|| self.now());
-        match self.ctx.media.stop_recording(media).await {
-            Ok(Some((_, info))) => {
-                let recording = Recording {
-                    id: RecordingId::from_uuid(uuid::Uuid::now_v7()),
-                    org: self.ctx.config.org,
-                    contact,
-                    path,
-                    started_at,
-                    duration: DurationMs::from_ms(info.duration_ms),
-                    size_bytes: info.size_bytes,
-                    sha256: info.sha256,
-                    channels: info.channels,
-                    sample_rate_hz: info.sample_rate_hz,
-                    legal_hold: false,
-                    deleted_at: None,
-                };
-                match self.ctx.store.insert_recording(&recording).await {
-                    Ok(()) => bump(&self.ctx.counters.recordings_stored),
-                    Err(e) => {
-                        tracing::error!(error = %e, path = %recording.path, "recording metadata not stored");
-                        bump(&self.ctx.counters.errors);
-                    }
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "recording could not be finished");
-                bump(&self.ctx.counters.errors);
-            }
-        }
+        store_recording(&self.ctx, media, path, contact, started_at).await;
     }
 
     /// Releases whatever the call still holds: legs, media, the contact.
     async fn release(&mut self) {
+        // Offers that reached this task after it stopped reading: a callback's start, or back.
+        while let Ok(input) = self.rx.try_recv() {
+            if let Input::Offer(OfferSignal::Offer(offer)) = input
+                && !(self.callback_chosen && callback::start(&self.ctx, offer.clone()))
+            {
+                let _ = self.ctx.center.reject(offer.agent, offer.contact).await;
+            }
+        }
         if !self.customer_gone {
             let _ = self.ctx.calls.hangup(self.leg).await;
         }
@@ -955,7 +1021,47 @@ impl Call {
     }
 }
 
-fn leg_spec(agreed: &Negotiated) -> LegSpec {
+/// Finishes the media call's recording and stores its metadata as the contact's `Recording`.
+pub(crate) async fn store_recording(
+    ctx: &Ctx,
+    media: MediaCallId,
+    path: String,
+    contact: ContactId,
+    started_at: Timestamp,
+) {
+    match ctx.media.stop_recording(media).await {
+        Ok(Some((_, info))) => {
+            let recording = Recording {
+                id: RecordingId::from_uuid(uuid::Uuid::now_v7()),
+                org: ctx.config.org,
+                contact,
+                path,
+                started_at,
+                duration: DurationMs::from_ms(info.duration_ms),
+                size_bytes: info.size_bytes,
+                sha256: info.sha256,
+                channels: info.channels,
+                sample_rate_hz: info.sample_rate_hz,
+                legal_hold: false,
+                deleted_at: None,
+            };
+            match ctx.store.insert_recording(&recording).await {
+                Ok(()) => bump(&ctx.counters.recordings_stored),
+                Err(e) => {
+                    tracing::error!(error = %e, path = %recording.path, "recording metadata not stored");
+                    bump(&ctx.counters.errors);
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "recording could not be finished");
+            bump(&ctx.counters.errors);
+        }
+    }
+}
+
+pub(crate) fn leg_spec(agreed: &Negotiated) -> LegSpec {
     let codec = match agreed.codec {
         AudioCodec::Pcmu => Codec::Pcmu,
         AudioCodec::Pcma => Codec::Pcma,
@@ -970,7 +1076,7 @@ fn leg_spec(agreed: &Negotiated) -> LegSpec {
 }
 
 /// `YYYY/MM/DD` of a timestamp (UTC), for recording folders.
-fn date_folder(at: Timestamp) -> String {
+pub(crate) fn date_folder(at: Timestamp) -> String {
     let days = at.unix_ms().div_euclid(86_400_000);
     // Howard Hinnant's civil_from_days.
     let z = days + 719_468;

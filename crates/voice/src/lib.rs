@@ -24,6 +24,14 @@
 //!    (stereo: customer left, agent right), `center.accept`. Re-INVITE hold from either phone is
 //!    answered and the customer hears music on hold. A REFER from the agent's phone transfers the
 //!    caller (blind) to an extension's agent or to a queue.
+//! 5a. "Press 1 to be called back" (announced when the caller queues and with each position
+//!    announcement, when the `callback_offer` / `callback_confirmed` prompts exist): the contact
+//!    keeps its place (`center.choose_callback`), the caller hears the confirmation and the call
+//!    ends. The caller's number and the address their INVITE came from are kept with the contact
+//!    (bounded, `max_pending_callbacks`). When the center offers it (`OfferKind::Callback`), a
+//!    callback task rings the agent first; once the agent answers (`center.accept`) it dials the
+//!    customer at `sip:<number>@<that address>` (calls through a trunk will be dialled back
+//!    through the trunk instead), then bridges and records like an inbound call.
 //! 6. Either side hangs up: the other leg is ended, the media call is closed (recording
 //!    finalised), its metadata (path, duration, size, SHA-256) is written as a `Recording`, and
 //!    the contact is ended (`answered`), which starts the agent's wrap-up in the center. A caller
@@ -41,6 +49,7 @@
 
 pub mod bundled;
 mod call;
+mod callback;
 pub mod prompts;
 pub mod selfservice;
 
@@ -82,6 +91,11 @@ pub struct VoiceConfig {
     pub survey_timeout_ms: u64,
     /// Longest voicemail recorded.
     pub max_voicemail_ms: u64,
+    /// Callers waiting for a callback at once (each keeps its number and address here); beyond
+    /// it "press 1" is ignored and counted (`callbacks_refused`).
+    pub max_pending_callbacks: usize,
+    /// How long the customer's phone rings when they are called back.
+    pub callback_ring_timeout_ms: u64,
 }
 
 impl VoiceConfig {
@@ -97,6 +111,8 @@ impl VoiceConfig {
             survey: true,
             survey_timeout_ms: 8_000,
             max_voicemail_ms: 120_000,
+            max_pending_callbacks: 10_000,
+            callback_ring_timeout_ms: 30_000,
         }
     }
 }
@@ -114,6 +130,10 @@ pub struct Counters {
     pub inputs_dropped: AtomicU64,
     pub errors: AtomicU64,
     pub offers_without_call: AtomicU64,
+    pub callbacks_chosen: AtomicU64,
+    pub callbacks_refused: AtomicU64,
+    pub callbacks_dialled: AtomicU64,
+    pub callbacks_answered: AtomicU64,
 }
 
 /// A snapshot of [`Counters`].
@@ -129,6 +149,10 @@ pub struct CountersSnapshot {
     pub inputs_dropped: u64,
     pub errors: u64,
     pub offers_without_call: u64,
+    pub callbacks_chosen: u64,
+    pub callbacks_refused: u64,
+    pub callbacks_dialled: u64,
+    pub callbacks_answered: u64,
 }
 
 impl Counters {
@@ -145,6 +169,10 @@ impl Counters {
             inputs_dropped: g(&self.inputs_dropped),
             errors: g(&self.errors),
             offers_without_call: g(&self.offers_without_call),
+            callbacks_chosen: g(&self.callbacks_chosen),
+            callbacks_refused: g(&self.callbacks_refused),
+            callbacks_dialled: g(&self.callbacks_dialled),
+            callbacks_answered: g(&self.callbacks_answered),
         }
     }
 }
@@ -184,12 +212,20 @@ pub(crate) struct Ctx {
     pub clock: Arc<dyn Clock>,
     pub routes: Mutex<Routes>,
     pub counters: Arc<Counters>,
+    /// Contacts waiting for a callback: who to dial and where (bounded by `max_pending_callbacks`).
+    pub callbacks: Mutex<HashMap<ContactId, callback::CallbackInfo>>,
+    /// Finished call and callback tasks report here, so the dispatcher forgets their routes.
+    pub done: mpsc::UnboundedSender<call::Finished>,
 }
 
 impl Ctx {
     fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
         // A poisoned lock only means a call task panicked mid-update; the maps stay usable.
         self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn callbacks(&self) -> std::sync::MutexGuard<'_, HashMap<ContactId, callback::CallbackInfo>> {
+        self.callbacks.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn route_leg(&self, leg: CallRef, tx: &CallTx) {
@@ -242,6 +278,7 @@ impl Voice {
     pub async fn start(deps: VoiceDeps, config: VoiceConfig) -> Result<Voice, center::CenterError> {
         let offers = deps.center.take_offers(Channel::Voice).await?;
         let counters = Arc::new(Counters::default());
+        let (done, done_rx) = mpsc::unbounded_channel::<call::Finished>();
         let ctx = Arc::new(Ctx {
             config,
             calls: deps.calls,
@@ -253,8 +290,10 @@ impl Voice {
             clock: deps.clock,
             routes: Mutex::new(Routes::default()),
             counters: counters.clone(),
+            callbacks: Mutex::new(HashMap::new()),
+            done,
         });
-        let task = tokio::spawn(dispatch(ctx, deps.call_events, deps.media_events, offers));
+        let task = tokio::spawn(dispatch(ctx, deps.call_events, deps.media_events, offers, done_rx));
         Ok(Voice { counters, task })
     }
 
@@ -274,14 +313,14 @@ async fn dispatch(
     mut call_events: CallEvents,
     mut media_events: mpsc::Receiver<ServerEvent>,
     mut offers: mpsc::Receiver<OfferSignal>,
+    mut done_rx: mpsc::UnboundedReceiver<call::Finished>,
 ) {
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<call::Finished>();
     loop {
         tokio::select! {
             event = call_events.recv() => {
                 let Some(event) = event else { break };
                 if let CallEvent::Incoming { .. } = event {
-                    call::spawn(ctx.clone(), event, done_tx.clone()).await;
+                    call::spawn(ctx.clone(), event).await;
                 } else {
                     let tx = ctx.routes().legs.get(&event.call()).cloned();
                     ctx.deliver(tx, Input::Sip(Box::new(event)));
@@ -293,19 +332,21 @@ async fn dispatch(
             }
             Some(signal) = offers.recv() => {
                 let (contact, offer) = match &signal {
-                    OfferSignal::Offer(o) => (o.contact, Some((o.agent, o.contact))),
+                    OfferSignal::Offer(o) => (o.contact, Some(o.clone())),
                     OfferSignal::Cancel { contact, .. }
                     | OfferSignal::Announce { contact, .. }
                     | OfferSignal::Refused { contact, .. } => (*contact, None),
                 };
                 let tx = ctx.routes().contacts.get(&contact).cloned();
                 if !ctx.deliver(tx, Input::Offer(signal))
-                    && let Some((agent, contact)) = offer
+                    && let Some(offer) = offer
+                    && !callback::start(&ctx, offer.clone())
                 {
-                    // No call holds this contact (it ended, or a callback with no trunk to dial):
-                    // give it back so the ACD does not wait for the ring timeout.
+                    // No call holds this contact and it is no callback of ours (the call ended,
+                    // or the callback's address was lost with a restart): give it back so the
+                    // ACD does not wait for the ring timeout.
                     bump(&ctx.counters.offers_without_call);
-                    let _ = ctx.center.reject(agent, contact).await;
+                    let _ = ctx.center.reject(offer.agent, offer.contact).await;
                 }
             }
             Some(finished) = done_rx.recv() => {

@@ -47,6 +47,11 @@ pub struct Rig {
 impl Rig {
     /// Everything running; RTP ports from `rtp_base` (each test file its own range).
     pub async fn start(rtp_base: u16) -> Rig {
+        Rig::start_with_routes(rtp_base, center::demo_routes()).await
+    }
+
+    /// [`Rig::start`] with another route table (ACD tuning such as missed offers before Away).
+    pub async fn start_with_routes(rtp_base: u16, routes: center::Routes) -> Rig {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -59,7 +64,7 @@ impl Rig {
         seed(&store).await;
 
         let (center, _task) =
-            Center::start(store.clone(), org(), &center::demo_routes(), CenterConfig::default(), Arc::new(SystemClock))
+            Center::start(store.clone(), org(), &routes, CenterConfig::default(), Arc::new(SystemClock))
                 .await
                 .expect("center");
         let recordings = dir.path().join("recordings");
@@ -160,6 +165,19 @@ pub fn free_port() -> u16 {
 /// A sipp process for one call of `scenario_file` from 127.0.0.1:`port` (media on `port + 2`).
 /// `caller` is the From number (`[field0]`).
 pub fn sipp(scenario_file: &str, server: SocketAddr, port: u16, caller: &str, extra: &[&str]) -> Sipp {
+    sipp_for(45, scenario_file, server, port, caller, extra)
+}
+
+/// [`sipp`] for scenarios that wait longer (a ring timeout, a callback): sipp gives up after
+/// `limit_s` seconds.
+pub fn sipp_for(
+    limit_s: u64,
+    scenario_file: &str,
+    server: SocketAddr,
+    port: u16,
+    caller: &str,
+    extra: &[&str],
+) -> Sipp {
     let work = tempfile::tempdir().expect("temp dir");
     let inf = work.path().join("callers.csv");
     std::fs::write(&inf, format!("SEQUENTIAL\n{caller};\n")).expect("injection file");
@@ -168,7 +186,7 @@ pub fn sipp(scenario_file: &str, server: SocketAddr, port: u16, caller: &str, ex
         .args(["-sf", &scenario(scenario_file).display().to_string()])
         .args(["-inf", &inf.display().to_string()])
         .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-mp", &(port + 2).to_string()])
-        .args(["-m", "1", "-timeout", "45s", "-timeout_error", "-nostdin", "-trace_err"])
+        .args(["-m", "1", "-timeout", &format!("{limit_s}s"), "-timeout_error", "-nostdin", "-trace_err"])
         .args(extra)
         .current_dir(work.path())
         .stdin(Stdio::null())
@@ -176,20 +194,21 @@ pub fn sipp(scenario_file: &str, server: SocketAddr, port: u16, caller: &str, ex
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let child = cmd.spawn().expect("sipp is installed (Debian package sip-tester)");
-    Sipp { child, work }
+    Sipp { child, work, limit_s }
 }
 
 pub struct Sipp {
     child: tokio::process::Child,
     work: tempfile::TempDir,
+    limit_s: u64,
 }
 
 impl Sipp {
     /// Waits for sipp to finish; returns its exit code and error log.
     pub async fn finish(self) -> (i32, String) {
-        let out = tokio::time::timeout(Duration::from_secs(60), self.child.wait_with_output())
+        let out = tokio::time::timeout(Duration::from_secs(self.limit_s + 15), self.child.wait_with_output())
             .await
-            .expect("sipp ends within 60 s")
+            .expect("sipp ends within its own time limit")
             .expect("sipp runs");
         let mut log = String::from_utf8_lossy(&out.stderr).into_owned();
         for entry in std::fs::read_dir(self.work.path()).expect("work dir").flatten() {
