@@ -25,7 +25,9 @@
 //!   runs at most `max_concurrent_password_hashes` at a time (503 past `password_queue_timeout_ms`),
 //!   pages at [`store::MAX_PAGE_SIZE`] rows; every map behind these has a named size limit.
 //! - **Observable**: requests, errors, throttled requests, in-flight requests and a latency
-//!   histogram at `/api/metrics` (Prometheus text), with no label taken from request data.
+//!   histogram at `/api/metrics` (Prometheus text), with no label taken from request data; with
+//!   the live center, the same document carries its queue and agent gauges and ended-contact
+//!   counters (`feeds::prometheus`, labels from the org's own queue names only).
 //! - **Cookie sessions are CSRF-safe**: HttpOnly, SameSite=Strict (+Secure when configured); every
 //!   unsafe method authenticated by cookie needs the per-session token in `X-CSRF-Token`, and an
 //!   `Origin`, when sent, must be this server's. Bearer tokens are not sent by browsers on their
@@ -156,6 +158,8 @@ pub struct AppState {
     pub center: Option<center::CenterHandle>,
     pub(crate) metrics: metrics::HttpMetrics,
     pub(crate) streams: live::stream::Streams,
+    /// Ended contacts by channel and outcome, from the center's events (`/api/metrics`).
+    pub(crate) tally: Arc<Mutex<metrics::ContactTally>>,
     throttle: Mutex<LoginThrottle>,
     rate: Mutex<RateLimiter>,
     password_slots: tokio::sync::Semaphore,
@@ -172,6 +176,7 @@ impl AppState {
             center: None,
             metrics: metrics::HttpMetrics::default(),
             streams: live::stream::Streams::default(),
+            tally: Arc::default(),
             throttle: Mutex::new(LoginThrottle::new(config.throttle)),
             rate: Mutex::new(RateLimiter::new(config.rate)),
             password_slots: tokio::sync::Semaphore::new(config.max_concurrent_password_hashes.max(1)),
@@ -182,6 +187,7 @@ impl AppState {
 
     /// Connects the live contact center (event stream, desktop and wallboard commands).
     pub fn with_center(mut self, center: center::CenterHandle) -> Self {
+        metrics::spawn_tally(&center, self.tally.clone());
         self.center = Some(center);
         self
     }

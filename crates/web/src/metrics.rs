@@ -92,6 +92,105 @@ pub async fn measure(State(app): State<Arc<AppState>>, req: Request, next: Next)
     resp
 }
 
+/// Most contacts whose channel the tally remembers between their queueing and their end; past
+/// it the oldest is forgotten (its end then counts as voice) and counted in `forgotten`.
+pub const MAX_TRACKED_CONTACTS: usize = 100_000;
+
+/// Ended contacts by channel and outcome, counted from the live center's events since this
+/// server started (monotonic, as Prometheus counters must be). The center's `ContactEnded`
+/// carries no channel, so the channel is remembered from `ContactQueued`/`ContactOffered`;
+/// a contact that ends without either (self-served in the IVR) counts as voice.
+#[derive(Default)]
+pub struct ContactTally {
+    counters: feeds::ContactCounters,
+    channels: std::collections::HashMap<model::ContactId, model::Channel>,
+    order: std::collections::VecDeque<model::ContactId>,
+    pub forgotten: u64,
+}
+
+impl ContactTally {
+    pub fn observe(&mut self, event: &center::LiveEvent) {
+        use center::LiveEvent as E;
+        match event {
+            E::ContactQueued { contact, channel, .. } | E::ContactOffered { contact, channel, .. } => {
+                if self.channels.insert(*contact, *channel).is_none() {
+                    self.order.push_back(*contact);
+                    if self.order.len() > MAX_TRACKED_CONTACTS
+                        && let Some(old) = self.order.pop_front()
+                    {
+                        self.channels.remove(&old);
+                        self.forgotten += 1;
+                    }
+                }
+            }
+            E::ContactEnded { contact, outcome, .. } => {
+                let channel = self.channels.remove(contact).unwrap_or(model::Channel::Voice);
+                self.order.retain(|c| c != contact);
+                self.counters.add(channel, *outcome, 1);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn counters(&self) -> &feeds::ContactCounters {
+        &self.counters
+    }
+}
+
+/// Counts the center's events into `tally` until the center's event stream closes.
+pub fn spawn_tally(center: &center::CenterHandle, tally: Arc<std::sync::Mutex<ContactTally>>) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("no async runtime: contact counters in /api/metrics stay at zero");
+        return;
+    };
+    let mut rx = center.subscribe();
+    rt.spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner).observe(&e),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "contact tally lagged; some ended contacts were not counted");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+/// The live center's snapshot in the `feeds` crate's types.
+pub fn feed_snapshots(s: &center::Snapshot) -> (Vec<feeds::QueueSnapshot>, Vec<feeds::AgentSnapshot>) {
+    let agents: Vec<feeds::AgentSnapshot> = s
+        .agents
+        .iter()
+        .map(|a| feeds::AgentSnapshot {
+            org: s.org,
+            agent: a.agent,
+            state: a.state,
+            since: model::Timestamp::from_unix_ms(a.since_ms),
+        })
+        .collect();
+    let queues = s
+        .queues
+        .iter()
+        .filter_map(|q| {
+            let name = model::QueueName::parse(&q.name).ok()?;
+            let mut counts = feeds::AgentCounts::default();
+            for a in s.agents.iter().filter(|a| a.queues.contains(&q.queue)) {
+                counts.add_one(a.state);
+            }
+            Some(feeds::QueueSnapshot {
+                org: q.org,
+                queue: q.queue,
+                name,
+                waiting: q.waiting,
+                longest_wait: model::DurationMs::from_ms(q.longest_wait_ms),
+                agents: counts,
+            })
+        })
+        .collect();
+    (queues, agents)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

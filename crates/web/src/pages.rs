@@ -1,5 +1,5 @@
-//! The browser pages: the agent desktop (`/desktop`), the supervisor wallboard (`/wallboard`)
-//! and the admin pages (`/admin`), each a small server-sent HTML shell plus vanilla JavaScript
+//! The browser pages: the agent desktop (`/desktop`), the supervisor wallboard (`/wallboard`),
+//! the reports (`/reports`), the recordings library (`/recordings`) and the admin pages (`/admin`), each a small server-sent HTML shell plus vanilla JavaScript
 //! and CSS from `static/`, compiled into the binary with `include_bytes!` — no CDN, no build
 //! step, no network beyond this server. Every UI string exists in zh-CN and English
 //! (`static/i18n.js`; a test checks both languages have the same keys).
@@ -38,6 +38,8 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("desktop.js", "text/javascript; charset=utf-8"),
     asset!("wallboard.js", "text/javascript; charset=utf-8"),
     asset!("admin.js", "text/javascript; charset=utf-8"),
+    asset!("reports.js", "text/javascript; charset=utf-8"),
+    asset!("recordings.js", "text/javascript; charset=utf-8"),
     asset!("logo.svg", "image/svg+xml"),
 ];
 
@@ -74,6 +76,14 @@ pub(crate) async fn wallboard() -> Response {
 
 pub(crate) async fn admin() -> Response {
     shell("admin", "title.admin")
+}
+
+pub(crate) async fn reports() -> Response {
+    shell("reports", "title.reports")
+}
+
+pub(crate) async fn recordings() -> Response {
+    shell("recordings", "title.recordings")
 }
 
 pub(crate) async fn asset(Path(file): Path<String>) -> Response {
@@ -116,6 +126,8 @@ mod tests {
             include_str!("../static/desktop.js"),
             include_str!("../static/wallboard.js"),
             include_str!("../static/admin.js"),
+            include_str!("../static/reports.js"),
+            include_str!("../static/recordings.js"),
         ];
         for src in sources {
             for key in used_keys(src) {

@@ -100,6 +100,10 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/contacts/{id}", "get_contact", "read a contact", "contacts", OWN),
     r("GET", "/api/contacts/{id}/events", "contact_events", "read a contact's events", "contacts", OWN),
     r("GET", "/api/contacts/{id}/recordings", "contact_recordings", "list a contact's recordings", "contacts", OWN),
+    r("GET", "/api/recordings", "list_recordings", "list recordings", "contacts", OWN),
+    r("GET", "/api/recordings/{id}/peaks", "recording_peaks", "read a recording's waveform", "contacts", OWN),
+    r("PUT", "/api/recordings/{id}/hold", "place_legal_hold", "place legal holds", "contacts", STF),
+    r("DELETE", "/api/recordings/{id}/hold", "release_legal_hold", "release legal holds", "contacts", STF),
     r("GET", "/api/recordings/{id}", "get_recording", "read a recording's metadata", "contacts", OWN),
     r("GET", "/api/recordings/{id}/audio", "download_recording", "download a recording", "contacts", OWN),
     r("GET", "/api/tickets", "list_tickets", "list tickets", "tickets", ANY),
@@ -127,6 +131,8 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/desktop", "desktop_page", "open the agent desktop", "pages", PUB),
     r("GET", "/wallboard", "wallboard_page", "open the wallboard", "pages", PUB),
     r("GET", "/admin", "admin_page", "open the admin pages", "pages", PUB),
+    r("GET", "/reports", "reports_page", "open the reports", "pages", PUB),
+    r("GET", "/recordings", "recordings_page", "open the recordings library", "pages", PUB),
     r("GET", "/assets/{file}", "asset", "load a page asset", "pages", PUB),
 ];
 

@@ -42,5 +42,15 @@ pub(crate) async fn metrics(State(app): State<S>) -> Response {
     };
     let mut text = app.metrics.render(throttle_evictions, rate_evictions, tracked);
     text.push_str(&app.streams.render());
+    if let Some(center) = &app.center {
+        match center.snapshot().await {
+            Ok(snap) => {
+                let (queues, agents) = crate::metrics::feed_snapshots(&snap);
+                let counters = app.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner).counters().clone();
+                text.push_str(&feeds::prometheus::render(&queues, &agents, &counters));
+            }
+            Err(e) => tracing::warn!(error = %e, "live figures left out of /api/metrics: the center did not answer"),
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -9,6 +9,7 @@ mod config;
 mod contacts;
 mod customers;
 mod directory;
+mod library;
 mod meta;
 mod recordings;
 mod reports;
@@ -88,6 +89,10 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "contact_recordings" => on(filter, contacts::contact_recordings),
         "get_recording" => on(filter, contacts::get_recording),
         "download_recording" => on(filter, recordings::download),
+        "list_recordings" => on(filter, library::list),
+        "recording_peaks" => on(filter, library::peaks),
+        "place_legal_hold" => on(filter, library::place_hold),
+        "release_legal_hold" => on(filter, library::release_hold),
         "list_tickets" => on(filter, tickets::list_tickets),
         "create_ticket" => on(filter, tickets::create_ticket),
         "get_ticket" => on(filter, tickets::get_ticket),
@@ -111,6 +116,8 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "desktop_page" => on(filter, crate::pages::desktop),
         "wallboard_page" => on(filter, crate::pages::wallboard),
         "admin_page" => on(filter, crate::pages::admin),
+        "reports_page" => on(filter, crate::pages::reports),
+        "recordings_page" => on(filter, crate::pages::recordings),
         "asset" => on(filter, crate::pages::asset),
         other => panic!("route table: no handler for operation {other}"),
     }
