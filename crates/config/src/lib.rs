@@ -35,6 +35,9 @@ pub struct Config {
     pub media: MediaConfig,
     pub ivr: IvrConfig,
     pub acd: AcdConfig,
+    pub feeds: FeedsConfig,
+    /// Where report days start: minutes east of UTC (480 = China Standard Time, the demo's).
+    pub reports_utc_offset_minutes: i32,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.
     pub shutdown_grace: DurationMs,
 }
@@ -118,6 +121,23 @@ pub struct IvrConfig {
 pub struct AcdConfig {
     /// A route-table file (entry points, rules, queue tuning; see `crates/center/routes.toml`).
     pub routes_file: Option<PathBuf>,
+}
+
+/// Real-time exports (`[feeds]`); each is off while its URL is empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedsConfig {
+    /// NATS JetStream for contact and agent events (`nats://127.0.0.1:4222`).
+    pub nats_url: Option<String>,
+    /// Subjects are `<prefix>.contact.<kind>` and `<prefix>.agent.state`.
+    pub nats_subject_prefix: String,
+    /// Redis for live counters shared by several nodes (`redis://127.0.0.1:6379`).
+    pub redis_url: Option<String>,
+    pub redis_key_prefix: String,
+    /// InfluxDB 1.x HTTP endpoint for queue and agent time series (`http://127.0.0.1:8086`).
+    pub influx_url: Option<String>,
+    pub influx_database: String,
+    /// How often a snapshot of queues and agents is written to InfluxDB.
+    pub influx_interval: DurationMs,
 }
 
 #[derive(Debug, Clone, PartialEq)]

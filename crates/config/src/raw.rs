@@ -21,6 +21,8 @@ pub struct RawConfig {
     pub media: RawMedia,
     pub ivr: RawIvr,
     pub acd: RawAcd,
+    pub feeds: RawFeeds,
+    pub reports: RawReports,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +86,24 @@ pub struct RawAcd {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawFeeds {
+    pub nats_url: String,
+    pub nats_subject_prefix: String,
+    pub redis_url: String,
+    pub redis_key_prefix: String,
+    pub influx_url: String,
+    pub influx_database: String,
+    pub influx_interval: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReports {
+    pub utc_offset_minutes: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawLog {
     pub level: String,
     pub format: String,
@@ -135,6 +155,18 @@ prompts_dir = ""
 
 [acd]
 routes_file = ""
+
+[feeds]
+nats_url = ""
+nats_subject_prefix = "hotline"
+redis_url = ""
+redis_key_prefix = "hotline"
+influx_url = ""
+influx_database = "hotline"
+influx_interval = "10s"
+
+[reports]
+utc_offset_minutes = 480
 "#;
 
 pub fn defaults() -> Table {

@@ -195,3 +195,30 @@ fn ivr_and_acd_paths_are_optional() {
     let err = load_text("[ivr]\nprompts_dir = \" prompts\"\n").unwrap_err().to_string();
     assert!(err.starts_with("ivr.prompts_dir: "), "{err}");
 }
+
+#[test]
+fn feeds_are_off_until_a_url_is_given_and_urls_are_checked() {
+    let c = load_text("").expect("valid");
+    assert_eq!((c.feeds.nats_url, c.feeds.redis_url, c.feeds.influx_url), (None, None, None));
+    let c = load(
+        None,
+        env(&[
+            ("HOTLINE_FEEDS_NATS_URL", "nats://127.0.0.1:4222"),
+            ("HOTLINE_FEEDS_INFLUX_URL", "http://127.0.0.1:8086"),
+        ]),
+        &CliOverrides::default(),
+    )
+    .expect("valid");
+    assert_eq!(c.feeds.nats_url.as_deref(), Some("nats://127.0.0.1:4222"));
+    assert_eq!(c.feeds.influx_url.as_deref(), Some("http://127.0.0.1:8086"));
+    for (text, starts) in [
+        ("[feeds]\nnats_url = \"127.0.0.1:4222\"\n", "feeds.nats_url: \"127.0.0.1:4222\" is not a URL"),
+        ("[feeds]\nredis_url = \"http://u:secret@h\"\n", "feeds.redis_url: \"http://u:***@h\" is not a URL"),
+        ("[feeds]\nnats_subject_prefix = \"a..b\"\n", "feeds.nats_subject_prefix: "),
+        ("[feeds]\ninflux_interval = \"10ms\"\n", "feeds.influx_interval: \"10ms\" is below 1s"),
+        ("[reports]\nutc_offset_minutes = 900\n", "reports.utc_offset_minutes: 900 is out of range -720 to 840"),
+    ] {
+        let err = load_text(text).unwrap_err().to_string();
+        assert!(err.starts_with(starts), "{text:?} gave {err:?}");
+    }
+}

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use model::{CountryCode, DurationMs};
 
 use crate::raw::RawConfig;
-use crate::raw::RawMedia;
+use crate::raw::{RawFeeds, RawMedia};
 use crate::{
-    AcdConfig, Config, DatabaseConfig, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig, PhoneConfig, SipConfig,
+    AcdConfig, Config, DatabaseConfig, FeedsConfig, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig,
+    PhoneConfig, SipConfig,
 };
 
 /// Why the configuration was refused. `Display` is one line, ready for stderr.
@@ -77,6 +78,10 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         prompts_dir: optional_path("ivr.prompts_dir", &raw.ivr.prompts_dir)?,
     };
     let acd = AcdConfig { routes_file: optional_path("acd.routes_file", &raw.acd.routes_file)? };
+    let feeds = feeds(&raw.feeds)?;
+    let reports_utc_offset_minutes =
+        i32::try_from(in_range_signed("reports.utc_offset_minutes", raw.reports.utc_offset_minutes, -720, 840)?)
+            .expect("range-checked");
     Ok(Config {
         data_dir,
         http,
@@ -87,6 +92,8 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         media,
         ivr,
         acd,
+        feeds,
+        reports_utc_offset_minutes,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })
 }
@@ -127,6 +134,46 @@ fn media(raw: &RawMedia, data_dir: &std::path::Path) -> Result<MediaConfig, Conf
     Ok(MediaConfig { bind, advertise, rtp_port_min: min, rtp_port_max: max, media_timeout, max_calls, recordings_dir })
 }
 
+fn feeds(raw: &RawFeeds) -> Result<FeedsConfig, ConfigError> {
+    let url = |key: &str, value: &str, schemes: &[&str]| -> Result<Option<String>, ConfigError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        match value.split_once("://") {
+            Some((scheme, rest)) if schemes.contains(&scheme) && !rest.is_empty() => Ok(Some(value.to_owned())),
+            _ => {
+                Err(bad(key, format!("{:?} is not a URL with one of {}", crate::redact_url(value), schemes.join(", "))))
+            }
+        }
+    };
+    let prefix = |key: &str, value: &str| -> Result<String, ConfigError> {
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+        if ok {
+            Ok(value.to_owned())
+        } else {
+            Err(bad(key, format!("{value:?} must be 1 to 64 letters, digits, _, - or dots")))
+        }
+    };
+    let influx_interval = duration("feeds.influx_interval", &raw.influx_interval)?;
+    if influx_interval.as_ms() < 1_000 {
+        return Err(bad("feeds.influx_interval", format!("{:?} is below 1s", raw.influx_interval)));
+    }
+    Ok(FeedsConfig {
+        nats_url: url("feeds.nats_url", &raw.nats_url, &["nats", "tls"])?,
+        nats_subject_prefix: prefix("feeds.nats_subject_prefix", &raw.nats_subject_prefix)?,
+        redis_url: url("feeds.redis_url", &raw.redis_url, &["redis", "rediss"])?,
+        redis_key_prefix: prefix("feeds.redis_key_prefix", &raw.redis_key_prefix)?,
+        influx_url: url("feeds.influx_url", &raw.influx_url, &["http", "https"])?,
+        influx_database: prefix("feeds.influx_database", &raw.influx_database)?,
+        influx_interval,
+    })
+}
+
 /// An optional file or folder: empty means "not set". Existence is checked where it is read.
 fn optional_path(key: &str, value: &str) -> Result<Option<PathBuf>, ConfigError> {
     if value.is_empty() {
@@ -149,6 +196,14 @@ fn ip(key: &str, value: &str) -> Result<IpAddr, ConfigError> {
 fn in_range(key: &str, value: i64, min: i64, max: i64) -> Result<u64, ConfigError> {
     if (min..=max).contains(&value) {
         Ok(u64::try_from(value).expect("range starts above zero"))
+    } else {
+        Err(bad(key, format!("{value} is out of range {min} to {max}")))
+    }
+}
+
+fn in_range_signed(key: &str, value: i64, min: i64, max: i64) -> Result<i64, ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
     } else {
         Err(bad(key, format!("{value} is out of range {min} to {max}")))
     }

@@ -6,6 +6,7 @@
 //! written before the configuration and the database have been checked.
 
 mod cli;
+mod feeds;
 mod logging;
 mod seed;
 mod serve;

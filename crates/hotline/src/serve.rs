@@ -72,6 +72,8 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     let voice = voice::Voice::start(deps, voice::VoiceConfig::new(org, cfg.media.advertise, cfg.phone.default_country))
         .await
         .context("starting the voice path")?;
+    let feeds = crate::feeds::Feeds::start(&cfg.feeds, &center, &store, org).await?;
+    let aggregates = crate::feeds::Aggregates::start(&center, &store, org, cfg.reports_utc_offset_minutes)?;
     tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
     if mode == Mode::Demo {
         println!("Hotline demo is up: http://localhost:{} (health: /healthz, readiness: /readyz)", bound.port());
@@ -98,6 +100,11 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     }
     sip.stop().await;
     voice.stop().await;
+    if let Some(feeds) = feeds {
+        feeds.stop().await;
+    }
+    let _ = center.flush().await;
+    aggregates.stop().await;
     let _ = media.shutdown().await;
     let _ = media_task.await;
     let _ = center.shutdown().await;

@@ -398,16 +398,44 @@ fn configured_digest_algorithm_and_cookie_flag_reach_the_servers() {
 }
 
 /// The demo answers 4000 with its IVR: a sipp caller asks for order 100001 by RFC 4733 keys and
-/// hears the status; the binary records the self-served contact.
+/// hears the status; the binary records the self-served contact and counts it in the report
+/// aggregates; that and agent 1001 going Available on the desktop API are published on NATS
+/// JetStream and counted in Redis.
 #[test]
-fn demo_ivr_on_4000_serves_an_order_status_call() {
+fn demo_ivr_on_4000_serves_an_order_status_call_and_feeds_it_out() {
     let tmp = tempfile::tempdir().expect("tmp");
+    let prefix = format!("hotline_cli_{}", std::process::id());
+    let stream = format!("{}_EVENTS", prefix.to_ascii_uppercase());
+    let _cleanup = FeedsCleanup { prefix: prefix.clone(), stream: stream.clone() };
     let env = [
         ("HOTLINE_MEDIA_BIND", "127.0.0.1"),
         ("HOTLINE_MEDIA_RTP_PORT_MIN", "25000"),
         ("HOTLINE_MEDIA_RTP_PORT_MAX", "25199"),
+        ("HOTLINE_FEEDS_NATS_URL", "nats://127.0.0.1:4222"),
+        ("HOTLINE_FEEDS_NATS_SUBJECT_PREFIX", prefix.as_str()),
+        ("HOTLINE_FEEDS_REDIS_URL", "redis://127.0.0.1:6379"),
+        ("HOTLINE_FEEDS_REDIS_KEY_PREFIX", prefix.as_str()),
     ];
     let server = Server::start_with_env("demo", tmp.path(), &env);
+    // Agent 1001 signs in on the desktop API and goes Available (an agent-state event).
+    let http = reqwest::blocking::Client::new();
+    let login = http
+        .post(format!("{}/api/auth/login", server.base))
+        .json(&serde_json::json!({"username": "1001", "password": "demo1001"}))
+        .send()
+        .expect("login");
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
+    let me: serde_json::Value = login.json().expect("json");
+    let state = http
+        .put(format!("{}/api/me/state", server.base))
+        .header("cookie", cookie)
+        .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
+        .json(&serde_json::json!({"state": "available"}))
+        .send()
+        .expect("state");
+    assert_eq!(state.status(), 204);
+
     let caller_inf = write(tmp.path(), "callers.csv", "SEQUENTIAL\n+8613800000002;\n");
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../voice/tests/sipp/ivr_order_status.xml");
     let port = free_port();
@@ -422,6 +450,7 @@ fn demo_ivr_on_4000_serves_an_order_status_call() {
         .output()
         .expect("sipp is installed (Debian package sip-tester)");
     assert!(out.status.success(), "sipp caller failed: {}", String::from_utf8_lossy(&out.stderr));
+    std::thread::sleep(Duration::from_secs(1));
     let (status, err) = server.stop();
     assert!(status.success(), "{err}");
 
@@ -433,4 +462,58 @@ fn demo_ivr_on_4000_serves_an_order_status_call() {
         contacts.items.iter().filter(|c| c.outcome == Some(model::ContactOutcome::SelfServed)).collect();
     assert_eq!(served.len(), 1, "{:#?}", contacts.items);
     assert!(served[0].ivr_digits.contains("100001"), "{:?}", served[0].ivr_digits);
+    let contact = served[0].id.to_string();
+
+    // Report aggregates: one contained IVR contact today.
+    let now = model::Timestamp::from_unix_ms(
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis())
+            .expect("ms"),
+    );
+    let offset = kpi::calendar::UtcOffset::from_minutes(480).expect("offset");
+    let period = reports::ReportPeriod::today_vs_yesterday(now, offset);
+    let ivr = rt.block_on(reports::ivr_containment(&s, demo::DEMO_ORG, &period)).expect("report");
+    assert_eq!((ivr.0.total.current.ivr_entered, ivr.0.total.current.ivr_contained), (1, 1), "{ivr:#?}");
+
+    // NATS JetStream: the contact's end is on <prefix>.contact.ended, with the event id as Nats-Msg-Id.
+    rt.block_on(async {
+        let client = async_nats::connect("nats://127.0.0.1:4222").await.expect("nats");
+        let js = async_nats::jetstream::new(client);
+        let mut st = js.get_stream(&stream).await.expect("stream created by hotline");
+        let info = st.info().await.expect("info");
+        assert!(info.state.messages >= 1, "{info:?}");
+        let msg = st.get_last_raw_message_by_subject(&format!("{prefix}.contact.ended")).await.expect("ended event");
+        let text = String::from_utf8_lossy(&msg.payload);
+        assert!(text.contains(&contact), "{text}");
+        assert!(msg.headers.get(async_nats::header::NATS_MESSAGE_ID).is_some(), "{:?}", msg.headers);
+        let agent = st.get_last_raw_message_by_subject(&format!("{prefix}.agent.state")).await.expect("agent state");
+        assert!(String::from_utf8_lossy(&agent.payload).contains("available"), "{:?}", agent.payload);
+    });
+
+    // Redis: the live counters were written under the prefix.
+    let keys =
+        Command::new("redis-cli").args(["--scan", "--pattern", &format!("{prefix}*")]).output().expect("redis-cli");
+    assert!(!String::from_utf8_lossy(&keys.stdout).trim().is_empty(), "no Redis keys under {prefix}");
+}
+
+/// Removes the test's JetStream stream and Redis keys, also when the test fails.
+struct FeedsCleanup {
+    prefix: String,
+    stream: String,
+}
+
+impl Drop for FeedsCleanup {
+    fn drop(&mut self) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            if let Ok(client) = async_nats::connect("nats://127.0.0.1:4222").await {
+                let _ = async_nats::jetstream::new(client).delete_stream(&self.stream).await;
+            }
+        });
+        if let Ok(out) = Command::new("redis-cli").args(["--scan", "--pattern", &format!("{}*", self.prefix)]).output()
+        {
+            for key in String::from_utf8_lossy(&out.stdout).lines().filter(|k| !k.is_empty()) {
+                let _ = Command::new("redis-cli").args(["DEL", key]).output();
+            }
+        }
+    }
 }
