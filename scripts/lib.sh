@@ -53,3 +53,43 @@ ensure_mariadb() {
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
   wait_for "mysqladmin --protocol=tcp -h 127.0.0.1 -uroot ping" 30
 }
+
+# Redis on 127.0.0.1:6379 (live counters tests), started if installed but down.
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return 0; fi
+  echo "starting Redis"
+  start-stop-daemon --start --oknodo --background --exec /usr/bin/redis-server -- --bind 127.0.0.1 --port 6379 --save ''
+  wait_for "redis-cli -h 127.0.0.1 -p 6379 ping" 30
+}
+
+# NATS with JetStream on 127.0.0.1:4222 (event feed tests), started if installed but down.
+ensure_nats() {
+  if (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then return 0; fi
+  echo "starting NATS (JetStream)"
+  mkdir -p /var/lib/nats-hotline
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-hotline
+  wait_for "(exec 3<>/dev/tcp/127.0.0.1/4222)" 30
+}
+
+# npm packages of a folder with a package-lock.json (the browser tests' playwright-core).
+ensure_npm() {
+  local dir=$1
+  command -v npm >/dev/null 2>&1 || { echo "npm is required (it comes with Node.js)" >&2; exit 1; }
+  [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
+  echo "npm ci in $dir"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+}
+
+# PyPI packages (pinned), installed for the current python3 when missing.
+ensure_pip() {
+  local missing=()
+  for spec in "$@"; do
+    python3 -m pip show "${spec%%==*}" >/dev/null 2>&1 || missing+=("$spec")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "pip installing: ${missing[*]}"
+  # Debian's own python3 refuses installs outside a virtualenv (PEP 668) unless told.
+  python3 -m pip install --quiet --disable-pip-version-check "${missing[@]}" 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${missing[@]}"
+}
