@@ -544,7 +544,6 @@ impl Call {
                     source: self.source,
                     dialled: self.dialled.clone(),
                     display: self.customer.as_ref().map(|c| c.name.clone()),
-                    language: self.language.clone(),
                 },
             );
         }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use center::Offer;
 use media_server::{CallId as MediaCallId, LegId, MediaEvent};
-use model::{ContactEventKind, ContactId, ContactOutcome, Language};
+use model::{ContactEventKind, ContactId, ContactOutcome};
 use sip::StatusCode;
 use sip::sdp::{Direction, LocalMedia, answer_offer, create_offer, read_answer};
 use sip_server::{CallEvent, CallRef, DialRequest, DialTarget};
@@ -31,7 +31,6 @@ pub(crate) struct CallbackInfo {
     /// The number the customer had dialled: shown to them as the callback's caller.
     pub dialled: String,
     pub display: Option<String>,
-    pub language: Language,
 }
 
 impl CallbackInfo {
@@ -66,6 +65,7 @@ pub(crate) fn start(ctx: &Arc<Ctx>, offer: Offer) -> bool {
             agent_leg: None,
             agent_answered: false,
             agent_rtp_port: 0,
+            agent_media: None,
             customer_leg: None,
             customer_rtp_port: 0,
             connected: false,
@@ -97,6 +97,9 @@ struct Callback {
     agent_leg: Option<CallRef>,
     agent_answered: bool,
     agent_rtp_port: u16,
+    /// The agent's media, added once the customer's leg exists (the media server wants the
+    /// customer's leg first).
+    agent_media: Option<media_server::LegSpec>,
     customer_leg: Option<CallRef>,
     customer_rtp_port: u16,
     connected: bool,
@@ -261,9 +264,7 @@ impl Callback {
         };
         self.agent_answered = true;
         bump(&self.ctx.counters.agent_legs_answered);
-        if let Err(e) = self.ctx.media.add_leg(media, LegId::Agent, leg_spec(&agreed), None).await {
-            tracing::warn!(error = %e, "callback: could not add the agent's media");
-        }
+        self.agent_media = Some(leg_spec(&agreed));
         if let Err(e) = self.ctx.center.accept(self.offer.agent, self.contact()).await {
             tracing::warn!(error = %e, "callback: the center refused the answer");
         }
@@ -313,6 +314,11 @@ impl Callback {
         };
         if let Err(e) = self.ctx.media.add_leg(media, LegId::Customer, leg_spec(&agreed), None).await {
             tracing::warn!(error = %e, "callback: could not add the customer's media");
+        }
+        if let Some(spec) = self.agent_media.take()
+            && let Err(e) = self.ctx.media.add_leg(media, LegId::Agent, spec, None).await
+        {
+            tracing::warn!(error = %e, "callback: could not add the agent's media");
         }
         let _ = self.ctx.media.connect(media).await;
         self.connected = true;

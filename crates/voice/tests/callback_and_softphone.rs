@@ -1,0 +1,135 @@
+//! A caller who chooses to be called back (sipp caller, then sipp as their phone on the same
+//! address), and a real softphone (baresip) as the agent of a call that came through the IVR.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use center::Presence;
+use common::{Rig, agent, free_port, register, sipp, sipp_for, sox_rms};
+use model::{ContactEventKind, ContactOutcome, ContactStatus};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_presses_1_in_the_queue_is_called_back_when_an_agent_answers() {
+    let rig = Rig::start(25_600).await;
+    let phone_port = free_port();
+    register(&rig, "1001", phone_port).await;
+
+    // Nobody is available: the caller presses 3, then 1 to be called back, and Hotline hangs up.
+    let customer_port = free_port();
+    let caller = sipp("ivr_callback.xml", rig.sip_addr(), customer_port, "+8613800000002", &["-s", "4000"]);
+    let (code, log) = caller.finish().await;
+    assert_eq!(code, 0, "caller scenario: {log}");
+    let waiting = rig.wait_for_contact(|c| c.status == ContactStatus::Queued).await;
+    let counters = rig.voice.as_ref().expect("voice").counters();
+    assert_eq!(counters.callbacks_chosen, 1, "{counters:?}");
+
+    // The customer's phone now listens where the call came from; the agent's phone answers.
+    let customer = sipp_for(90, "customer_answers_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
+    let phone = sipp_for(90, "agent_answers.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+
+    let (code, log) = phone.finish().await;
+    assert_eq!(code, 0, "agent phone scenario: {log}");
+    let (code, log) = customer.finish().await;
+    assert_eq!(code, 0, "customer phone scenario: {log}");
+
+    let contact = rig.wait_for_contact(|c| c.id == waiting.id && c.status == ContactStatus::Ended).await;
+    assert_eq!(contact.outcome, Some(ContactOutcome::Answered), "{contact:#?}");
+    assert_eq!(contact.agent, Some(agent("1001")));
+    let events = rig.events(contact.id).await;
+    let detail = |kind: ContactEventKind| -> Vec<serde_json::Value> {
+        events.iter().filter(|e| e.kind == kind).filter_map(|e| serde_json::from_str(&e.detail).ok()).collect()
+    };
+    assert!(detail(ContactEventKind::Queued).iter().any(|d| d["callback"] == true), "{events:#?}");
+    assert!(detail(ContactEventKind::Offered).iter().any(|d| d["callback"] == true), "{events:#?}");
+    let steps: Vec<String> =
+        detail(ContactEventKind::Message).iter().filter_map(|d| d["callback"].as_str().map(str::to_owned)).collect();
+    assert_eq!(steps, ["chosen", "dialled", "answered"], "{events:#?}");
+    let dialled = detail(ContactEventKind::Message).into_iter().find(|d| d["callback"] == "dialled").expect("dialled");
+    assert_eq!(dialled["to"], format!("sip:+8613800000002@127.0.0.1:{customer_port}"));
+
+    // Bridged and recorded like an inbound call.
+    let recordings = rig
+        .store
+        .list_recordings_by_contact(common::org(), contact.id, &store::Page::first(10))
+        .await
+        .expect("recordings")
+        .items;
+    assert_eq!(recordings.len(), 1, "{recordings:#?}");
+    let file = rig.recordings.join(&recordings[0].path);
+    let (customer, agent_side) = (sox_rms(&file, 1), sox_rms(&file, 2));
+    assert!(customer > 0.005 && agent_side > 0.005, "RMS customer {customer}, agent {agent_side}: {recordings:#?}");
+    let counters = rig.voice.as_ref().expect("voice").counters();
+    assert_eq!((counters.callbacks_dialled, counters.callbacks_answered), (1, 1), "{counters:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_as_agent_1001_answers_a_call_from_the_ivr_and_is_heard_in_the_recording() {
+    let rig = Rig::start(25_800).await;
+    let phone_dir = tempfile::tempdir().expect("baresip dir");
+    let phone_port = free_port();
+    // A 440 Hz tone as the microphone and no loudspeaker: answering needs no sound card. Media on
+    // 127.0.0.1 (`net_interface`): on its own it puts the machine's first address in its SDP.
+    let settings = format!(
+        "sip_listen\t\t127.0.0.1:{phone_port}\n\
+         module_path\t\t/usr/lib/baresip/modules\n\
+         module\t\t\tg711.so\n\
+         module\t\t\tausine.so\n\
+         audio_source\t\tausine,440\n\
+         net_interface\t\t127.0.0.1\n\
+         ausrc_srate\t\t48000\n\
+         ausrc_channels\t\t2\n\
+         module_app\t\taccount.so\n"
+    );
+    std::fs::write(phone_dir.path().join("config"), settings).expect("config");
+    let account =
+        format!("<sip:1001@{};transport=udp>;auth_pass=demo1001;regint=600;answermode=auto\n", rig.sip_addr());
+    std::fs::write(phone_dir.path().join("accounts"), account).expect("accounts");
+    let mut phone = tokio::process::Command::new("baresip")
+        .args(["-f", &phone_dir.path().display().to_string(), "-t", "60"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("baresip is installed (Debian package baresip)");
+    let mut registered = false;
+    for _ in 0..100 {
+        let live = rig.store.list_live_sip_bindings(common::org(), common::now(), 100).await.expect("bindings");
+        if live.iter().any(|b| b.extension.as_str() == "1001") {
+            registered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(registered, "baresip did not register as 1001");
+    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+
+    let caller = sipp("ivr_talks_and_hangs_up.xml", rig.sip_addr(), free_port(), "+8613800000002", &["-s", "4000"]);
+    let (code, log) = caller.finish().await;
+    let _ = phone.start_kill();
+    let out = tokio::time::timeout(Duration::from_secs(10), phone.wait_with_output()).await.expect("baresip ends");
+    let phone_log = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr))
+        .unwrap_or_default();
+    assert_eq!(code, 0, "caller scenario: {log}\nbaresip: {phone_log}");
+
+    let contact = rig.wait_for_contact(|c| c.status == ContactStatus::Ended).await;
+    assert_eq!(contact.outcome, Some(ContactOutcome::Answered), "{contact:#?}\nbaresip: {phone_log}");
+    assert_eq!(contact.agent, Some(agent("1001")));
+    assert!(contact.ivr_path.iter().any(|n| n == "agent_issue"), "path {:?}", contact.ivr_path);
+    let recordings = rig
+        .store
+        .list_recordings_by_contact(common::org(), contact.id, &store::Page::first(10))
+        .await
+        .expect("recordings")
+        .items;
+    assert_eq!(recordings.len(), 1, "{recordings:#?}");
+    let file = rig.recordings.join(&recordings[0].path);
+    // baresip answers PCMU to the caller's PCMA: the agent's side is transcoded into the recording.
+    let agent_side = sox_rms(&file, 2);
+    assert!(agent_side > 0.005, "agent channel (baresip's tone) is silent: RMS {agent_side}; {recordings:#?}");
+}
