@@ -112,20 +112,20 @@ impl ContactTally {
     pub fn observe(&mut self, event: &center::LiveEvent) {
         use center::LiveEvent as E;
         match event {
-            E::ContactQueued { contact, channel, .. } | E::ContactOffered { contact, channel, .. } => {
-                if self.channels.insert(*contact, *channel).is_none() {
-                    self.order.push_back(*contact);
-                    if self.order.len() > MAX_TRACKED_CONTACTS
-                        && let Some(old) = self.order.pop_front()
-                    {
-                        self.channels.remove(&old);
-                        self.forgotten += 1;
-                    }
+            E::ContactQueued { contact, channel, .. } | E::ContactOffered { contact, channel, .. }
+                if self.channels.insert(*contact, *channel).is_none() =>
+            {
+                // `order` may still hold ids of ended contacts: popping one forgets nothing.
+                self.order.push_back(*contact);
+                if self.order.len() > MAX_TRACKED_CONTACTS
+                    && let Some(old) = self.order.pop_front()
+                    && self.channels.remove(&old).is_some()
+                {
+                    self.forgotten += 1;
                 }
             }
             E::ContactEnded { contact, outcome, .. } => {
                 let channel = self.channels.remove(contact).unwrap_or(model::Channel::Voice);
-                self.order.retain(|c| c != contact);
                 self.counters.add(channel, *outcome, 1);
             }
             _ => {}

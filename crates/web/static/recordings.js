@@ -47,6 +47,9 @@
     const W = 800, lane = 44, gap = 8;
     const svg = el("svg", { viewBox: `0 0 ${W} ${lane * 2 + gap}`, preserveAspectRatio: "none", class: "wave", role: "img" });
     const sides = [["left", "wave-l"], ["right", "wave-r"]];
+    // Telephone audio is quiet: scale so the loudest peak of either side fills 90% of a lane.
+    const loud = Math.max(0.02, ...["left", "right"].flatMap((k) => (peaks[k] ? peaks[k].max.concat(peaks[k].min.map((v) => -v)) : [])));
+    const gain = 0.9 / loud;
     sides.forEach(([side, cls], i) => {
       const data = peaks[side] || (i === 1 ? null : peaks.left);
       const mid = i * (lane + gap) + lane / 2;
@@ -56,8 +59,8 @@
       const bw = W / n;
       let d = "";
       for (let k = 0; k < n; k++) {
-        const top = mid - Math.max(0.5, (data.max[k] * lane) / 2);
-        const bottom = mid - Math.min(-0.5, (data.min[k] * lane) / 2);
+        const top = mid - Math.max(0.5, (data.max[k] * gain * lane) / 2);
+        const bottom = mid - Math.min(-0.5, (data.min[k] * gain * lane) / 2);
         d += `M${(k * bw + bw / 2).toFixed(1)} ${top.toFixed(1)}V${bottom.toFixed(1)}`;
       }
       svg.appendChild(el("path", { d, class: cls, "stroke-width": Math.max(1, bw * 0.7).toFixed(2) }));

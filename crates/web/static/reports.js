@@ -43,7 +43,7 @@
       </section>
       <section class="card">
         <div class="card-head"><h2 data-i18n="rep.sl_chart">Service level by queue</h2>
-          <div class="legend"><span class="key now"></span><span data-i18n="rep.current">This period</span><span class="key target"></span><span data-i18n="rep.target">Target 80%</span></div></div>
+          <div class="legend"><span class="key sl"></span><span data-i18n="rep.current">This period</span><span class="key prev"></span><span data-i18n="rep.previous">Previous period</span><span class="key target"></span><span data-i18n="rep.target">Target 80%</span></div></div>
         <div id="chart-sl" class="chart"></div>
       </section>
     </div>

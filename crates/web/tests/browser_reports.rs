@@ -37,7 +37,7 @@ fn conversation() -> Vec<u8> {
                 * ((2.0 * std::f64::consts::PI * f * sec).sin() * 0.7
                     + (2.0 * std::f64::consts::PI * f * 2.3 * sec).sin() * 0.3)) as i16
         };
-        let (l, r) = if turn % 2 == 0 { (voice(220.0), 0) } else { (0, voice(310.0)) };
+        let (l, r) = if turn.is_multiple_of(2) { (voice(220.0), 0) } else { (0, voice(310.0)) };
         data.extend(l.to_le_bytes());
         data.extend(r.to_le_bytes());
     }
