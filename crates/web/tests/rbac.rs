@@ -66,6 +66,11 @@ const EXPECTED: &[(&str, &str)] = &[
     ("find_orders", "-YYY"),
     ("get_order", "-YYY"),
     ("download_recording", "-YYY"),
+    ("list_recordings", "-YYY"),
+    ("recording_peaks", "-YYY"),
+    ("place_legal_hold", "--YY"),
+    ("release_legal_hold", "--YY"),
+    ("report", "--YY"),
     ("events", "-YYY"),
     ("live_snapshot", "-YYY"),
     ("transfer_targets", "-YYY"),
@@ -82,6 +87,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("desktop_page", "YYYY"),
     ("wallboard_page", "YYYY"),
     ("admin_page", "YYYY"),
+    ("reports_page", "YYYY"),
+    ("recordings_page", "YYYY"),
     ("asset", "YYYY"),
 ];
 
