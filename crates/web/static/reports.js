@@ -72,7 +72,13 @@
     return p.toString();
   }
 
-  const fmtDay = (ms) => new Date(ms).toLocaleString(HL.i18n.lang === "en" ? "en-GB" : "zh-CN", { dateStyle: "medium", timeStyle: "short" });
+  // In the org's time zone (the server's report offset), whatever the browser's zone.
+  const fmtDay = (ms) =>
+    new Date(ms + (S.data ? S.data.period.utc_offset_minutes : 0) * 60000).toLocaleString(HL.i18n.lang === "en" ? "en-GB" : "zh-CN", {
+      dateStyle: "medium",
+      timeStyle: "short",
+      timeZone: "UTC",
+    });
 
   function renderPeriod() {
     const d = S.data;
@@ -131,8 +137,11 @@
     const hours = S.hourly.chart.hours;
     const W = 640, H = 220, L = 34, B = 24, T = 10;
     const max = Math.max(1, ...hours.map((h) => Math.max(h.offered, h.previous_offered || 0)));
-    const step = Math.pow(10, Math.floor(Math.log10(max)));
-    const top = Math.ceil(max / step) * step;
+    // Four whole, round gridline steps (1, 2 or 5 × 10^n).
+    const raw = Math.max(1, max / 4);
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const nice = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw);
+    const top = nice * 4;
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "svg-chart", role: "img", "aria-label": t("rep.hourly_chart") });
     const y = (v) => T + (H - T - B) * (1 - v / top);
     for (let i = 0; i <= 4; i++) {
