@@ -2,12 +2,14 @@
 //!
 //! Serves `/healthz`, `/readyz` and the REST API under `/api` (sign-in, sessions, API tokens, the
 //! audit log, users, agents, skills, queues, customers, contacts, tickets, orders, recording
-//! metadata and downloads with HTTP Range), its OpenAPI document at `/api/openapi.json` and a
+//! metadata and downloads with HTTP Range; the recordings library with filters, two-channel
+//! waveform peaks and legal holds; historical reports from the `reports` crate as JSON, CSV and
+//! XLSX), its OpenAPI document at `/api/openapi.json` and a
 //! browsable page at `/api/docs`; the live contact center ([`AppState::with_center`], the
 //! `center` crate): the WebSocket event stream `/api/events`, the agents' and supervisors'
 //! commands (state, accept, reject, end, wrap-up, transfer, force state, sign-out) and the
 //! wallboard's figures (`live` module); and the browser pages — agent desktop `/desktop`,
-//! wallboard `/wallboard`, admin `/admin` — as vanilla JS/CSS compiled into the binary, in zh-CN
+//! wallboard `/wallboard`, reports `/reports`, recordings `/recordings`, admin `/admin` — as vanilla JS/CSS compiled into the binary, in zh-CN
 //! and English (`pages` module).
 //!
 //! Invariants:
