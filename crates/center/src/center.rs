@@ -317,8 +317,19 @@ impl Core {
                 self.settle(now);
                 let _ = reply.send(result);
             }
-            Command::SelfServed(new, reply) => {
-                let _ = reply.send(self.self_served(now, *new));
+            Command::SelfServed(new, outcome, reply) => {
+                let _ = reply.send(self.self_served(now, *new, outcome));
+            }
+            Command::SetQuality { contact, mos, reply } => {
+                let result = match self.contacts.get_mut(&contact) {
+                    Some(live) => {
+                        live.row.quality_mos = Some(mos);
+                        self.writer.push(Write::Contact(Box::new(live.row.clone())));
+                        Ok(())
+                    }
+                    None => Err(CenterError::UnknownContact(contact)),
+                };
+                let _ = reply.send(result);
             }
             Command::Abandon(contact, reply) => {
                 let result = self.known(contact).and_then(|()| self.engine(now, Input::ContactAbandoned(contact)));
@@ -486,14 +497,19 @@ impl Core {
         row
     }
 
-    fn self_served(&mut self, now: Timestamp, new: NewContact) -> Result<ContactId, CenterError> {
+    fn self_served(
+        &mut self,
+        now: Timestamp,
+        new: NewContact,
+        outcome: ContactOutcome,
+    ) -> Result<ContactId, CenterError> {
         check_new(&new)?;
         let id = ContactId::from_uuid(self.new_id(now));
         let mut row = self.new_row(id, now, &new);
         row.status = ContactStatus::Ended;
-        row.outcome = Some(ContactOutcome::SelfServed);
+        row.outcome = Some(outcome);
         row.ended_at = Some(now);
-        let event = self.event(&row, now, ContactEventKind::Ended, serde_json::json!({"outcome": "self_served"}));
+        let event = self.event(&row, now, ContactEventKind::Ended, serde_json::json!({"outcome": outcome.as_str()}));
         self.writer.push(Write::Contact(Box::new(row)));
         self.writer.push(Write::Event(event));
         self.publish(LiveEvent::ContactEnded {
@@ -501,7 +517,7 @@ impl Core {
             contact: id,
             queue: None,
             agent: None,
-            outcome: ContactOutcome::SelfServed,
+            outcome,
             refusal: None,
             at_ms: now.unix_ms(),
         });

@@ -13,7 +13,8 @@ type Reply<T> = oneshot::Sender<Result<T, CenterError>>;
 /// Commands to the center's task.
 pub(crate) enum Command {
     Submit(Box<NewContact>, Reply<ContactId>),
-    SelfServed(Box<NewContact>, Reply<ContactId>),
+    SelfServed(Box<NewContact>, ContactOutcome, Reply<ContactId>),
+    SetQuality { contact: ContactId, mos: f32, reply: Reply<()> },
     Abandon(ContactId, Reply<()>),
     ChooseCallback(ContactId, Reply<()>),
     SetAgentState { agent: AgentId, presence: Presence, forced_by: Option<UserId>, reply: Reply<()> },
@@ -73,7 +74,30 @@ impl CenterHandle {
 
     /// Records a contact the IVR served by itself (outcome `self_served`, never routed).
     pub async fn self_served(&self, contact: NewContact) -> Result<ContactId, CenterError> {
-        self.ask(|r| Command::SelfServed(Box::new(contact), r)).await
+        self.ivr_finished(contact, ContactOutcome::SelfServed).await
+    }
+
+    /// Records a contact that ended in the IVR, never routed: `self_served`, `abandoned` (the caller
+    /// hung up in the menu), `voicemail` or `failed`. Any other outcome is refused.
+    pub async fn ivr_finished(&self, contact: NewContact, outcome: ContactOutcome) -> Result<ContactId, CenterError> {
+        if !matches!(
+            outcome,
+            ContactOutcome::SelfServed | ContactOutcome::Abandoned | ContactOutcome::Voicemail | ContactOutcome::Failed
+        ) {
+            return Err(CenterError::Invalid(format!(
+                "a contact ends in the IVR self_served, abandoned, voicemail or failed, not {outcome}"
+            )));
+        }
+        self.ask(|r| Command::SelfServed(Box::new(contact), outcome, r)).await
+    }
+
+    /// Records the call quality (E-model MOS, 1.0–4.5) measured by the media engine on a live
+    /// contact (before `end`, or during its wrap-up). Values outside 1.0–5.0 are refused.
+    pub async fn set_quality(&self, contact: ContactId, mos: f32) -> Result<(), CenterError> {
+        if !(1.0..=5.0).contains(&mos) {
+            return Err(CenterError::Invalid(format!("MOS {mos} is outside 1.0 to 5.0")));
+        }
+        self.ask(|r| Command::SetQuality { contact, mos, reply: r }).await
     }
 
     /// The customer left while queued or ringing: abandoned, with the wait time.

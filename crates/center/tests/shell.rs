@@ -32,6 +32,7 @@ center_suite! {
     callback_keeps_the_place_and_is_offered_as_a_callback,
     writes_that_do_not_fit_the_write_queue_are_dropped_and_counted,
     agent_added_after_start_can_sign_in_and_take_contacts,
+    ivr_abandon_and_call_quality_are_recorded,
 }
 
 async fn full_command_queue_is_refused_not_grown(backend: Backend) {
@@ -417,4 +418,26 @@ fn routes_naming_an_unknown_queue_or_with_bad_toml_are_refused_with_the_place() 
     assert!(err.to_string().contains("line"), "{err}");
     let err = Routes::from_toml("colour = \"blue\"\n").expect_err("unknown key");
     assert!(err.to_string().contains("colour"), "{err}");
+}
+
+async fn ivr_abandon_and_call_quality_are_recorded(backend: Backend) {
+    let rig = Rig::start(backend).await;
+    // A caller who hangs up in the menu: abandoned in the IVR, never routed.
+    let left = rig.center.ivr_finished(voice("+8613800000003"), ContactOutcome::Abandoned).await.expect("ivr abandon");
+    let refused = rig.center.ivr_finished(voice("+8613800000003"), ContactOutcome::Answered).await;
+    assert!(matches!(refused, Err(CenterError::Invalid(_))), "{refused:?}");
+
+    // A bridged call: the media engine's MOS is kept on the contact through its end.
+    rig.available(1001).await;
+    let call = rig.center.submit(voice("+8613800000002")).await.expect("submit");
+    rig.center.accept(agent(1001), call).await.expect("accept");
+    assert!(matches!(rig.center.set_quality(call, 9.0).await, Err(CenterError::Invalid(_))));
+    rig.center.set_quality(call, 4.1).await.expect("quality");
+    rig.center.end(call, ContactOutcome::Answered).await.expect("end");
+    rig.flushed().await;
+    let left = rig.db.store.get_contact(org(), left).await.expect("get").expect("row");
+    assert_eq!((left.status, left.outcome, left.queue), (ContactStatus::Ended, Some(ContactOutcome::Abandoned), None));
+    let call = rig.db.store.get_contact(org(), call).await.expect("get").expect("row");
+    assert_eq!(call.outcome, Some(ContactOutcome::Answered));
+    assert_eq!(call.quality_mos, Some(4.1));
 }

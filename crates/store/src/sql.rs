@@ -65,6 +65,13 @@ pub(crate) fn bind_all<'q>(
     mut q: Query<'q, Any, AnyArguments<'q>>,
     args: Vec<Value>,
 ) -> Query<'q, Any, AnyArguments<'q>> {
+    // sqlx's Any driver sends every NULL to PostgreSQL as an int4 parameter, and a prepared
+    // statement keeps the parameter types of its first execution: a statement first run with a NULL
+    // float then fails on a real one ("incorrect binary data format"). Statements carrying a float
+    // are therefore prepared afresh each time.
+    if args.iter().any(|v| matches!(v, Value::Float(_))) {
+        q = q.persistent(false);
+    }
     for v in args {
         q = match v {
             Value::Int(i) => q.bind(i),

@@ -78,6 +78,7 @@ store_suite! {
     records::order_found_by_number_and_listed_by_customer_newest_first,
     records::duplicate_order_number_in_an_org_conflicts,
     records::contact_timestamps_and_fields_round_trip,
+    records::contact_quality_can_be_set_after_the_contact_was_stored_without_one,
     records::contacts_by_customer_are_newest_first_and_paged,
     records::contacts_in_a_time_range_are_oldest_first_end_excluded,
     records::contact_events_list_in_time_order,

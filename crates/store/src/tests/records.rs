@@ -386,3 +386,17 @@ pub async fn recordings_and_survey_responses_round_trip_by_contact(db: TestDb) {
             .is_empty()
     );
 }
+
+/// A contact first stored without a quality figure, then updated with one (the center's order).
+pub async fn contact_quality_can_be_set_after_the_contact_was_stored_without_one(db: TestDb) {
+    let store = db.migrated().await;
+    let org = OrgId::from_u128(1);
+    let mut c = contact(org, 71, None, T0);
+    c.quality_mos = None;
+    store.insert_contact(&c).await.expect("insert");
+    store.update_contact(&c).await.expect("update with no quality");
+    c.quality_mos = Some(3.9);
+    store.update_contact(&c).await.expect("update with a quality");
+    let back = store.get_contact(org, c.id).await.expect("get").expect("row");
+    assert_eq!(back.quality_mos, Some(3.9));
+}
