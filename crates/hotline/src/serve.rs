@@ -201,6 +201,7 @@ fn web_config(cfg: &Config, org: model::OrgId) -> web::WebConfig {
     web.secure_cookies = cfg.http.secure_cookies;
     web.allowed_origins = cfg.http.allowed_origins.clone();
     web.recordings_dir = Some(cfg.media.recordings_dir.clone());
+    web.report_utc_offset_minutes = cfg.reports_utc_offset_minutes;
     web
 }
 
