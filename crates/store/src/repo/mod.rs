@@ -5,8 +5,8 @@
 //! Never: a query without `org_id = ?`, or a cursor or limit that reaches SQL unchecked.
 
 pub(crate) mod agent_states;
-pub(crate) mod aggregates;
 pub(crate) mod agents;
+pub(crate) mod aggregates;
 pub(crate) mod auth;
 pub(crate) mod contacts;
 pub(crate) mod customers;
