@@ -251,7 +251,9 @@ impl Callback {
 
     /// The agent picked up: the offer is accepted and the customer dialled.
     async fn agent_answered(&mut self, sdp: Option<sip::sdp::SessionDescription>) -> bool {
-        let Some(media) = self.media else { return true };
+        if self.media.is_none() {
+            return true;
+        }
         let agreed = sdp.as_ref().map(|s| read_answer(s, &self.ctx.config.audio, Direction::SendRecv));
         let Some(Ok(agreed)) = agreed else {
             tracing::warn!("callback: agent phone answered without a usable SDP answer");
