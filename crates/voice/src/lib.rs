@@ -24,18 +24,20 @@
 //!    (stereo: customer left, agent right), `center.accept`. Re-INVITE hold from either phone is
 //!    answered and the customer hears music on hold. A REFER from the agent's phone transfers the
 //!    caller (blind) to an extension's agent or to a queue.
-//! 5a. "Press 1 to be called back" (announced when the caller queues and with each position
-//!    announcement, when the `callback_offer` / `callback_confirmed` prompts exist): the contact
-//!    keeps its place (`center.choose_callback`), the caller hears the confirmation and the call
-//!    ends. The caller's number and the address their INVITE came from are kept with the contact
-//!    (bounded, `max_pending_callbacks`). When the center offers it (`OfferKind::Callback`), a
-//!    callback task rings the agent first; once the agent answers (`center.accept`) it dials the
-//!    customer at `sip:<number>@<that address>` (calls through a trunk will be dialled back
-//!    through the trunk instead), then bridges and records like an inbound call.
 //! 6. Either side hangs up: the other leg is ended, the media call is closed (recording
 //!    finalised), its metadata (path, duration, size, SHA-256) is written as a `Recording`, and
 //!    the contact is ended (`answered`), which starts the agent's wrap-up in the center. A caller
 //!    who leaves while queued or ringing is `abandoned`.
+//!
+//! ## Callbacks
+//! "Press 1 to be called back" (announced when the caller queues and with each position
+//! announcement, when the `callback_offer` / `callback_confirmed` prompts exist): the contact
+//! keeps its place (`center.choose_callback`), the caller hears the confirmation and the call
+//! ends. The caller's number and the address their INVITE came from are kept with the contact
+//! (bounded, `max_pending_callbacks`). When the center offers it (`OfferKind::Callback`), a
+//! callback task rings the agent first; once the agent answers (`center.accept`) it dials the
+//! customer at `sip:<number>@<that address>` (calls through a trunk will be dialled back
+//! through the trunk instead), then bridges and records like an inbound call.
 //!
 //! ## Invariants
 //! - Every call is one task; the dispatcher never awaits a call (bounded per-call queues,
