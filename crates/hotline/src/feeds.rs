@@ -24,9 +24,10 @@ use tokio::task::JoinHandle;
 /// Namespace of the ids given to bridged events (a fixed random UUID).
 const EVENT_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1c_2b9e_94a3_4d51_8a1e_3c7d_0b52_e8f4);
 
-/// The running bridge.
+/// The running bridges.
 pub struct Feeds {
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
+    influx: Option<JoinHandle<()>>,
 }
 
 impl Feeds {
@@ -56,20 +57,64 @@ impl Feeds {
             }
             None => None,
         };
-        if nats.is_none() && redis.is_none() {
+        let influx = match &cfg.influx_url {
+            Some(url) => {
+                let export =
+                    feeds::InfluxExport::start(feeds::InfluxConfig::new(url.clone(), cfg.influx_database.clone()))
+                        .context("feeds.influx_url")?;
+                if let Err(e) = export.create_database().await {
+                    tracing::warn!(error = %e, "InfluxDB: could not create the database (it may exist already)");
+                }
+                let interval = cfg.influx_interval.as_std();
+                Some(tokio::spawn(push_to_influx(center.clone(), export, interval)))
+            }
+            None => None,
+        };
+        let task = if nats.is_some() || redis.is_some() {
+            let memberships = agent_queues(store, org).await?;
+            Some(tokio::spawn(bridge(center.subscribe(), nats, redis, memberships)))
+        } else {
+            None
+        };
+        if task.is_none() && influx.is_none() {
             return Ok(None);
         }
-        let memberships = agent_queues(store, org).await?;
-        let events = center.subscribe();
-        let task = tokio::spawn(bridge(events, nats, redis, memberships));
-        Ok(Some(Feeds { task }))
+        Ok(Some(Feeds { task, influx }))
     }
 
-    /// Stops the bridge, giving NATS a moment to deliver what it holds.
+    /// Stops the bridges.
     pub async fn stop(self) {
-        self.task.abort();
-        let _ = self.task.await;
+        for task in [self.task, self.influx].into_iter().flatten() {
+            task.abort();
+            let _ = task.await;
+        }
     }
+}
+
+/// Every `interval`, the center's queues and agents (and the contacts ended so far) as InfluxDB
+/// points; the export batches, bounds and retries on its own.
+async fn push_to_influx(center: CenterHandle, export: feeds::InfluxExport, interval: Duration) {
+    let mut events = center.subscribe();
+    let mut tally = web::ContactTally::default();
+    let mut tick = tokio::time::interval(interval);
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(e) => tally.observe(&e),
+                Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "InfluxDB tally lagged"),
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = tick.tick() => {
+                let Ok(snapshot) = center.snapshot().await else { continue };
+                let (queues, agents) = web::feed_snapshots(&snapshot);
+                let now = Timestamp::from_unix_ms(snapshot.at_ms);
+                if let Err(e) = export.push_snapshot(&queues, &agents, tally.counters(), now) {
+                    tracing::warn!(error = %e, "InfluxDB: snapshot not queued");
+                }
+            }
+        }
+    }
+    let _ = export.close(Duration::from_secs(2)).await;
 }
 
 /// Each agent's queues (Redis keeps agents by state per queue).

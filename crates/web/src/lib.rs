@@ -46,6 +46,7 @@ mod guard;
 mod hashing;
 mod live;
 mod metrics;
+pub use metrics::{ContactTally, feed_snapshots};
 mod openapi;
 mod pages;
 mod problem;
