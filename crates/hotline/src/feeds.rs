@@ -317,52 +317,6 @@ fn translate(event: &LiveEvent, last_state: &mut HashMap<AgentId, AgentState>) -
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_same_live_event_always_gets_the_same_id_and_agents_remember_their_last_state() {
-        let org = demo::DEMO_ORG;
-        let contact = model::ContactId::from_u128(7);
-        let agent = AgentId::from_u128(9);
-        let ended = LiveEvent::ContactEnded {
-            org,
-            contact,
-            queue: None,
-            agent: Some(agent),
-            outcome: model::ContactOutcome::Answered,
-            at_ms: 1_000,
-            refusal: None,
-        };
-        let mut states = HashMap::new();
-        let (Some(Record::Contact(a)), Some(Record::Contact(b))) =
-            (translate(&ended, &mut states), translate(&ended, &mut states))
-        else {
-            panic!("contact events expected");
-        };
-        assert_eq!(a.id, b.id);
-        assert_eq!(
-            (a.kind, a.agent, a.detail.as_str()),
-            (ContactEventKind::Ended, Some(agent), r#"{"outcome":"answered"}"#)
-        );
-
-        let state = |s: AgentState, at: i64| LiveEvent::AgentState {
-            org,
-            agent,
-            state: s,
-            reason: None,
-            since_ms: at,
-            forced_by: None,
-        };
-        let Some(Record::Agent(first)) = translate(&state(AgentState::Available, 10), &mut states) else { panic!() };
-        let Some(Record::Agent(second)) = translate(&state(AgentState::Busy, 20), &mut states) else { panic!() };
-        assert_eq!((first.from, first.to), (AgentState::Offline, AgentState::Available));
-        assert_eq!((second.from, second.to), (AgentState::Available, AgentState::Busy));
-        assert_ne!(first.id, second.id);
-    }
-}
-
 /// Keeps the report aggregates (`reports` crate, migration 0005) current from the center's live
 /// events: each ended or wrapped-up contact is re-read from the store (after the center's writes
 /// are flushed) and ingested; each agent state change is ingested as it happens. Ingestion is
@@ -431,5 +385,51 @@ async fn aggregate(
         if let Err(e) = reports::ingest(&store, org, &settings, &inputs).await {
             tracing::warn!(error = %e, "report aggregates: ingest failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_live_event_always_gets_the_same_id_and_agents_remember_their_last_state() {
+        let org = demo::DEMO_ORG;
+        let contact = model::ContactId::from_u128(7);
+        let agent = AgentId::from_u128(9);
+        let ended = LiveEvent::ContactEnded {
+            org,
+            contact,
+            queue: None,
+            agent: Some(agent),
+            outcome: model::ContactOutcome::Answered,
+            at_ms: 1_000,
+            refusal: None,
+        };
+        let mut states = HashMap::new();
+        let (Some(Record::Contact(a)), Some(Record::Contact(b))) =
+            (translate(&ended, &mut states), translate(&ended, &mut states))
+        else {
+            panic!("contact events expected");
+        };
+        assert_eq!(a.id, b.id);
+        assert_eq!(
+            (a.kind, a.agent, a.detail.as_str()),
+            (ContactEventKind::Ended, Some(agent), r#"{"outcome":"answered"}"#)
+        );
+
+        let state = |s: AgentState, at: i64| LiveEvent::AgentState {
+            org,
+            agent,
+            state: s,
+            reason: None,
+            since_ms: at,
+            forced_by: None,
+        };
+        let Some(Record::Agent(first)) = translate(&state(AgentState::Available, 10), &mut states) else { panic!() };
+        let Some(Record::Agent(second)) = translate(&state(AgentState::Busy, 20), &mut states) else { panic!() };
+        assert_eq!((first.from, first.to), (AgentState::Offline, AgentState::Available));
+        assert_eq!((second.from, second.to), (AgentState::Available, AgentState::Busy));
+        assert_ne!(first.id, second.id);
     }
 }

@@ -539,11 +539,12 @@ impl Influxd {
             .stderr(Stdio::null())
             .spawn()
             .expect("influxd is installed (apt-get install influxdb)");
-        let url = format!("http://127.0.0.1:{http}");
+        // Owned (and so killed and reaped on drop) before anything can fail.
+        let influxd = Influxd { child, url: format!("http://127.0.0.1:{http}") };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if reqwest::blocking::get(format!("{url}/ping")).is_ok_and(|r| r.status().as_u16() == 204) {
-                return Influxd { child, url };
+            if reqwest::blocking::get(format!("{}/ping", influxd.url)).is_ok_and(|r| r.status().as_u16() == 204) {
+                return influxd;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
