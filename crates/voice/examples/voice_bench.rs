@@ -230,8 +230,12 @@ async fn main() -> Fallible<()> {
     }
     println!("REPORT {}", report(&store, &center).await?);
     println!("COUNTERS {:?}", voice.counters());
-    voice.stop().await;
-    sip.stop().await;
-    let _ = center.shutdown().await;
+    // Calls still up (a phone that stopped answering) must not hold the bench: bounded stop.
+    let stop = async {
+        voice.stop().await;
+        sip.stop().await;
+        let _ = center.shutdown().await;
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stop).await;
     Ok(())
 }
