@@ -123,6 +123,8 @@ struct Call {
     deadline: Option<Timestamp>,
     legs_opened: Vec<CallRef>,
     customer_gone: bool,
+    /// An agent answered: the call was bridged (its quality belongs on the contact).
+    bridged: bool,
     session_version: u64,
     /// Where the INVITE came from (the callback dials the caller there).
     source: std::net::SocketAddr,
@@ -165,6 +167,7 @@ impl Call {
             deadline: None,
             legs_opened: vec![leg],
             customer_gone: false,
+            bridged: false,
             session_version: 1,
             source: std::net::SocketAddr::from(([127, 0, 0, 1], 5060)),
             callback_chosen: false,
@@ -413,7 +416,7 @@ impl Call {
         }
         let mut new = self.new_contact();
         new.attributes.insert("ivr_outcome".to_owned(), outcome.as_str().to_owned());
-        match self.ctx.center.self_served(new).await {
+        match self.ctx.center.ivr_finished(new, outcome).await {
             Ok(id) => {
                 self.contact = Some(id);
                 self.write_pending_events().await;
@@ -684,6 +687,7 @@ impl Call {
         if let Some(a) = self.agent.as_mut() {
             a.answered = true;
         }
+        self.bridged = true;
         bump(&self.ctx.counters.agent_legs_answered);
         if let Err(e) = self.ctx.media.add_leg(media, LegId::Agent, leg_spec(&agreed), None).await {
             tracing::warn!(error = %e, "could not add the agent's media");
@@ -1015,7 +1019,15 @@ impl Call {
         }
         self.stop_recording_and_store().await;
         if let Some(media) = self.media {
-            let _ = self.ctx.media.close(media).await;
+            let report = self.ctx.media.close(media).await;
+            // The call's quality (the worst leg's E-model MOS) stays on a bridged contact; the
+            // center still holds it while the agent wraps up.
+            let mos = report.ok().filter(|_| self.bridged).and_then(|r| r.call_quality()).map(|q| q.mos as f32);
+            if let (Some(mos), Some(contact)) = (mos, self.contact)
+                && let Err(e) = self.ctx.center.set_quality(contact, mos.clamp(1.0, 5.0)).await
+            {
+                tracing::info!(error = %e, "call quality not kept on the contact");
+            }
         }
     }
 }

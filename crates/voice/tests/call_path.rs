@@ -41,7 +41,10 @@ async fn queued_caller_reaches_the_registered_agent_is_recorded_and_rates_the_ca
     let (code, log) = caller.finish().await;
     assert_eq!(code, 0, "caller scenario: {log}");
 
-    let contact = rig.wait_for_contact(|c| c.status == ContactStatus::Ended).await;
+    // Ended, and the media engine's call quality (E-model MOS) kept on the contact.
+    let contact = rig.wait_for_contact(|c| c.status == ContactStatus::Ended && c.quality_mos.is_some()).await;
+    let mos = contact.quality_mos.unwrap_or_default();
+    assert!((1.0..=4.5).contains(&mos), "MOS {mos}");
     assert_eq!(contact.outcome, Some(ContactOutcome::Answered), "{contact:#?}");
     assert_eq!(contact.agent, Some(agent("1001")));
     assert_eq!(contact.queue, Some(demo::queue_id("general")));
