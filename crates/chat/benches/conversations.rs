@@ -69,7 +69,7 @@ fn customer_messages(c: &mut Criterion) {
                 black_box(out);
             }
             // Keep the logs short so the limit on messages per conversation is never reached.
-            if n % (CONVERSATIONS * 500) == 0 {
+            if n.is_multiple_of(CONVERSATIONS * 500) {
                 let (fresh, _) = open_conversations();
                 core = fresh;
             }
