@@ -627,9 +627,10 @@ impl Store {
         let mut conn = self.conn().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| StoreError::from_query("contact", e))?;
         for chunk in contacts.chunks(ROWS_PER_INSERT) {
-            let values = vec![format!("({})", marks(CONTACT_INSERT_COLS.len())); chunk.len()].join(", ");
-            let sql = format!("INSERT INTO contacts ({}) VALUES {values}", CONTACT_INSERT_COLS.join(", "));
-            let args: Vec<Value> = chunk.iter().flat_map(contact_values).collect();
+            let cols = super::contacts::CONTACTS.cols;
+            let values = vec![format!("({})", marks(cols.len())); chunk.len()].join(", ");
+            let sql = format!("INSERT INTO contacts ({}) VALUES {values}", cols.join(", "));
+            let args: Vec<Value> = chunk.iter().flat_map(super::contacts::row_values).collect();
             sql::execute(&mut tx, self.backend, "contact", &sql, args).await?;
         }
         tx.commit().await.map_err(|e| StoreError::from_query("contact", e))
@@ -647,74 +648,4 @@ async fn scalar(
         Some(r) => RowReader::new(&r, "report_agent_changes").opt_int("t"),
         None => Ok(None),
     }
-}
-
-/// The `contacts` columns, as `repo::contacts` writes them (kept in step by the round-trip test
-/// `bulk_inserted_contacts_read_back_equal`).
-const CONTACT_INSERT_COLS: [&str; 29] = [
-    "id",
-    "org_id",
-    "channel",
-    "direction",
-    "status",
-    "outcome",
-    "customer_id",
-    "from_address",
-    "to_address",
-    "queue_id",
-    "agent_id",
-    "issue_type",
-    "language",
-    "arrived_at_ms",
-    "ivr_left_at_ms",
-    "queued_at_ms",
-    "offered_at_ms",
-    "answered_at_ms",
-    "ended_at_ms",
-    "wrap_up_ended_at_ms",
-    "ivr_path",
-    "ivr_digits",
-    "disposition",
-    "notes",
-    "recording_id",
-    "ticket_id",
-    "csat",
-    "quality_mos",
-    "transferred",
-];
-
-fn contact_values(c: &Contact) -> Vec<Value> {
-    let ms = |t: Option<Timestamp>| Value::Int(t.map(Timestamp::unix_ms));
-    let text = |v: Option<String>| Value::Text(v);
-    vec![
-        Value::from(c.id.to_string()),
-        Value::from(c.org.to_string()),
-        Value::from(c.channel.as_str()),
-        Value::from(c.direction.as_str()),
-        Value::from(c.status.as_str()),
-        text(c.outcome.map(|o| o.as_str().to_owned())),
-        text(c.customer.map(|v| v.to_string())),
-        Value::from(c.from_address.clone()),
-        Value::from(c.to_address.clone()),
-        text(c.queue.map(|v| v.to_string())),
-        text(c.agent.map(|v| v.to_string())),
-        Value::Text(c.issue_type.clone()),
-        text(c.language.as_ref().map(ToString::to_string)),
-        Value::from(c.arrived_at.unix_ms()),
-        ms(c.ivr_left_at),
-        ms(c.queued_at),
-        ms(c.offered_at),
-        ms(c.answered_at),
-        ms(c.ended_at),
-        ms(c.wrap_up_ended_at),
-        Value::from(crate::repo::to_json(&c.ivr_path)),
-        Value::from(c.ivr_digits.clone()),
-        text(c.disposition.as_ref().map(ToString::to_string)),
-        Value::from(c.notes.clone()),
-        text(c.recording.map(|v| v.to_string())),
-        text(c.ticket.map(|v| v.to_string())),
-        Value::Int(c.csat.map(i64::from)),
-        Value::Float(c.quality_mos.map(f64::from)),
-        Value::from(c.transferred),
-    ]
 }

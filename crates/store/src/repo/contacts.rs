@@ -28,7 +28,7 @@ impl TimeRange {
     }
 }
 
-const CONTACTS: Table = Table {
+pub(super) const CONTACTS: Table = Table {
     name: "contacts",
     what: "contact",
     cols: &[
@@ -160,11 +160,16 @@ fn event_from_row(r: &RowReader<'_>) -> Result<ContactEvent, StoreError> {
     })
 }
 
+/// Every column of a contact's row, id and org first, in `CONTACTS.cols` order.
+pub(super) fn row_values(contact: &Contact) -> Vec<Value> {
+    let mut v = vec![Value::from(contact.id.to_string()), Value::from(contact.org.to_string())];
+    v.extend(values(contact));
+    v
+}
+
 impl Store {
     pub async fn insert_contact(&self, contact: &Contact) -> Result<(), StoreError> {
-        let mut v = vec![Value::from(contact.id.to_string()), Value::from(contact.org.to_string())];
-        v.extend(values(contact));
-        self.insert_row(&CONTACTS, v).await
+        self.insert_row(&CONTACTS, row_values(contact)).await
     }
 
     /// Stores every field of the contact as it is now (status, timestamps, disposition, ...).
