@@ -71,6 +71,31 @@ struct Leg {
     deadline: Option<Timestamp>,
 }
 
+impl Leg {
+    /// A leg with no dialog, transactions, link or deadline yet.
+    fn new(phase: Phase, call_id: String, local_tag: String, peer: Peer) -> Leg {
+        Leg {
+            phase,
+            call_id,
+            local_tag,
+            dialog: None,
+            peer,
+            invite: None,
+            replaces: None,
+            forks: Vec::new(),
+            best_failure: None,
+            ringing_reported: false,
+            early_sdp_reported: false,
+            ack: None,
+            pending_reinvite: None,
+            our_reinvite: None,
+            refer_active: false,
+            link: None,
+            deadline: None,
+        }
+    }
+}
+
 /// What a client transaction of ours is for.
 #[derive(Debug)]
 enum Role {
@@ -470,26 +495,12 @@ impl CallLayer {
         source: &Peer,
         replaces: Option<CallRef>,
     ) -> Leg {
-        Leg {
-            phase: Phase::Offered,
-            call_id: request.headers.call_id().unwrap_or_default().to_owned(),
-            local_tag: format!("{:x}", self.fresh()),
-            dialog: None,
-            // In-dialog requests go where the INVITE came from (the NAT binding), not to its Contact.
-            peer: source.clone(),
-            invite: Some((id, request.clone())),
-            replaces,
-            forks: Vec::new(),
-            best_failure: None,
-            ringing_reported: false,
-            early_sdp_reported: false,
-            ack: None,
-            pending_reinvite: None,
-            our_reinvite: None,
-            refer_active: false,
-            link: None,
-            deadline: None,
-        }
+        let call_id = request.headers.call_id().unwrap_or_default().to_owned();
+        // In-dialog requests go where the INVITE came from (the NAT binding), not to its Contact.
+        let mut leg = Leg::new(Phase::Offered, call_id, format!("{:x}", self.fresh()), source.clone());
+        leg.invite = Some((id, request.clone()));
+        leg.replaces = replaces;
+        leg
     }
 
     /// The SDP body of a request: `Ok(None)` when there is none; 415 for another content type,
@@ -1103,25 +1114,7 @@ impl CallLayer {
     }
 
     fn new_outbound_leg(&self, call_id: String, local_tag: String, peer: Peer) -> Leg {
-        Leg {
-            phase: Phase::Dialling,
-            call_id,
-            local_tag,
-            dialog: None,
-            peer,
-            invite: None,
-            replaces: None,
-            forks: Vec::new(),
-            best_failure: None,
-            ringing_reported: false,
-            early_sdp_reported: false,
-            ack: None,
-            pending_reinvite: None,
-            our_reinvite: None,
-            refer_active: false,
-            link: None,
-            deadline: None,
-        }
+        Leg::new(Phase::Dialling, call_id, local_tag, peer)
     }
 
     fn build_invite(&mut self, dial: &DialRequest, contact: &DialContact, call_id: &str, from_tag: &str) -> Request {
