@@ -16,8 +16,8 @@
 //! - [`aggregate`]: an incremental aggregator fed contact events and agent state changes (with
 //!   `model`'s ids and enums) that keeps 15-minute, hourly and daily buckets per queue, agent and
 //!   channel. Buckets hold only counts and sums; figures come from [`figures`].
-//! - [`alert`]: "more than N complaint contacts within W minutes" per org and queue, raised once
-//!   and cleared with hysteresis.
+//! - [`alert`]: named rules "more than N contacts with a complaint disposition or keyword flag
+//!   within W seconds" per org and queue, raised once, cleared, held back by a cooldown.
 //! - [`calendar`]: interval boundaries and local days (fixed UTC offset).
 //!
 //! # Attribution rules (where a fact is counted)

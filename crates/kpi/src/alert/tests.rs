@@ -1,10 +1,12 @@
-//! The complaint rule with injected time: raise once, clear with hysteresis, per scope, bounded.
+//! The complaint rules with injected time: raise once, clear (with hysteresis), cooldown, per
+//! rule and scope, bounded.
 
 use model::{ContactId, DurationMs, OrgId, QueueId, ReasonCode, Timestamp};
 
 use super::*;
 
 const MINUTE: i64 = 60_000;
+const R0: RuleIndex = RuleIndex(0);
 
 fn code(text: &str) -> ReasonCode {
     ReasonCode::parse(text).unwrap_or_else(|e| panic!("{e}"))
@@ -21,7 +23,11 @@ fn scope(queue: u128) -> Scope {
 /// More than 3 complaints in 15 minutes; clears at 1 or fewer.
 fn alerts() -> ComplaintAlerts {
     let rule = ComplaintRule::more_than(3, DurationMs::from_secs(15 * 60), code("complaint"));
-    ComplaintAlerts::new(rule).unwrap_or_else(|e| panic!("{e}"))
+    ComplaintAlerts::new(vec![rule]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn engine(rule: ComplaintRule) -> ComplaintAlerts {
+    ComplaintAlerts::new(vec![rule]).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn complain(a: &mut ComplaintAlerts, minute: i64, queue: u128, contact: u128) {
@@ -41,7 +47,7 @@ fn raises_once_when_more_than_n_complaints_fall_in_the_window() {
     }
     assert!(drain(&mut a).is_empty(), "exactly N is not more than N");
     complain(&mut a, 4, 1, 10);
-    assert_eq!(drain(&mut a), vec![AlertEvent::Raised { scope: scope(1), at: at(4), complaints: 4 }]);
+    assert_eq!(drain(&mut a), vec![AlertEvent::Raised { rule: R0, scope: scope(1), at: at(4), complaints: 4 }]);
     complain(&mut a, 5, 1, 11);
     complain(&mut a, 6, 1, 12);
     assert!(drain(&mut a).is_empty(), "raised once, not once per complaint");
@@ -54,7 +60,7 @@ fn complaints_spread_wider_than_the_window_do_not_raise() {
         complain(&mut a, c * 6, 1, c as u128);
     }
     assert!(drain(&mut a).is_empty());
-    assert!(!a.is_raised(scope(1)));
+    assert!(!a.is_raised(R0, scope(1)));
 }
 
 #[test]
@@ -63,8 +69,9 @@ fn a_contact_counts_once_whatever_marks_it() {
     for _ in 0..5 {
         complain(&mut a, 1, 1, 7);
     }
-    let counted = a.handle_signal(at(2), scope(1), ContactId::from_u128(7), Signal::Transcript("我要投诉你们"));
-    assert!(counted);
+    let flags = ["complaint".to_owned()];
+    let counted = a.handle_signal(at(2), scope(1), ContactId::from_u128(7), Signal::KeywordFlags(&flags));
+    assert_eq!(counted, 1);
     assert!(drain(&mut a).is_empty());
     assert_eq!(a.counters().complaints, 1);
 }
@@ -77,10 +84,10 @@ fn clears_only_when_the_count_falls_to_the_lower_threshold() {
     }
     drain(&mut a);
     a.handle_timeout(at(16)); // two left the window: 2 remain, above the clear threshold 1
-    assert!(a.is_raised(scope(1)));
+    assert!(a.is_raised(R0, scope(1)));
     assert!(drain(&mut a).is_empty());
     a.handle_timeout(at(17)); // 1 remains
-    assert_eq!(drain(&mut a), vec![AlertEvent::Cleared { scope: scope(1), at: at(17), complaints: 1 }]);
+    assert_eq!(drain(&mut a), vec![AlertEvent::Cleared { rule: R0, scope: scope(1), at: at(17), complaints: 1 }]);
 }
 
 #[test]
@@ -107,22 +114,94 @@ fn queues_are_counted_apart() {
 }
 
 #[test]
-fn transcript_keyword_marks_a_complaint_and_other_dispositions_do_not() {
+fn keyword_flag_marks_a_complaint_and_other_flags_and_dispositions_do_not() {
     let a = alerts();
-    assert!(a.is_complaint(Signal::Transcript("客户说要投诉")));
-    assert!(!a.is_complaint(Signal::Transcript("谢谢")));
+    assert!(a.is_complaint(Signal::KeywordFlags(&["refund".to_owned(), "complaint".to_owned()])));
+    assert!(!a.is_complaint(Signal::KeywordFlags(&["refund".to_owned()])));
+    assert!(!a.is_complaint(Signal::KeywordFlags(&[])));
     let billing = code("billing");
     assert!(!a.is_complaint(Signal::Disposition(&billing)));
 }
 
+/// More than 3 in 15 minutes, clearing at 3 (no hysteresis), cooldown 60 minutes.
+fn cooled() -> ComplaintAlerts {
+    let mut rule = ComplaintRule::more_than(3, DurationMs::from_secs(15 * 60), code("complaint"));
+    rule.clear_at_or_below = 3;
+    rule.cooldown_ms = DurationMs::from_secs(60 * 60);
+    engine(rule)
+}
+
 #[test]
-fn only_the_first_bytes_of_a_long_transcript_are_searched() {
-    let mut rule = ComplaintRule::more_than(3, DurationMs::from_secs(900), code("complaint"));
-    rule.max_transcript_bytes = 10;
-    let a = ComplaintAlerts::new(rule).unwrap_or_else(|e| panic!("{e}"));
-    // "投" is 3 bytes: the cut falls inside a character and must not panic.
-    assert!(!a.is_complaint(Signal::Transcript("aaaaaaaaa投诉")));
-    assert!(a.is_complaint(Signal::Transcript("a投诉")));
+fn clears_as_soon_as_the_count_is_back_at_the_threshold_without_hysteresis() {
+    let mut a = cooled();
+    for c in 0..4 {
+        complain(&mut a, c, 1, c as u128);
+    }
+    drain(&mut a);
+    a.handle_timeout(at(15)); // the first left the window: 3, not more than 3
+    assert_eq!(drain(&mut a), vec![AlertEvent::Cleared { rule: R0, scope: scope(1), at: at(15), complaints: 3 }]);
+}
+
+#[test]
+fn one_burst_raises_one_alert_within_the_cooldown() {
+    let mut a = cooled();
+    // A burst in three waves of four complaints, each wave above the threshold, 20 minutes apart.
+    for (c, minute) in [0, 1, 2, 3, 20, 21, 22, 23, 40, 41, 42, 43].into_iter().enumerate() {
+        a.handle_timeout(at(minute));
+        complain(&mut a, minute, 1, c as u128);
+    }
+    let raised = drain(&mut a).into_iter().filter(|e| matches!(e, AlertEvent::Raised { .. })).count();
+    assert_eq!(raised, 1);
+    assert!(a.counters().raises_cooled_down > 0, "the count went above 3 again while cooling down");
+}
+
+#[test]
+fn raises_again_when_still_above_the_threshold_at_the_end_of_the_cooldown() {
+    let mut a = cooled();
+    for c in 0..4 {
+        complain(&mut a, c, 1, c as u128);
+    }
+    a.handle_timeout(at(20)); // cleared
+    for c in 0..4 {
+        complain(&mut a, 50 + c, 1, 100 + c as u128);
+    }
+    assert!(!a.is_raised(R0, scope(1)), "minute 53 is within the hour after the raise at minute 3");
+    assert_eq!(a.poll_timeout(), Some(at(63)), "the cooldown's end, before the complaints leave at 65");
+    a.handle_timeout(at(63));
+    let events = drain(&mut a);
+    assert_eq!(events.last(), Some(&AlertEvent::Raised { rule: R0, scope: scope(1), at: at(63), complaints: 4 }));
+}
+
+#[test]
+fn rules_count_apart_and_a_contact_may_count_for_several() {
+    let by_code = ComplaintRule::more_than(1, DurationMs::from_secs(900), code("complaint"));
+    let mut by_flag = ComplaintRule::more_than(1, DurationMs::from_secs(900), code("complaint"));
+    by_flag.name = "投诉关键词".to_owned();
+    by_flag.dispositions.clear();
+    let mut a = ComplaintAlerts::new(vec![by_code, by_flag]).unwrap_or_else(|e| panic!("{e}"));
+    let flags = ["complaint".to_owned()];
+    for c in 0..2 {
+        a.handle_signal(at(c), scope(1), ContactId::from_u128(c as u128), Signal::KeywordFlags(&flags));
+    }
+    let rules: Vec<RuleIndex> = drain(&mut a).iter().map(AlertEvent::rule).collect();
+    assert_eq!(rules, vec![RuleIndex(0), RuleIndex(1)]);
+    complain(&mut a, 3, 2, 10);
+    complain(&mut a, 3, 2, 11);
+    let rules: Vec<RuleIndex> = drain(&mut a).iter().map(AlertEvent::rule).collect();
+    assert_eq!(rules, vec![RuleIndex(0)], "a disposition does not count for a keyword-only rule");
+}
+
+#[test]
+fn rule_names_must_be_unique_and_rules_must_name_a_mark() {
+    let rule = ComplaintRule::more_than(3, DurationMs::from_secs(900), code("complaint"));
+    let err = ComplaintAlerts::new(vec![rule.clone(), rule.clone()]).err().map(|e| e.to_string());
+    assert_eq!(err.as_deref(), Some("name \"complaints\" is used twice"));
+    let mut markless = rule;
+    markless.dispositions.clear();
+    markless.keyword_flags.clear();
+    let err = ComplaintAlerts::new(vec![markless]).err().map(|e| e.to_string());
+    assert_eq!(err.as_deref(), Some("dispositions or keyword_flags must name at least one complaint mark"));
+    assert!(ComplaintAlerts::new(Vec::new()).is_err());
 }
 
 #[test]
@@ -141,7 +220,7 @@ fn next_timeout_is_when_the_oldest_complaint_leaves_its_window() {
 fn scopes_beyond_the_limit_are_dropped_and_counted() {
     let mut rule = ComplaintRule::more_than(3, DurationMs::from_secs(900), code("complaint"));
     rule.max_tracked_scopes = 2;
-    let mut a = ComplaintAlerts::new(rule).unwrap_or_else(|e| panic!("{e}"));
+    let mut a = engine(rule);
     for q in 0..5 {
         complain(&mut a, 1, q, q);
     }
@@ -154,7 +233,7 @@ fn undelivered_alerts_are_bounded() {
     let mut rule = ComplaintRule::more_than(1, DurationMs::from_secs(900), code("complaint"));
     rule.clear_at_or_below = 0;
     rule.max_pending_events = 1;
-    let mut a = ComplaintAlerts::new(rule).unwrap_or_else(|e| panic!("{e}"));
+    let mut a = engine(rule);
     for q in 0..3 {
         complain(&mut a, 1, q, q * 10);
         complain(&mut a, 1, q, q * 10 + 1);
@@ -164,11 +243,11 @@ fn undelivered_alerts_are_bounded() {
 }
 
 #[test]
-fn rule_without_hysteresis_is_refused() {
+fn rule_clearing_above_its_raise_threshold_is_refused() {
     let mut rule = ComplaintRule::more_than(3, DurationMs::from_secs(900), code("complaint"));
-    rule.clear_at_or_below = 3;
-    let err = ComplaintAlerts::new(rule).err().map(|e| e.to_string());
-    assert_eq!(err.as_deref(), Some("clear_at_or_below must be less than raise_above (hysteresis)"));
+    rule.clear_at_or_below = 4;
+    let err = ComplaintAlerts::new(vec![rule]).err().map(|e| e.to_string());
+    assert_eq!(err.as_deref(), Some("clear_at_or_below must be at most raise_above"));
 }
 
 // ---- property: the bounded state machine agrees with a naive recount ----
@@ -182,7 +261,7 @@ proptest::proptest! {
         let window_s = 15 * 60;
         let mut rule = ComplaintRule::more_than(n, DurationMs::from_secs(window_s as u64), code("complaint"));
         rule.clear_at_or_below = n / 2;
-        let mut a = ComplaintAlerts::new(rule).unwrap_or_else(|e| panic!("{e}"));
+        let mut a = engine(rule);
         let base = at(0).unix_ms();
         let (mut now_s, mut seen, mut raised) = (0i64, Vec::<(i64, u128)>::new(), false);
         for (gap_s, contact, is_timeout) in gaps {
@@ -205,7 +284,7 @@ proptest::proptest! {
             } else if raised && count <= n / 2 {
                 raised = false;
             }
-            proptest::prop_assert_eq!(a.is_raised(scope(1)), raised);
+            proptest::prop_assert_eq!(a.is_raised(R0, scope(1)), raised);
         }
     }
 }
@@ -214,6 +293,6 @@ proptest::proptest! {
 fn per_scope_list_must_hold_more_than_the_threshold() {
     let mut rule = ComplaintRule::more_than(3, DurationMs::from_secs(900), code("complaint"));
     rule.max_complaints_per_scope = 3;
-    let err = ComplaintAlerts::new(rule).err().map(|e| e.to_string());
+    let err = ComplaintAlerts::new(vec![rule]).err().map(|e| e.to_string());
     assert_eq!(err.as_deref(), Some("max_complaints_per_scope must be more than raise_above"));
 }
