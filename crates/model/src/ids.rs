@@ -82,6 +82,14 @@ typed_id!(/// A call recording.
     RecordingId, "recording id");
 typed_id!(/// An answer to a post-contact survey.
     SurveyResponseId, "survey response id");
+typed_id!(/// A QA scorecard.
+    ScorecardId, "scorecard id");
+typed_id!(/// A QA evaluation of one contact.
+    EvaluationId, "evaluation id");
+typed_id!(/// A QA calibration session.
+    CalibrationId, "calibration id");
+typed_id!(/// A QA sample drawn for a period.
+    QaSampleId, "QA sample id");
 
 #[cfg(test)]
 mod tests {

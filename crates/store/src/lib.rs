@@ -60,6 +60,11 @@ pub use repo::auth::{AuditRecord, MAX_AUDIT_PATH_CHARS, StoredApiToken, StoredSe
 pub use repo::contacts::TimeRange;
 pub use repo::live::{AgentPresence, MAX_LIVE_ROWS};
 pub use repo::orders::MAX_ORDER_NUMBER_CHARS;
+pub use repo::qa::{
+    CalibrationSheet, EvaluationFilter, EvaluationStatus, MAX_EVALUATION_JSON_BYTES, MAX_QA_ROWS, MAX_SAMPLE_CONTACTS,
+    MAX_SCORECARD_DEFINITION_BYTES, QaCandidate, SampleContact, StoredCalibration, StoredDispute, StoredEvaluation,
+    StoredSample, StoredScorecard,
+};
 pub use repo::recording_retention::{LegalHold, MAX_HOLD_BY_CHARS, MAX_HOLD_REASON_CHARS};
 pub use repo::sip_bindings::SipBinding;
 pub use repo::transcripts::{

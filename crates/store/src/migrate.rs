@@ -44,6 +44,7 @@ const SQLITE: &[Migration] = &[
     migration!(4, "0004", "center", "sqlite"),
     migration!(5, "0005", "aggregates", "sqlite"),
     migration!(6, "0006", "transcripts", "sqlite"),
+    migration!(7, "0007", "qa", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
     migration!(1, "0001", "initial", "postgres"),
@@ -52,6 +53,7 @@ const POSTGRES: &[Migration] = &[
     migration!(4, "0004", "center", "postgres"),
     migration!(5, "0005", "aggregates", "postgres"),
     migration!(6, "0006", "transcripts", "postgres"),
+    migration!(7, "0007", "qa", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
     migration!(1, "0001", "initial", "mysql"),
@@ -60,10 +62,11 @@ const MYSQL: &[Migration] = &[
     migration!(4, "0004", "center", "mysql"),
     migration!(5, "0005", "aggregates", "mysql"),
     migration!(6, "0006", "transcripts", "mysql"),
+    migration!(7, "0007", "qa", "mysql"),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 6;
+pub const LATEST_SCHEMA_VERSION: u32 = 7;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 

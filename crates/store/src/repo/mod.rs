@@ -13,6 +13,7 @@ pub(crate) mod customers;
 pub(crate) mod live;
 pub(crate) mod orders;
 pub(crate) mod orgs;
+pub(crate) mod qa;
 pub(crate) mod queues;
 pub(crate) mod recording_retention;
 pub(crate) mod recordings;

@@ -9,6 +9,7 @@ mod directory;
 mod fixtures;
 mod harness;
 mod live;
+mod qa;
 mod recording_retention;
 mod records;
 mod schema;
@@ -102,6 +103,13 @@ store_suite! {
     recording_retention::legal_hold_is_placed_replaced_and_released_with_its_flag,
     recording_retention::retention_lists_only_old_unheld_undeleted_recordings_of_the_org,
     recording_retention::recording_on_hold_or_already_deleted_is_never_marked_deleted,
+    qa::scorecards_round_trip_update_and_hide_archived,
+    qa::evaluation_moves_through_the_workflow_with_its_dispute,
+    qa::evaluations_are_filtered_by_agent_publication_and_org,
+    qa::corrupt_stored_evaluation_state_is_reported_not_panicked,
+    qa::calibration_sheets_are_replaced_per_evaluator,
+    qa::sample_round_trips_with_its_contacts_and_seed,
+    qa::qa_candidates_are_ended_contacts_with_an_agent_flagged_by_keyword_rules,
 }
 
 /// Not part of the three-backend suite: an in-memory SQLite store (handy for tools and demos)
