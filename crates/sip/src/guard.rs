@@ -1,5 +1,6 @@
 //! Admission of requests per source address: a token-bucket rate limit (bounded map of sources)
-//! and the dropping of known SIP scanner user-agents (friendly-scanner, sipvicious...).
+//! with an exemption for trusted sources (SIP trunks), and the dropping of known SIP scanner
+//! user-agents (friendly-scanner, sipvicious...).
 //!
 //! Pure: time is passed in. Dropping is silent by design (answering scanners tells them a SIP
 //! server is there); the shell counts the drops from [`GuardCounters`]. Never panics.
@@ -22,6 +23,10 @@ pub struct GuardConfig {
     pub max_tracked_sources: usize,
     /// Lower-case fragments of User-Agent values that mark a scanner.
     pub scanner_user_agents: Vec<String>,
+    /// Addresses exempt from the rate limit (SIP trunks, the operator's own proxies): a
+    /// provider carrying many calls sends far more than one phone. Scanner user-agents are
+    /// dropped from them all the same.
+    pub trusted_sources: Vec<IpAddr>,
 }
 
 impl Default for GuardConfig {
@@ -43,6 +48,7 @@ impl Default for GuardConfig {
             ]
             .map(String::from)
             .to_vec(),
+            trusted_sources: Vec::new(),
         }
     }
 }
@@ -100,8 +106,17 @@ impl SourceGuard {
         bucket.tokens_milli.saturating_add(refill).min(self.capacity_milli())
     }
 
-    /// Takes one message from `source`'s budget. Call before parsing: it is cheap.
+    /// Whether `source` is exempt from the rate limit ([`GuardConfig::trusted_sources`]).
+    pub fn is_trusted(&self, source: IpAddr) -> bool {
+        self.config.trusted_sources.contains(&source)
+    }
+
+    /// Takes one message from `source`'s budget (trusted sources have no budget and are not
+    /// tracked). Call before parsing: it is cheap.
     pub fn admit_source(&mut self, now: Timestamp, source: IpAddr) -> Admission {
+        if self.is_trusted(source) {
+            return Admission::Allow;
+        }
         let now_ms = now.unix_ms();
         if !self.buckets.contains_key(&source) && self.buckets.len() >= self.config.max_tracked_sources {
             self.evict(now_ms);
@@ -196,6 +211,22 @@ User-Agent: {user_agent}\r\nContent-Length: 0\r\n\r\n"
         assert_eq!(g.admit_source(at(0), ip(2)), Admission::Allow, "other sources keep their own budget");
         assert_eq!(g.admit_source(at(99), ip(1)), Admission::DropRateLimited);
         assert_eq!(g.admit_source(at(100), ip(1)), Admission::Allow, "one message per 100 ms at 10/s");
+    }
+
+    #[test]
+    fn a_trusted_source_is_never_rate_limited_and_an_untrusted_one_still_is() {
+        let config = GuardConfig {
+            max_messages_per_second: 1,
+            burst_messages: 2,
+            trusted_sources: vec![ip(9)],
+            ..GuardConfig::default()
+        };
+        let mut g = SourceGuard::new(config);
+        assert!((0..100).all(|_| g.admit_source(at(0), ip(9)) == Admission::Allow));
+        let untrusted = (0..100).filter(|_| g.admit_source(at(0), ip(1)) == Admission::Allow).count();
+        assert_eq!(untrusted, 2);
+        assert_eq!(g.tracked_sources(), 1, "trusted sources take no room in the map");
+        assert_eq!(g.admit(at(0), ip(9), &options("friendly-scanner")), Admission::DropScanner);
     }
 
     #[test]

@@ -23,11 +23,14 @@
 //! - [`digest`]: Digest authentication (RFC 2617, RFC 7616, RFC 8760): MD5 and SHA-256, qop=auth,
 //!   stateless HMAC nonces with expiry (`stale=true`), bounded replay tracking; the client side
 //!   answers a trunk's 401/407.
-//! - [`guard`]: per-source admission: a token-bucket rate limit per IP address (bounded map) and
-//!   silent dropping of SIP scanner user-agents.
+//! - [`guard`]: per-source admission: a token-bucket rate limit per IP address (bounded map,
+//!   trusted sources such as trunks exempt) and silent dropping of SIP scanner user-agents.
 //! - [`registrar`]: REGISTER as a pure state machine: bindings per extension, expiry limits (423),
 //!   un-registration, Call-ID/CSeq ordering, failed-auth throttling per source address, binding
 //!   events for the store, OPTIONS keep-alive scheduling.
+//! - [`trunk`]: SIP trunks to a provider: routing a dialled number to a trunk (E.164
+//!   normalisation, longest prefix, default trunk, the provider's number format) and
+//!   [`trunk::RegistrationClient`], REGISTER with digest auth, refresh, back-off, un-register.
 //!
 //! # How a shell drives it
 //! ```text
@@ -61,6 +64,7 @@ pub mod message;
 pub mod registrar;
 pub mod sdp;
 pub mod transaction;
+pub mod trunk;
 
 pub use message::{
     CSeq, Contact, Header, HeaderName, Headers, Host, Limits, Message, Method, NameAddr, ParseError, Request, Response,
