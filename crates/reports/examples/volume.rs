@@ -79,7 +79,7 @@ struct Args {
 
 fn args() -> Args {
     let mut a =
-        Args { url: String::new(), contacts: 10_000_000, days: 365, seats: 300, batch: 5_000, measure_only: false };
+        Args { url: String::new(), contacts: 10_000_000, days: 365, seats: 300, batch: 50_000, measure_only: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_default();
@@ -249,10 +249,10 @@ async fn generate(store: &Store, a: &Args, settings: &AggregateSettings) -> Resu
         for chunk in day.contacts.chunks(a.batch) {
             store.insert_contacts(chunk).await?;
         }
-        // Events in time order, batched like a center flushing every few thousand contacts.
+        // Events in time order, in the biggest batches one ingest takes (a day is 2–3 of them).
         let mut events = day.events;
         events.sort_by_key(Input::at);
-        for chunk in events.chunks(a.batch * 8) {
+        for chunk in events.chunks(reports::MAX_EVENTS_PER_INGEST) {
             reports::ingest(store, ORG, settings, chunk).await?;
         }
         written += day.contacts.len() as u64;
