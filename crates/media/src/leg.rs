@@ -73,6 +73,8 @@ pub struct LegCounters {
     pub malformed: u64,
     pub wrong_source: u64,
     pub unknown_payload_type: u64,
+    /// Audio packets in the G.711 law that was not negotiated (decoded and transcoded as such).
+    pub other_law_audio: u64,
     pub probation_or_jump: u64,
     pub rtp_sent: u64,
     pub rtcp_sent: u64,
@@ -81,7 +83,8 @@ pub struct LegCounters {
 /// An RTP packet that passed every check.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Accepted<'a> {
-    Audio(RtpPacket<'a>),
+    /// G.711 audio and the law it is in (the payload type's, which may differ from the leg's).
+    Audio(RtpPacket<'a>, Codec),
     Event(RtpPacket<'a>),
 }
 
@@ -211,10 +214,16 @@ impl Leg {
             return None;
         }
         let pt = packet.header.payload_type;
-        let accepted = if pt == self.config.codec.payload_type() {
-            Accepted::Audio(packet)
-        } else if Some(pt) == self.config.telephone_event_pt {
+        let accepted = if Some(pt) == self.config.telephone_event_pt {
             Accepted::Event(packet)
+        } else if let Some(codec) = Codec::from_payload_type(pt) {
+            // The negotiated law, or the other one: a caller that offered PCMA and PCMU and was
+            // answered with one may still send the other (static payload types 0 and 8 cannot
+            // mean anything else). Dropping it left the customer silent in the recording.
+            if codec != self.config.codec {
+                self.counters.other_law_audio += 1;
+            }
+            Accepted::Audio(packet, codec)
         } else {
             self.counters.unknown_payload_type += 1;
             return None;

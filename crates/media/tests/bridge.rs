@@ -714,3 +714,83 @@ fn a_call_can_move_between_threads() {
     assert_send::<Transmit>();
     assert_send::<MediaEvent>();
 }
+
+/// Goertzel power of `hz` in `samples` relative to their total energy (1.0: a pure tone at `hz`).
+fn tone_share(samples: &[i16], hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / 8000.0;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in samples {
+        let s0 = f64::from(x) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    let energy: f64 = samples.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+    if energy == 0.0 { 0.0 } else { 2.0 * power / (energy * samples.len() as f64) }
+}
+
+/// A bridged, recorded call in which each side talks for a second with its own tone: the customer
+/// a 1 kHz tone in `customer_sends` on a leg negotiated as `customer_leg`, the agent 440 Hz in
+/// `agent`. Returns the last half second of the recording (left, right) and of what the agent heard.
+fn two_way_call(customer_leg: Codec, customer_sends: Codec, agent: Codec) -> (Vec<i16>, Vec<i16>, Vec<i16>) {
+    let mut call = Call::with_agent(customer_leg, agent);
+    call.bridge.connect();
+    let sink = MemorySink::default();
+    call.bridge.start_recording(Box::new(sink.clone()));
+    for i in 0..50u16 {
+        let (ts, seq) = (8000 + 160 * u32::from(i), 100 + i);
+        let said = tone_frame(customer_sends, 1000.0, 6000.0, i.into());
+        call.packet(LegId::Customer, CUSTOMER, &rtp(customer_sends.payload_type(), seq, ts, 1, i == 0, &said));
+        let said = tone_frame(agent, 440.0, 6000.0, i.into());
+        call.packet(LegId::Agent, AGENT, &rtp(agent.payload_type(), seq, ts, 2, i == 0, &said));
+        call.advance(20);
+    }
+    let frames = sink.frames.lock().expect("lock").clone();
+    // The last 0.5 s: past the jitter buffer's start-up silence, both sides talking steadily.
+    let tail = |v: Vec<i16>| v[v.len().saturating_sub(4000)..].to_vec();
+    let left = tail(frames.iter().flat_map(|(l, _)| l.clone()).collect());
+    let right = tail(frames.iter().flat_map(|(_, r)| r.clone()).collect());
+    let mut heard = Vec::new();
+    for t in call.sent.iter().filter(|t| t.leg == LegId::Agent && t.kind == PacketKind::Rtp) {
+        let p = RtpPacket::parse(&t.contents).expect("valid");
+        let codec = Codec::from_payload_type(p.header.payload_type).expect("the agent is sent G.711");
+        let mut samples = Vec::new();
+        codec.decode(p.payload, &mut samples);
+        heard.extend(samples);
+    }
+    (left, right, tail(heard))
+}
+
+fn assert_each_side_carries_its_own_tone(customer_leg: Codec, customer_sends: Codec, agent: Codec) {
+    let (left, right, heard) = two_way_call(customer_leg, customer_sends, agent);
+    let shares = |s: &[i16], own: f64, other: f64| (tone_share(s, own), tone_share(s, other));
+    let (own, other) = shares(&left, 1000.0, 440.0);
+    assert!(own > 0.8 && other < 0.05, "recording's left (customer) channel: 1 kHz {own:.3}, 440 Hz {other:.3}");
+    let (own, other) = shares(&right, 440.0, 1000.0);
+    assert!(own > 0.8 && other < 0.05, "recording's right (agent) channel: 440 Hz {own:.3}, 1 kHz {other:.3}");
+    let (own, other) = shares(&heard, 1000.0, 440.0);
+    assert!(own > 0.8 && other < 0.05, "what the agent hears: 1 kHz {own:.3}, 440 Hz {other:.3}");
+}
+
+#[test]
+fn a_pcma_caller_bridged_to_a_pcmu_agent_is_recorded_on_both_channels() {
+    assert_each_side_carries_its_own_tone(Codec::Pcma, Codec::Pcma, Codec::Pcmu);
+}
+
+#[test]
+fn a_pcmu_caller_bridged_to_a_pcma_agent_is_recorded_on_both_channels() {
+    assert_each_side_carries_its_own_tone(Codec::Pcmu, Codec::Pcmu, Codec::Pcma);
+}
+
+/// A caller that offered PCMA first and PCMU second, answered PCMU (our preference), that keeps
+/// sending PCMA: its audio is still recorded, and reaches the agent transcoded, not dropped.
+#[test]
+fn a_caller_sending_pcma_on_a_leg_answered_pcmu_is_recorded_and_heard() {
+    assert_each_side_carries_its_own_tone(Codec::Pcmu, Codec::Pcma, Codec::Pcmu);
+}
+
+#[test]
+fn a_caller_sending_pcmu_on_a_leg_answered_pcma_is_recorded_and_heard() {
+    assert_each_side_carries_its_own_tone(Codec::Pcma, Codec::Pcmu, Codec::Pcma);
+}

@@ -9,7 +9,7 @@ use super::{
     Bridge, DtmfSource, Feed, LegId, MediaEvent, MediaTimeoutReason, MonitorMode, PacketKind, SOURCE_HOLD, SOURCE_MIX,
     SOURCE_PROMPT, SOURCE_SILENCE, SOURCE_TONE, TICK, Transmit, mix_into,
 };
-use crate::codec::SAMPLES_PER_FRAME;
+use crate::codec::{Codec, SAMPLES_PER_FRAME};
 use crate::dtmf::{DtmfDigit, DtmfNotice, DtmfPacket, TelephoneEvent};
 use crate::inband;
 use crate::leg::Accepted;
@@ -44,11 +44,19 @@ impl Bridge {
         }
         let Some((accepted, latched)) = l.accept_rtp(now, from, bytes) else { return };
         match accepted {
-            Accepted::Audio(p) => {
-                if needs_audio {
-                    l.jitter.push(now, p.header.sequence, p.header.timestamp, p.payload);
-                }
+            Accepted::Audio(p, codec) if needs_audio => {
+                // The jitter buffer holds the leg's negotiated law; the other law is converted.
+                let payload = if codec == l.config.codec {
+                    p.payload
+                } else {
+                    self.scratch.clear();
+                    self.scratch.extend_from_slice(p.payload);
+                    codec.transcode_in_place(l.config.codec, &mut self.scratch);
+                    &self.scratch
+                };
+                l.jitter.push(now, p.header.sequence, p.header.timestamp, payload);
             }
+            Accepted::Audio(..) => {}
             Accepted::Event(p) => {
                 if l.dtmf_rx.handle_packet(now, p.header.timestamp, p.payload).is_err() {
                     l.counters.malformed += 1;
@@ -60,8 +68,8 @@ impl Bridge {
         }
         self.drain_dtmf(leg);
         match accepted {
-            Accepted::Audio(p) => self.relay(now, leg, &p, false),
-            Accepted::Event(p) => self.relay(now, leg, &p, true),
+            Accepted::Audio(p, codec) => self.relay(now, leg, &p, Some(codec)),
+            Accepted::Event(p) => self.relay(now, leg, &p, None),
         }
     }
 
@@ -78,7 +86,10 @@ impl Bridge {
         }
     }
 
-    fn relay(&mut self, now: Instant, from: LegId, p: &RtpPacket<'_>, is_event: bool) {
+    /// Forwards a packet to the other leg: audio (`Some(law it is in)`) transcoded to that leg's
+    /// codec when they differ, or an RFC 4733 event (`None`) as it is.
+    fn relay(&mut self, now: Instant, from: LegId, p: &RtpPacket<'_>, audio: Option<Codec>) {
+        let is_event = audio.is_none();
         let to = match from {
             LegId::Customer => LegId::Agent,
             LegId::Agent => LegId::Customer,
@@ -87,7 +98,6 @@ impl Bridge {
         if !matches!(self.feeds[to.index()], Feed::Relay) || (to == LegId::Agent && self.whisper_active()) {
             return;
         }
-        let Some(src_codec) = self.leg(from).map(|l| l.config.codec) else { return };
         let Some(dst) = self.legs[to.index()].as_mut() else { return };
         if dst.dtmf_tx.is_sending() {
             return;
@@ -111,14 +121,14 @@ impl Bridge {
         if write_simple(&header, p.payload, &mut contents).is_err() {
             return;
         }
-        let transcode = !is_event && src_codec != dst.config.codec;
-        if transcode {
-            src_codec.transcode_in_place(dst.config.codec, &mut contents[12..]);
+        let transcode = audio.filter(|&src| src != dst.config.codec);
+        if let Some(src) = transcode {
+            src.transcode_in_place(dst.config.codec, &mut contents[12..]);
         }
         dst.counters.rtp_sent += 1;
         let destination = dst.remote_rtp;
         self.counters.relayed += 1;
-        self.counters.transcoded += u64::from(transcode);
+        self.counters.transcoded += u64::from(transcode.is_some());
         self.push_transmit(Transmit { leg: to, kind: PacketKind::Rtp, destination, contents });
     }
 

@@ -4,7 +4,9 @@
 //!
 //! - **Relay**: when connected, RTP from one leg is forwarded to the other at once (no jitter
 //!   buffer on that path), re-stamped with the far side's SSRC/sequence/timestamp line and
-//!   transcoded µ↔A when the legs' codecs differ; RFC 4733 events are passed through too.
+//!   transcoded µ↔A when the packet's law differs from the other leg's codec; RFC 4733 events are
+//!   passed through too. A leg takes audio in either G.711 law (payload type 0 or 8), whichever
+//!   was negotiated: a caller answered PCMU may still send the PCMA it offered.
 //! - **Prompts / music on hold**: a leg's feed can be a [`Playback`]; frames are generated every
 //!   20 ms tick. Switching feeds keeps the far end's sequence/timestamps monotonic (marker set).
 //! - **NAT latching**: each leg learns its remote address from the first valid RTP packet
