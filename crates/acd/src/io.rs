@@ -130,6 +130,14 @@ pub enum Input {
         agent: AgentId,
         contact: ContactId,
     },
+    /// The offer could not ring the agent at all (phone unreachable, not registered, busy):
+    /// handled like a rejection, and counted as a missed offer, so an agent whose device keeps
+    /// failing goes Away ("missed") after the queue's `missed_offers_before_away` instead of
+    /// being offered every contact in turn.
+    OfferFailed {
+        agent: AgentId,
+        contact: ContactId,
+    },
     /// The conversation is over; the agent goes to the queue's wrap-up.
     ContactEnded(ContactId),
     /// The agent finished after-contact work before the wrap-up timer.

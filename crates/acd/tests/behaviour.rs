@@ -265,6 +265,39 @@ fn two_missed_offers_in_a_row_put_the_agent_away_with_reason_missed() {
 }
 
 #[test]
+fn failed_rings_count_as_missed_so_a_failing_agent_goes_away_and_others_take_the_work() {
+    let (mut h, _, tech, _) = setup();
+    h.login(t(0), AgentB::new(1, &[tech]).skill("technical", 5));
+    h.arrive(t(0), contact(1, Channel::Voice, tech));
+    h.arrive(t(0), contact(2, Channel::Voice, tech));
+    h.arrive(t(0), contact(3, Channel::Voice, tech));
+    // Agent 1's phone fails at once: the next contact is offered to it (one miss so far)...
+    let out = h.send(t(1), Input::OfferFailed { agent: agent_id(1), contact: contact_id(1) });
+    assert_eq!(offers(&out), vec![(contact_id(2), agent_id(1))]);
+    // ...and the second failure in a row (the queue's limit) puts it Away "missed", offered nothing.
+    let out = h.send(t(1), Input::OfferFailed { agent: agent_id(1), contact: contact_id(2) });
+    assert!(offers(&out).is_empty());
+    assert!(events(&out).iter().any(|e| matches!(e,
+        EventKind::AgentStateChanged { to: AgentState::Away, reason: Some(r), .. } if r.as_str() == "missed")));
+    // A working agent who logs in gets the waiting contacts.
+    let out = h.login(t(2), AgentB::new(2, &[tech]).skill("technical", 5));
+    assert_eq!(offers(&out).len(), 1);
+    assert_eq!(offers(&out)[0].1, agent_id(2));
+}
+
+#[test]
+fn declined_offers_do_not_count_as_missed() {
+    let (mut h, _, tech, _) = setup();
+    h.login(t(0), AgentB::new(1, &[tech]).skill("technical", 5));
+    for i in 1..=3 {
+        h.arrive(t(0), contact(i, Channel::Voice, tech));
+    }
+    h.send(t(1), Input::OfferRejected { agent: agent_id(1), contact: contact_id(1) });
+    h.send(t(1), Input::OfferRejected { agent: agent_id(1), contact: contact_id(2) });
+    assert_ne!(h.acd.agent_state(agent_id(1)), Some(AgentState::Away));
+}
+
+#[test]
 fn answering_resets_the_missed_count() {
     let (mut h, _, tech, _) = setup();
     h.login(t(0), AgentB::new(1, &[tech]).skill("technical", 5));

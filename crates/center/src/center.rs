@@ -356,6 +356,11 @@ impl Core {
                 self.settle(now);
                 let _ = reply.send(result);
             }
+            Command::RingFailed { agent, contact, reply } => {
+                let result = self.engine(now, Input::OfferFailed { agent, contact });
+                self.settle(now);
+                let _ = reply.send(result);
+            }
             Command::End { contact, outcome, reply } => {
                 let result = self.end(now, contact, outcome);
                 self.settle(now);

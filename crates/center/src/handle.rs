@@ -20,6 +20,7 @@ pub(crate) enum Command {
     SetAgentState { agent: AgentId, presence: Presence, forced_by: Option<UserId>, reply: Reply<()> },
     Accept { agent: AgentId, contact: ContactId, reply: Reply<()> },
     Reject { agent: AgentId, contact: ContactId, reply: Reply<()> },
+    RingFailed { agent: AgentId, contact: ContactId, reply: Reply<()> },
     End { contact: ContactId, outcome: ContactOutcome, reply: Reply<()> },
     WrapUpDone { agent: AgentId, contact: ContactId, disposition: Disposition, reply: Reply<()> },
     TransferToQueue { contact: ContactId, queue: QueueId, reply: Reply<()> },
@@ -130,6 +131,14 @@ impl CenterHandle {
     /// The agent declines an offer: it goes to the next agent.
     pub async fn reject(&self, agent: AgentId, contact: ContactId) -> Result<(), CenterError> {
         self.ask(|r| Command::Reject { agent, contact, reply: r }).await
+    }
+
+    /// The offer could not ring the agent at all (phone unreachable, not registered, busy, or
+    /// the ring failed before the ring timeout): the contact goes to the next agent and the
+    /// failure counts as a missed offer, so after the queue's `missed_offers_before_away` in a
+    /// row the agent goes Away ("missed") instead of being offered every contact in turn.
+    pub async fn ring_failed(&self, agent: AgentId, contact: ContactId) -> Result<(), CenterError> {
+        self.ask(|r| Command::RingFailed { agent, contact, reply: r }).await
     }
 
     /// The conversation is over. A connected contact ends with `outcome` (normally `answered`;

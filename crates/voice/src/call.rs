@@ -731,8 +731,11 @@ impl Call {
                 tracing::info!(status, %reason, "agent leg not answered");
                 let agent = self.agent.as_ref().map(|a| a.agent);
                 self.drop_agent_leg().await;
+                // Unreachable, not registered, busy or declined before the ring timeout: a missed
+                // offer, so a phone that keeps failing puts its agent Away instead of being
+                // offered every waiting call in turn.
                 if let (Some(agent), Some(contact)) = (agent, self.contact) {
-                    let _ = self.ctx.center.reject(agent, contact).await;
+                    let _ = self.ctx.center.ring_failed(agent, contact).await;
                 }
             }
             CallEvent::Hold { call, held, offer } => self.on_hold(call, held, &offer, from_customer).await,

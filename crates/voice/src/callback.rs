@@ -207,7 +207,7 @@ impl Callback {
             CallEvent::Failed { status, reason, .. } if is_agent => {
                 tracing::info!(status, %reason, "callback: agent leg not answered");
                 self.agent_leg = None;
-                let _ = self.ctx.center.reject(self.offer.agent, self.contact()).await;
+                let _ = self.ctx.center.ring_failed(self.offer.agent, self.contact()).await;
                 true
             }
             CallEvent::Answered { sdp, .. } if is_customer => self.customer_answered(sdp).await,

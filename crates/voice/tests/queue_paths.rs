@@ -145,3 +145,54 @@ async fn an_invalid_menu_key_and_an_unknown_order_are_on_the_contact() {
     assert!(contact.ivr_digits.contains("999999"), "digits {:?}", contact.ivr_digits);
     assert_eq!(contact.agent, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_whose_phone_cannot_ring_goes_away_missed_and_the_working_agent_answers() {
+    // 1001 is Available but has no registered phone: every ring fails at once. Two failures in a
+    // row (the queue's limit here) send it Away "missed"; it must not be offered every call again.
+    let mut routes = center::demo_routes();
+    routes.queues.entry("general".to_owned()).or_default().missed_offers_before_away = Some(2);
+    let rig = Rig::start_with_routes(26_000, routes).await;
+    let answering_port = free_port();
+    register(&rig, "1002", answering_port).await;
+    let answering = sipp_for(120, "agent_answers.xml", rig.sip_addr(), answering_port, "x", &["-s", "1002"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+    rig.center.set_agent_state(agent("1002"), Presence::Available).await.expect("available");
+
+    // One caller talks to an agent; the other waits 20 s in the queue and leaves.
+    let talker = sipp_for(120, "ivr_waits_long.xml", rig.sip_addr(), free_port(), "+8613800000002", &["-s", "4000"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let waiter = sipp_for(90, "ivr_abandon_late.xml", rig.sip_addr(), free_port(), "+8613800000005", &["-s", "4000"]);
+
+    let (code, log) = answering.finish().await;
+    assert_eq!(code, 0, "answering phone scenario: {log}");
+    let (code, log) = talker.finish().await;
+    assert_eq!(code, 0, "talking caller scenario: {log}");
+    let (code, log) = waiter.finish().await;
+    assert_eq!(code, 0, "waiting caller scenario: {log}");
+
+    let talked = rig.wait_for_contact(|c| c.from_address == "+8613800000002" && c.status == ContactStatus::Ended).await;
+    assert_eq!(talked.outcome, Some(ContactOutcome::Answered), "{talked:#?}");
+    assert_eq!(talked.agent, Some(agent("1002")), "{talked:#?}");
+    let waited = rig.wait_for_contact(|c| c.from_address == "+8613800000005" && c.status == ContactStatus::Ended).await;
+    assert_eq!(waited.outcome, Some(ContactOutcome::Abandoned), "{waited:#?}");
+
+    // 1001 was offered exactly as many calls as the limit allows, each given back as rejected.
+    let mut offered_to_failing = 0;
+    let mut rejected_by_failing = 0;
+    for contact in [talked.id, waited.id] {
+        for e in rig.events(contact).await {
+            if e.agent == Some(agent("1001")) {
+                offered_to_failing += usize::from(e.kind == ContactEventKind::Offered);
+                rejected_by_failing += usize::from(e.kind == ContactEventKind::OfferRejected);
+            }
+        }
+    }
+    assert_eq!(offered_to_failing, 2, "offers to the agent without a phone");
+    assert_eq!(rejected_by_failing, 2, "failed rings given back");
+    let snapshot = rig.center.snapshot().await.expect("snapshot");
+    let failing = snapshot.agent(agent("1001")).expect("1001 in the snapshot");
+    assert_eq!(failing.state, AgentState::Away, "{failing:#?}");
+    assert_eq!(failing.reason.as_ref().map(|r| r.as_str().to_owned()), Some("missed".to_owned()), "{failing:#?}");
+}

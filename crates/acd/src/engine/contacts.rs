@@ -431,13 +431,15 @@ impl Acd {
         self.fill_agent_except(a, skip);
     }
 
-    pub(crate) fn offer_rejected(&mut self, agent: AgentId, contact: ContactId) -> Result<(), AcdError> {
+    /// The agent declined the offer, or (`missed`) their device could not ring: the contact goes
+    /// to the next agent; a miss also counts towards the queue's `missed_offers_before_away`.
+    pub(crate) fn offer_rejected(&mut self, agent: AgentId, contact: ContactId, missed: bool) -> Result<(), AcdError> {
         let (a, c) = self.offered_to(agent, contact)?;
         self.emit(EventKind::OfferRejected { contact, agent });
         self.agents[a as usize].offers.retain(|&x| x != c);
         let rec = self.contact_mut(c);
         note_decline(&mut rec.declined_by, a);
-        let group = rec.group;
+        let (group, q) = (rec.group, rec.queue);
         let remaining = match &mut rec.state {
             ContactState::Offered { agents } => {
                 agents.retain(|&x| x != a);
@@ -449,6 +451,11 @@ impl Acd {
             self.requeue(c, RequeueReason::Rejected);
         }
         self.release_slot(a, group);
+        if missed {
+            // Before the agent is filled again: one who goes Away here is offered nothing more.
+            let limit = self.queues[q as usize].cfg.missed_offers_before_away;
+            self.offer_missed_by(a, limit);
+        }
         self.after_slot_freed(a, Some(c));
         Ok(())
     }
