@@ -15,6 +15,7 @@ use super::{
     MediaAnchor, is_call_request,
 };
 use crate::dialog::Dialog;
+use crate::digest::{Challenge, pick_challenge, respond};
 use crate::message::{
     HeaderName, Host, Method, NameAddr, Request, Response, StatusCode, Transport, Uri, Via, branch_from,
 };
@@ -69,6 +70,8 @@ struct Leg {
     refer_active: bool,
     link: Option<CallRef>,
     deadline: Option<Timestamp>,
+    /// Outbound through this trunk (index into [`CallConfig::trunks`]).
+    trunk: Option<usize>,
 }
 
 impl Leg {
@@ -92,6 +95,7 @@ impl Leg {
             refer_active: false,
             link: None,
             deadline: None,
+            trunk: None,
         }
     }
 }
@@ -103,6 +107,8 @@ enum Role {
         call: CallRef,
         request: Request,
         peer: Peer,
+        /// Provider challenges answered so far on this fork (a trunk's 401/407).
+        auth_rounds: u8,
     },
     Reinvite {
         call: CallRef,
@@ -128,6 +134,8 @@ pub struct CallLayer {
     deadlines: BTreeSet<(Timestamp, CallRef)>,
     events: VecDeque<CallEvent>,
     counters: CallCounters,
+    /// Live legs per trunk (same indexes as [`CallConfig::trunks`]).
+    trunk_calls: Vec<usize>,
 }
 
 impl std::fmt::Debug for CallLayer {
@@ -142,6 +150,7 @@ impl CallLayer {
     /// A layer with no calls. `seed` feeds tags, branches and Call-IDs.
     pub fn new(config: CallConfig, seed: u64, anchor: Box<dyn MediaAnchor>) -> CallLayer {
         CallLayer {
+            trunk_calls: vec![0; config.trunks.len()],
             config,
             anchor,
             salt: seed,
@@ -158,6 +167,11 @@ impl CallLayer {
 
     pub fn counters(&self) -> CallCounters {
         self.counters
+    }
+
+    /// Live legs out of each trunk, in the order of [`CallConfig::trunks`].
+    pub fn trunk_calls(&self) -> &[usize] {
+        &self.trunk_calls
     }
 
     /// Live legs.
@@ -283,10 +297,7 @@ impl CallLayer {
     }
 
     fn local_host(&self) -> Host {
-        match self.config.local.ip() {
-            IpAddr::V4(a) => Host::V4(a),
-            IpAddr::V6(a) => Host::V6(a),
-        }
+        host_of(self.config.local.ip())
     }
 
     fn via(&mut self, peer: &Peer) -> Via {
@@ -574,7 +585,7 @@ impl CallLayer {
             offer,
             ring_timeout_ms: self.config.direct_dial_ring_timeout_ms,
         };
-        self.start_dial(now, layer, outbound, dial, contacts, Some(inbound));
+        self.start_dial(now, layer, outbound, dial, contacts, Some(inbound), None);
     }
 
     fn on_ack(&mut self, request: &Request) {
@@ -751,6 +762,9 @@ impl CallLayer {
         if response.status.is_provisional() {
             return self.fork_ringing(now, layer, call, response);
         }
+        if matches!(status, 401 | 407) && self.answer_challenge(now, layer, id, call, response) {
+            return;
+        }
         let Some(leg) = self.legs.get_mut(&call) else { return };
         leg.forks.retain(|f| *f != id);
         let better = leg.best_failure.as_ref().is_none_or(|(best, _)| rank(status) < rank(*best));
@@ -761,6 +775,60 @@ impl CallLayer {
             let (status, reason) = leg.best_failure.clone().unwrap_or((status, response.reason.clone()));
             self.fail(now, layer, call, status, &reason);
         }
+    }
+
+    /// A trunk's provider challenged our INVITE (401/407): the same INVITE again (same Call-ID
+    /// and tags, next CSeq, new branch; the transaction layer already ACKed the challenge) with
+    /// Authorization or Proxy-Authorization. Once per challenge: a second challenge right after
+    /// our credentials means they were refused, unless it says `stale=true` (answered once
+    /// more). False when it was not answered (the fork then fails with the challenge's status).
+    fn answer_challenge(
+        &mut self,
+        now: Timestamp,
+        layer: &mut TransactionLayer,
+        id: TransactionId,
+        call: CallRef,
+        response: &Response,
+    ) -> bool {
+        const MAX_AUTH_ROUNDS: u8 = 2;
+        let Some(trunk) = self.legs.get(&call).and_then(|l| l.trunk).and_then(|t| self.config.trunks.get(t)) else {
+            return false;
+        };
+        let (username, password) = (trunk.username.clone(), trunk.password.clone());
+        let proxy = response.status.as_u16() == 407;
+        let header = if proxy { HeaderName::ProxyAuthenticate } else { HeaderName::WwwAuthenticate };
+        let offered: Vec<Challenge> = response
+            .headers
+            .get_all(&header)
+            .filter_map(Challenge::parse)
+            .filter(|c| trunk.answers_realm(&c.realm))
+            .collect();
+        let Some(challenge) = pick_challenge(&offered).cloned() else { return false };
+        let Some(Role::Fork { request, peer, auth_rounds, .. }) = self.client.get(&id) else { return false };
+        let rounds = *auth_rounds;
+        if !(rounds == 0 || (challenge.stale && rounds < MAX_AUTH_ROUNDS)) {
+            return false;
+        }
+        let (mut invite, peer) = (request.clone(), peer.clone());
+        let seq = invite.headers.cseq().map_or(1, |c| c.seq).saturating_add(1);
+        let via = self.via(&peer);
+        invite.headers.set(HeaderName::Via, via.to_string());
+        invite.headers.set(HeaderName::CSeq, format!("{seq} INVITE"));
+        invite.headers.remove(&HeaderName::Authorization);
+        invite.headers.remove(&HeaderName::ProxyAuthorization);
+        let cnonce = format!("{:016x}", self.fresh());
+        let uri = invite.uri.to_string();
+        let creds = respond(&challenge, &username, &password, &Method::Invite, &uri, &cnonce, 1);
+        let name = if proxy { HeaderName::ProxyAuthorization } else { HeaderName::Authorization };
+        invite.headers.push(name, creds.to_string());
+        let Ok(tx) = layer.send_request(now, invite.clone(), peer.clone()) else { return false };
+        self.client.insert(tx, Role::Fork { call, request: invite, peer, auth_rounds: rounds + 1 });
+        if let Some(leg) = self.legs.get_mut(&call) {
+            leg.forks.retain(|f| *f != id);
+            leg.forks.push(tx);
+        }
+        self.counters.trunk_challenges_answered += 1;
+        true
     }
 
     fn fork_ringing(&mut self, now: Timestamp, layer: &mut TransactionLayer, call: CallRef, response: &Response) {
@@ -1065,14 +1133,38 @@ impl CallLayer {
         if self.legs.contains_key(&call) || call < CallRef::FIRST_DIALLED {
             return false;
         }
-        let contacts = match &request.target {
-            DialTarget::Extension(ext) => lookup(ext),
-            DialTarget::Uri(uri) => contact_of_uri(uri).into_iter().collect(),
+        let (contacts, trunk) = match &request.target {
+            DialTarget::Extension(ext) => (lookup(ext), None),
+            DialTarget::Uri(uri) => (contact_of_uri(uri).into_iter().collect(), None),
+            DialTarget::Number(number) => match self.trunk_contact(number) {
+                Ok((contact, trunk)) => (vec![contact], Some(trunk)),
+                Err((status, reason)) => {
+                    self.counters.outbound_legs += 1;
+                    self.counters.trunk_dials_refused += 1;
+                    self.emit(CallEvent::Failed { call, status, reason });
+                    return true;
+                }
+            },
         };
-        self.start_dial(now, layer, call, request, contacts, None);
+        self.start_dial(now, layer, call, request, contacts, None, trunk);
         true
     }
 
+    /// Where a number goes out: the Request-URI at the trunk's provider, and the trunk. Refused
+    /// with the status and reason for `Failed` when no trunk can take it.
+    fn trunk_contact(&self, number: &str) -> Result<(DialContact, usize), (u16, String)> {
+        let route = self.config.trunks.route(number).map_err(|e| (e.status(), e.to_string()))?;
+        let trunk = self.config.trunks.get(route.trunk).ok_or((500, "trunk table changed".to_owned()))?;
+        if self.trunk_calls.get(route.trunk).copied().unwrap_or(0) >= trunk.max_calls {
+            let reason = format!("trunk {} is at its max_calls ({})", trunk.name, trunk.max_calls);
+            return Err((503, reason));
+        }
+        let host = host_of(trunk.address.ip());
+        let uri = Uri::sip(Some(&route.dialled), host, Some(trunk.address.port()));
+        Ok((DialContact { uri, destination: Peer::udp(trunk.address) }, route.trunk))
+    }
+
+    #[allow(clippy::too_many_arguments)] // the leg's whole description, used once per dial
     fn start_dial(
         &mut self,
         now: Timestamp,
@@ -1081,6 +1173,7 @@ impl CallLayer {
         request: DialRequest,
         contacts: Vec<DialContact>,
         link: Option<CallRef>,
+        trunk: Option<usize>,
     ) {
         self.counters.outbound_legs += 1;
         let call_id = format!("{:016x}@hotline", self.fresh());
@@ -1088,6 +1181,10 @@ impl CallLayer {
         let peer = contacts.first().map_or_else(|| Peer::udp(self.config.local), |c| c.destination.clone());
         let mut leg = self.new_outbound_leg(call_id.clone(), from_tag.clone(), peer);
         leg.link = link;
+        leg.trunk = trunk;
+        if let Some(count) = trunk.and_then(|t| self.trunk_calls.get_mut(t)) {
+            *count += 1;
+        }
         self.dialogs.insert((call_id.clone(), from_tag.clone()), call);
         self.legs.insert(call, leg);
         if self.legs.len() > self.config.max_calls {
@@ -1098,9 +1195,10 @@ impl CallLayer {
             return self.fail(now, layer, call, 480, "no registered contact");
         }
         for contact in contacts.into_iter().take(self.config.max_forks) {
-            let invite = self.build_invite(&request, &contact, &call_id, &from_tag);
+            let invite = self.build_invite(&request, &contact, &call_id, &from_tag, trunk);
             if let Ok(tx) = layer.send_request(now, invite.clone(), contact.destination.clone()) {
-                self.client.insert(tx, Role::Fork { call, request: invite, peer: contact.destination });
+                let role = Role::Fork { call, request: invite, peer: contact.destination, auth_rounds: 0 };
+                self.client.insert(tx, role);
                 if let Some(leg) = self.legs.get_mut(&call) {
                     leg.forks.push(tx);
                 }
@@ -1117,11 +1215,23 @@ impl CallLayer {
         Leg::new(Phase::Dialling, call_id, local_tag, peer)
     }
 
-    fn build_invite(&mut self, dial: &DialRequest, contact: &DialContact, call_id: &str, from_tag: &str) -> Request {
+    fn build_invite(
+        &mut self,
+        dial: &DialRequest,
+        contact: &DialContact,
+        call_id: &str,
+        from_tag: &str,
+        trunk: Option<usize>,
+    ) -> Request {
         let via = self.via(&contact.destination);
         let host = self.local_host();
         let mut invite = Request::new(Method::Invite, contact.uri.clone());
-        let caller_uri = Uri::sip(Some(&dial.caller_number), host.clone(), None);
+        // Out of a trunk, the caller is the trunk's number at the provider's domain.
+        let trunk = trunk.and_then(|t| self.config.trunks.get(t));
+        let caller_number =
+            trunk.map(|t| t.caller_id.as_str()).filter(|c| !c.is_empty()).unwrap_or(&dial.caller_number);
+        let caller_host = trunk.map_or_else(|| host.clone(), |t| host_of(t.address.ip()));
+        let caller_uri = Uri::sip(Some(caller_number), caller_host, None);
         let mut from = NameAddr::new(caller_uri.clone());
         from.display_name = dial.caller_display.clone();
         let mut asserted = from.clone();
@@ -1129,6 +1239,7 @@ impl CallLayer {
         let to = match &dial.target {
             DialTarget::Extension(ext) => NameAddr::new(Uri::sip(Some(ext), host, None)),
             DialTarget::Uri(uri) => NameAddr::new(uri.clone()),
+            DialTarget::Number(_) => NameAddr::new(contact.uri.clone()),
         };
         asserted.params = crate::message::Params::new();
         let h = &mut invite.headers;
@@ -1313,7 +1424,17 @@ impl CallLayer {
         self.set_deadline(call, None);
         let leg = self.legs.remove(&call)?;
         self.dialogs.remove(&(leg.call_id, leg.local_tag));
+        if let Some(count) = leg.trunk.and_then(|t| self.trunk_calls.get_mut(t)) {
+            *count = count.saturating_sub(1);
+        }
         Some(leg.link)
+    }
+}
+
+fn host_of(ip: IpAddr) -> Host {
+    match ip {
+        IpAddr::V4(a) => Host::V4(a),
+        IpAddr::V6(a) => Host::V6(a),
     }
 }
 

@@ -190,6 +190,13 @@ pub enum DialTarget {
     Extension(String),
     /// One SIP URI; the host must be an IP literal (no DNS here), port 5060 when absent.
     Uri(Uri),
+    /// A phone number as a person dialled it (`138 0013 8000`, `+1 415 555 0100`): out through
+    /// the trunk [`CallConfig::trunks`] picks for it, written in that trunk's number format,
+    /// with the trunk's caller id in From and P-Asserted-Identity (the request's
+    /// `caller_number` when the trunk has none). A 401/407 from the provider is answered with
+    /// the trunk's credentials once per challenge. Not a number: `Failed` 484; no trunk
+    /// carries it: `Failed` 404; the trunk at its `max_calls`: `Failed` 503.
+    Number(String),
 }
 
 /// Everything an outbound leg needs.
@@ -296,6 +303,8 @@ pub struct CallConfig {
     pub entry_points: Vec<String>,
     /// Ring timeout of direct-dial legs.
     pub direct_dial_ring_timeout_ms: u64,
+    /// SIP trunks for [`DialTarget::Number`].
+    pub trunks: crate::trunk::TrunkTable,
 }
 
 impl CallConfig {
@@ -311,6 +320,7 @@ impl CallConfig {
             direct_dial: true,
             entry_points: Vec::new(),
             direct_dial_ring_timeout_ms: 30_000,
+            trunks: crate::trunk::TrunkTable::none(),
         }
     }
 }
@@ -324,6 +334,10 @@ pub struct CallCounters {
     pub rejected_not_found: u64,
     pub rejected_bad_sdp: u64,
     pub rejected_over_limit: u64,
+    /// Dials to a number no trunk could take (not a number, no trunk, trunk full).
+    pub trunk_dials_refused: u64,
+    /// INVITEs re-sent with credentials after a provider's 401/407.
+    pub trunk_challenges_answered: u64,
     pub dropped_events: u64,
     /// Commands naming a leg that does not exist (any more) or unfit for its state.
     pub ignored_commands: u64,

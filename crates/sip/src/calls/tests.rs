@@ -358,3 +358,141 @@ fn dtmf_relay_bodies_are_read_and_bad_ones_refused() {
     assert_eq!(super::layer::dtmf_relay_for_tests("Signal=#\r\n"), Some(('#', 250)));
     assert_eq!(super::layer::dtmf_relay_for_tests("Signal=x\r\n"), None);
 }
+
+// ----- calls out through a trunk -----
+
+const PROVIDER: &str = "198.51.100.7:5060";
+
+fn trunk_harness(max_calls: usize) -> Harness {
+    let country = model::CountryCode::new(86).expect("country");
+    let mut trunk = crate::trunk::Trunk::new("telecom", addr(PROVIDER), country);
+    trunk.username = "hotline-sh".into();
+    trunk.password = "s3cret".into();
+    trunk.caller_id = "+862150001000".into();
+    trunk.is_default = true;
+    trunk.max_calls = max_calls;
+    let mut h = Harness::new(false);
+    let mut config = CallConfig::new(addr("192.0.2.1:5060"));
+    config.trunks = crate::trunk::TrunkTable::new(vec![trunk], country);
+    h.calls = CallLayer::new(config, 42, Box::new(PassThrough));
+    h
+}
+
+fn number_request(number: &str) -> Box<DialRequest> {
+    let mut request = dial_request(30_000);
+    request.target = DialTarget::Number(number.into());
+    request.caller_number = "4000".into();
+    request
+}
+
+/// The provider's digest server: it challenges with 407 and checks what comes back.
+fn provider() -> crate::digest::DigestServer {
+    let mut config = crate::digest::DigestServerConfig::new("provider.example", b"provider secret");
+    config.algorithms = vec![crate::digest::Algorithm::Md5];
+    crate::digest::DigestServer::new(config)
+}
+
+fn challenge_407(server: &crate::digest::DigestServer, now: Timestamp, invite: &Request) -> String {
+    let mut r = invite.response(StatusCode::new(407).expect("407"), Some("prov"));
+    for c in server.challenges(now, 9, false) {
+        r.headers.push(HeaderName::ProxyAuthenticate, c.to_string());
+    }
+    String::from_utf8(r.to_bytes()).expect("utf-8")
+}
+
+#[test]
+fn a_number_goes_out_the_trunk_in_e164_with_the_trunks_caller_id() {
+    let mut h = trunk_harness(10);
+    h.command(CallCommand::Dial { call: CallRef::FIRST_DIALLED, request: number_request("138 0013 8000") });
+    let invite = request_of(&h.sent(), Method::Invite, PROVIDER);
+    assert_eq!(invite.uri.to_string(), "sip:+8613800138000@198.51.100.7:5060");
+    assert_eq!(invite.headers.to().and_then(|t| t.uri.user), Some("+8613800138000".into()));
+    let from = invite.headers.from().expect("From");
+    assert_eq!(from.uri.to_string(), "sip:+862150001000@198.51.100.7");
+    let pai = invite.headers.get(&HeaderName::PAssertedIdentity).expect("P-Asserted-Identity");
+    assert!(pai.contains("sip:+862150001000@198.51.100.7"), "{pai}");
+}
+
+#[test]
+fn a_407_from_the_provider_is_acked_and_the_invite_resent_once_with_proxy_authorization() {
+    let mut h = trunk_harness(10);
+    let mut server = provider();
+    let call = CallRef::FIRST_DIALLED;
+    h.command(CallCommand::Dial { call, request: number_request("+8613800138000") });
+    let first = request_of(&h.sent(), Method::Invite, PROVIDER);
+    h.receive(&challenge_407(&server, h.now, &first), PROVIDER);
+    let sent = h.sent();
+    let ack = request_of(&sent, Method::Ack, PROVIDER);
+    assert_eq!(ack.headers.cseq().map(|c| c.seq), Some(1), "the 407 is ACKed in its own transaction");
+    let second = request_of(&sent, Method::Invite, PROVIDER);
+    assert_eq!(second.headers.call_id(), first.headers.call_id(), "same Call-ID");
+    assert_eq!(
+        second.headers.from().and_then(|f| f.tag().map(str::to_owned)),
+        first.headers.from().and_then(|f| f.tag().map(str::to_owned))
+    );
+    assert_eq!(second.headers.cseq().map(|c| c.seq), Some(2), "new CSeq");
+    assert_ne!(
+        second.headers.top_via().and_then(|v| v.branch().map(str::to_owned)),
+        first.headers.top_via().and_then(|v| v.branch().map(str::to_owned))
+    );
+    let creds = second.headers.get(&HeaderName::ProxyAuthorization).expect("Proxy-Authorization");
+    let verdict = server.verify(h.now, &Method::Invite, &second.uri.to_string(), creds, |u| {
+        (u == "hotline-sh").then(|| crate::digest::UserSecret::Password("s3cret".into()))
+    });
+    assert!(matches!(verdict, crate::digest::Verdict::Authenticated { .. }), "{verdict:?}");
+
+    // Refused again: no second answer, the dial fails with the challenge's status.
+    h.receive(&challenge_407(&server, h.now, &second), PROVIDER);
+    let sent = h.sent();
+    assert!(
+        !sent.iter().any(|(_, m)| matches!(m, Message::Request(r) if r.method == Method::Invite)),
+        "{:?}",
+        lines(&sent)
+    );
+    let events = h.events();
+    assert!(matches!(events.last(), Some(CallEvent::Failed { status: 407, .. })), "{events:?}");
+    assert_eq!(h.calls.counters().trunk_challenges_answered, 1);
+    assert_eq!(h.calls.trunk_calls(), &[0]);
+}
+
+#[test]
+fn the_answer_to_the_authenticated_invite_confirms_the_call_with_cseq_2() {
+    let mut h = trunk_harness(10);
+    let server = provider();
+    let call = CallRef::FIRST_DIALLED;
+    h.command(CallCommand::Dial { call, request: number_request("+8613800138000") });
+    let first = request_of(&h.sent(), Method::Invite, PROVIDER);
+    h.receive(&challenge_407(&server, h.now, &first), PROVIDER);
+    let second = request_of(&h.sent(), Method::Invite, PROVIDER);
+    h.receive(&answer(&second, 200, "prov2", PROVIDER, true), PROVIDER);
+    let ack = request_of(&h.sent(), Method::Ack, PROVIDER);
+    assert_eq!(ack.headers.cseq().map(|c| c.seq), Some(2));
+    assert!(matches!(h.events().last(), Some(CallEvent::Answered { .. })));
+    assert_eq!(h.calls.trunk_calls(), &[1]);
+    h.command(CallCommand::Hangup { call });
+    let bye = request_of(&h.sent(), Method::Bye, PROVIDER);
+    assert_eq!(bye.headers.cseq().map(|c| c.seq), Some(3));
+    assert_eq!(h.calls.trunk_calls(), &[0]);
+}
+
+#[test]
+fn a_trunk_at_its_max_calls_refuses_the_next_dial_with_503() {
+    let mut h = trunk_harness(1);
+    h.command(CallCommand::Dial { call: CallRef::FIRST_DIALLED, request: number_request("+8613800138000") });
+    h.command(CallCommand::Dial {
+        call: CallRef(CallRef::FIRST_DIALLED.0 + 1),
+        request: number_request("+8613800138001"),
+    });
+    let events = h.events();
+    let Some(CallEvent::Failed { status: 503, reason, .. }) = events.last() else { panic!("{events:?}") };
+    assert!(reason.contains("telecom") && reason.contains("max_calls"), "{reason}");
+    assert_eq!(h.calls.counters().trunk_dials_refused, 1);
+}
+
+#[test]
+fn a_dial_to_something_that_is_not_a_number_fails_484_and_sends_nothing() {
+    let mut h = trunk_harness(1);
+    h.command(CallCommand::Dial { call: CallRef::FIRST_DIALLED, request: number_request("alice") });
+    assert!(h.sent().is_empty());
+    assert!(matches!(h.events().last(), Some(CallEvent::Failed { status: 484, .. })));
+}
