@@ -12,6 +12,7 @@
 //!
 //! This crate reads the file it is given and nothing else; it never creates directories.
 
+mod alerts;
 mod raw;
 mod validate;
 
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use model::{CountryCode, DurationMs};
 
+pub use alerts::{AlertRuleConfig, AlertsConfig, MAX_ALERT_RULES};
 pub use validate::ConfigError;
 
 /// The validated configuration.
@@ -36,6 +38,8 @@ pub struct Config {
     pub ivr: IvrConfig,
     pub acd: AcdConfig,
     pub feeds: FeedsConfig,
+    /// Complaint alerts (`[alerts]`, `[[alerts.rules]]`).
+    pub alerts: AlertsConfig,
     /// Where report days start: minutes east of UTC (480 = China Standard Time, the demo's).
     pub reports_utc_offset_minutes: i32,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.

@@ -23,6 +23,7 @@ pub struct RawConfig {
     pub acd: RawAcd,
     pub feeds: RawFeeds,
     pub reports: RawReports,
+    pub alerts: crate::alerts::RawAlerts,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +168,14 @@ influx_interval = "10s"
 
 [reports]
 utc_offset_minutes = 480
+
+[alerts]
+webhook_url = ""
+webhook_secret = ""
+webhook_timeout_ms = 5000
+max_retries = 3
+max_pending = 1000
+rules = []
 "#;
 
 pub fn defaults() -> Table {

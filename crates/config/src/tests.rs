@@ -222,3 +222,61 @@ fn feeds_are_off_until_a_url_is_given_and_urls_are_checked() {
         assert!(err.starts_with(starts), "{text:?} gave {err:?}");
     }
 }
+
+const ALERT_RULE: &str = r#"
+[alerts]
+webhook_url = "http://127.0.0.1:9/alerts"
+webhook_secret = "0123456789abcdef"
+[[alerts.rules]]
+name = "投诉激增 complaints"
+dispositions = ["complaint"]
+keyword_flags = ["complaint"]
+threshold = 5
+window_s = 900
+cooldown_s = 1800
+"#;
+
+#[test]
+fn alert_rules_are_read_with_their_defaults() {
+    let c = load_text(ALERT_RULE).expect("valid");
+    assert_eq!(c.alerts.webhook_url.as_deref(), Some("http://127.0.0.1:9/alerts"));
+    assert_eq!((c.alerts.webhook_timeout_ms, c.alerts.max_retries, c.alerts.max_pending), (5000, 3, 1000));
+    let rule = &c.alerts.rules[0];
+    assert_eq!((rule.threshold, rule.window_s, rule.cooldown_s, rule.clear_at_or_below), (5, 900, 1800, 5));
+    assert_eq!(rule.dispositions[0].as_str(), "complaint");
+    assert!(!format!("{:?}", c.alerts).contains("0123456789abcdef"), "the secret never prints");
+    assert!(load(None, no_env(), &CliOverrides::default()).expect("defaults").alerts.rules.is_empty());
+}
+
+#[test]
+fn bad_alert_settings_name_their_key() {
+    let cases = [
+        (
+            ALERT_RULE.replace("threshold = 5", "threshold = 0"),
+            "alerts.rules[0].threshold: 0 is out of range 1 to 100000",
+        ),
+        (
+            ALERT_RULE.replace("\"0123456789abcdef\"", "\"short\""),
+            "alerts.webhook_secret: must be at least 16 bytes when alerts.webhook_url is set",
+        ),
+        (
+            ALERT_RULE.replace("[\"complaint\"]\nkeyword", "[\"投诉\"]\nkeyword"),
+            "alerts.rules[0].dispositions: reason code \"投诉\" must start with a letter or digit",
+        ),
+        (
+            ALERT_RULE.replace("http://127.0.0.1:9/alerts", "ftp://x"),
+            "alerts.webhook_url: \"ftp://x\" is not an http or https URL",
+        ),
+        (
+            ALERT_RULE.replace("window_s = 900", "window_s = 900\nclear_at_or_below = 6"),
+            "alerts.rules[0].clear_at_or_below: 6 is out of range 0 to 5",
+        ),
+        (
+            format!("{ALERT_RULE}[[alerts.rules]]\nname = \"x\"\nthreshold = 1\nwindow_s = 60\n"),
+            "alerts.rules[1].dispositions: or keyword_flags must name at least one complaint mark",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(load_text(&text).unwrap_err().to_string(), expected);
+    }
+}

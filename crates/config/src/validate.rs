@@ -93,6 +93,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         ivr,
         acd,
         feeds,
+        alerts: crate::alerts::alerts(&raw.alerts)?,
         reports_utc_offset_minutes,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })
