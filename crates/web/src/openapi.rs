@@ -120,7 +120,35 @@ fn request_body(op_id: &str) -> Option<Value> {
             json!({"queue_id": {"type": "string", "format": "uuid"}, "agent_id": {"type": "string", "format": "uuid", "description": "a named agent (forced transfer to an expert)"}}),
             &[],
         ),
-        _ => return None,
+        "create_scorecard" | "update_scorecard" => s(
+            json!({"name": {"type": "string"}, "sections": {"type": "array", "items": {"type": "object", "properties": {"title": {"type": "string"}, "questions": {"type": "array", "items": {"type": "object", "required": ["key", "text", "weight"], "properties": {"key": {"type": "string"}, "text": {"type": "string"}, "weight": {"type": "integer", "minimum": 0, "maximum": 100}, "max_points": {"type": "integer", "minimum": 0, "maximum": 10, "description": "0 or absent: a yes/no question"}, "auto_fail": {"type": "boolean"}, "allow_na": {"type": "boolean"}}}}}}}}),
+            &["name", "sections"],
+        ),
+        "create_sample" => s(
+            json!({"from_ms": {"type": "integer"}, "to_ms": {"type": "integer"}, "per_agent": {"type": "integer", "minimum": 0, "maximum": 1000}, "include_flagged": {"type": "boolean", "default": true}, "seed": {"type": "integer", "description": "u64; drawn at random when absent and returned to reproduce the sample"}}),
+            &["from_ms", "to_ms", "per_agent"],
+        ),
+        "create_evaluation" => s(
+            json!({"contact": {"type": "string", "format": "uuid"}, "scorecard": {"type": "string", "format": "uuid"}, "sample": {"type": "string", "format": "uuid"}, "answers": {"type": "object", "description": "question key → \"yes\", \"no\", \"na\" or points"}, "comments": {"type": "object", "description": "question key (\"\" for the whole evaluation) → comment"}}),
+            &["contact", "scorecard", "answers"],
+        ),
+        "score_evaluation" | "score_calibration" => s(
+            json!({"answers": {"type": "object", "description": "question key → \"yes\", \"no\", \"na\" or points"}, "comments": {"type": "object"}}),
+            &["answers"],
+        ),
+        "dispute_evaluation" => s(json!({"reason": {"type": "string", "maxLength": 2000}}), &["reason"]),
+        "resolve_evaluation" => s(
+            json!({"resolution": {"enum": ["uphold", "rescore"]}, "note": {"type": "string", "maxLength": 2000}, "percent": {"type": "number", "minimum": 0, "maximum": 100}}),
+            &["resolution", "note"],
+        ),
+        "create_calibration" => s(
+            json!({"contact": {"type": "string", "format": "uuid"}, "scorecard": {"type": "string", "format": "uuid"}, "title": {"type": "string", "maxLength": 200}}),
+            &["contact", "scorecard", "title"],
+        ),
+        other => {
+            let (props, required) = crate::live::calls::body_schema(other)?;
+            s(props, required)
+        }
     };
     Some(json!({"required": true, "content": {"application/json": {"schema": body}}}))
 }
@@ -132,6 +160,8 @@ fn query_params(op_id: &str) -> Vec<(&'static str, &'static str)> {
         "list_contacts" => vec![("from_ms", "start, unix ms, inclusive"), ("to_ms", "end, unix ms, exclusive")],
         "list_tickets" => vec![("status", "open (default), pending, solved, closed"), ("customer", "customer id")],
         "find_orders" => vec![("number", "order number, exact")],
+        "list_evaluations" => vec![("agent", "agent id (staff only)"), ("contact", "contact id")],
+        "qa_report" => vec![("from_ms", "start, unix ms (default 8 weeks back)"), ("to_ms", "end, unix ms, exclusive")],
         _ => vec![],
     };
     let paged = op_id.starts_with("list_")

@@ -40,6 +40,7 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("admin.js", "text/javascript; charset=utf-8"),
     asset!("reports.js", "text/javascript; charset=utf-8"),
     asset!("recordings.js", "text/javascript; charset=utf-8"),
+    asset!("qa.js", "text/javascript; charset=utf-8"),
     asset!("logo.svg", "image/svg+xml"),
 ];
 
@@ -86,6 +87,10 @@ pub(crate) async fn recordings() -> Response {
     shell("recordings", "title.recordings")
 }
 
+pub(crate) async fn qa() -> Response {
+    shell("qa", "title.qa")
+}
+
 pub(crate) async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|a| a.name == file) {
         Some(a) => with_headers(a.bytes.into_response(), a.content_type),
@@ -128,6 +133,7 @@ mod tests {
             include_str!("../static/admin.js"),
             include_str!("../static/reports.js"),
             include_str!("../static/recordings.js"),
+            include_str!("../static/qa.js"),
         ];
         for src in sources {
             for key in used_keys(src) {

@@ -134,6 +134,45 @@
     open();
   };
 
+  // ---- Waveforms --------------------------------------------------------------------------
+  const SVG = "http://www.w3.org/2000/svg";
+  function el(name, attrs) {
+    const e = document.createElementNS(SVG, name);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    return e;
+  }
+
+  // Both channels of a recording as a waveform from /api/recordings/{id}/peaks (left on top);
+  // returns the play cursor line, which the caller moves with the audio's time.
+  HL.drawWave = function (box, peaks) {
+    const W = 800, lane = 44, gap = 8;
+    const svg = el("svg", { viewBox: `0 0 ${W} ${lane * 2 + gap}`, preserveAspectRatio: "none", class: "wave", role: "img" });
+    const sides = [["left", "wave-l"], ["right", "wave-r"]];
+    // Telephone audio is quiet: scale so the loudest peak of either side fills 90% of a lane.
+    const loud = Math.max(0.02, ...["left", "right"].flatMap((k) => (peaks[k] ? peaks[k].max.concat(peaks[k].min.map((v) => -v)) : [])));
+    const gain = 0.9 / loud;
+    sides.forEach(([side, cls], i) => {
+      const data = peaks[side] || (i === 1 ? null : peaks.left);
+      const mid = i * (lane + gap) + lane / 2;
+      svg.appendChild(el("line", { x1: 0, x2: W, y1: mid, y2: mid, class: "wave-axis" }));
+      if (!data) return;
+      const n = data.max.length;
+      const bw = W / n;
+      let d = "";
+      for (let k = 0; k < n; k++) {
+        const top = mid - Math.max(0.5, (data.max[k] * gain * lane) / 2);
+        const bottom = mid - Math.min(-0.5, (data.min[k] * gain * lane) / 2);
+        d += `M${(k * bw + bw / 2).toFixed(1)} ${top.toFixed(1)}V${bottom.toFixed(1)}`;
+      }
+      svg.appendChild(el("path", { d, class: cls, "stroke-width": Math.max(1, bw * 0.7).toFixed(2) }));
+    });
+    const cursor = el("line", { x1: 0, x2: 0, y1: 0, y2: lane * 2 + gap, class: "wave-cursor" });
+    svg.appendChild(cursor);
+    box.innerHTML = "";
+    box.appendChild(svg);
+    return cursor;
+  };
+
   // ---- Sign-in and the frame ---------------------------------------------------------------
   function showNav(me) {
     if (!showNav.hooked) {

@@ -11,6 +11,7 @@ mod customers;
 mod directory;
 mod library;
 mod meta;
+mod qa;
 mod recordings;
 mod reports;
 mod session;
@@ -112,6 +113,29 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "sign_out_agent" => on(filter, crate::live::ops::sign_out),
         "wallboard" => on(filter, crate::live::wallboard::wallboard),
         "report" => on(filter, reports::report),
+        "list_scorecards" => on(filter, qa::list_scorecards),
+        "create_scorecard" => on(filter, qa::create_scorecard),
+        "get_scorecard" => on(filter, qa::get_scorecard),
+        "update_scorecard" => on(filter, qa::update_scorecard),
+        "archive_scorecard" => on(filter, qa::archive_scorecard),
+        "list_samples" => on(filter, qa::list_samples),
+        "create_sample" => on(filter, qa::create_sample),
+        "get_sample" => on(filter, qa::get_sample),
+        "list_evaluations" => on(filter, qa::list_evaluations),
+        "create_evaluation" => on(filter, qa::create_evaluation),
+        "get_evaluation" => on(filter, qa::get_evaluation),
+        "score_evaluation" => on(filter, qa::score_evaluation),
+        "publish_evaluation" => on(filter, qa::publish_evaluation),
+        "acknowledge_evaluation" => on(filter, qa::acknowledge_evaluation),
+        "dispute_evaluation" => on(filter, qa::dispute_evaluation),
+        "resolve_evaluation" => on(filter, qa::resolve_evaluation),
+        "list_calibrations" => on(filter, qa::list_calibrations),
+        "create_calibration" => on(filter, qa::create_calibration),
+        "get_calibration" => on(filter, qa::get_calibration),
+        "score_calibration" => on(filter, qa::score_calibration),
+        "qa_report" => on(filter, qa::report),
+        "contact_transcript" => on(filter, qa::contact_transcript),
+        "qa_page" => on(filter, crate::pages::qa),
         "home" => on(filter, crate::pages::home),
         "desktop_page" => on(filter, crate::pages::desktop),
         "wallboard_page" => on(filter, crate::pages::wallboard),
