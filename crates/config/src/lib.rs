@@ -14,6 +14,7 @@
 
 mod alerts;
 mod raw;
+mod recordings;
 mod validate;
 
 use std::net::IpAddr;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use model::{CountryCode, DurationMs};
 
 pub use alerts::{AlertRuleConfig, AlertsConfig, MAX_ALERT_RULES};
+pub use recordings::{RecordingsConfig, TranscriptionConfig};
 pub use validate::ConfigError;
 
 /// The validated configuration.
@@ -40,6 +42,10 @@ pub struct Config {
     pub feeds: FeedsConfig,
     /// Complaint alerts (`[alerts]`, `[[alerts.rules]]`).
     pub alerts: AlertsConfig,
+    /// Recordings at rest: encryption key file and retention (`[recordings]`).
+    pub recordings: RecordingsConfig,
+    /// Offline transcription (`[transcription]`); off without a model directory.
+    pub transcription: TranscriptionConfig,
     /// Where report days start: minutes east of UTC (480 = China Standard Time, the demo's).
     pub reports_utc_offset_minutes: i32,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.

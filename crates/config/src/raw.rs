@@ -24,6 +24,8 @@ pub struct RawConfig {
     pub feeds: RawFeeds,
     pub reports: RawReports,
     pub alerts: crate::alerts::RawAlerts,
+    pub recordings: crate::recordings::RawRecordings,
+    pub transcription: crate::recordings::RawTranscription,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,6 +178,22 @@ webhook_timeout_ms = 5000
 max_retries = 3
 max_pending = 1000
 rules = []
+
+[recordings]
+encryption_key_file = ""
+retention_days = 0
+retention_sweep_interval = "1h"
+max_deletions_per_sweep = 1000
+
+[transcription]
+model_dir = ""
+python = "python3"
+language = "en"
+workers = 1
+max_queued_jobs = 1000
+max_attempts = 3
+job_timeout = "10m"
+scratch_dir = ""
 "#;
 
 pub fn defaults() -> Table {

@@ -280,3 +280,28 @@ fn bad_alert_settings_name_their_key() {
         assert_eq!(load_text(&text).unwrap_err().to_string(), expected);
     }
 }
+
+#[test]
+fn recordings_and_transcription_are_off_by_default_and_read_when_set() {
+    let d = load(None, no_env(), &CliOverrides::default()).expect("defaults");
+    assert_eq!((d.recordings.encryption_key_file.clone(), d.recordings.retention_days), (None, None));
+    assert_eq!(d.transcription.model_dir, None);
+    let c = load_text(
+        "[recordings]\nencryption_key_file = \"/etc/hotline/keys\"\nretention_days = 90\nretention_sweep_interval = \"10m\"\n\
+         [transcription]\nmodel_dir = \"/opt/whisper-small-ct2\"\nlanguage = \"zh\"\nworkers = 2\n",
+    )
+    .expect("valid");
+    assert_eq!(c.recordings.encryption_key_file, Some(PathBuf::from("/etc/hotline/keys")));
+    assert_eq!((c.recordings.retention_days, c.recordings.retention_sweep_interval.as_ms()), (Some(90), 600_000));
+    assert_eq!(c.transcription.model_dir, Some(PathBuf::from("/opt/whisper-small-ct2")));
+    assert_eq!((c.transcription.language.as_deref(), c.transcription.workers), (Some("zh"), 2));
+    for (text, starts) in [
+        ("[recordings]\nretention_days = -1\n", "recordings.retention_days:"),
+        ("[recordings]\nretention_sweep_interval = \"10ms\"\n", "recordings.retention_sweep_interval:"),
+        ("[transcription]\nlanguage = \"english\"\n", "transcription.language:"),
+        ("[transcription]\nworkers = 0\n", "transcription.workers:"),
+    ] {
+        let err = load_text(text).unwrap_err().to_string();
+        assert!(err.starts_with(starts), "{text:?} gave {err:?}");
+    }
+}

@@ -94,6 +94,8 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         acd,
         feeds,
         alerts: crate::alerts::alerts(&raw.alerts)?,
+        recordings: crate::recordings::recordings(&raw.recordings)?,
+        transcription: crate::recordings::transcription(&raw.transcription)?,
         reports_utc_offset_minutes,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })
