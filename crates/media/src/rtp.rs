@@ -98,7 +98,12 @@ pub fn looks_like_rtcp(datagram: &[u8]) -> bool {
 
 impl<'a> RtpPacket<'a> {
     /// Parses one RTP datagram, checking every length against the buffer.
+    /// A datagram over [`MAX_RTP_PACKET_BYTES`] is refused, so whatever parses can also be written
+    /// (relayed or recorded); found by the `packets` fuzz target.
     pub fn parse(buf: &'a [u8]) -> Result<Self, RtpError> {
+        if buf.len() > MAX_RTP_PACKET_BYTES {
+            return Err(RtpError::TooLarge { bytes: buf.len(), max: MAX_RTP_PACKET_BYTES });
+        }
         if buf.len() < RTP_FIXED_HEADER_BYTES {
             return Err(RtpError::Truncated { needed: RTP_FIXED_HEADER_BYTES, got: buf.len() });
         }
@@ -287,6 +292,22 @@ mod tests {
     fn extension_length_beyond_the_buffer_is_truncated_error() {
         let buf = [0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0, 9, 1, 2, 3, 4];
         assert!(matches!(RtpPacket::parse(&buf), Err(RtpError::Truncated { .. })));
+    }
+
+    #[test]
+    fn datagram_over_the_packet_limit_is_refused_so_what_parses_can_be_written() {
+        // The fuzz target's finding: a 1,740-byte datagram parsed but could not be written back.
+        let mut big = vec![0u8; MAX_RTP_PACKET_BYTES + 1];
+        big[0] = 0x80;
+        assert_eq!(
+            RtpPacket::parse(&big),
+            Err(RtpError::TooLarge { bytes: MAX_RTP_PACKET_BYTES + 1, max: MAX_RTP_PACKET_BYTES })
+        );
+        let at_limit = &big[..MAX_RTP_PACKET_BYTES];
+        let packet = RtpPacket::parse(at_limit).expect("a datagram at the limit parses");
+        let mut out = Vec::new();
+        packet.write_to(&mut out).expect("and can be written");
+        assert_eq!(out, at_limit);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Fuzz target: any datagram fed to the RTP, RTCP and telephone-event parsers must not panic, and
-//! what parses must re-serialise to an equal value. Run with `cargo +nightly fuzz run packets`.
+//! what parses must re-serialise to an equal value. Run with `scripts/fuzz`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
