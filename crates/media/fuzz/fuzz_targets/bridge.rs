@@ -1,5 +1,5 @@
 //! Fuzz target: a whole call fed arbitrary datagrams on arbitrary legs at arbitrary times must not
-//! panic, and everything it sends must parse. Run with `cargo +nightly fuzz run bridge`.
+//! panic, and everything it sends must parse. Run with `scripts/fuzz`.
 #![no_main]
 
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 //! Fuzz target: any bytes through every SIP and SDP parser entry point. Run with
-//! `cargo +nightly fuzz run parse_message` from `crates/sip`.
+//! `scripts/fuzz` (cargo-fuzz on the stable toolchain).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
