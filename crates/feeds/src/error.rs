@@ -22,6 +22,8 @@ pub enum FeedError {
     Corrupt { key: String, value: String },
     #[error("{pending} items still waiting after {waited_ms} ms")]
     FlushTimeout { pending: usize, waited_ms: u64 },
+    #[error("the webhook queue is full ({max_pending} deliveries waiting)")]
+    WebhookFull { max_pending: usize },
     #[error("the feed's task has stopped")]
     Stopped,
 }

@@ -8,6 +8,10 @@
 //!   ([`line_protocol`], [`points`]), pushed in batches with retries ([`batcher`]).
 //! - [`redis_live`]: live counters shared by several nodes in Redis, updated atomically.
 //! - [`prometheus`]: the text exposition the web crate serves at `/metrics`.
+//! - [`http_lookup`]: the IVR's HTTP lookups (GET with the flow's params, JSON answer read
+//!   within a timeout and a byte limit, fields flattened for the flow to branch on).
+//! - [`webhook`]: signed JSON POSTs (complaint alerts) with retries and a bounded queue, the
+//!   tokio shell of `social`'s sans-IO webhook sender.
 //!
 //! Inputs are `model` entities ([`model::ContactEvent`], [`model::AgentStateChange`],
 //! [`model::Contact`]) and the [`snapshot`] values the live center fills; this crate does not
@@ -57,6 +61,7 @@ pub mod batcher;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod http_lookup;
 pub mod influx;
 pub mod line_protocol;
 pub mod nats;
@@ -65,10 +70,13 @@ pub mod points;
 pub mod prometheus;
 pub mod redis_live;
 pub mod snapshot;
+pub mod webhook;
 
 pub use config::{ConfigError, InfluxConfig, NatsConfig, RedisConfig, RetryPolicy, StreamSettings};
 pub use error::FeedError;
+pub use http_lookup::{HttpLookup, HttpLookupConfig, LookupReply};
 pub use influx::{InfluxExport, InfluxStats};
 pub use nats::{EventFeed, EventFeedStats};
 pub use redis_live::{LiveCounters, LiveQueue, LiveSnapshot};
 pub use snapshot::{AgentCounts, AgentSnapshot, ContactCounters, QueueSnapshot};
+pub use webhook::{WebhookConfig, WebhookCounters, WebhookPoster};
