@@ -318,12 +318,19 @@ impl Call {
                     tokio::time::timeout(Duration::from_millis(limit), lookup).await.unwrap_or(LookupAnswer::Failed);
                 self.ivr(IvrInput::LookupResult { request, answer });
             }
-            Action::Http { request, url, .. } => {
-                // External lookups need an HTTP client the voice path does not have yet: the flow
-                // takes its error branch, and the attempt is logged.
-                tracing::warn!(%url, "IVR HTTP lookups are not available; taking the error branch");
-                bump(&self.ctx.counters.errors);
-                self.ivr(IvrInput::LookupResult { request, answer: LookupAnswer::Failed });
+            Action::Http { request, url, params, timeout } => {
+                let answer = match self.ctx.http.get(&url, &params, timeout.as_ms()).await {
+                    feeds::LookupReply::Found(fields) => LookupAnswer::Found(fields),
+                    feeds::LookupReply::NotFound => LookupAnswer::NotFound,
+                    feeds::LookupReply::Failed(reason) => {
+                        // The URL is not logged: it may carry credentials.
+                        tracing::info!(%reason, "IVR HTTP lookup failed; the flow takes its error branch");
+                        bump(&self.ctx.counters.http_lookups_failed);
+                        LookupAnswer::Failed
+                    }
+                };
+                bump(&self.ctx.counters.http_lookups);
+                self.ivr(IvrInput::LookupResult { request, answer });
             }
             Action::SendResetLink { request, caller, language, .. } => {
                 let (result, detail) = selfservice::reset_link(

@@ -2,6 +2,13 @@
 //! back" as [`center::OfferKind::Callback`]; this task rings the agent first and, once the agent
 //! answered, dials the customer and bridges and records them like an inbound call.
 //!
+//! A customer who does not answer (no answer within `callback_ring_timeout_ms`, busy, declined,
+//! unreachable) is dialled again after `callback_retry_interval_ms`, up to
+//! `callback_max_attempts` dials in all; the agent stays on the line meanwhile (so the interval
+//! is meant to be short). Each attempt is a contact event (`dialled`, `not_reached` with the
+//! attempt and SIP status); after the last one the callback is recorded as `failed` and the
+//! contact ends with outcome `failed`.
+//!
 //! Where the customer is dialled: `sip:<caller number>@<address the original INVITE came from>`
 //! ([`CallbackInfo::source`]). That reaches phones and test peers that called us directly; calls
 //! that arrive through a trunk or proxy must be dialled back through that trunk, which replaces
@@ -72,6 +79,8 @@ pub(crate) fn start(ctx: &Arc<Ctx>, offer: Offer) -> bool {
             recording: None,
             legs: Vec::new(),
             session_version: 1,
+            attempts: 0,
+            retry_at: None,
         };
         if let Err(e) = cb.ring_agent().await {
             tracing::warn!(error = %e, agent = %cb.offer.agent, "callback: could not ring the agent");
@@ -107,6 +116,10 @@ struct Callback {
     recording: Option<(String, model::Timestamp)>,
     legs: Vec<CallRef>,
     session_version: u64,
+    /// Times the customer was dialled so far (at most `callback_max_attempts`).
+    attempts: u32,
+    /// When the customer is dialled again after an attempt that did not reach them.
+    retry_at: Option<tokio::time::Instant>,
 }
 
 impl Callback {
@@ -166,7 +179,21 @@ impl Callback {
 
     /// Runs until both legs are gone or the offer ended.
     async fn run(&mut self) {
-        while let Some(input) = self.rx.recv().await {
+        loop {
+            let input = match self.retry_at {
+                Some(at) => tokio::select! {
+                    input = self.rx.recv() => input,
+                    () = tokio::time::sleep_until(at) => {
+                        self.retry_at = None;
+                        if self.dial_customer().await {
+                            return;
+                        }
+                        continue;
+                    }
+                },
+                None => self.rx.recv().await,
+            };
+            let Some(input) = input else { return };
             let done = match input {
                 Input::Sip(event) => self.on_sip(*event).await,
                 Input::Media(MediaEvent::MediaTimeout { leg, reason }) => {
@@ -212,9 +239,16 @@ impl Callback {
             }
             CallEvent::Answered { sdp, .. } if is_customer => self.customer_answered(sdp).await,
             CallEvent::Failed { status, reason, .. } if is_customer => {
-                tracing::info!(status, %reason, "callback: the customer did not answer");
+                tracing::info!(status, %reason, attempt = self.attempts, "callback: the customer did not answer");
                 self.customer_leg = None;
-                self.log(serde_json::json!({ "callback": "not_reached", "status": status })).await;
+                let attempt = self.attempts;
+                self.log(serde_json::json!({ "callback": "not_reached", "status": status, "attempt": attempt })).await;
+                if attempt < self.ctx.config.callback_max_attempts {
+                    let wait = std::time::Duration::from_millis(self.ctx.config.callback_retry_interval_ms);
+                    self.retry_at = Some(tokio::time::Instant::now() + wait);
+                    return false;
+                }
+                self.log(serde_json::json!({ "callback": "failed", "attempts": attempt })).await;
                 self.end(ContactOutcome::Failed).await;
                 true
             }
@@ -276,6 +310,11 @@ impl Callback {
             bump(&self.ctx.counters.errors);
             self.end(ContactOutcome::Failed).await;
             return true;
+        self.dial_customer().await
+    }
+
+    /// Dials the customer (one attempt); returns `true` when the callback is over.
+    async fn dial_customer(&mut self) -> bool {
         };
         let local = self.local(self.customer_rtp_port);
         let request = DialRequest {
@@ -292,7 +331,9 @@ impl Callback {
                 self.legs.push(leg);
                 self.customer_leg = Some(leg);
                 bump(&self.ctx.counters.callbacks_dialled);
-                self.log(serde_json::json!({ "callback": "dialled", "to": uri })).await;
+                self.attempts += 1;
+                let attempt = self.attempts;
+                self.log(serde_json::json!({ "callback": "dialled", "to": uri, "attempt": attempt })).await;
                 false
             }
             Err(e) => {

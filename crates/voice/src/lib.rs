@@ -98,6 +98,13 @@ pub struct VoiceConfig {
     pub max_pending_callbacks: usize,
     /// How long the customer's phone rings when they are called back.
     pub callback_ring_timeout_ms: u64,
+    /// Dials of the customer per callback (at least 1); after the last one that does not reach
+    /// them (no answer, busy, declined, unreachable) the callback is recorded as failed.
+    pub callback_max_attempts: u32,
+    /// Pause between two dials of the same callback, in ms (the agent stays on the line).
+    pub callback_retry_interval_ms: u64,
+    /// Limits of the IVR's HTTP lookups (answer bytes, fields, longest timeout).
+    pub http_lookup: feeds::HttpLookupConfig,
 }
 
 impl VoiceConfig {
@@ -115,6 +122,9 @@ impl VoiceConfig {
             max_voicemail_ms: 120_000,
             max_pending_callbacks: 10_000,
             callback_ring_timeout_ms: 30_000,
+            callback_max_attempts: 3,
+            callback_retry_interval_ms: 15_000,
+            http_lookup: feeds::HttpLookupConfig::default(),
         }
     }
 }
@@ -136,6 +146,8 @@ pub struct Counters {
     pub callbacks_refused: AtomicU64,
     pub callbacks_dialled: AtomicU64,
     pub callbacks_answered: AtomicU64,
+    pub http_lookups: AtomicU64,
+    pub http_lookups_failed: AtomicU64,
 }
 
 /// A snapshot of [`Counters`].
@@ -155,6 +167,8 @@ pub struct CountersSnapshot {
     pub callbacks_refused: u64,
     pub callbacks_dialled: u64,
     pub callbacks_answered: u64,
+    pub http_lookups: u64,
+    pub http_lookups_failed: u64,
 }
 
 impl Counters {
@@ -175,6 +189,8 @@ impl Counters {
             callbacks_refused: g(&self.callbacks_refused),
             callbacks_dialled: g(&self.callbacks_dialled),
             callbacks_answered: g(&self.callbacks_answered),
+            http_lookups: g(&self.http_lookups),
+            http_lookups_failed: g(&self.http_lookups_failed),
         }
     }
 }
@@ -219,6 +235,8 @@ pub(crate) struct Ctx {
     /// Finished call and callback tasks report here, so the dispatcher forgets their routes.
     pub done: mpsc::UnboundedSender<call::Finished>,
 }
+    /// The client of the IVR's HTTP lookups.
+    pub http: feeds::HttpLookup,
 
 impl Ctx {
     fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
@@ -282,6 +300,8 @@ impl Voice {
         let counters = Arc::new(Counters::default());
         let (done, done_rx) = mpsc::unbounded_channel::<call::Finished>();
         let ctx = Arc::new(Ctx {
+        let http =
+            feeds::HttpLookup::new(config.http_lookup).map_err(|e| center::CenterError::Invalid(e.to_string()))?;
             config,
             calls: deps.calls,
             media: deps.media,
@@ -296,6 +316,7 @@ impl Voice {
             done,
         });
         let task = tokio::spawn(dispatch(ctx, deps.call_events, deps.media_events, offers, done_rx));
+            http,
         Ok(Voice { counters, task })
     }
 

@@ -66,6 +66,97 @@ async fn a_caller_who_presses_1_in_the_queue_is_called_back_when_an_agent_answer
     assert_eq!((counters.callbacks_dialled, counters.callbacks_answered), (1, 1), "{counters:?}");
 }
 
+/// The caller at `customer_port` chooses a callback while nobody is free; returns the contact.
+async fn choose_callback(rig: &Rig, customer_port: u16) -> model::Contact {
+    let caller = sipp("ivr_callback.xml", rig.sip_addr(), customer_port, "+8613800000002", &["-s", "4000"]);
+    let (code, log) = caller.finish().await;
+    assert_eq!(code, 0, "caller scenario: {log}");
+    rig.wait_for_contact(|c| c.status == ContactStatus::Queued).await
+}
+
+/// The `callback` steps recorded on the contact, with their attempt numbers.
+async fn callback_steps(rig: &Rig, contact: model::ContactId) -> Vec<(String, Option<u64>)> {
+    rig.events(contact)
+        .await
+        .iter()
+        .filter(|e| e.kind == ContactEventKind::Message)
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.detail).ok())
+        .filter_map(|d| Some((d["callback"].as_str()?.to_owned(), d["attempt"].as_u64())))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_the_customer_declines_is_dialled_again_and_answered_the_second_time() {
+    let rig = Rig::start_with(26_200, center::demo_routes(), |v| {
+        v.callback_max_attempts = 3;
+        v.callback_retry_interval_ms = 2_000;
+    })
+    .await;
+    let phone_port = free_port();
+    register(&rig, "1001", phone_port).await;
+    let customer_port = free_port();
+    let waiting = choose_callback(&rig, customer_port).await;
+
+    // The customer's phone declines the first callback; a second phone process on the same
+    // address answers the retry.
+    let declines = sipp_for(60, "customer_declines_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
+    let phone = sipp_for(90, "agent_answers.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+    let (code, log) = declines.finish().await;
+    assert_eq!(code, 0, "declining customer phone: {log}");
+    let answers = sipp_for(60, "customer_answers_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
+    let (code, log) = answers.finish().await;
+    assert_eq!(code, 0, "answering customer phone: {log}");
+    let (code, log) = phone.finish().await;
+    assert_eq!(code, 0, "agent phone scenario: {log}");
+
+    let contact = rig.wait_for_contact(|c| c.id == waiting.id && c.status == ContactStatus::Ended).await;
+    assert_eq!(contact.outcome, Some(ContactOutcome::Answered), "{contact:#?}");
+    assert_eq!(contact.agent, Some(agent("1001")));
+    let steps = callback_steps(&rig, contact.id).await;
+    let expected =
+        [("chosen", None), ("dialled", Some(1)), ("not_reached", Some(1)), ("dialled", Some(2)), ("answered", None)];
+    let expected: Vec<(String, Option<u64>)> = expected.iter().map(|(s, a)| ((*s).to_owned(), *a)).collect();
+    assert_eq!(steps, expected);
+    let counters = rig.voice.as_ref().expect("voice").counters();
+    assert_eq!((counters.callbacks_dialled, counters.callbacks_answered), (2, 1), "{counters:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_never_answered_is_recorded_failed_after_its_last_attempt() {
+    let rig = Rig::start_with(26_400, center::demo_routes(), |v| {
+        v.callback_max_attempts = 2;
+        v.callback_retry_interval_ms = 1_000;
+    })
+    .await;
+    let phone_port = free_port();
+    register(&rig, "1001", phone_port).await;
+    let customer_port = free_port();
+    let waiting = choose_callback(&rig, customer_port).await;
+
+    let declines = sipp_for(60, "customer_declines_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
+    let phone = sipp_for(90, "agent_answers.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+    let (code, log) = declines.finish().await;
+    assert_eq!(code, 0, "declining customer phone: {log}");
+    let declines = sipp_for(60, "customer_declines_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
+    let (code, log) = declines.finish().await;
+    assert_eq!(code, 0, "declining customer phone, second time: {log}");
+
+    let contact = rig.wait_for_contact(|c| c.id == waiting.id && c.status == ContactStatus::Ended).await;
+    assert_eq!(contact.outcome, Some(ContactOutcome::Failed), "{contact:#?}");
+    let steps = callback_steps(&rig, contact.id).await;
+    let names: Vec<&str> = steps.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(names, ["chosen", "dialled", "not_reached", "dialled", "not_reached", "failed"], "{steps:?}");
+    let counters = rig.voice.as_ref().expect("voice").counters();
+    assert_eq!((counters.callbacks_dialled, counters.callbacks_answered), (2, 0), "{counters:?}");
+    // The agent's leg was hung up by Hotline; its phone scenario (which would hang up after 5 s)
+    // may end either way, so only its exit is awaited.
+    let _ = phone.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn baresip_as_agent_1001_answers_a_call_from_the_ivr_and_is_heard_in_the_recording() {
     let rig = Rig::start(25_800).await;

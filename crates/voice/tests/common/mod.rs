@@ -52,6 +52,25 @@ impl Rig {
 
     /// [`Rig::start`] with another route table (ACD tuning such as missed offers before Away).
     pub async fn start_with_routes(rtp_base: u16, routes: center::Routes) -> Rig {
+        Rig::start_with(rtp_base, routes, |_| {}).await
+    }
+
+    /// [`Rig::start_with_routes`] with the voice path's settings changed by `tune`.
+    pub async fn start_with(rtp_base: u16, routes: center::Routes, tune: impl FnOnce(&mut VoiceConfig)) -> Rig {
+        Rig::start_full(rtp_base, routes, tune, None).await
+    }
+
+    /// [`Rig::start`] with one more IVR flow (TOML text) next to the demo's.
+    pub async fn start_with_flow(rtp_base: u16, flow_toml: &str) -> Rig {
+        Rig::start_full(rtp_base, center::demo_routes(), |_| {}, Some(flow_toml)).await
+    }
+
+    async fn start_full(
+        rtp_base: u16,
+        routes: center::Routes,
+        tune: impl FnOnce(&mut VoiceConfig),
+        extra_flow: Option<&str>,
+    ) -> Rig {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -75,7 +94,17 @@ impl Rig {
 
         let catalog_text = std::fs::read_to_string(repo().join("prompts/catalog.toml")).expect("catalog");
         let catalog = ivr::PromptCatalog::parse_toml("prompts/catalog.toml", &catalog_text).expect("catalog parses");
-        let flows = ivr::FlowSet::load_dir(&repo().join("flows"), &catalog).expect("demo flows load");
+        let flows_dir = match extra_flow {
+            None => repo().join("flows"),
+            Some(text) => {
+                let flows_dir = dir.path().join("flows");
+                std::fs::create_dir_all(&flows_dir).expect("flows dir");
+                std::fs::copy(repo().join("flows/demo.toml"), flows_dir.join("demo.toml")).expect("demo flow");
+                std::fs::write(flows_dir.join("extra.toml"), text).expect("extra flow");
+                flows_dir
+            }
+        };
+        let flows = ivr::FlowSet::load_dir(&flows_dir, &catalog).expect("flows load");
         let entry_points: Vec<String> = flows.numbers().map(str::to_owned).collect();
         let prompts = Prompts::load_dir(&repo().join("prompts")).expect("prompts load");
 
@@ -97,9 +126,9 @@ impl Rig {
             clock: Arc::new(SystemClock),
         };
         let country = "+86".parse().expect("country");
-        let voice = Voice::start(deps, VoiceConfig::new(org(), "127.0.0.1".parse().expect("ip"), country))
-            .await
-            .expect("voice");
+        let mut voice_config = VoiceConfig::new(org(), "127.0.0.1".parse().expect("ip"), country);
+        tune(&mut voice_config);
+        let voice = Voice::start(deps, voice_config).await.expect("voice");
         Rig { store, center, media, sip: Some(sip), voice: Some(voice), recordings, _dir: dir }
     }
 
