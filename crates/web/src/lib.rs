@@ -39,6 +39,7 @@
 //!   live snapshot carry only their own offers, contacts and state and their queues' stats.
 //! - Never panics on a request: malformed ids, cursors, cookies and headers are problems.
 
+pub mod alerts;
 mod api;
 mod authrepo;
 pub mod chat_ws;
@@ -159,6 +160,8 @@ pub struct AppState {
     pub version: &'static str,
     /// The live contact center; `None`: live routes answer 503 (a server without the ACD).
     pub center: Option<center::CenterHandle>,
+    /// Complaint alerts (`GET /api/alerts`, staff event streams); `None`: no rule configured.
+    pub alerts: Option<Arc<alerts::AlertBoard>>,
     pub(crate) metrics: metrics::HttpMetrics,
     pub(crate) streams: live::stream::Streams,
     /// Ended contacts by channel and outcome, from the center's events (`/api/metrics`).
@@ -177,6 +180,7 @@ impl AppState {
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             center: None,
+            alerts: None,
             metrics: metrics::HttpMetrics::default(),
             streams: live::stream::Streams::default(),
             tally: Arc::default(),
@@ -192,6 +196,12 @@ impl AppState {
     pub fn with_center(mut self, center: center::CenterHandle) -> Self {
         metrics::spawn_tally(&center, self.tally.clone());
         self.center = Some(center);
+        self
+    }
+
+    /// Connects the complaint alerts (the `hotline` binary fills the board).
+    pub fn with_alerts(mut self, board: Arc<alerts::AlertBoard>) -> Self {
+        self.alerts = Some(board);
         self
     }
 

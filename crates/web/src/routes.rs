@@ -126,6 +126,7 @@ pub const ROUTES: &[Route] = &[
     r("PUT", "/api/agents/{id}/state", "force_agent_state", "force an agent's state", "live", STF),
     r("POST", "/api/agents/{id}/sign-out", "sign_out_agent", "sign an agent out", "live", STF),
     r("GET", "/api/wallboard", "wallboard", "read the wallboard", "live", STF),
+    r("GET", "/api/alerts", "list_alerts", "read complaint alerts", "live", STF),
     r("GET", "/api/reports/{kind}", "report", "read reports", "reports", STF),
     r("GET", "/api/qa/scorecards", "list_scorecards", "list QA scorecards", "qa", ANY),
     r("POST", "/api/qa/scorecards", "create_scorecard", "create QA scorecards", "qa", STF),

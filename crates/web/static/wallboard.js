@@ -1,6 +1,7 @@
 // The supervisor wallboard: per queue waiting now, longest wait, service level, answer rate,
 // ASA, AHT, abandon rate and CSAT with today vs yesterday; agents by state with time in state;
-// an alert when a queue's service level is under target; force an agent's state or sign out.
+// an alert when a queue's service level is under target; complaint alerts (rules of [alerts]) as a
+// banner, from /api/alerts and live "alert" frames; force an agent's state or sign out.
 // Queue and agent state move live over /api/events; KPIs are refetched when contacts change.
 "use strict";
 
@@ -9,7 +10,7 @@
   const { $, esc } = HL;
   const t = (k, v) => HL.t(k, v);
 
-  const S = { board: null, live: {}, agents: {}, refetch: null };
+  const S = { board: null, live: {}, agents: {}, refetch: null, complaints: [] };
 
   const KPIS = [
     ["service_level", "wb.sl", HL.pct],
@@ -30,6 +31,7 @@
       <div class="totals" id="totals"></div>
     </div>
     <div id="sl-alert" class="alert" role="alert" hidden></div>
+    <div id="complaint-alert" class="alert" role="alert" hidden></div>
     <section class="queues" id="queues"></section>
     <section class="card">
       <div class="card-head"><h2 data-i18n="wb.agents">Agents</h2><div class="legend" id="legend"></div></div>
@@ -122,6 +124,41 @@
     $("#legend").innerHTML = STATES.map((s) => `<span class="badge state" data-state="${s}">${esc(HL.word("state", s))} ${rows.filter((a) => a.state === s).length}</span>`).join(" ");
   }
 
+  // Complaint alerts raised now, one per rule and queue (a "cleared" frame removes its alert).
+  function renderComplaints() {
+    const el = $("#complaint-alert");
+    if (!el) return;
+    const en = HL.i18n.lang === "en";
+    const line = (a) => {
+      const queue = a.queue_name || (en ? "all queues" : "全部队列");
+      const mins = Math.round(a.window_s / 60);
+      return en
+        ? `${a.rule}: ${a.complaints} complaints in ${queue} within ${mins} min (threshold ${a.threshold})`
+        : `${a.rule}：${queue} ${mins} 分钟内 ${a.complaints} 起投诉（阈值 ${a.threshold}）`;
+    };
+    el.hidden = S.complaints.length === 0;
+    el.innerHTML = S.complaints.length
+      ? `<strong>${esc(en ? "Complaint alert" : "投诉告警")}</strong> ${S.complaints.map((a) => `<span data-rule="${esc(a.rule)}">${esc(line(a))}</span>`).join(" · ")}`
+      : "";
+  }
+
+  function onAlert(a) {
+    const same = (b) => b.rule === a.rule && b.org === a.org && b.queue === a.queue;
+    S.complaints = S.complaints.filter((b) => !same(b));
+    if (a.state === "raised") S.complaints.unshift(a);
+    renderComplaints();
+  }
+
+  async function loadAlerts() {
+    try {
+      const r = await HL.get("/api/alerts");
+      S.complaints = r.active;
+      renderComplaints();
+    } catch (e) {
+      HL.fail(e);
+    }
+  }
+
   function tick() {
     HL.$$("[data-longest]").forEach((el) => {
       const live = { waiting: Number(el.dataset.waitingNow), longest_wait_ms: Number(el.dataset.longest), at_ms: Number(el.dataset.at) };
@@ -155,6 +192,7 @@
         f.snapshot.agents.forEach((a) => (S.agents[a.agent] = a));
         renderQueues();
         renderAgents();
+        loadAlerts(); // after a reconnect or a lag: alerts raised meanwhile
         break;
       case "queue_stats":
         S.live[f.queue] = f;
@@ -189,6 +227,9 @@
       case "contact_ended":
       case "contact_abandoned":
         soon();
+        break;
+      case "alert":
+        onAlert(f.alert);
         break;
     }
   }
@@ -225,8 +266,10 @@
     HL.onLanguage.push(() => {
       renderQueues();
       renderAgents();
+      renderComplaints();
     });
     await load();
+    await loadAlerts();
     HL.events(onFrame);
     setInterval(tick, 1000);
     setInterval(load, 60000);

@@ -83,6 +83,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("force_agent_state", "--YY"),
     ("sign_out_agent", "--YY"),
     ("wallboard", "--YY"),
+    ("list_alerts", "--YY"),
     ("home", "YYYY"),
     ("desktop_page", "YYYY"),
     ("wallboard_page", "YYYY"),

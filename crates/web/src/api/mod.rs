@@ -102,6 +102,7 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "add_ticket_comment" => on(filter, tickets::add_comment),
         "events" => on(filter, crate::live::stream::events),
         "live_snapshot" => on(filter, crate::live::ops::live_snapshot),
+        "list_alerts" => on(filter, crate::alerts::list),
         "transfer_targets" => on(filter, crate::live::ops::transfer_targets),
         "set_my_state" => on(filter, crate::live::ops::set_my_state),
         "accept_offer" => on(filter, crate::live::ops::accept),

@@ -225,6 +225,7 @@ impl Connection {
         let (close_tx, close_rx) = oneshot::channel::<Option<CloseFrame>>();
         let writer = tokio::spawn(write_frames(sink, queued, close_rx));
         let mut events = self.center.subscribe();
+        let mut alerts = self.app.alerts.as_ref().filter(|_| self.viewer.is_staff()).map(|b| b.subscribe());
         let ping_every = Duration::from_millis(limits.ping_interval_ms.max(1));
         let idle_after = Duration::from_millis(limits.idle_timeout_ms.max(1));
         let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
@@ -233,6 +234,9 @@ impl Connection {
         while end.is_none() {
             end = tokio::select! {
                 ev = events.recv() => self.on_event(ev, &queue).await.err(),
+                Some(alert) = crate::alerts::next(&mut alerts) => {
+                    push(&queue, Message::Text(crate::alerts::frame(&alert).into())).err()
+                }
                 msg = incoming.next() => match msg {
                     Some(Ok(Message::Close(_)) | Err(_)) | None => Some(End::ClientClosed),
                     Some(Ok(_)) => { last_heard = Instant::now(); None }

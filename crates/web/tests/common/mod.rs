@@ -312,3 +312,33 @@ pub fn voice_contact(n: usize) -> center::NewContact {
     c.customer = Some(demo::customer_id(n));
     c
 }
+
+/// [`start_live`] with complaint alerts: `start` gets the center and the store and returns the
+/// alert service whose board the server shows.
+pub async fn start_live_with_alerts(
+    config: WebConfig,
+    start: impl FnOnce(&center::CenterHandle, &Store) -> web::alerts::AlertService,
+) -> (LiveServer, web::alerts::AlertService) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = seeded_store(dir.path()).await;
+    let (center, _task) = center::Center::start(
+        store.clone(),
+        demo::DEMO_ORG,
+        &center::demo_routes(),
+        center::CenterConfig::default(),
+        Arc::new(center::SystemClock),
+    )
+    .await
+    .expect("center starts");
+    let service = start(&center, &store);
+    let clock = Arc::new(ManualClock::new(T0));
+    let state = AppState::new(store.clone(), Arc::new(store.clone()), config, "test")
+        .with_clock(clock.clone())
+        .with_center(center.clone())
+        .with_alerts(service.board.clone());
+    let listener = listener(None);
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
+    let server = TestServer { base: format!("http://{addr}"), store, clock, http: reqwest::Client::new(), _dir: dir };
+    (LiveServer { server, center }, service)
+}
