@@ -45,6 +45,7 @@ const SQLITE: &[Migration] = &[
     migration!(5, "0005", "aggregates", "sqlite"),
     migration!(6, "0006", "transcripts", "sqlite"),
     migration!(7, "0007", "qa", "sqlite"),
+    migration!(8, "0008", "chat", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
     migration!(1, "0001", "initial", "postgres"),
@@ -54,6 +55,7 @@ const POSTGRES: &[Migration] = &[
     migration!(5, "0005", "aggregates", "postgres"),
     migration!(6, "0006", "transcripts", "postgres"),
     migration!(7, "0007", "qa", "postgres"),
+    migration!(8, "0008", "chat", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
     migration!(1, "0001", "initial", "mysql"),
@@ -63,10 +65,11 @@ const MYSQL: &[Migration] = &[
     migration!(5, "0005", "aggregates", "mysql"),
     migration!(6, "0006", "transcripts", "mysql"),
     migration!(7, "0007", "qa", "mysql"),
+    migration!(8, "0008", "chat", "mysql"),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 7;
+pub const LATEST_SCHEMA_VERSION: u32 = 8;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 
@@ -156,6 +159,16 @@ async fn current_version(conn: &mut AnyConnection, backend: Backend) -> Result<u
     Ok(reader.opt_uint::<u32>("v")?.unwrap_or(0))
 }
 
+/// Every version recorded as applied (none before the version table exists).
+async fn applied_versions(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<u32>, StoreError> {
+    if !table_exists(conn, backend, VERSION_TABLE).await? {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT version FROM hotline_schema_version ORDER BY version";
+    let rows = sql::fetch_all(conn, backend, "schema version", sql, vec![]).await?;
+    rows.iter().map(|r| RowReader::new(r, VERSION_TABLE).uint::<u32>("version")).collect()
+}
+
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
@@ -200,14 +213,17 @@ impl Store {
             return Err(StoreError::NewerSchema { found: from, supported: LATEST_SCHEMA_VERSION });
         }
         let mut report = MigrationReport { from, to: from, applied: Vec::new() };
-        let pending: Vec<&Migration> = migrations(backend).iter().filter(|m| m.version > from).collect();
+        // Versions are assigned ahead of time and may land out of order (8 before 7): a migration
+        // is pending when its version row is missing, not when it is above the newest one.
+        let done = applied_versions(conn, backend).await?;
+        let pending: Vec<&Migration> = migrations(backend).iter().filter(|m| !done.contains(&m.version)).collect();
         if pending.is_empty() {
             return Ok(report);
         }
         conn.execute(version_table_ddl(backend)).await.map_err(|e| StoreError::from_query("schema version", e))?;
         for m in pending {
             apply(conn, backend, m).await?;
-            report.to = m.version;
+            report.to = report.to.max(m.version);
             report.applied.push((m.version, m.name));
         }
         Ok(report)

@@ -5,6 +5,7 @@
 
 mod aggregates;
 mod auth;
+mod chat;
 mod directory;
 mod fixtures;
 mod harness;
@@ -39,6 +40,8 @@ macro_rules! store_suite {
 }
 
 store_suite! {
+    chat::chat_conversation_and_transcript_round_trip_and_a_repeated_message_is_stored_once,
+    chat::another_orgs_chat_is_never_returned_and_bad_ids_are_refused,
     aggregates::interval_deltas_add_up_take_back_and_stay_in_their_org,
     aggregates::report_batch_commits_whole_or_not_at_all,
     aggregates::report_contacts_are_replaced_and_found_by_id_group_and_activity,
@@ -53,6 +56,7 @@ store_suite! {
     auth::another_orgs_sign_in_records_are_never_returned,
     schema::migrate_creates_the_schema_and_reports_the_version,
     schema::migrating_twice_is_a_no_op,
+    schema::a_migration_below_the_newest_applied_one_is_still_applied,
     schema::newer_schema_is_refused_before_any_write,
     schema::newer_schema_is_refused_on_a_migrated_database_without_changes,
     schema::unused_port_is_unreachable_with_a_readable_reason,
