@@ -113,6 +113,9 @@ pub(crate) struct Leg {
     max_jitter_ms: f64,
     pub counters: LegCounters,
     decoded: Vec<i16>,
+    /// Decoded samples not played yet: packets longer than 20 ms (ptime 30, as in sipp's
+    /// `g711a.pcap`) leave some over for the next tick. Under one frame plus one packet's samples.
+    pending: Vec<i16>,
     /// Last frame played and how many frames were concealed since (packet-loss concealment).
     last_frame: [i16; SAMPLES_PER_FRAME],
     concealed: u8,
@@ -120,6 +123,9 @@ pub(crate) struct Leg {
 
 /// Lost frames in a row concealed by repetition before falling back to silence.
 pub const MAX_CONCEALED_FRAMES: u8 = 2;
+
+/// Packets taken from the jitter buffer in one 20 ms tick at most (eight covers 2.5 ms packets).
+pub const MAX_PACKETS_PER_TICK: usize = 8;
 
 fn rtcp_default_addr(rtp: SocketAddr) -> SocketAddr {
     SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1))
@@ -151,6 +157,7 @@ impl Leg {
             max_jitter_ms: 0.0,
             counters: LegCounters::default(),
             decoded: Vec::with_capacity(SAMPLES_PER_FRAME),
+            pending: Vec::with_capacity(2 * SAMPLES_PER_FRAME),
             last_frame: [0; SAMPLES_PER_FRAME],
             concealed: 0,
             config,
@@ -185,6 +192,7 @@ impl Leg {
         if codec != self.config.codec {
             self.config.codec = codec;
             self.jitter = JitterBuffer::new(self.config.jitter_buffer);
+            self.pending.clear();
         }
     }
 
@@ -334,32 +342,54 @@ impl Leg {
         out
     }
 
-    /// Takes this tick's audio from the jitter buffer. A lost frame is concealed by repeating the
-    /// last one at half, then quarter level; after [`MAX_CONCEALED_FRAMES`] it is silence, as is
-    /// an empty buffer. Returns whether real audio was played.
+    /// Takes this tick's 20 ms of audio from the jitter buffer, as many packets as that needs
+    /// (one of 20 ms; two in three ticks for 30 ms packets; two of 10 ms), keeping what is left
+    /// of a longer packet for the next tick. A lost frame is concealed by repeating the last one
+    /// at half, then quarter level; after [`MAX_CONCEALED_FRAMES`] it is silence, as is an empty
+    /// buffer; a frame only partly covered is completed with silence. Returns whether real audio
+    /// was played.
     pub fn pull_audio(&mut self, frame: &mut [i16; SAMPLES_PER_FRAME]) -> bool {
-        match self.jitter.pop() {
-            Playout::Frame(f) => {
-                self.config.codec.decode(&f.payload, &mut self.decoded);
-                let n = self.decoded.len().min(SAMPLES_PER_FRAME);
-                frame[..n].copy_from_slice(&self.decoded[..n]);
-                frame[n..].fill(0);
-                self.last_frame = *frame;
-                self.concealed = 0;
-                true
+        let mut lost = false;
+        for _ in 0..MAX_PACKETS_PER_TICK {
+            if self.pending.len() >= SAMPLES_PER_FRAME {
+                break;
             }
-            Playout::Lost if self.concealed < MAX_CONCEALED_FRAMES => {
-                self.concealed += 1;
-                for (o, s) in frame.iter_mut().zip(&self.last_frame) {
-                    *o = s >> self.concealed;
+            match self.jitter.pop() {
+                Playout::Frame(f) => {
+                    self.config.codec.decode(&f.payload, &mut self.decoded);
+                    self.pending.extend_from_slice(&self.decoded);
                 }
-                false
-            }
-            Playout::Lost | Playout::Empty => {
-                frame.fill(0);
-                false
+                Playout::Lost => {
+                    lost = true;
+                    break;
+                }
+                Playout::Empty => break,
             }
         }
+        if self.pending.is_empty() {
+            return self.conceal(frame, lost);
+        }
+        let n = self.pending.len().min(SAMPLES_PER_FRAME);
+        frame[..n].copy_from_slice(&self.pending[..n]);
+        frame[n..].fill(0);
+        self.pending.drain(..n);
+        self.last_frame = *frame;
+        self.concealed = 0;
+        true
+    }
+
+    /// No audio for this tick: a lost packet is the last frame fading out, then silence; an
+    /// empty buffer is silence. Returns false.
+    fn conceal(&mut self, frame: &mut [i16; SAMPLES_PER_FRAME], lost: bool) -> bool {
+        if lost && self.concealed < MAX_CONCEALED_FRAMES {
+            self.concealed += 1;
+            for (o, s) in frame.iter_mut().zip(&self.last_frame) {
+                *o = s >> self.concealed;
+            }
+        } else {
+            frame.fill(0);
+        }
+        false
     }
 
     pub fn quality(&self) -> QualitySummary {

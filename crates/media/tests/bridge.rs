@@ -794,3 +794,50 @@ fn a_caller_sending_pcma_on_a_leg_answered_pcmu_is_recorded_and_heard() {
 fn a_caller_sending_pcmu_on_a_leg_answered_pcma_is_recorded_and_heard() {
     assert_each_side_carries_its_own_tone(Codec::Pcma, Codec::Pcmu, Codec::Pcma);
 }
+
+/// A caller packetising at `ptime_ms` (sipp's `g711a.pcap` is 30 ms) talks for three seconds:
+/// returns the recorded left channel, one 20 ms frame per tick.
+fn recorded_caller_with_ptime(ptime_ms: u64) -> Vec<Vec<i16>> {
+    let mut call = Call::with_agent(Codec::Pcma, Codec::Pcmu);
+    call.bridge.connect();
+    let sink = MemorySink::default();
+    call.bridge.start_recording(Box::new(sink.clone()));
+    let samples = (ptime_ms * 8) as usize;
+    let mut sent = 0u64;
+    for tick in 0..150u64 {
+        while sent * ptime_ms <= tick * 20 {
+            let start = (sent as usize) * samples;
+            let tone: Vec<i16> = (start..start + samples)
+                .map(|n| (6000.0 * (2.0 * std::f64::consts::PI * 1000.0 * n as f64 / 8000.0).sin()) as i16)
+                .collect();
+            let mut payload = Vec::new();
+            Codec::Pcma.encode(&tone, &mut payload);
+            let (seq, ts) = (59_133u16.wrapping_add(sent as u16), 240 + (start as u32));
+            call.packet(LegId::Customer, CUSTOMER, &rtp(8, seq, ts, 0xdee0_ee8f, sent == 0, &payload));
+            sent += 1;
+        }
+        call.advance(20);
+    }
+    sink.frames.lock().expect("lock").iter().map(|(l, _)| l.clone()).collect()
+}
+
+fn assert_recorded_without_gaps(ptime_ms: u64) {
+    let frames = recorded_caller_with_ptime(ptime_ms);
+    let loud = |f: &Vec<i16>| f.iter().any(|&s| s.abs() > 3000);
+    let first = frames.iter().position(loud).expect("the caller is heard");
+    let map: String = frames.iter().map(|f| if loud(f) { '#' } else { '.' }).collect();
+    assert!(frames[first..frames.len() - 1].iter().all(loud), "{ptime_ms} ms packets, frames heard: {map}");
+    let tail: Vec<i16> = frames[frames.len() - 50..].concat();
+    let share = tone_share(&tail, 1000.0);
+    assert!(share > 0.95, "{ptime_ms} ms packets: 1 kHz share {share:.3} in the last second, frames: {map}");
+}
+
+#[test]
+fn a_caller_sending_30_ms_packets_is_recorded_whole_not_two_frames_in_three() {
+    assert_recorded_without_gaps(30);
+}
+
+#[test]
+fn a_caller_sending_10_ms_packets_is_recorded_whole() {
+    assert_recorded_without_gaps(10);
+}
