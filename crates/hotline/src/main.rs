@@ -5,6 +5,7 @@
 //! stderr (`hotline: sip.port: 70000 is not a port`) and a non-zero exit code, with nothing
 //! written before the configuration and the database have been checked.
 
+mod alerts;
 mod cli;
 mod feeds;
 mod logging;

@@ -74,6 +74,8 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         .context("starting the voice path")?;
     let feeds = crate::feeds::Feeds::start(&cfg.feeds, &center, &store, org).await?;
     let aggregates = crate::feeds::Aggregates::start(&center, &store, org, cfg.reports_utc_offset_minutes)?;
+    let alerts =
+        crate::alerts::start(&cfg.alerts, mode == Mode::Demo, &center, &store, Arc::new(center::SystemClock))?;
     tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
     if mode == Mode::Demo {
         println!("Hotline demo is up: http://localhost:{} (health: /healthz, readiness: /readyz)", bound.port());
@@ -81,10 +83,12 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     }
 
     let auth_repo = Arc::new(store.clone());
-    let state = Arc::new(
-        web::AppState::new(store.clone(), auth_repo, web_config(&cfg, org), env!("CARGO_PKG_VERSION"))
-            .with_center(center.clone()),
-    );
+    let mut app = web::AppState::new(store.clone(), auth_repo, web_config(&cfg, org), env!("CARGO_PKG_VERSION"))
+        .with_center(center.clone());
+    if let Some(alerts) = &alerts {
+        app = app.with_alerts(alerts.board.clone());
+    }
+    let state = Arc::new(app);
     let grace = cfg.shutdown_grace.as_std();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(web::serve(listener, web::router(state), async move {
@@ -102,6 +106,9 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     voice.stop().await;
     if let Some(feeds) = feeds {
         feeds.stop().await;
+    }
+    if let Some(alerts) = alerts {
+        alerts.stop().await;
     }
     let _ = center.flush().await;
     aggregates.stop().await;
