@@ -147,12 +147,13 @@ pub(crate) async fn list(State(app): State<Arc<AppState>>) -> Result<Json<Value>
     Ok(Json(json!({"configured": app.alerts.is_some(), "active": active, "recent": recent})))
 }
 
-/// A contact whose transcript matched keyword rules (the `search` crate's rule names).
+/// A contact whose transcript matched keyword rules (the `search` crate's rule names, as
+/// `transcribe::Transcriber::subscribe_flags` announces them). It counts in the queue the
+/// stored contact was in (none: the org-wide scope).
 #[derive(Debug, Clone)]
 pub struct KeywordFlags {
     pub org: OrgId,
     pub contact: ContactId,
-    pub queue: Option<QueueId>,
     pub flags: Vec<String>,
 }
 
@@ -245,8 +246,15 @@ impl Run {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 Some(f) = flags.recv() => {
+                    let queue = match self.store.get_contact(f.org, f.contact).await {
+                        Ok(c) => c.and_then(|c| c.queue),
+                        Err(e) => {
+                            tracing::warn!(contact = %f.contact, error = %e, "keyword flags counted org-wide");
+                            None
+                        }
+                    };
                     let now = self.clock.now();
-                    let scope = Scope { org: f.org, queue: f.queue };
+                    let scope = Scope { org: f.org, queue };
                     self.engine.handle_signal(now, scope, f.contact, Signal::KeywordFlags(&f.flags));
                 }
                 () = sleep => self.engine.handle_timeout(self.clock.now()),

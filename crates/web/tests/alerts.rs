@@ -58,6 +58,10 @@ fn rule() -> ComplaintRule {
 }
 
 async fn start() -> (LiveServer, web::alerts::AlertService, Posts) {
+    start_with(rule()).await
+}
+
+async fn start_with(rule: ComplaintRule) -> (LiveServer, web::alerts::AlertService, Posts) {
     let (url, posts) = receiver().await;
     let webhook = feeds::WebhookPoster::start(feeds::WebhookConfig {
         url,
@@ -68,7 +72,7 @@ async fn start() -> (LiveServer, web::alerts::AlertService, Posts) {
     })
     .expect("webhook");
     let (s, service) = start_live_with_alerts(common::config(), move |center, store| {
-        web::alerts::AlertService::start(vec![rule()], Some(webhook), center, store, Arc::new(center::SystemClock))
+        web::alerts::AlertService::start(vec![rule], Some(webhook), center, store, Arc::new(center::SystemClock))
             .expect("rules are valid")
     })
     .await;
@@ -126,7 +130,7 @@ async fn send(s: &LiveServer, b: &Browser, method: Method, path: &str, body: Opt
 
 /// A contact comes in, agent 1001 answers, ends and wraps it up with `disposition`, all but
 /// the arrival over the HTTP API.
-async fn handle(s: &LiveServer, agent: &Browser, n: usize, disposition: &str) {
+async fn handle(s: &LiveServer, agent: &Browser, n: usize, disposition: &str) -> model::ContactId {
     let mut rx = s.center.subscribe();
     let contact = s.center.submit(voice_contact(n)).await.expect("submit");
     wait_for(&mut rx, |e| matches!(e, LiveEvent::ContactOffered { contact: c, .. } if *c == contact)).await;
@@ -135,6 +139,7 @@ async fn handle(s: &LiveServer, agent: &Browser, n: usize, disposition: &str) {
     let body = json!({"disposition": disposition, "notes": "客户投诉"});
     assert_eq!(send(s, agent, Method::POST, &format!("/api/contacts/{contact}/wrap-up"), Some(body)).await, 204);
     wait_for(&mut rx, |e| matches!(e, LiveEvent::WrapUpEnded { contact: c, .. } if *c == contact)).await;
+    contact
 }
 
 #[tokio::test]
@@ -196,5 +201,50 @@ async fn complaints_over_the_threshold_raise_one_signed_webhook_and_a_staff_only
     assert_eq!(list["active"].as_array().map(Vec::len), Some(1));
     assert_eq!(list["active"][0]["rule"], "投诉激增");
     assert_eq!(send(&s, &agent, Method::GET, "/api/alerts", None).await, 403);
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn transcript_keyword_flags_count_in_the_contacts_queue() {
+    let mut by_keyword = rule();
+    by_keyword.dispositions.clear(); // keyword flags only: the "resolved" wrap-ups below do not count
+    let (s, service, posts) = start_with(by_keyword).await;
+    let supervisor = s.supervisor().await;
+    let agent = s.agent("1001").await;
+    assert_eq!(send(&s, &agent, Method::PUT, "/api/me/state", Some(json!({"state": "available"}))).await, 204);
+    let mut contacts = Vec::new();
+    for _ in 0..3 {
+        contacts.push(handle(&s, &agent, 2, "resolved").await);
+    }
+    s.center.flush().await.expect("flush");
+    let list = |s: &LiveServer, b: &Browser| {
+        let req = s.as_browser(b, Method::GET, "/api/alerts");
+        async move { common::json(req.send().await.expect("list")).await }
+    };
+    assert_eq!(list(&s, &supervisor).await["active"].as_array().map(Vec::len), Some(0));
+    for contact in contacts {
+        let flags = vec!["refund".to_owned(), "complaint".to_owned()];
+        service.keyword_flags(web::alerts::KeywordFlags { org: demo::DEMO_ORG, contact, flags });
+    }
+    let active = tokio::time::timeout(WAIT, async {
+        loop {
+            let l = list(&s, &supervisor).await;
+            if l["active"].as_array().is_some_and(|a| !a.is_empty()) {
+                return l["active"][0].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the keyword flags raise the alert");
+    assert_eq!(active["complaints"], 3);
+    assert!(active["queue"].is_string(), "counted in the contacts' queue: {active}");
+    tokio::time::timeout(WAIT, async {
+        while posts.lock().expect("lock").is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the webhook is called");
     service.stop().await;
 }
