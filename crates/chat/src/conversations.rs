@@ -189,6 +189,15 @@ pub enum ChatEvent {
     },
     /// Leave-a-message: create the offline contact or ticket from this.
     LeaveMessage(OfflineMessage),
+    /// A conversation that was waiting for or talking to an agent was restored after a restart
+    /// ([`Conversations::restore`]); its routing was lost with the old process, so it waits for
+    /// an agent again (route it like `Started`), or, `offline`, collects a message for later.
+    Restored {
+        conversation_id: ConversationId,
+        prechat: Prechat,
+        offline: bool,
+        at: Timestamp,
+    },
     /// CSAT for the store.
     Rated {
         conversation_id: ConversationId,
@@ -293,6 +302,37 @@ pub struct ChatCounters {
     pub resumes: u64,
     pub offline_messages: u64,
     pub ratings: u64,
+}
+
+/// A conversation read back from the store after a restart, for [`Conversations::restore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredConversation {
+    pub id: ConversationId,
+    /// The token the customer's widget holds (the shell checked it against the stored digest).
+    pub token: String,
+    /// Where it stood when last stored; `Prechat` is refused (nothing to restore before the form).
+    pub state: ConversationState,
+    pub prechat: Prechat,
+    /// Every stored message, sequence numbers 1, 2, 3, ... without a gap.
+    pub log: Vec<Entry>,
+    pub customer_read_seq: u64,
+    pub rated: bool,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// Why a conversation could not be restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    #[error("the conversation is already held")]
+    AlreadyHeld,
+    #[error("too many conversations")]
+    Busy,
+    #[error("a conversation is stored only after its pre-chat form")]
+    NotStarted,
+    #[error("the transcript's sequence numbers are not 1, 2, 3, ... without a gap")]
+    BrokenLog,
+    #[error("the transcript is longer than a conversation may be")]
+    TooLong,
 }
 
 /// Why an agent-side command was refused.
@@ -433,6 +473,79 @@ impl Conversations {
     /// Stored messages after `after_seq`, in order (the agent side's replay).
     pub fn transcript(&self, id: &ConversationId, after_seq: u64) -> Option<Vec<Entry>> {
         self.conversations.get(id).map(|c| c.log.iter().filter(|e| e.seq > after_seq).cloned().collect())
+    }
+
+    /// The resume token of a held conversation (the shell stores only its digest).
+    pub fn resume_token(&self, id: &ConversationId) -> Option<&str> {
+        self.conversations.get(id).map(|c| c.token.as_str())
+    }
+
+    /// Takes back a conversation stored before a restart, so its widget resumes it with every
+    /// message replayed and repeats still recognised by their ids. One that was queued or open
+    /// lost its agent with the old process: it waits for an agent again (or, with nobody to take
+    /// it, becomes a message for later), with a system message and [`ChatEvent::Restored`]. An
+    /// ended one stays ended until its retention runs out.
+    pub fn restore(&mut self, now: Timestamp, r: RestoredConversation) -> Result<(), RestoreError> {
+        if self.conversations.contains_key(&r.id) {
+            return Err(RestoreError::AlreadyHeld);
+        }
+        if self.conversations.len() >= self.limits.max_conversations {
+            self.counters.busy_refused += 1;
+            return Err(RestoreError::Busy);
+        }
+        if r.state == ConversationState::Prechat {
+            return Err(RestoreError::NotStarted);
+        }
+        // System messages may add a few beyond the limit (see `max_conversation_messages`).
+        if r.log.len() > self.limits.max_conversation_messages + 8 {
+            return Err(RestoreError::TooLong);
+        }
+        if r.log.iter().zip(1u64..).any(|(e, n)| e.seq != n) {
+            return Err(RestoreError::BrokenLog);
+        }
+        let ids_of = |author: Author| -> HashMap<String, u64> {
+            r.log
+                .iter()
+                .filter(|e| e.from == author)
+                .filter_map(|e| e.client_msg_id.clone().map(|id| (id, e.seq)))
+                .collect()
+        };
+        let (customer_ids, agent_ids) = (ids_of(Author::Customer), ids_of(Author::Agent));
+        let active = matches!(r.state, ConversationState::Queued | ConversationState::Open);
+        let offline =
+            active && (!self.hours.is_open(now) || (!self.external_routing && self.available_agents.is_empty()));
+        let state = match r.state {
+            ConversationState::Ended => ConversationState::Ended,
+            ConversationState::Offline => ConversationState::Offline,
+            _ if offline => ConversationState::Offline,
+            _ => ConversationState::Queued,
+        };
+        let last_seq = r.log.last().map_or(0, |e| e.seq);
+        let conversation = Conversation {
+            token: r.token,
+            state,
+            prechat: Some(r.prechat.clone()),
+            log: r.log,
+            customer_ids,
+            agent_ids,
+            conns: Vec::new(),
+            agent: None,
+            last_activity: now,
+            queued_at: now,
+            ended_at: (state == ConversationState::Ended).then(|| r.ended_at.unwrap_or(now)),
+            messages: Window { start_ms: now.unix_ms(), count: 0 },
+            agent_read_seq: 0,
+            customer_read_seq: r.customer_read_seq.min(last_seq),
+            rated: r.rated,
+        };
+        self.conversations.insert(r.id.clone(), conversation);
+        if active {
+            let conversation_id = r.id.clone();
+            let prechat = r.prechat;
+            self.outputs.push_back(Output::Event(ChatEvent::Restored { conversation_id, prechat, offline, at: now }));
+            self.system(now, &r.id, if offline { Notice::Offline } else { Notice::Queued });
+        }
+        Ok(())
     }
 
     /// The next output for the shell, in the order it must act on them.

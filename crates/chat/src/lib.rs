@@ -34,7 +34,7 @@ pub mod protocol;
 
 pub use conversations::{
     AgentError, ChatCounters, ChatEvent, ChatLimits, ConnId, ConversationId, Conversations, EndReason, Entry, IdSource,
-    IssueType, OfflineMessage, Output, Prechat,
+    IssueType, OfflineMessage, Output, Prechat, RestoreError, RestoredConversation,
 };
 pub use hours::BusinessHours;
 pub use protocol::{AttachmentMeta, Author, ClientFrame, ConversationState, ErrorCode, PROTOCOL_VERSION, ServerFrame};

@@ -431,3 +431,91 @@ proptest::proptest! {
         drain(&mut c);
     }
 }
+
+/// The conversation `id` as a store would give it back after a restart.
+fn stored_copy(c: &crate::Conversations, id: &crate::ConversationId, token: &str) -> crate::RestoredConversation {
+    crate::RestoredConversation {
+        id: id.clone(),
+        token: token.to_owned(),
+        state: c.state(id).expect("held"),
+        prechat: crate::Prechat {
+            name: "王小明".into(),
+            issue_type: crate::IssueType::Order,
+            language: model::Language::parse("zh-CN").expect("language"),
+            email: None,
+        },
+        log: c.transcript(id, 0).expect("held"),
+        customer_read_seq: 0,
+        rated: false,
+        ended_at: None,
+    }
+}
+
+#[test]
+fn a_restored_conversation_replays_its_log_recognises_repeats_and_continues_the_numbers() {
+    let mut before = with_agent(ChatLimits::default());
+    let (id, token) = started(&mut before, A);
+    send(&mut before, at(1), A, &msg("m1", "我的订单"));
+    before.accept(at(2), &id, agent()).expect("queued");
+    before.agent_send(at(3), &id, agent(), "a1", "您好").expect("sent");
+    drain(&mut before);
+    let copy = stored_copy(&before, &id, &token);
+    let last = copy.log.last().map(|e| e.seq).expect("messages");
+
+    let mut after = with_agent(ChatLimits::default());
+    after.restore(at(10), copy.clone()).expect("restored");
+    let restored = events(&drain(&mut after));
+    assert!(matches!(restored.first(), Some(ChatEvent::Restored { offline: false, .. })), "{restored:?}");
+    assert_eq!(after.state(&id), Some(ConversationState::Queued), "routing was lost: it waits again");
+    after.connect(B, at(11));
+    let resume = ClientFrame::Hello {
+        v: 1,
+        conversation_id: Some(id.as_str().into()),
+        resume_after_seq: Some(0),
+        token: Some(token),
+    };
+    send(&mut after, at(11), B, &resume);
+    send(&mut after, at(12), B, &msg("m1", "我的订单"));
+    send(&mut after, at(13), B, &msg("m2", "还在吗"));
+    let frames = frames_to(&drain(&mut after), B);
+    let seqs: Vec<u64> =
+        frames.iter().filter_map(|f| if let ServerFrame::Msg { seq, .. } = f { Some(*seq) } else { None }).collect();
+    let expected: Vec<u64> = (1..=last + 2).collect();
+    assert_eq!(seqs, expected, "the old log, the re-queue notice, then m2; m1 not stored again");
+    assert!(frames.contains(&ServerFrame::Ack { client_msg_id: "m1".into(), seq: copy.log[1].seq }), "{frames:?}");
+}
+
+#[test]
+fn a_restore_with_a_gap_in_the_log_or_of_a_held_conversation_is_refused() {
+    let mut c = with_agent(ChatLimits::default());
+    let (id, token) = started(&mut c, A);
+    send(&mut c, at(1), A, &msg("m1", "hi"));
+    drain(&mut c);
+    let copy = stored_copy(&c, &id, &token);
+    assert_eq!(c.restore(at(2), copy.clone()), Err(crate::RestoreError::AlreadyHeld));
+    let mut gap = copy.clone();
+    gap.log.remove(0);
+    let mut fresh = with_agent(ChatLimits::default());
+    assert_eq!(fresh.restore(at(2), gap), Err(crate::RestoreError::BrokenLog));
+    let mut early = copy;
+    early.state = ConversationState::Prechat;
+    assert_eq!(fresh.restore(at(2), early), Err(crate::RestoreError::NotStarted));
+    assert!(fresh.is_empty());
+}
+
+#[test]
+fn an_ended_conversation_is_restored_ended_and_dropped_after_its_retention() {
+    let limits = ChatLimits { ended_retention_ms: 1_000, ..ChatLimits::default() };
+    let mut c = with_agent(limits.clone());
+    let (id, token) = started(&mut c, A);
+    send(&mut c, at(1), A, &ClientFrame::Leave);
+    drain(&mut c);
+    let mut copy = stored_copy(&c, &id, &token);
+    copy.ended_at = Some(at(1));
+    let mut after = with_agent(limits);
+    after.restore(at(5), copy).expect("restored");
+    assert!(events(&drain(&mut after)).is_empty(), "nothing to route");
+    assert_eq!(after.state(&id), Some(ConversationState::Ended));
+    after.handle_timeout(at(1_001));
+    assert!(after.is_empty());
+}

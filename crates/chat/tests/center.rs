@@ -132,3 +132,44 @@ async fn a_chat_the_center_cannot_route_becomes_a_message_left_for_later() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routed_chat_is_stored_with_its_contact_agent_and_the_customers_csat() {
+    let mut rig = center_on_demo_store().await;
+    let agent = demo_agent("1002");
+    rig.center.set_agent_state(agent, Presence::Available).await.expect("available");
+    let server = support::start_with_store(ChatSettings::default(), rig.store.clone(), demo::DEMO_ORG).await;
+    route_through(&server.hub, rig.center.clone(), CHAT_ENTRY_POINT);
+
+    let mut customer = support::connect(server.addr).await;
+    let (conversation_id, _) = customer.start_conversation().await;
+    let offered =
+        next_live(&mut rig.live, |e| matches!(e, LiveEvent::ContactOffered { channel: Channel::Chat, .. })).await;
+    let LiveEvent::ContactOffered { contact, .. } = offered else { unreachable!() };
+    rig.center.accept(agent, contact).await.expect("the desktop accepts");
+    customer.until(|f| system_text(f, "客服已接入")).await;
+    customer.send(&ClientFrame::Leave).await;
+    customer.until(|f| matches!(f, ServerFrame::Ended)).await;
+    customer.send(&ClientFrame::Rate { score: 5, comment: None }).await;
+
+    let deadline = tokio::time::Instant::now() + EVENT_WAIT;
+    let responses = loop {
+        server.hub.flush_store().await;
+        let found = rig
+            .store
+            .list_survey_responses_by_contact(demo::DEMO_ORG, contact, &store::Page::first(10))
+            .await
+            .expect("read")
+            .items;
+        if !found.is_empty() || tokio::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let scores: Vec<(model::SurveyKind, u8)> = responses.iter().map(|r| (r.kind, r.score)).collect();
+    assert_eq!(scores, vec![(model::SurveyKind::Csat, 5)], "one CSAT answer on the chat's contact");
+    let row = rig.store.find_chat_conversation_by_contact(demo::DEMO_ORG, contact).await.expect("read").expect("row");
+    assert_eq!((row.id.as_str(), row.agent, row.rating), (conversation_id.as_str(), Some(agent), Some(5)));
+    let transcript = rig.store.list_chat_messages(demo::DEMO_ORG, &conversation_id, 0, 100).await.expect("messages");
+    assert!(transcript.iter().any(|m| m.text.contains("客服已接入")), "the transcript is stored");
+}

@@ -12,9 +12,12 @@
 //! side drives it through the `ChatHub` methods (`agent_send`, `agent_typing`, `agent_read`,
 //! `agent_end`, `transcript`) and watches [`ChatHub::subscribe`]. With a contact center in the
 //! [`AppState`], [`route_through`] hands every online chat to it as a `Channel::Chat` contact and
-//! joins the agent who accepts the offer. Transcripts, attachments, offline messages and CSAT are
-//! emitted as [`ChatEvent`]s but not yet written to the store. This shell has no business rules
-//! of its own.
+//! joins the agent who accepts the offer. With [`ChatHub::persist_to`] (the application does it
+//! when a center gives it the org) every conversation, message, state change, read mark, rating
+//! and routed contact is written to the store by one ordered writer (`persist`), and a widget
+//! resuming a conversation this process does not hold (after a restart) gets it back from the
+//! store, every message replayed once. Attachment bytes and offline messages are emitted as
+//! [`ChatEvent`]s but not stored. This shell has no business rules of its own.
 //!
 //! Invariants:
 //! - The core is only touched under one mutex, and nothing awaits while holding it: outputs are
@@ -48,6 +51,10 @@ use model::{AgentId, Channel, ContactId, ContactOutcome};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::{AppState, Clock, Entropy, Problem, ProblemKind};
+
+mod persist;
+
+pub use persist::{PersistCounters, PersistSettings};
 
 /// The widget, served as is.
 const WIDGET_JS: &str = include_str!("../chat/widget.js");
@@ -109,11 +116,14 @@ pub struct ChatHub {
     inner: Mutex<Inner>,
     events: broadcast::Sender<ChatEvent>,
     clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
     settings: ChatSettings,
     next_conn: AtomicU64,
     timer_started: AtomicBool,
     timer_wake: tokio::sync::Notify,
     counters: ShellCounters,
+    /// The store writer, once [`ChatHub::persist_to`] started it.
+    persist: std::sync::OnceLock<persist::Persistence>,
 }
 
 struct EntropyIds(Arc<dyn Entropy>);
@@ -133,18 +143,77 @@ impl IdSource for EntropyIds {
 
 impl ChatHub {
     pub fn new(settings: ChatSettings, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Arc<Self> {
-        let core = Conversations::new(settings.limits.clone(), settings.hours.clone(), Box::new(EntropyIds(entropy)));
+        let ids = Box::new(EntropyIds(entropy.clone()));
+        let core = Conversations::new(settings.limits.clone(), settings.hours.clone(), ids);
         let (events, _) = broadcast::channel(settings.max_buffered_events.max(1));
         Arc::new(Self {
             inner: Mutex::new(Inner { core, connections: HashMap::new(), per_ip: HashMap::new() }),
             events,
             clock,
+            entropy,
             settings,
             next_conn: AtomicU64::new(1),
             timer_started: AtomicBool::new(false),
             timer_wake: tokio::sync::Notify::new(),
             counters: ShellCounters::default(),
+            persist: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Writes every conversation of `org` to `store` from now on (one ordered writer task), and
+    /// restores from it a conversation a widget resumes that this process does not hold. Needs a
+    /// tokio runtime; a second call changes nothing.
+    pub fn persist_to(&self, store: store::Store, org: model::OrgId, settings: PersistSettings) {
+        let _ = self.persist.get_or_init(|| {
+            persist::Persistence::start(store, org, settings, self.clock.clone(), self.entropy.clone())
+        });
+    }
+
+    /// Waits until every write queued so far is in the store (a clean shutdown, tests).
+    pub async fn flush_store(&self) {
+        let Some(p) = self.persist.get() else { return };
+        let (done, written) = tokio::sync::oneshot::channel();
+        if p.tx.send(persist::Work::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
+    }
+
+    /// The store writer's counters (`None` without a store).
+    pub fn persist_counters(&self) -> Option<&PersistCounters> {
+        self.persist.get().map(|p| p.counters.as_ref())
+    }
+
+    /// Records that the center routed the conversation as `contact`.
+    fn link_contact(&self, conversation: &ConversationId, contact: ContactId) {
+        if let Some(p) = self.persist.get() {
+            p.push(persist::Work::Link { conversation: conversation.clone(), contact });
+        }
+    }
+
+    /// Before a widget's first frame reaches the core: when it resumes a conversation this
+    /// process does not hold, read it back from the store (token checked against the stored
+    /// digest) and hand it to the core. Anything else passes untouched.
+    async fn restore_for(&self, first_frame: &str) {
+        let Some(p) = self.persist.get() else { return };
+        let Ok(chat::ClientFrame::Hello { conversation_id: Some(id), token: Some(token), .. }) =
+            chat::ClientFrame::parse(first_frame)
+        else {
+            return;
+        };
+        let Some(id) = ConversationId::parse(&id) else { return };
+        if self.lock().core.state(&id).is_some() {
+            return;
+        }
+        match p.load(&id, &token).await {
+            Ok(Some(conversation)) => match self.with_core(|core, now| core.restore(now, conversation)) {
+                Ok(()) => {
+                    p.counters.restored.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => tracing::warn!(%error, conversation = %id, "chat: stored conversation not restored"),
+            },
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, conversation = %id, "chat: reading a stored conversation failed"),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -254,6 +323,9 @@ impl ChatHub {
                     }
                 }
                 Output::Event(event) => {
+                    if let Some(p) = self.persist.get() {
+                        persist_event(p, &inner.core, &event);
+                    }
                     // No subscriber is not an error: the event is for whoever listens.
                     let _ = self.events.send(event);
                 }
@@ -309,7 +381,12 @@ impl ChatHub {
         };
         let hub = self.clone();
         let reader = async move {
+            let mut first = true;
             while let Some(Ok(message)) = stream.next().await {
+                if first && let Message::Text(text) = &message {
+                    first = false;
+                    hub.restore_for(text.as_str()).await;
+                }
                 match message {
                     Message::Text(text) => hub.with_core(|core, now| core.handle_text(now, conn, text.as_str())),
                     Message::Binary(_) => hub.with_core(|core, now| core.handle_text(now, conn, "")),
@@ -325,6 +402,17 @@ impl ChatHub {
         drop(inner);
         drop(slot);
     }
+}
+
+/// Queues what the store keeps of `event` (not typing, not attachment bytes: the message row
+/// has the file's name, type and size).
+fn persist_event(p: &persist::Persistence, core: &Conversations, event: &ChatEvent) {
+    let token_sha256 = match event {
+        ChatEvent::CustomerTyping { .. } | ChatEvent::AttachmentReceived { .. } | ChatEvent::LeaveMessage(_) => return,
+        ChatEvent::Started { conversation_id, .. } => core.resume_token(conversation_id).map(auth::secret::digest_hex),
+        _ => None,
+    };
+    p.push(persist::Work::Event { event: event.clone(), token_sha256 });
 }
 
 /// One connection's share of its address's limit, given back on drop (also when the upgrade
@@ -454,7 +542,9 @@ async fn on_chat_event(
     event: ChatEvent,
 ) {
     match event {
-        ChatEvent::Started { conversation_id, prechat, offline: false, .. } => {
+        // A restored conversation lost its contact with the old process: it is routed anew.
+        ChatEvent::Started { conversation_id, prechat, offline: false, .. }
+        | ChatEvent::Restored { conversation_id, prechat, offline: false, .. } => {
             if routed.by_chat.len() >= hub.settings.limits.max_conversations {
                 return hub.leave_for_later(&conversation_id);
             }
@@ -465,7 +555,10 @@ async fn on_chat_event(
             contact.attributes.insert("chat_conversation".into(), conversation_id.as_str().to_owned());
             contact.attributes.insert("customer_name".into(), prechat.name.clone());
             match center.submit(contact).await {
-                Ok(contact) => routed.insert(conversation_id, contact),
+                Ok(contact) => {
+                    hub.link_contact(&conversation_id, contact);
+                    routed.insert(conversation_id, contact);
+                }
                 Err(error) => {
                     tracing::warn!(%error, conversation = %conversation_id, "chat routing: the center refused the chat");
                     hub.leave_for_later(&conversation_id);
@@ -559,12 +652,14 @@ pub fn routes_with<S: Clone + Send + Sync + 'static>(hub: Arc<ChatHub>) -> Route
 
 /// The chat routes for the application: default limits, always open, the sites in
 /// `WebConfig::allowed_origins` may embed the widget; with a contact center in the state (and a
-/// runtime to run on), chats are routed through it at [`CHAT_ENTRY_POINT`].
+/// runtime to run on), chats are routed through it at [`CHAT_ENTRY_POINT`] and stored in the
+/// center's org.
 pub fn routes<S: Clone + Send + Sync + 'static>(state: &Arc<AppState>) -> Router<S> {
     let settings = ChatSettings { allowed_origins: state.config.allowed_origins.clone(), ..ChatSettings::default() };
     let hub = ChatHub::new(settings, state.clock.clone(), state.entropy.clone());
     if let Some(center) = &state.center {
         if tokio::runtime::Handle::try_current().is_ok() {
+            hub.persist_to(state.store.clone(), center.org(), PersistSettings::default());
             route_through(&hub, center.clone(), CHAT_ENTRY_POINT);
         } else {
             tracing::warn!("chat: no tokio runtime while building the router; chats are not routed");

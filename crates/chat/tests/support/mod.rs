@@ -34,11 +34,23 @@ impl Drop for Server {
     }
 }
 
-pub async fn start(mut settings: ChatSettings) -> Server {
+pub async fn start(settings: ChatSettings) -> Server {
+    start_on(settings, None).await
+}
+
+/// A server whose hub writes to (and restores from) `store` in `org`.
+pub async fn start_with_store(settings: ChatSettings, store: store::Store, org: model::OrgId) -> Server {
+    start_on(settings, Some((store, org))).await
+}
+
+async fn start_on(mut settings: ChatSettings, store: Option<(store::Store, model::OrgId)>) -> Server {
     if settings.allowed_origins.is_empty() {
         settings.allowed_origins.push(PAGE_ORIGIN.to_owned());
     }
     let hub = ChatHub::new(settings, Arc::new(web::SystemClock), Arc::new(web::OsEntropy));
+    if let Some((store, org)) = store {
+        hub.persist_to(store, org, web::chat_ws::PersistSettings::default());
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
