@@ -41,7 +41,7 @@ mod service;
 
 pub use config::TranscribeConfig;
 pub use engine::{ChannelTranscript, EngineError, RawSegment, WORKER_SCRIPT, WhisperEngine};
-pub use service::{Clock, Transcriber};
+pub use service::{Clock, ContactFlagged, FLAG_BROADCAST_CAPACITY, Transcriber};
 
 use model::RecordingId;
 

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use model::{Channel, OrgId, RecordingId, Timestamp};
 use search::{DocumentKind, KeywordRules, SearchDocument, SearchIndex, Speaker};
 use store::{Page, Store, TranscriptSegment, TranscriptSpeaker, TranscriptionJob, TranscriptionStatus};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Duration, Instant};
 
@@ -24,6 +24,20 @@ use crate::TranscribeError;
 use crate::config::TranscribeConfig;
 use crate::engine::WhisperEngine;
 use crate::policy::{self, RetryPolicy};
+
+/// Flag notices buffered for subscribers that have not read them (a slower one skips, counted
+/// by tokio's `Lagged`; the job's stored `rule_flags` stay the truth).
+pub const FLAG_BROADCAST_CAPACITY: usize = 256;
+
+/// A transcribed contact that keyword rules flagged (complaint alerts listen for these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactFlagged {
+    pub org: OrgId,
+    pub contact: model::ContactId,
+    pub recording: RecordingId,
+    /// Names of the keyword rules the transcript matched (`complaint`, `refund`).
+    pub rule_flags: Vec<String>,
+}
 
 /// The injected clock: wall time in unix ms.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -51,6 +65,8 @@ struct Shared {
     stopping: AtomicBool,
     /// Bumped whenever a job reaches done or failed.
     finished: watch::Sender<u64>,
+    /// Every job done with at least one keyword flag.
+    flagged: broadcast::Sender<ContactFlagged>,
     /// Each worker's process id, while it has one.
     pids: Mutex<Vec<Option<u32>>>,
 }
@@ -97,6 +113,7 @@ impl Transcriber {
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
             finished: watch::Sender::new(0),
+            flagged: broadcast::channel(FLAG_BROADCAST_CAPACITY).0,
             pids: Mutex::new(vec![None; workers]),
         });
         let recovered = recover(&shared).await?;
@@ -107,6 +124,11 @@ impl Transcriber {
             })
             .collect();
         Ok(Transcriber { shared, workers: handles, recovered })
+    }
+
+    /// Each transcription that keyword rules flagged, once its outcome is stored.
+    pub fn subscribe_flags(&self) -> broadcast::Receiver<ContactFlagged> {
+        self.shared.flagged.subscribe()
     }
 
     /// Jobs put back in the queue at start (interrupted or still queued).
@@ -356,6 +378,14 @@ async fn run_job(s: &Shared, engine: &mut WhisperEngine, worker: usize, p: Pendi
     if next.status == TranscriptionStatus::Queued {
         requeue(s, Pending { not_before: next.next_attempt_at, ..p });
     } else {
+        if next.status == TranscriptionStatus::Done && !next.rule_flags.is_empty() {
+            let _ = s.flagged.send(ContactFlagged {
+                org: next.org,
+                contact: next.contact,
+                recording: next.recording,
+                rule_flags: next.rule_flags.clone(),
+            });
+        }
         s.finished.send_modify(|n| *n = n.wrapping_add(1));
     }
 }

@@ -158,12 +158,16 @@ async fn stereo_call_is_transcribed_per_channel_stored_and_found_by_keyword() {
     make_call(&w.recordings, "call.wav", "I want a refund for my order", "Thank you for calling the demo shop");
     let rec = w.recording(10, "call.wav").await;
     let t = w.start(w.config(model)).await;
+    let mut flagged = t.subscribe_flags();
     let started = std::time::Instant::now();
     t.submit(ORG, rec).await.expect("submit");
     let job = finished(&t, rec).await;
     eprintln!("transcribed a 3.6 s stereo call (2 channels) in {:?}, model load included", started.elapsed());
     assert_eq!((job.status, job.attempts, job.progress_pct), (TranscriptionStatus::Done, 1, 100), "{job:?}");
     assert_eq!(job.rule_flags, vec!["refund".to_owned()]);
+    let notice = flagged.try_recv().expect("the flagged contact is announced");
+    assert_eq!((notice.contact, notice.recording), (ContactId::from_u128(10), rec));
+    assert_eq!(notice.rule_flags, vec!["refund".to_owned()]);
 
     let segments = w.store.list_transcript_segments(ORG, rec, 100).await.expect("segments");
     let customer: Vec<_> = segments.iter().filter(|s| s.speaker == TranscriptSpeaker::Customer).collect();
