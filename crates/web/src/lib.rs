@@ -45,6 +45,7 @@ mod authrepo;
 pub mod chat_ws;
 mod guard;
 mod hashing;
+pub mod ivr_flows;
 mod live;
 mod metrics;
 pub use metrics::{ContactTally, feed_snapshots};
@@ -162,6 +163,8 @@ pub struct AppState {
     pub center: Option<center::CenterHandle>,
     /// Complaint alerts (`GET /api/alerts`, staff event streams); `None`: no rule configured.
     pub alerts: Option<Arc<alerts::AlertBoard>>,
+    /// IVR flows managed through the API (`/api/ivr/flows`); `None`: 503 (built-in flows).
+    pub ivr: Option<Arc<ivr_flows::IvrFlows>>,
     pub(crate) metrics: metrics::HttpMetrics,
     pub(crate) streams: live::stream::Streams,
     /// Ended contacts by channel and outcome, from the center's events (`/api/metrics`).
@@ -183,6 +186,7 @@ impl AppState {
             alerts: None,
             metrics: metrics::HttpMetrics::default(),
             streams: live::stream::Streams::default(),
+            ivr: None,
             tally: Arc::default(),
             throttle: Mutex::new(LoginThrottle::new(config.throttle)),
             rate: Mutex::new(RateLimiter::new(config.rate)),
@@ -207,6 +211,12 @@ impl AppState {
 
     /// Replaces the clock (tests).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+
+    /// Lets admins list, read, validate and replace the IVR flows of a directory.
+    pub fn with_ivr_flows(mut self, flows: Arc<ivr_flows::IvrFlows>) -> Self {
+        self.ivr = Some(flows);
+        self
+    }
         self.clock = clock;
         self
     }

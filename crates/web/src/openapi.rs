@@ -42,6 +42,14 @@ fn request_body(op_id: &str) -> Option<Value> {
             json!({"current_password": {"type": "string"}, "new_password": {"type": "string", "minLength": auth::MIN_PASSWORD_CHARS}}),
             &["current_password", "new_password"],
         ),
+        "validate_ivr_flow" => s(
+            json!({"name": {"type": "string", "description": "file name without .toml; when given the flow is also checked against the other flows (numbers, ids)"}, "source": {"type": "string", "description": "the flow's TOML (flows/README.md); 200 with valid and errors [{line, column, node, message}]"}}),
+            &["source"],
+        ),
+        "put_ivr_flow" => s(
+            json!({"source": {"type": "string", "description": "the flow's TOML; invalid: 422 problem+json with errors [{line, column, node, message}]; new calls use it at once, calls in progress keep theirs"}}),
+            &["source"],
+        ),
         "create_token" => s(
             json!({"name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}}),
             &["name", "role"],

@@ -342,3 +342,15 @@ pub async fn start_live_with_alerts(
     let server = TestServer { base: format!("http://{addr}"), store, clock, http: reqwest::Client::new(), _dir: dir };
     (LiveServer { server, center }, service)
 }
+
+/// [`start`] with the app state changed by `tune` before it serves (extra services: IVR flows).
+pub async fn start_tuned(tune: impl FnOnce(AppState) -> AppState) -> TestServer {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = seeded_store(dir.path()).await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let state = AppState::new(store.clone(), Arc::new(store.clone()), config(), "test").with_clock(clock.clone());
+    let listener = listener(None);
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(web::serve(listener, web::router(Arc::new(tune(state))), std::future::pending()));
+    TestServer { base: format!("http://{addr}"), store, clock, http: reqwest::Client::new(), _dir: dir }
+}
