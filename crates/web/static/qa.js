@@ -96,11 +96,11 @@
         <div class="eyebrow">${esc(t("qa.contact"))} ${esc(contactId.slice(0, 8))}${rec ? " · " + esc(HL.dateTime(rec.started_at_ms)) : ""}</div>
         ${rec ? `<div class="wave-box"><div class="wave-labels"><span>L</span><span>R</span></div><div class="wave-area" id="qa-wave"></div></div>
         <audio id="qa-audio" controls preload="metadata" src="/api/recordings/${esc(rec.id)}/audio"></audio>` : `<p class="muted">${esc(t("qa.no_recording"))}</p>`}
-        <h3 data-i18n="qa.transcript">Transcript</h3>
+        <h3>${esc(t("qa.transcript"))}</h3>
         <ol id="qa-transcript" class="qa-transcript">${
           tr.segments.length
             ? tr.segments
-                .map((s) => `<li data-start="${s.start_ms}" class="seg seg-${esc(s.speaker)}"><span class="muted small">${mmss(s.start_ms)} ${esc(t("qa.speaker." + s.speaker))}</span> ${esc(s.text)}</li>`)
+                .map((s) => `<li data-start="${s.start_ms}" class="line line-${esc(s.speaker)}"><span class="muted small">${mmss(s.start_ms)} ${esc(t("qa.speaker." + s.speaker))}</span> ${esc(s.text)}</li>`)
                 .join("")
             : `<li class="muted">${esc(t("qa.no_transcript"))}</li>`
         }</ol>

@@ -1,0 +1,110 @@
+// Quality assurance in Debian's Chromium, driven by playwright-core. Started by
+// crates/web/tests/browser_qa.rs:
+//
+//   node qa.mjs <base-url> <screenshot-dir> <contact-id>
+//
+// A supervisor opens the evaluator view of a recorded contact: the waveform and the player load,
+// the transcript lists both speakers and a click on a line seeks the player; they score the call
+// on the scorecard form (87.5 %) and publish it. Agent 1001 then opens "My evaluations", sees the
+// published score and acknowledges it. Prints `@@step <name>` as it goes and `@@ok` at the end; a
+// failure prints `@@fail <message>` and saves failure-qa.png. No network beyond <base-url>.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [base, shots, contact] = process.argv.slice(2);
+if (!base || !shots || !contact) {
+  console.error("usage: node qa.mjs <base-url> <screenshot-dir> <contact-id>");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const WAIT = { timeout: 15000 };
+const step = (name) => console.log("@@step " + name);
+const check = (cond, message) => {
+  if (!cond) throw new Error(message);
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+});
+const errors = [];
+async function page(locale) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale });
+  await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
+  const p = await context.newPage();
+  p.on("pageerror", (e) => errors.push(e.message));
+  p.on("console", (m) => {
+    if (m.type() === "error" && !m.text().includes("status of 401")) errors.push(`console: ${m.text()}`);
+  });
+  return p;
+}
+async function signIn(p, url, user, password) {
+  await p.goto(url);
+  await p.waitForSelector("#login-form", { state: "visible", ...WAIT });
+  await p.fill("#login-username", user);
+  await p.fill("#login-password", password);
+  await p.click("#login-submit");
+}
+
+let current = null;
+try {
+  step("evaluator view");
+  const sup = await page("zh-CN");
+  current = sup;
+  await signIn(sup, `${base}/qa#eval/${contact}`, "supervisor", "demosuper");
+  await sup.waitForSelector(".qa-form select[data-q='greeting']", WAIT);
+  await sup.waitForSelector("#qa-wave svg.wave path", WAIT);
+  await sup.waitForSelector("#qa-transcript li[data-start]", WAIT);
+  const lines = await sup.$$eval("#qa-transcript li[data-start]", (l) => l.map((x) => x.className + "|" + x.textContent));
+  check(lines.length === 3 && lines.some((l) => l.includes("line-agent")) && lines.some((l) => l.includes("退款")), "transcript lines: " + lines.join(" / "));
+  const duration = await sup.$eval("#qa-audio", (a) =>
+    a.readyState >= 1 ? a.duration : new Promise((res) => a.addEventListener("loadedmetadata", () => res(a.duration), { once: true })),
+  );
+  check(duration > 5, "the player loaded the recording: duration " + duration);
+
+  step("click a transcript line to seek");
+  await sup.click("#qa-transcript li[data-start='6000']");
+  const at = await sup.$eval("#qa-audio", (a) => a.currentTime);
+  check(Math.abs(at - 6) < 0.3, "the player seeked to 6 s, not " + at);
+
+  step("score and save");
+  await sup.selectOption("select[data-q='greeting']", "yes");
+  await sup.selectOption("select[data-q='verified']", "yes");
+  await sup.selectOption("select[data-q='resolved']", "4");
+  await sup.selectOption("select[data-q='empathy']", "na");
+  await sup.fill("input[name='c:resolved']", "退款流程解释清楚");
+  await sup.fill("textarea[name='c:']", "语气友好，节奏合适");
+  await sup.click("#qa-save");
+  await sup.waitForSelector("#qa-score [data-state='draft']", WAIT);
+  const score = await sup.textContent("#qa-score");
+  check(score.includes("87.5%"), "weighted score shown: " + score);
+  await sup.screenshot({ path: join(shots, "qa-evaluator.png"), fullPage: true });
+
+  step("publish");
+  await sup.click("#qa-publish");
+  await sup.waitForSelector("#qa-score [data-state='published']", WAIT);
+
+  step("agent sees and acknowledges");
+  const agent = await page("en-US");
+  current = agent;
+  await signIn(agent, `${base}/qa`, "1001", "demo1001");
+  await agent.waitForSelector('#page[data-loaded="mine:1"]', WAIT);
+  await agent.waitForSelector(".qa-mine[data-state='published'] .qa-ack", WAIT);
+  const card = await agent.textContent(".qa-mine");
+  check(card.includes("87.5%") && card.includes("退款流程解释清楚") && card.includes("语气友好"), "the published score and comments: " + card);
+  await agent.screenshot({ path: join(shots, "qa-agent.png"), fullPage: true });
+  await agent.click(".qa-mine .qa-ack");
+  await agent.waitForSelector(".qa-mine[data-state='acknowledged']", WAIT);
+  const tag = await agent.textContent(".qa-mine [data-state]");
+  check(tag.length > 2, "state tag shown: " + tag);
+  await agent.screenshot({ path: join(shots, "qa-agent-acknowledged.png"), fullPage: true });
+  check(errors.length === 0, "page errors: " + errors.join("; "));
+  console.log("@@ok");
+} catch (e) {
+  console.log("@@fail " + (e && e.message ? e.message : String(e)));
+  if (current) await current.screenshot({ path: join(shots, "failure-qa.png"), fullPage: true }).catch(() => {});
+  await browser.close();
+  process.exit(1);
+}
+await browser.close();

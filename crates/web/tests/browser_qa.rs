@@ -1,0 +1,167 @@
+//! Quality assurance in Debian's Chromium (`browser/qa.mjs`, playwright-core): a supervisor scores
+//! a recorded call in the evaluator view (waveform, player, clickable transcript, scorecard form)
+//! and publishes it; agent 1001 sees it under "My evaluations" and acknowledges it. Screenshots
+//! in `target/screenshots/qa-*.png`; the DOM is checked for the key elements before each shot.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use model::*;
+use store::Store;
+
+const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
+}
+
+fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("screenshots")
+}
+
+/// `secs` of 8 kHz 16-bit stereo: a tone on the left for the first half, on the right after.
+fn call_wav(secs: u32) -> Vec<u8> {
+    let frames = 8000 * secs;
+    let mut data = Vec::with_capacity(frames as usize * 4);
+    for i in 0..frames {
+        let v = (8000.0 * (2.0 * std::f64::consts::PI * 300.0 * f64::from(i) / 8000.0).sin()) as i16;
+        let (l, r) = if i < frames / 2 { (v, 0) } else { (0, v) };
+        data.extend(l.to_le_bytes());
+        data.extend(r.to_le_bytes());
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend((36 + data.len() as u32).to_le_bytes());
+    out.extend(b"WAVEfmt ");
+    out.extend(16u32.to_le_bytes());
+    out.extend(1u16.to_le_bytes());
+    out.extend(2u16.to_le_bytes());
+    out.extend(8000u32.to_le_bytes());
+    out.extend(32000u32.to_le_bytes());
+    out.extend(4u16.to_le_bytes());
+    out.extend(16u16.to_le_bytes());
+    out.extend(b"data");
+    out.extend((data.len() as u32).to_le_bytes());
+    out.extend(data);
+    out
+}
+
+/// A call handled by agent 1001 with its recording and transcript, and the scorecard.
+async fn seed(store: &Store, rec_dir: &Path) -> ContactId {
+    let org = demo::DEMO_ORG;
+    let now_ms =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis())
+            .expect("ms");
+    let at = Timestamp::from_unix_ms(now_ms - 3_600_000);
+    let id = ContactId::from_u128(0xe1_0001);
+    let mut c = Contact::arrived(id, org, Channel::Voice, Direction::Inbound, "+8613800000001", "4000", at);
+    c.agent = Some(common::demo_agent("1001").id);
+    c.answered_at = Some(at);
+    c.ended_at = Some(at.plus(DurationMs::from_secs(12)));
+    c.status = ContactStatus::Ended;
+    store.insert_contact(&c).await.expect("contact");
+    let wav = call_wav(12);
+    let path = "2026/11/27/qa.wav";
+    let file = rec_dir.join(path);
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+    std::fs::write(&file, &wav).expect("wav");
+    let rec = Recording {
+        id: RecordingId::from_u128(0xe2_0001),
+        org,
+        contact: id,
+        path: path.into(),
+        started_at: at,
+        duration: DurationMs::from_secs(12),
+        size_bytes: wav.len() as u64,
+        sha256: "0".repeat(64),
+        channels: 2,
+        sample_rate_hz: 8000,
+        legal_hold: false,
+        deleted_at: None,
+    };
+    store.insert_recording(&rec).await.expect("recording");
+    let seg = |ordinal: u32, speaker, start_ms: u64, text: &str| store::TranscriptSegment {
+        org,
+        recording: rec.id,
+        contact: id,
+        ordinal,
+        speaker,
+        start_ms,
+        end_ms: start_ms + 2_000,
+        text: text.into(),
+    };
+    let segments = [
+        seg(0, store::TranscriptSpeaker::Customer, 500, "你好，我的订单还没到，我要退款"),
+        seg(1, store::TranscriptSpeaker::Agent, 3_000, "您好，我帮您查一下订单"),
+        seg(2, store::TranscriptSpeaker::Agent, 6_000, "已经为您办理退款，三个工作日到账"),
+    ];
+    store.replace_transcript_segments(org, rec.id, &segments).await.expect("transcript");
+    let definition = serde_json::json!({
+        "name": "服务质量",
+        "sections": [
+            {"title": "开场", "questions": [
+                {"key": "greeting", "text": "规范问候", "weight": 10, "max_points": 0, "auto_fail": false, "allow_na": false},
+                {"key": "verified", "text": "核实身份", "weight": 20, "max_points": 0, "auto_fail": true, "allow_na": false},
+            ]},
+            {"title": "解决", "questions": [
+                {"key": "resolved", "text": "问题解决", "weight": 50, "max_points": 5, "auto_fail": false, "allow_na": false},
+                {"key": "empathy", "text": "同理心", "weight": 20, "max_points": 5, "auto_fail": false, "allow_na": true},
+            ]},
+        ],
+    });
+    let card = store::StoredScorecard {
+        id: ScorecardId::from_u128(0xe3_0001),
+        org,
+        name: "服务质量".into(),
+        definition: definition.to_string(),
+        archived: false,
+        created_by: demo::dataset(common::T0).users[0].user.id,
+        created_at: at,
+        updated_at: at,
+    };
+    store.insert_scorecard(&card).await.expect("scorecard");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evaluator_scores_a_call_and_the_agent_acknowledges_it_in_chromium() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(Path::new(&chromium).exists(), "{chromium} is missing: `apt-get install -y chromium` (Debian)");
+    assert!(browser_dir().join("node_modules/playwright-core").exists(), "run `npm ci` in crates/web/browser");
+    let dir = tempfile::tempdir().expect("tmp");
+    let rec_dir = tempfile::tempdir().expect("tmp");
+    let store = common::seeded_store(dir.path()).await;
+    let contact = seed(&store, rec_dir.path()).await;
+    let mut config = common::config();
+    config.recordings_dir = Some(rec_dir.path().to_owned());
+    let state = web::AppState::new(store.clone(), Arc::new(store.clone()), config, "test");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
+
+    let shots = screenshot_dir();
+    let child = tokio::process::Command::new("node")
+        .arg("qa.mjs")
+        .arg(&base)
+        .arg(&shots)
+        .arg(contact.to_string())
+        .current_dir(browser_dir())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(SCENARIO_LIMIT, child).await.expect("the scenario finishes").expect("node runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("@@ok"), "browser scenario failed:\n{text}");
+    for name in ["qa-evaluator", "qa-agent", "qa-agent-acknowledged"] {
+        let png = shots.join(format!("{name}.png"));
+        let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{name}.png is a real screenshot");
+    }
+    let filter = store::EvaluationFilter { contact: Some(contact), ..Default::default() };
+    let stored = store.list_evaluations(demo::DEMO_ORG, &filter, 10).await.expect("evaluations");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].status, store::EvaluationStatus::Acknowledged, "acknowledged through the page");
+    assert_eq!(stored[0].percent_hundredths, 8_750);
+}
