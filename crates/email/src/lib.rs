@@ -13,6 +13,8 @@
 //! - [`listener`]: the thin tokio shell that drives [`smtp::SmtpSession`] on 127.0.0.1 (or a configured
 //!   address) and hands accepted messages over a channel; it says `250` only once the receiver took the
 //!   message.
+//! - [`imap`]: IMAP polling (sans-IO [`imap::PollState`] and the tokio [`imap::ImapPoller`]), handing
+//!   messages over as the listener's [`listener::Delivery`], marking them only once accepted.
 //! - [`intake`]: parse and thread one received message for the shell, or the verdict refusing it.
 //! - [`sender`]: outbound delivery of [`OutboundEmail`] through an SMTP relay with `lettre`.
 //!
@@ -31,6 +33,7 @@
 //!   acknowledged to a sender is lost.
 
 pub mod ack;
+pub mod imap;
 pub mod intake;
 pub mod listener;
 pub mod mime;
