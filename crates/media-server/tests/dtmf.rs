@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Phone, config, pcap_udp_payloads, rms, start, tone, wait_event};
+use common::{Phone, config, goertzel_share, pcap_udp_payloads, rms, start, tone, voiced, wait_event};
 use media::bridge::{DtmfSource, LegId, MediaEvent};
 use media::codec::Codec;
 use media_server::LegSpec;
@@ -168,6 +168,42 @@ async fn speech_played_by_sipp_reaches_a_mu_law_agent_transcoded() {
     assert!(heard.audio_packets >= 30, "{} packets of speech", heard.audio_packets);
     assert!(heard.payload_types.iter().all(|&pt| pt == 0), "{:?}", heard.payload_types);
     assert!(rms(&heard.samples) > 100.0, "speech rms {}", rms(&heard.samples));
+    server.shutdown().await.expect("running");
+    task.await.expect("task");
+}
+
+/// sipp's PCMA speech on a customer leg answered PCMU: a caller that offered PCMA first and PCMU
+/// second, answered with our preferred PCMU, which keeps playing its PCMA pcap (30 ms packets), as
+/// in the voice path's sipp callers. Its speech must be in the recording's left channel and reach
+/// the agent; the agent's tone in the right channel. (The left channel was silent.)
+#[tokio::test]
+async fn speech_played_by_sipp_on_a_leg_answered_pcmu_is_recorded_on_the_left_channel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _events, task) = start(config(26_800, 8, dir.path()));
+    let agent = Phone::new(Codec::Pcmu).await;
+    let (call, local) = server.allocate_call().await.expect("ports free");
+    let to_agent_leg = server.allocate_leg(call, LegId::Agent).await.expect("ports free");
+    let sipp_media = std::net::SocketAddr::from(([127, 0, 0, 1], 26_950));
+    server.add_leg(call, LegId::Customer, LegSpec::new(Codec::Pcmu, sipp_media), None).await.expect("customer");
+    server.add_leg(call, LegId::Agent, LegSpec::new(Codec::Pcmu, agent.addr()), None).await.expect("agent");
+    server.connect(call).await.expect("connect");
+    let path = server.start_recording(call, "speech.wav").await.expect("recording starts");
+    let sipp = sipp_plays_to("uas_play_speech.xml", 26_900, local.port(), dir.path()).await;
+    let (heard, ()) =
+        tokio::join!(agent.receive_for(Duration::from_millis(1500)), agent.send_tone(to_agent_leg, 440.0, 6000.0, 75));
+    exits_cleanly(sipp).await;
+    server.close(call).await.expect("closed").recording.expect("was recording").expect("finished");
+    let wav = media::wav::read_wav(&std::fs::read(&path).expect("recording"), u64::MAX).expect("a valid WAV");
+    let channel = |c: usize| -> Vec<i16> { wav.samples.iter().skip(c).step_by(2).copied().collect() };
+    let left_voiced_s = voiced(&channel(0)).len() as f64 / 8000.0;
+    assert!(left_voiced_s >= 0.5, "customer (left) channel: {left_voiced_s:.2} s of speech");
+    assert!(rms(&heard.samples) > 100.0, "the agent hears the speech: rms {}", rms(&heard.samples));
+    let right = voiced(&channel(1));
+    assert!(
+        goertzel_share(&right, 440.0) > 0.8,
+        "agent (right) channel: 440 Hz share {}",
+        goertzel_share(&right, 440.0)
+    );
     server.shutdown().await.expect("running");
     task.await.expect("task");
 }
