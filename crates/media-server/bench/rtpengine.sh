@@ -18,12 +18,16 @@
 #
 #   crates/media-server/bench/rtpengine.sh                  # CALLS="100 300" SECONDS_PER_RUN=20
 #   CALLS="50 200" SECONDS_PER_RUN=10 crates/media-server/bench/rtpengine.sh
+#   RELAYS="rtpengine hotline" RTPENGINE_THREADS=1 crates/media-server/bench/rtpengine.sh  # order, threads
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 calls_list=${CALLS:-"100 300"}
 seconds=${SECONDS_PER_RUN:-20}
+relays=${RELAYS:-"hotline rtpengine"}
+# rtpengine's worker threads: empty = its default (one per core); Hotline's media task is one thread.
+rtpengine_threads=${RTPENGINE_THREADS:-}
 hotline_ng=${HOTLINE_NG_PORT:-22230}
 rtpengine_ng=${RTPENGINE_NG_PORT:-22231}
 # Both RTP ranges lie below Linux's ephemeral range (32768-60999), where the generator's sockets land.
@@ -48,8 +52,8 @@ bench="${CARGO_TARGET_DIR:-$root/target}/release/examples/ng_bench"
 hotline_pid=$!
 pids+=("$hotline_pid")
 # --config-file=none: Debian's /etc/rtpengine/rtpengine.conf (kernel table 0, its own interface)
-# is not read. Default worker threads (one per core).
-rtpengine --config-file=none --foreground --table=-1 --interface=127.0.0.1 \
+# is not read.
+rtpengine --config-file=none --foreground --table=-1 --interface=127.0.0.1 ${rtpengine_threads:+--num-threads=$rtpengine_threads} \
     --listen-ng="127.0.0.1:$rtpengine_ng" --port-min="$rtpengine_rtp_min" --port-max=$((rtpengine_rtp_min + 1999)) \
     --pidfile="$work/rtpengine.pid" --log-stderr --log-level=4 >"$work/rtpengine.log" 2>&1 &
 rtpengine_pid=$!
@@ -58,11 +62,11 @@ sleep 2
 for pid in "$hotline_pid" "$rtpengine_pid"; do
     kill -0 "$pid" 2>/dev/null || { echo "a relay did not start:" >&2; cat "$work"/*.log >&2; exit 1; }
 done
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(rtpengine --version 2>&1 | head -1)"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); rtpengine $(rtpengine --version 2>&1 | head -1), threads: ${rtpengine_threads:-default}"
 
 results="$work/results"
 for n in $calls_list; do
-    for relay in hotline rtpengine; do
+    for relay in $relays; do
         if [ "$relay" = hotline ]; then port=$hotline_ng pid=$hotline_pid; else port=$rtpengine_ng pid=$rtpengine_pid; fi
         line=$(timeout $((seconds + 60)) "$bench" load --ng "127.0.0.1:$port" --pid "$pid" --label "$relay" \
             --calls "$n" --seconds "$seconds")
