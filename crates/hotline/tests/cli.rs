@@ -585,3 +585,40 @@ fn demo_pushes_queue_and_agent_series_to_influxdb() {
     assert!(status.success(), "{err}");
     assert!(body.contains("general"), "no series for the demo's queues in InfluxDB: {body}");
 }
+
+#[test]
+fn demo_starts_its_complaint_rule_and_a_bad_rule_is_one_line() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = write(tmp.path(), "alerts.toml", "[[alerts.rules]]\nname = \"x\"\nthreshold = 0\nwindow_s = 60\n");
+    assert_one_line_error(
+        &run(&["check-config", f.to_str().expect("utf8")], tmp.path()),
+        "hotline: alerts.rules[0].dispositions: or keyword_flags must name at least one complaint mark",
+    );
+
+    let server = Server::start("demo", tmp.path());
+    let http = reqwest::blocking::Client::new();
+    let login = http
+        .post(format!("{}/api/auth/login", server.base))
+        .json(&serde_json::json!({"username": "supervisor", "password": "demosuper"}))
+        .send()
+        .expect("login");
+    assert_eq!(login.status(), 200);
+    let cookie: String = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let alerts: serde_json::Value = http
+        .get(format!("{}/api/alerts", server.base))
+        .header("cookie", cookie)
+        .send()
+        .expect("alerts")
+        .json()
+        .expect("json");
+    assert_eq!(alerts["configured"], true, "the demo's complaint rule is running: {alerts}");
+    assert_eq!(alerts["active"].as_array().map(Vec::len), Some(0));
+    let (status, err) = server.stop();
+    assert!(status.success(), "{err}");
+}
