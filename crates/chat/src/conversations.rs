@@ -475,6 +475,16 @@ impl Conversations {
         self.conversations.get(id).map(|c| c.log.iter().filter(|e| e.seq > after_seq).cloned().collect())
     }
 
+    /// The agent talking to the customer, if any.
+    pub fn agent(&self, id: &ConversationId) -> Option<AgentId> {
+        self.conversations.get(id).and_then(|c| c.agent)
+    }
+
+    /// The customer has seen everything up to this sequence number (0: nothing yet).
+    pub fn customer_read_seq(&self, id: &ConversationId) -> Option<u64> {
+        self.conversations.get(id).map(|c| c.customer_read_seq)
+    }
+
     /// The resume token of a held conversation (the shell stores only its digest).
     pub fn resume_token(&self, id: &ConversationId) -> Option<&str> {
         self.conversations.get(id).map(|c| c.token.as_str())

@@ -52,6 +52,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::{AppState, Clock, Entropy, Problem, ProblemKind};
 
+pub(crate) mod desk;
 mod persist;
 
 pub use persist::{PersistCounters, PersistSettings};
@@ -109,6 +110,8 @@ struct Inner {
     core: Conversations,
     connections: HashMap<ConnId, mpsc::Sender<Outgoing>>,
     per_ip: HashMap<IpAddr, usize>,
+    /// The desktop's view: routed chats by contact, and when each customer last typed.
+    desk: desk::DeskIndex,
 }
 
 /// Every chat conversation of this process, and the agent-side API.
@@ -147,7 +150,12 @@ impl ChatHub {
         let core = Conversations::new(settings.limits.clone(), settings.hours.clone(), ids);
         let (events, _) = broadcast::channel(settings.max_buffered_events.max(1));
         Arc::new(Self {
-            inner: Mutex::new(Inner { core, connections: HashMap::new(), per_ip: HashMap::new() }),
+            inner: Mutex::new(Inner {
+                core,
+                connections: HashMap::new(),
+                per_ip: HashMap::new(),
+                desk: desk::DeskIndex::default(),
+            }),
             events,
             clock,
             entropy,
@@ -185,6 +193,12 @@ impl ChatHub {
 
     /// Records that the center routed the conversation as `contact`.
     fn link_contact(&self, conversation: &ConversationId, contact: ContactId) {
+        {
+            let mut inner = self.lock();
+            let max = self.settings.limits.max_conversations;
+            let Inner { core, desk, .. } = &mut *inner;
+            desk.link(contact, conversation.clone(), max, |id| core.state(id).is_some());
+        }
         if let Some(p) = self.persist.get() {
             p.push(persist::Work::Link { conversation: conversation.clone(), contact });
         }
@@ -323,6 +337,10 @@ impl ChatHub {
                     }
                 }
                 Output::Event(event) => {
+                    if let ChatEvent::CustomerTyping { conversation_id } = &event {
+                        let max = self.settings.limits.max_conversations;
+                        inner.desk.typing(conversation_id, self.clock.now(), max);
+                    }
                     if let Some(p) = self.persist.get() {
                         persist_event(p, &inner.core, &event);
                     }
@@ -657,6 +675,9 @@ pub fn routes_with<S: Clone + Send + Sync + 'static>(hub: Arc<ChatHub>) -> Route
 pub fn routes<S: Clone + Send + Sync + 'static>(state: &Arc<AppState>) -> Router<S> {
     let settings = ChatSettings { allowed_origins: state.config.allowed_origins.clone(), ..ChatSettings::default() };
     let hub = ChatHub::new(settings, state.clock.clone(), state.entropy.clone());
+    if state.chat.set(hub.clone()).is_err() {
+        tracing::warn!("chat: a second router built; the desktop talks to the first one's chats");
+    }
     if let Some(center) = &state.center {
         if tokio::runtime::Handle::try_current().is_ok() {
             hub.persist_to(state.store.clone(), center.org(), PersistSettings::default());

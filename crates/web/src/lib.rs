@@ -169,6 +169,8 @@ pub struct AppState {
     pub(crate) streams: live::stream::Streams,
     /// Ended contacts by channel and outcome, from the center's events (`/api/metrics`).
     pub(crate) tally: Arc<Mutex<metrics::ContactTally>>,
+    /// The web chat's hub, once the router built it (the desktop's chat pane talks to it).
+    pub(crate) chat: std::sync::OnceLock<Arc<chat_ws::ChatHub>>,
     throttle: Mutex<LoginThrottle>,
     rate: Mutex<RateLimiter>,
     password_slots: tokio::sync::Semaphore,
@@ -188,6 +190,7 @@ impl AppState {
             streams: live::stream::Streams::default(),
             ivr: None,
             tally: Arc::default(),
+            chat: std::sync::OnceLock::new(),
             throttle: Mutex::new(LoginThrottle::new(config.throttle)),
             rate: Mutex::new(RateLimiter::new(config.rate)),
             password_slots: tokio::sync::Semaphore::new(config.max_concurrent_password_hashes.max(1)),
