@@ -13,6 +13,7 @@
 //! This crate reads the file it is given and nothing else; it never creates directories.
 
 mod alerts;
+mod email;
 mod raw;
 mod recordings;
 mod validate;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use model::{CountryCode, DurationMs};
 
 pub use alerts::{AlertRuleConfig, AlertsConfig, MAX_ALERT_RULES};
+pub use email::{EmailConfig, EmailImapConfig, ImapAfterAccept};
 pub use recordings::{RecordingsConfig, TranscriptionConfig};
 pub use validate::ConfigError;
 
@@ -46,6 +48,8 @@ pub struct Config {
     pub recordings: RecordingsConfig,
     /// Offline transcription (`[transcription]`); off without a model directory.
     pub transcription: TranscriptionConfig,
+    /// The email channel (`[email]`, `[email.imap]`).
+    pub email: EmailConfig,
     /// Where report days start: minutes east of UTC (480 = China Standard Time, the demo's).
     pub reports_utc_offset_minutes: i32,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.

@@ -26,6 +26,7 @@ pub struct RawConfig {
     pub alerts: crate::alerts::RawAlerts,
     pub recordings: crate::recordings::RawRecordings,
     pub transcription: crate::recordings::RawTranscription,
+    pub email: crate::email::RawEmail,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +195,21 @@ max_queued_jobs = 1000
 max_attempts = 3
 job_timeout = "10m"
 scratch_dir = ""
+
+[email.imap]
+host = ""
+port = 143
+tls = false
+username = ""
+password = ""
+mailbox = "INBOX"
+poll_interval_ms = 30000
+max_message_bytes = 26214400
+max_messages_per_poll = 100
+max_messages_per_sender_per_hour = 30
+after = "seen"
+command_timeout_ms = 30000
+max_backoff_ms = 600000
 "#;
 
 pub fn defaults() -> Table {

@@ -96,6 +96,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         alerts: crate::alerts::alerts(&raw.alerts)?,
         recordings: crate::recordings::recordings(&raw.recordings)?,
         transcription: crate::recordings::transcription(&raw.transcription)?,
+        email: crate::email::email(&raw.email)?,
         reports_utc_offset_minutes,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })

@@ -1,0 +1,230 @@
+//! `[email]`: the email channel. So far `[email.imap]`, IMAP polling of a support mailbox (off while
+//! `host` is empty); other `[email]` keys join [`RawEmail`] and [`EmailConfig`].
+//! Checked as settings only: this crate never connects; `hotline serve` does, and the email crate
+//! names the server when it fails. The password never appears in `Debug` or in an error.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::ConfigError;
+
+/// Largest `email.imap.max_message_bytes` (100 MiB).
+const MAX_IMAP_MESSAGE_BYTES: i64 = 100 * 1024 * 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmail {
+    pub imap: RawImap,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawImap {
+    pub host: String,
+    pub port: i64,
+    pub tls: bool,
+    pub username: String,
+    pub password: String,
+    pub mailbox: String,
+    pub poll_interval_ms: i64,
+    pub max_message_bytes: i64,
+    pub max_messages_per_poll: i64,
+    pub max_messages_per_sender_per_hour: i64,
+    pub after: String,
+    pub command_timeout_ms: i64,
+    pub max_backoff_ms: i64,
+}
+
+impl fmt::Debug for RawImap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawImap").field("host", &self.host).field("password", &"<redacted>").finish_non_exhaustive()
+    }
+}
+
+/// The email channel (`[email]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EmailConfig {
+    /// IMAP polling (`[email.imap]`); `None` while `host` is empty.
+    pub imap: Option<EmailImapConfig>,
+}
+
+/// What to do with a message on the IMAP server once Hotline accepted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImapAfterAccept {
+    MarkSeen,
+    Delete,
+    Move(String),
+}
+
+/// `[email.imap]`, validated.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailImapConfig {
+    pub host: String,
+    pub port: u16,
+    /// Implicit TLS (usually port 993); plain TCP otherwise (loopback, or a tunnel).
+    pub tls: bool,
+    pub username: String,
+    pub password: String,
+    /// The folder polled (`INBOX`).
+    pub mailbox: String,
+    pub poll_interval_ms: u64,
+    /// Larger messages stay unseen on the server and are counted.
+    pub max_message_bytes: u32,
+    pub max_messages_per_poll: usize,
+    /// A sender's messages beyond this in an hour stay unseen and are counted.
+    pub max_messages_per_sender_per_hour: u32,
+    pub after: ImapAfterAccept,
+    /// Longest one IMAP step (connect, login, one command) may take.
+    pub command_timeout_ms: u64,
+    /// Longest wait between retries after errors (the wait doubles from `poll_interval_ms`).
+    pub max_backoff_ms: u64,
+}
+
+impl fmt::Debug for EmailImapConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmailImapConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("mailbox", &self.mailbox)
+            .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_messages_per_poll", &self.max_messages_per_poll)
+            .field("max_messages_per_sender_per_hour", &self.max_messages_per_sender_per_hour)
+            .field("after", &self.after)
+            .field("command_timeout_ms", &self.command_timeout_ms)
+            .field("max_backoff_ms", &self.max_backoff_ms)
+            .finish()
+    }
+}
+
+fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Key { key: key.to_owned(), problem: problem.into() }
+}
+
+fn range(key: &str, value: i64, min: i64, max: i64) -> Result<u64, ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(u64::try_from(value).unwrap_or(0))
+    } else {
+        Err(bad(key, format!("{value} is out of range {min} to {max}")))
+    }
+}
+
+pub fn email(raw: &RawEmail) -> Result<EmailConfig, ConfigError> {
+    Ok(EmailConfig { imap: imap(&raw.imap)? })
+}
+
+fn imap(raw: &RawImap) -> Result<Option<EmailImapConfig>, ConfigError> {
+    let host = raw.host.trim();
+    if host.is_empty() {
+        return Ok(None);
+    }
+    if host.len() > 253 || host.contains(|c: char| c.is_whitespace() || c == '/') {
+        return Err(bad("email.imap.host", format!("{host:?} is not a host name or address")));
+    }
+    let port = u16::try_from(range("email.imap.port", raw.port, 1, 65_535)?).unwrap_or(143);
+    let username = raw.username.trim();
+    if username.is_empty() {
+        return Err(bad("email.imap.username", "must be set when email.imap.host is"));
+    }
+    if raw.password.is_empty() {
+        return Err(bad("email.imap.password", "must be set when email.imap.host is"));
+    }
+    let mailbox = raw.mailbox.trim();
+    if mailbox.is_empty() || mailbox.len() > 255 || mailbox.contains(['\r', '\n', '"']) {
+        return Err(bad("email.imap.mailbox", format!("{mailbox:?} is not a usable folder name")));
+    }
+    let after = match raw.after.trim() {
+        "seen" => ImapAfterAccept::MarkSeen,
+        "delete" => ImapAfterAccept::Delete,
+        other => match other.strip_prefix("move:").map(str::trim) {
+            Some(folder) if !folder.is_empty() && folder.len() <= 255 && !folder.contains(['\r', '\n', '"']) => {
+                ImapAfterAccept::Move(folder.to_owned())
+            }
+            _ => return Err(bad("email.imap.after", format!("{other:?} is not one of seen, delete, move:<folder>"))),
+        },
+    };
+    let poll_interval_ms = range("email.imap.poll_interval_ms", raw.poll_interval_ms, 100, 86_400_000)?;
+    Ok(Some(EmailImapConfig {
+        host: host.to_owned(),
+        port,
+        tls: raw.tls,
+        username: username.to_owned(),
+        password: raw.password.clone(),
+        mailbox: mailbox.to_owned(),
+        poll_interval_ms,
+        max_message_bytes: u32::try_from(range(
+            "email.imap.max_message_bytes",
+            raw.max_message_bytes,
+            1024,
+            MAX_IMAP_MESSAGE_BYTES,
+        )?)
+        .unwrap_or(u32::MAX),
+        max_messages_per_poll: usize::try_from(range(
+            "email.imap.max_messages_per_poll",
+            raw.max_messages_per_poll,
+            1,
+            10_000,
+        )?)
+        .unwrap_or(1),
+        max_messages_per_sender_per_hour: u32::try_from(range(
+            "email.imap.max_messages_per_sender_per_hour",
+            raw.max_messages_per_sender_per_hour,
+            1,
+            100_000,
+        )?)
+        .unwrap_or(1),
+        after,
+        command_timeout_ms: range("email.imap.command_timeout_ms", raw.command_timeout_ms, 100, 600_000)?,
+        max_backoff_ms: range("email.imap.max_backoff_ms", raw.max_backoff_ms, 100, 3_600_000)?.max(poll_interval_ms),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use crate::{CliOverrides, Config, ConfigError, load};
+
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hotline.toml");
+        std::fs::write(&path, text).unwrap();
+        load(Some(&path), Vec::new(), &CliOverrides::default())
+    }
+
+    const IMAP: &str =
+        "[email.imap]\nhost = \"imap.example.cn\"\nusername = \"support\"\npassword = \"hunter2-imap\"\n";
+
+    #[test]
+    fn imap_polling_is_off_by_default() {
+        assert_eq!(load_text("").unwrap().email.imap, None);
+    }
+
+    #[test]
+    fn imap_section_is_read_with_defaults_and_the_password_never_prints() {
+        let c = load_text(&format!("{IMAP}after = \"move:Done\"\ntls = true\nport = 993\n")).unwrap();
+        let imap = c.email.imap.unwrap();
+        assert_eq!((imap.host.as_str(), imap.port, imap.tls), ("imap.example.cn", 993, true));
+        assert_eq!(imap.mailbox, "INBOX");
+        assert_eq!(imap.after, super::ImapAfterAccept::Move("Done".into()));
+        assert_eq!(imap.max_message_bytes, 25 * 1024 * 1024);
+        assert!(!format!("{imap:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn imap_errors_name_the_key() {
+        let err = load_text(&format!("{IMAP}after = \"archive\"\n")).unwrap_err();
+        assert_eq!(err.to_string(), "email.imap.after: \"archive\" is not one of seen, delete, move:<folder>");
+        let err = load_text(&format!("{IMAP}max_messages_per_poll = 0\n")).unwrap_err();
+        assert_eq!(err.to_string(), "email.imap.max_messages_per_poll: 0 is out of range 1 to 10000");
+        let err = load_text("[email.imap]\nhost = \"imap.example.cn\"\nusername = \"support\"\n").unwrap_err();
+        assert_eq!(err.to_string(), "email.imap.password: must be set when email.imap.host is");
+        let err = load_text(&format!("{IMAP}hots = \"x\"\n")).unwrap_err();
+        assert!(err.to_string().starts_with("email.imap.hots: unknown key"), "{err}");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+}
