@@ -327,6 +327,22 @@ pub enum LiveEvent {
         forced_by: Option<UserId>,
     },
     QueueStats(QueueFigures),
+    /// A live call's controls changed (hold, recording pause, consult, monitoring).
+    CallUpdated {
+        #[serde(with = "text")]
+        org: OrgId,
+        #[serde(with = "text")]
+        contact: ContactId,
+        #[serde(with = "opt_text")]
+        agent: Option<AgentId>,
+        #[serde(with = "opt_text")]
+        queue: Option<QueueId>,
+        /// What changed: `held`, `resumed`, `recording_paused`, `consult_ringing`, ...
+        change: &'static str,
+        /// The call's controls as they are now.
+        state: crate::calls::CallState,
+        at_ms: i64,
+    },
 }
 
 impl LiveEvent {
@@ -341,7 +357,8 @@ impl LiveEvent {
             | LiveEvent::ContactEnded { org, .. }
             | LiveEvent::WrapUpEnded { org, .. }
             | LiveEvent::Announce { org, .. }
-            | LiveEvent::AgentState { org, .. } => *org,
+            | LiveEvent::AgentState { org, .. }
+            | LiveEvent::CallUpdated { org, .. } => *org,
             LiveEvent::QueueStats(q) => q.org,
         }
     }
@@ -357,7 +374,8 @@ impl LiveEvent {
             LiveEvent::ContactTransferred { from_queue, .. } => Some(*from_queue),
             LiveEvent::ContactAbandoned { queue, .. }
             | LiveEvent::ContactEnded { queue, .. }
-            | LiveEvent::WrapUpEnded { queue, .. } => *queue,
+            | LiveEvent::WrapUpEnded { queue, .. }
+            | LiveEvent::CallUpdated { queue, .. } => *queue,
             LiveEvent::AgentState { .. } => None,
             LiveEvent::QueueStats(q) => Some(q.queue),
         }
@@ -372,7 +390,7 @@ impl LiveEvent {
             | LiveEvent::WrapUpEnded { agent, .. }
             | LiveEvent::AgentState { agent, .. } => Some(*agent),
             LiveEvent::ContactTransferred { to_agent, from_agent, .. } => to_agent.or(*from_agent),
-            LiveEvent::ContactEnded { agent, .. } => *agent,
+            LiveEvent::ContactEnded { agent, .. } | LiveEvent::CallUpdated { agent, .. } => *agent,
             LiveEvent::ContactQueued { .. }
             | LiveEvent::ContactAbandoned { .. }
             | LiveEvent::Announce { .. }
@@ -391,7 +409,8 @@ impl LiveEvent {
             | LiveEvent::ContactAbandoned { contact, .. }
             | LiveEvent::ContactEnded { contact, .. }
             | LiveEvent::WrapUpEnded { contact, .. }
-            | LiveEvent::Announce { contact, .. } => Some(*contact),
+            | LiveEvent::Announce { contact, .. }
+            | LiveEvent::CallUpdated { contact, .. } => Some(*contact),
             LiveEvent::AgentState { .. } | LiveEvent::QueueStats(_) => None,
         }
     }

@@ -86,6 +86,8 @@ pub(crate) struct Core {
     pub wrap_up_due: BTreeSet<(Timestamp, AgentId, ContactId)>,
     pub events: broadcast::Sender<LiveEvent>,
     pub offers: HashMap<Channel, mpsc::Sender<OfferSignal>>,
+    /// Consumers of live-call controls, per channel.
+    pub controls: HashMap<Channel, mpsc::Sender<crate::calls::CallControl>>,
     pub writer: Writer,
     pub counters: Arc<SharedCounters>,
     /// The supervisor whose force is being applied (for the state change rows).
@@ -206,6 +208,7 @@ impl Core {
             wrap_up_due: BTreeSet::new(),
             events,
             offers: HashMap::new(),
+            controls: HashMap::new(),
             writer,
             counters,
             forcing: None,
@@ -396,6 +399,13 @@ impl Core {
             }
             Command::TakeOffers(channel, reply) => {
                 let _ = reply.send(self.take_offers(channel));
+            }
+            Command::TakeCallControls(channel, reply) => {
+                let _ = reply.send(self.take_call_controls(channel));
+            }
+            Command::ControlCall(control) => self.control_call(*control),
+            Command::CallChanged { contact, change, state, reply } => {
+                let _ = reply.send(self.call_changed(now, contact, &change, state));
             }
             Command::Flush(reply) => self.writer.push(Write::Flush(reply)),
             Command::ResetDay(reply) => {
@@ -650,6 +660,68 @@ impl Core {
     fn transfer(&mut self, now: Timestamp, contact: ContactId, input: Input) -> Result<(), CenterError> {
         self.known(contact)?;
         self.engine(now, input)
+    }
+
+    fn take_call_controls(
+        &mut self,
+        channel: Channel,
+    ) -> Result<mpsc::Receiver<crate::calls::CallControl>, CenterError> {
+        if self.controls.get(&channel).is_some_and(|tx| !tx.is_closed()) {
+            return Err(CenterError::OffersTaken(channel));
+        }
+        let (tx, rx) = mpsc::channel(crate::calls::MAX_QUEUED_CALL_CONTROLS);
+        self.controls.insert(channel, tx);
+        Ok(rx)
+    }
+
+    /// Forwards a control of a connected contact to its channel; refusals are answered here.
+    fn control_call(&mut self, mut control: crate::calls::CallControl) {
+        let Some(live) = self.contacts.get(&control.contact) else {
+            let contact = control.contact;
+            return control.done(Err(CenterError::UnknownContact(contact)));
+        };
+        let (Some(agent), ContactStatus::Connected) = (live.row.agent, live.row.status) else {
+            let what = control.command.name();
+            return control
+                .done(Err(CenterError::Invalid(format!("{what}: the contact is not connected to an agent"))));
+        };
+        control.agent = agent;
+        let channel = live.row.channel;
+        let Some(tx) = self.controls.get(&channel) else {
+            return control.done(Err(CenterError::Invalid(format!("{channel} contacts have no call controls"))));
+        };
+        if let Err(e) = tx.try_send(control) {
+            let (control, err) = match e {
+                mpsc::error::TrySendError::Full(c) => (c, CenterError::Busy(crate::calls::MAX_QUEUED_CALL_CONTROLS)),
+                mpsc::error::TrySendError::Closed(c) => (c, CenterError::Stopped),
+            };
+            control.done(Err(err));
+        }
+    }
+
+    /// Records and publishes what a channel did to a live call.
+    fn call_changed(
+        &mut self,
+        now: Timestamp,
+        contact: ContactId,
+        change: &crate::calls::CallChange,
+        state: crate::calls::CallState,
+    ) -> Result<(), CenterError> {
+        let live = self.contacts.get(&contact).ok_or(CenterError::UnknownContact(contact))?;
+        let (kind, detail) = change.record();
+        let event = self.event(&live.row, now, kind, detail);
+        let (agent, queue) = (live.row.agent, live.row.queue);
+        self.writer.push(Write::Event(event));
+        self.publish(LiveEvent::CallUpdated {
+            org: self.org,
+            contact,
+            agent,
+            queue,
+            change: change.name(),
+            state,
+            at_ms: now.unix_ms(),
+        });
+        Ok(())
     }
 
     fn take_offers(&mut self, channel: Channel) -> Result<mpsc::Receiver<OfferSignal>, CenterError> {

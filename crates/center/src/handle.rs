@@ -7,6 +7,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::CenterError;
 use crate::api::{Counters, Disposition, LiveEvent, NewContact, OfferSignal, Presence, Snapshot};
+use crate::calls::{CallChange, CallCommand, CallControl, CallState};
 
 type Reply<T> = oneshot::Sender<Result<T, CenterError>>;
 
@@ -28,6 +29,9 @@ pub(crate) enum Command {
     UpsertAgent(Box<model::Agent>, Reply<()>),
     Snapshot(Reply<Snapshot>),
     TakeOffers(Channel, Reply<mpsc::Receiver<OfferSignal>>),
+    TakeCallControls(Channel, Reply<mpsc::Receiver<CallControl>>),
+    ControlCall(Box<CallControl>),
+    CallChanged { contact: ContactId, change: CallChange, state: CallState, reply: Reply<()> },
     Flush(Reply<Counters>),
     ResetDay(Reply<()>),
     Shutdown(Reply<()>),
@@ -197,6 +201,39 @@ impl CenterHandle {
     /// is dropped or full, offers of that channel are rejected back to the engine (and counted).
     pub async fn take_offers(&self, channel: Channel) -> Result<mpsc::Receiver<OfferSignal>, CenterError> {
         self.ask(|r| Command::TakeOffers(channel, r)).await
+    }
+
+    /// Takes the controls of live calls of `channel` (voice carries hold, recording pause,
+    /// consult and monitoring out). Once per channel, like [`CenterHandle::take_offers`].
+    pub async fn take_call_controls(&self, channel: Channel) -> Result<mpsc::Receiver<CallControl>, CenterError> {
+        self.ask(|r| Command::TakeCallControls(channel, r)).await
+    }
+
+    /// Sends `command` to the channel carrying `contact`, which must be connected, and waits
+    /// for the channel's answer (at most `CALL_CONTROL_TIMEOUT_MS`).
+    pub async fn control_call(&self, contact: ContactId, command: CallCommand) -> Result<(), CenterError> {
+        let (tx, rx) = oneshot::channel();
+        let control = CallControl { contact, agent: AgentId::from_u128(0), command, reply: tx };
+        self.commands.try_send(Command::ControlCall(Box::new(control))).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => CenterError::Busy(self.commands.max_capacity()),
+            mpsc::error::TrySendError::Closed(_) => CenterError::Stopped,
+        })?;
+        let wait = std::time::Duration::from_millis(crate::calls::CALL_CONTROL_TIMEOUT_MS);
+        match tokio::time::timeout(wait, rx).await {
+            Ok(answer) => answer.map_err(|_| CenterError::Stopped)?,
+            Err(_) => Err(CenterError::LimitReached("CALL_CONTROL_TIMEOUT_MS")),
+        }
+    }
+
+    /// The channel changed a live call (hold, recording pause, consult, monitoring): recorded
+    /// as a contact event and published as [`LiveEvent::CallUpdated`] with the call's `state`.
+    pub async fn call_changed(
+        &self,
+        contact: ContactId,
+        change: CallChange,
+        state: CallState,
+    ) -> Result<(), CenterError> {
+        self.ask(|r| Command::CallChanged { contact, change, state, reply: r }).await
     }
 
     /// Waits until every store write decided so far is done; returns the counters.

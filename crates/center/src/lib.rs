@@ -69,6 +69,7 @@
 //!   previous run left unfinished are ended with outcome `failed`.
 
 mod api;
+pub mod calls;
 mod center;
 mod handle;
 mod outputs;
@@ -84,6 +85,7 @@ pub use api::{
     MAX_IVR_PATH_NODES, MAX_NOTES_BYTES, NewContact, Offer, OfferEndReason, OfferKind, OfferSignal, Presence,
     QueueFigures, Refusal, Snapshot,
 };
+pub use calls::{CallChange, CallCommand, CallControl, CallState, MonitorMode};
 pub use handle::CenterHandle;
 pub use routes::{DEMO_ROUTES_TOML, MAX_ROUTES_BYTES, QueueTuning, Routes, demo_routes};
 
