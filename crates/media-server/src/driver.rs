@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use media::bridge::{Bridge, BridgeConfig, PacketKind, Transmit};
+use media::bridge::{Bridge, BridgeConfig, LEGS, PacketKind, Transmit};
 use media::leg::LegConfig;
 use media::ports::{PortAllocator, RtpPortRange};
 use media::stats::NtpClock;
@@ -38,6 +38,7 @@ pub(crate) enum Command {
     AllocateLeg { call: CallId, leg: LegId, reply: Reply<SocketAddr> },
     AddLeg { call: CallId, leg: LegId, spec: LegSpec, monitor: Option<MonitorMode>, reply: Reply<()> },
     RemoveLeg { call: CallId, leg: LegId, reply: Reply<()> },
+    CompleteConsult { call: CallId, reply: Reply<()> },
     WithCall { call: CallId, op: CallOp },
     Close { call: CallId, reply: Reply<CloseReport> },
     Counters { reply: oneshot::Sender<ServerCounters> },
@@ -48,7 +49,7 @@ pub(crate) enum Command {
 pub(crate) struct ActiveCall {
     pub bridge: Bridge,
     pub recording: Option<Recording>,
-    legs_present: [bool; 3],
+    legs_present: [bool; LEGS],
 }
 
 impl ActiveCall {
@@ -58,7 +59,7 @@ impl ActiveCall {
 }
 
 struct Call {
-    local: [Option<LocalLeg>; 3],
+    local: [Option<LocalLeg>; LEGS],
     active: Option<ActiveCall>,
     /// The deadline this call has in the timer heap (other heap entries for it are stale).
     armed_at: Option<Instant>,
@@ -69,8 +70,12 @@ fn index(leg: LegId) -> usize {
         LegId::Customer => 0,
         LegId::Agent => 1,
         LegId::Supervisor => 2,
+        LegId::Consult => 3,
     }
 }
+
+/// The leg each slot of `Call::local` serves.
+const SLOTS: [LegId; LEGS] = [LegId::Customer, LegId::Agent, LegId::Supervisor, LegId::Consult];
 
 /// Datagrams read from a ready socket before going back to the other inputs.
 const MAX_DATAGRAMS_PER_WAKE: usize = 16;
@@ -191,6 +196,10 @@ impl Driver {
                 let _ = reply.send(self.remove_leg(call, leg));
                 self.after_input(call);
             }
+            Command::CompleteConsult { call, reply } => {
+                let _ = reply.send(self.complete_consult(call));
+                self.after_input(call);
+            }
             Command::WithCall { call, op } => {
                 let now = Instant::now();
                 match self.calls.get_mut(&call) {
@@ -213,10 +222,10 @@ impl Driver {
             return Err(MediaServerError::TooManyCalls { max_calls: self.config.max_calls });
         }
         let id = CallId(self.next_call);
-        let local = self.bind(id, LegId::Customer)?;
+        let local = self.bind(id)?;
         self.next_call += 1;
         let addr = local.rtp_addr(self.config.bind);
-        self.calls.insert(id, Call { local: [Some(local), None, None], active: None, armed_at: None });
+        self.calls.insert(id, Call { local: [Some(local), None, None, None], active: None, armed_at: None });
         self.counters.calls_allocated += 1;
         Ok((id, addr))
     }
@@ -225,7 +234,7 @@ impl Driver {
         if !self.calls.contains_key(&call) {
             return Err(MediaServerError::NoSuchCall(call));
         }
-        let local = self.bind(call, leg)?;
+        let local = self.bind(call)?;
         let addr = local.rtp_addr(self.config.bind);
         if let Some(c) = self.calls.get_mut(&call)
             && let Some(old) = c.local[index(leg)].replace(local)
@@ -236,7 +245,7 @@ impl Driver {
     }
 
     /// Binds a port pair for a leg and starts receiving on both sockets.
-    fn bind(&mut self, call: CallId, leg: LegId) -> Result<LocalLeg, MediaServerError> {
+    fn bind(&mut self, call: CallId) -> Result<LocalLeg, MediaServerError> {
         let Some(local) =
             sockets::bind_pair(self.config.bind, &mut self.ports, self.capacity, &mut self.counters.ports_busy)
         else {
@@ -250,7 +259,7 @@ impl Driver {
         };
         for socket in [&local.rtp, &local.rtcp] {
             let buf = vec![0; self.config.max_datagram_bytes];
-            self.recvs.push(sockets::recv(call, leg, socket.clone(), local.closed.subscribe(), buf));
+            self.recvs.push(sockets::recv(call, socket.clone(), local.closed.subscribe(), buf));
         }
         Ok(local)
     }
@@ -290,7 +299,7 @@ impl Driver {
         match (leg, call.active.as_mut()) {
             (LegId::Customer, None) => {
                 let bridge = Bridge::new(now, bridge_config, config);
-                call.active = Some(ActiveCall { bridge, recording: None, legs_present: [true, false, false] });
+                call.active = Some(ActiveCall { bridge, recording: None, legs_present: [true, false, false, false] });
                 return Ok(());
             }
             (_, None) => return Err(MediaServerError::NoCustomerLeg(id)),
@@ -299,9 +308,28 @@ impl Driver {
             (LegId::Supervisor, Some(a)) => {
                 a.bridge.add_supervisor(now, config, monitor.ok_or(MediaServerError::NoMonitorMode)?)
             }
+            (LegId::Consult, Some(a)) => a.bridge.add_consult(now, config),
         }
         if let Some(a) = call.active.as_mut() {
             a.legs_present[index(leg)] = true;
+        }
+        Ok(())
+    }
+
+    /// The consulted agent takes the call: the consult leg's sockets and media become the agent
+    /// leg's, the first agent's ports are freed.
+    fn complete_consult(&mut self, id: CallId) -> Result<(), MediaServerError> {
+        let call = self.calls.get_mut(&id).ok_or(MediaServerError::NoSuchCall(id))?;
+        let a = call.active.as_mut().ok_or(MediaServerError::NoCustomerLeg(id))?;
+        a.has_leg(id, LegId::Consult)?;
+        if !a.bridge.complete_consult() {
+            return Err(MediaServerError::NoLeg { call: id, leg: LegId::Consult });
+        }
+        a.legs_present[index(LegId::Consult)] = false;
+        a.legs_present[index(LegId::Agent)] = true;
+        let consult = call.local[index(LegId::Consult)].take();
+        if let Some(old) = std::mem::replace(&mut call.local[index(LegId::Agent)], consult) {
+            self.ports.release(old.port);
         }
         Ok(())
     }
@@ -316,6 +344,7 @@ impl Driver {
         if let Some(a) = call.active.as_mut() {
             match leg {
                 LegId::Agent => a.bridge.remove_agent(),
+                LegId::Consult => a.bridge.remove_consult(),
                 _ => a.bridge.remove_supervisor(),
             }
             a.legs_present[index(leg)] = false;
@@ -336,15 +365,17 @@ impl Driver {
     }
 
     fn on_datagram(&mut self, d: Datagram) {
-        let Datagram { call, leg, socket, closed, mut buf, result } = d;
-        let current = self
-            .calls
-            .get(&call)
-            .and_then(|c| c.local[index(leg)].as_ref())
-            .is_some_and(|l| Arc::ptr_eq(&l.rtp, &socket) || Arc::ptr_eq(&l.rtcp, &socket));
-        if !current {
+        let Datagram { call, socket, closed, mut buf, result, .. } = d;
+        // The slot that holds this socket now (a completed consult moves its sockets to the agent's).
+        let slot = self.calls.get(&call).and_then(|c| {
+            c.local
+                .iter()
+                .position(|l| l.as_ref().is_some_and(|l| Arc::ptr_eq(&l.rtp, &socket) || Arc::ptr_eq(&l.rtcp, &socket)))
+        });
+        let Some(slot) = slot else {
             return; // the leg was released or re-allocated: let the socket go
-        }
+        };
+        let leg = SLOTS[slot];
         let now = Instant::now();
         match result {
             Ok((n, from)) => self.handle_datagram(now, call, leg, from, &buf[..n]),
@@ -358,7 +389,7 @@ impl Driver {
             }
         }
         self.after_input(call);
-        self.recvs.push(sockets::recv(call, leg, socket, closed, buf));
+        self.recvs.push(sockets::recv(call, socket, closed, buf));
     }
 
     fn handle_datagram(&mut self, now: Instant, call: CallId, leg: LegId, from: SocketAddr, bytes: &[u8]) {
@@ -419,7 +450,7 @@ impl Driver {
             return;
         };
         self.counters.calls_closed += 1;
-        let mut local: [Option<LocalLeg>; 3] = call.local;
+        let mut local: [Option<LocalLeg>; LEGS] = call.local;
         for l in local.iter().flatten() {
             self.ports.release(l.port);
         }
@@ -456,7 +487,7 @@ impl Driver {
     }
 }
 
-fn socket_for<'a>(local: &'a [Option<LocalLeg>; 3], t: &Transmit) -> Option<&'a UdpSocket> {
+fn socket_for<'a>(local: &'a [Option<LocalLeg>; LEGS], t: &Transmit) -> Option<&'a UdpSocket> {
     local[index(t.leg)].as_ref().map(|l| pick(&l.rtp, &l.rtcp, l.rtcp_mux, t))
 }
 

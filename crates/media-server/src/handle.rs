@@ -111,6 +111,23 @@ impl MediaServerHandle {
         self.ask(|reply| Command::RemoveLeg { call, leg, reply }).await?
     }
 
+    /// Connects the agent with the consult leg (a second agent); the customer stays as they are
+    /// (on hold, normally) and is never relayed to either while the consult is on.
+    pub async fn connect_consult(&self, call: CallId) -> Result<()> {
+        self.with_call(call, move |a, _| {
+            a.has_leg(call, LegId::Consult)?;
+            a.bridge.connect_consult();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Completes an attended transfer: the consult leg becomes the agent leg (its sockets too),
+    /// the first agent's media stops and its ports are freed; customer and new agent talk.
+    pub async fn complete_consult(&self, call: CallId) -> Result<()> {
+        self.ask(|reply| Command::CompleteConsult { call, reply }).await?
+    }
+
     /// Switches a supervisor between listening and whispering to the agent.
     pub async fn set_monitor_mode(&self, call: CallId, mode: MonitorMode) -> Result<()> {
         self.with_call(call, move |a, _| {

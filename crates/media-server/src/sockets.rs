@@ -9,7 +9,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use media::bridge::LegId;
 use media::ports::PortAllocator;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
@@ -61,7 +60,6 @@ pub(crate) fn bind_pair(ip: IpAddr, ports: &mut PortAllocator, capacity: usize, 
 /// One received datagram, with what is needed to wait for the next one on the same socket.
 pub(crate) struct Datagram {
     pub call: CallId,
-    pub leg: LegId,
     pub socket: Arc<UdpSocket>,
     pub closed: watch::Receiver<()>,
     pub buf: Vec<u8>,
@@ -73,14 +71,13 @@ pub(crate) type RecvFuture = Pin<Box<dyn Future<Output = Option<Datagram>> + Sen
 /// Waits for one datagram on `socket`; `None` once the leg is released.
 pub(crate) fn recv(
     call: CallId,
-    leg: LegId,
     socket: Arc<UdpSocket>,
     mut closed: watch::Receiver<()>,
     mut buf: Vec<u8>,
 ) -> RecvFuture {
     Box::pin(async move {
         tokio::select! {
-            result = socket.recv_from(&mut buf) => Some(Datagram { call, leg, socket, closed, buf, result }),
+            result = socket.recv_from(&mut buf) => Some(Datagram { call, socket, closed, buf, result }),
             _ = closed.changed() => None,
         }
     })

@@ -83,6 +83,7 @@ impl Bridge {
         match leg {
             LegId::Customer | LegId::Agent => self.recording.is_some() || self.legs[2].is_some() || has_inband,
             LegId::Supervisor => self.whisper_active() || has_inband,
+            LegId::Consult => self.whisper_active() || has_inband,
         }
     }
 
@@ -90,10 +91,14 @@ impl Bridge {
     /// codec when they differ, or an RFC 4733 event (`None`) as it is.
     fn relay(&mut self, now: Instant, from: LegId, p: &RtpPacket<'_>, audio: Option<Codec>) {
         let is_event = audio.is_none();
+        let consulting = self.consulting();
         let to = match from {
+            LegId::Customer if consulting => return,
             LegId::Customer => LegId::Agent,
+            LegId::Agent if consulting => LegId::Consult,
             LegId::Agent => LegId::Customer,
-            LegId::Supervisor => return,
+            LegId::Consult if consulting => LegId::Agent,
+            LegId::Supervisor | LegId::Consult => return,
         };
         if !matches!(self.feeds[to.index()], Feed::Relay) || (to == LegId::Agent && self.whisper_active()) {
             return;
@@ -249,9 +254,11 @@ impl Bridge {
         }
         let mut f = [0; SAMPLES_PER_FRAME];
         let whisper_to_agent = id == LegId::Agent && self.whisper_active();
+        let consulting = self.consulting();
         match &mut self.feeds[i] {
             Feed::Relay if whisper_to_agent => {
-                f = self.frames[0];
+                // The agent hears whoever they talk with (the consulted agent during a consult).
+                f = if consulting { self.frames[3] } else { self.frames[0] };
                 mix_into(&mut f, &self.frames[2]);
                 Some((f, SOURCE_MIX))
             }

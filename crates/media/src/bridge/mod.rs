@@ -14,6 +14,9 @@
 //! - **Media timeout**: no RTP on a leg for `media_timeout_ms` → [`MediaEvent::MediaTimeout`].
 //! - **Monitoring**: a supervisor leg hears customer + agent mixed (listen); in whisper mode its
 //!   audio is mixed into what the agent hears, never into the customer's leg.
+//! - **Consult** (attended transfer): a consult leg (a second agent) talks with the agent while
+//!   the customer is held; completing it makes the consult leg the agent leg (the first agent's
+//!   leg is dropped), cancelling it drops the consult leg.
 //! - **Recording**: each tick, what the customer said (left) and the agent said (right), taken
 //!   from the legs' jitter buffers, goes to a [`RecordingSink`].
 //!
@@ -68,6 +71,8 @@ pub enum LegId {
     Customer,
     Agent,
     Supervisor,
+    /// The agent consulted during an attended transfer.
+    Consult,
 }
 
 impl LegId {
@@ -76,10 +81,14 @@ impl LegId {
             LegId::Customer => 0,
             LegId::Agent => 1,
             LegId::Supervisor => 2,
+            LegId::Consult => 3,
         }
     }
-    const ALL: [LegId; 3] = [LegId::Customer, LegId::Agent, LegId::Supervisor];
+    const ALL: [LegId; LEGS] = [LegId::Customer, LegId::Agent, LegId::Supervisor, LegId::Consult];
 }
+
+/// Legs a call can have at once.
+pub const LEGS: usize = 4;
 
 /// RTP or RTCP: which local socket a datagram leaves from (the same one under rtcp-mux).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,15 +241,15 @@ pub struct BridgeCounters {
 /// The media of one call.
 pub struct Bridge {
     config: BridgeConfig,
-    legs: [Option<Leg>; 3],
-    feeds: [Feed; 3],
+    legs: [Option<Leg>; LEGS],
+    feeds: [Feed; LEGS],
     monitor: Option<MonitorMode>,
     recording: Option<Box<dyn RecordingSink>>,
     next_tick_at: Instant,
     transmits: VecDeque<Transmit>,
     events: VecDeque<MediaEvent>,
-    frames: [[i16; SAMPLES_PER_FRAME]; 3],
-    heard: [bool; 3],
+    frames: [[i16; SAMPLES_PER_FRAME]; LEGS],
+    heard: [bool; LEGS],
     scratch: Vec<u8>,
     pub counters: BridgeCounters,
 }
@@ -259,15 +268,15 @@ impl Bridge {
     pub fn new(now: Instant, config: BridgeConfig, customer: LegConfig) -> Self {
         let mut b = Self {
             config,
-            legs: [None, None, None],
-            feeds: [Feed::Silence, Feed::Silence, Feed::Silence],
+            legs: [None, None, None, None],
+            feeds: [Feed::Silence, Feed::Silence, Feed::Silence, Feed::Silence],
             monitor: None,
             recording: None,
             next_tick_at: now + TICK,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            frames: [[0; SAMPLES_PER_FRAME]; 3],
-            heard: [false; 3],
+            frames: [[0; SAMPLES_PER_FRAME]; LEGS],
+            heard: [false; LEGS],
             scratch: Vec::with_capacity(SAMPLES_PER_FRAME),
             counters: BridgeCounters::default(),
         };
@@ -335,6 +344,44 @@ impl Bridge {
     pub fn remove_supervisor(&mut self) {
         self.legs[2] = None;
         self.monitor = None;
+    }
+
+    /// Adds (or replaces) the consult leg; it hears silence until [`Self::connect_consult`].
+    pub fn add_consult(&mut self, now: Instant, config: LegConfig) {
+        self.legs[3] = Some(Leg::new(now, config, self.rtcp_interval()));
+        self.feeds[3] = Feed::Silence;
+    }
+
+    /// Agent and consult leg hear each other; the customer stays where they are (on hold).
+    pub fn connect_consult(&mut self) {
+        if self.legs[3].is_some() {
+            self.feeds[1] = Feed::Relay;
+            self.feeds[3] = Feed::Relay;
+        }
+    }
+
+    /// Whether a consult leg is talking with the agent (the customer is then never relayed).
+    pub(crate) fn consulting(&self) -> bool {
+        self.legs[3].is_some() && matches!(self.feeds[3], Feed::Relay)
+    }
+
+    /// Drops the consult leg (cancelled or hung up); the agent hears silence until reconnected.
+    pub fn remove_consult(&mut self) {
+        self.legs[3] = None;
+        self.feeds[3] = Feed::Silence;
+        if matches!(self.feeds[1], Feed::Relay) {
+            self.feeds[1] = Feed::Silence;
+        }
+    }
+
+    /// The consulted agent takes the call: their leg becomes the agent leg (the first agent's
+    /// is dropped) and customer and agent hear each other. False when there is no consult leg.
+    pub fn complete_consult(&mut self) -> bool {
+        let Some(consult) = self.legs[3].take() else { return false };
+        self.legs[1] = Some(consult);
+        self.feeds[3] = Feed::Silence;
+        self.connect();
+        true
     }
 
     /// Customer and agent hear each other (ends prompts and hold on both).
