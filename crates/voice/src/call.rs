@@ -21,6 +21,9 @@ use tokio::sync::mpsc;
 use crate::callback::{self, CallbackInfo};
 use crate::{Ctx, Input, bump, selfservice};
 
+#[path = "call_controls.rs"]
+mod controls;
+
 /// How much later than the center's ring timeout the SIP leg gives up by itself, in ms.
 pub(crate) const RING_TIMEOUT_BACKSTOP_MS: u64 = 2_000;
 
@@ -130,6 +133,8 @@ struct Call {
     source: std::net::SocketAddr,
     /// The caller pressed 1 in the queue: the contact waits for its callback without this call.
     callback_chosen: bool,
+    /// Hold, recording pause, consult and monitoring from the desktop and the wallboard.
+    controls: controls::Controls,
 }
 
 impl Call {
@@ -171,6 +176,7 @@ impl Call {
             session_version: 1,
             source: std::net::SocketAddr::from(([127, 0, 0, 1], 5060)),
             callback_chosen: false,
+            controls: controls::Controls::default(),
         }
     }
 
@@ -250,6 +256,7 @@ impl Call {
                 Input::Sip(event) => self.on_sip(*event).await,
                 Input::Media(event) => self.on_media(event).await,
                 Input::Offer(signal) => self.on_offer(signal).await,
+                Input::Control(control) => self.on_control(control).await,
             }
         }
     }
@@ -584,6 +591,7 @@ impl Call {
                     let _ = self.ctx.center.reject(offer.agent, offer.contact).await;
                 }
             }
+            OfferSignal::Offer(offer) if self.accept_completed_consult(&offer).await => {}
             OfferSignal::Offer(offer) => {
                 if self.phase != Phase::Queued || self.agent.is_some() {
                     let _ = self.ctx.center.reject(offer.agent, offer.contact).await;
@@ -725,6 +733,9 @@ impl Call {
 
     async fn on_sip(&mut self, event: CallEvent) {
         tracing::debug!(call = ?self.leg, ?event, phase = ?self.phase, "SIP event");
+        if self.on_control_leg_event(&event).await {
+            return;
+        }
         let from_customer = event.call() == self.leg;
         let agent_leg = self.agent.as_ref().map(|a| a.leg);
         match event {
@@ -1024,6 +1035,7 @@ impl Call {
         if !self.customer_gone {
             let _ = self.ctx.calls.hangup(self.leg).await;
         }
+        self.release_controls().await;
         if let Some(a) = self.agent.take() {
             let _ = self.ctx.calls.hangup(a.leg).await;
         }

@@ -202,6 +202,12 @@ impl Callback {
                     true
                 }
                 Input::Media(_) => false,
+                Input::Control(control) => {
+                    // Callbacks take no desktop call controls yet: said plainly, nothing changes.
+                    let refusal = "call controls are not available on callbacks yet".to_owned();
+                    control.done(Err(center::CenterError::Invalid(refusal)));
+                    false
+                }
                 Input::Offer(center::OfferSignal::Cancel { agent, .. })
                     if agent == self.offer.agent && !self.agent_answered =>
                 {
@@ -304,17 +310,17 @@ impl Callback {
         if let Err(e) = self.ctx.center.accept(self.offer.agent, self.contact()).await {
             tracing::warn!(error = %e, "callback: the center refused the answer");
         }
+        self.dial_customer().await
+    }
+
+    /// Dials the customer (one attempt); returns `true` when the callback is over.
+    async fn dial_customer(&mut self) -> bool {
         let uri = self.info.uri();
         let Some(target) = sip::Uri::parse(&uri) else {
             tracing::warn!(%uri, "callback: the customer's address is not a SIP URI");
             bump(&self.ctx.counters.errors);
             self.end(ContactOutcome::Failed).await;
             return true;
-        self.dial_customer().await
-    }
-
-    /// Dials the customer (one attempt); returns `true` when the callback is over.
-    async fn dial_customer(&mut self) -> bool {
         };
         let local = self.local(self.customer_rtp_port);
         let request = DialRequest {

@@ -205,6 +205,7 @@ pub(crate) enum Input {
     Sip(Box<CallEvent>),
     Media(media_server::MediaEvent),
     Offer(OfferSignal),
+    Control(center::CallControl),
 }
 
 type CallTx = mpsc::Sender<Input>;
@@ -234,9 +235,9 @@ pub(crate) struct Ctx {
     pub callbacks: Mutex<HashMap<ContactId, callback::CallbackInfo>>,
     /// Finished call and callback tasks report here, so the dispatcher forgets their routes.
     pub done: mpsc::UnboundedSender<call::Finished>,
-}
     /// The client of the IVR's HTTP lookups.
     pub http: feeds::HttpLookup,
+}
 
 impl Ctx {
     fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
@@ -297,11 +298,12 @@ impl Voice {
     /// event stream ends (the server stopped) or [`Voice::stop`].
     pub async fn start(deps: VoiceDeps, config: VoiceConfig) -> Result<Voice, center::CenterError> {
         let offers = deps.center.take_offers(Channel::Voice).await?;
+        let controls = deps.center.take_call_controls(Channel::Voice).await?;
         let counters = Arc::new(Counters::default());
-        let (done, done_rx) = mpsc::unbounded_channel::<call::Finished>();
-        let ctx = Arc::new(Ctx {
         let http =
             feeds::HttpLookup::new(config.http_lookup).map_err(|e| center::CenterError::Invalid(e.to_string()))?;
+        let (done, done_rx) = mpsc::unbounded_channel::<call::Finished>();
+        let ctx = Arc::new(Ctx {
             config,
             calls: deps.calls,
             media: deps.media,
@@ -314,9 +316,9 @@ impl Voice {
             counters: counters.clone(),
             callbacks: Mutex::new(HashMap::new()),
             done,
-        });
-        let task = tokio::spawn(dispatch(ctx, deps.call_events, deps.media_events, offers, done_rx));
             http,
+        });
+        let task = tokio::spawn(dispatch(ctx, deps.call_events, deps.media_events, offers, controls, done_rx));
         Ok(Voice { counters, task })
     }
 
@@ -336,6 +338,7 @@ async fn dispatch(
     mut call_events: CallEvents,
     mut media_events: mpsc::Receiver<ServerEvent>,
     mut offers: mpsc::Receiver<OfferSignal>,
+    mut controls: mpsc::Receiver<center::CallControl>,
     mut done_rx: mpsc::UnboundedReceiver<call::Finished>,
 ) {
     loop {
@@ -370,6 +373,26 @@ async fn dispatch(
                     // ACD does not wait for the ring timeout.
                     bump(&ctx.counters.offers_without_call);
                     let _ = ctx.center.reject(offer.agent, offer.contact).await;
+                }
+            }
+            Some(control) = controls.recv() => {
+                let tx = ctx.routes().contacts.get(&control.contact).cloned();
+                match tx {
+                    None => {
+                        let contact = control.contact;
+                        control.done(Err(center::CenterError::UnknownContact(contact)));
+                    }
+                    Some(tx) => {
+                        if let Err(e) = tx.try_send(Input::Control(control)) {
+                            bump(&ctx.counters.inputs_dropped);
+                            let busy = center::CenterError::Busy(ctx.config.max_queued_inputs_per_call);
+                            match e {
+                                mpsc::error::TrySendError::Full(Input::Control(c))
+                                | mpsc::error::TrySendError::Closed(Input::Control(c)) => c.done(Err(busy)),
+                                _ => {}
+                            }
+                        }
+                    }
                 }
             }
             Some(finished) = done_rx.recv() => {
