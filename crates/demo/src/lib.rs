@@ -36,9 +36,17 @@ pub struct Dataset {
     /// Every user's `password_hash` is empty: hash `password` before storing.
     pub users: Vec<DemoUser>,
     pub agents: Vec<Agent>,
+    /// Phones of staff who are not agents (the supervisor's desk phone, extension
+    /// [`SUPERVISOR_EXTENSION`], rung when they listen to or whisper on a call). Stored as agent
+    /// records with no queues and no capacity, since extensions and SIP secrets live there; the
+    /// ACD never offers them work.
+    pub staff_phones: Vec<Agent>,
     pub customers: Vec<Customer>,
     pub orders: Vec<Order>,
 }
+
+/// The supervisor's desk phone (SIP password `demosuper`).
+pub const SUPERVISOR_EXTENSION: &str = "1900";
 
 /// Every demo login and its password, for the check that `serve` refuses to start with them.
 pub fn demo_passwords() -> Vec<(&'static str, String)> {
@@ -68,9 +76,10 @@ pub fn dataset(now: Timestamp) -> Dataset {
     let skills = skills(now);
     let queues = queues(now);
     let (users, agents) = people(now, &queues);
+    let staff_phones = vec![supervisor_phone(now)];
     let customers = customers(now);
     let orders = orders(now, &customers);
-    Dataset { org, skills, queues, users, agents, customers, orders }
+    Dataset { org, skills, queues, users, agents, staff_phones, customers, orders }
 }
 
 fn skills(_now: Timestamp) -> Vec<Skill> {
@@ -258,6 +267,24 @@ fn people(now: Timestamp, queues: &[Queue]) -> (Vec<DemoUser>, Vec<Agent>) {
     users.push(user(101, "supervisor", "主管 Supervisor", Role::Supervisor, "demosuper".into(), now));
     users.push(user(102, "admin", "管理员 Admin", Role::Admin, "demoadmin".into(), now));
     (users, agents)
+}
+
+/// The supervisor's desk phone: an agent record of the supervisor user with no queues and no
+/// capacity on any channel.
+fn supervisor_phone(now: Timestamp) -> Agent {
+    Agent {
+        id: AgentId::from_u128(id(4, 101)),
+        org: DEMO_ORG,
+        user: UserId::from_u128(id(3, 101)),
+        extension: parse(Extension::parse(SUPERVISOR_EXTENSION)),
+        display_name: "主管 Supervisor".into(),
+        sip_secret: parse(SipSecret::new("demosuper")),
+        skills: Vec::new(),
+        languages: Vec::new(),
+        capacity: ChannelCapacity { voice: 0, chat: 0, email: 0, social: 0, ..ChannelCapacity::default() },
+        queues: Vec::new(),
+        created_at: now,
+    }
 }
 
 const SURNAMES: [&str; 10] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴"];

@@ -39,7 +39,7 @@ pub async fn ensure_demo(store: &Store) -> anyhow::Result<()> {
             added += 1;
         }
     }
-    for a in &d.agents {
+    for a in d.agents.iter().chain(&d.staff_phones) {
         added += usize::from(missing(store.get_agent(org, a.id).await?, || store.insert_agent(a)).await?);
     }
     for c in &d.customers {
