@@ -115,6 +115,12 @@
             <span class="muted small" data-i18n="desk.talk_time">Talk time</span> <strong class="mono" id="talk-timer">0:00</strong>
             <select id="transfer-target" aria-label="transfer"></select>
             <button type="button" id="transfer" data-i18n="desk.transfer">Transfer</button>
+            <button type="button" id="consult" data-i18n="desk.consult">Consult</button>
+            <button type="button" id="consult-complete" class="primary" data-i18n="desk.consult_complete" hidden>Complete transfer</button>
+            <button type="button" id="consult-cancel" data-i18n="desk.consult_cancel" hidden>Cancel consult</button>
+            <button type="button" id="hold" data-i18n="desk.hold" aria-pressed="false">Hold</button>
+            <button type="button" id="pause-rec" data-i18n="desk.pause_rec" aria-pressed="false">Pause recording</button>
+            <span class="badge" id="call-state" role="status" hidden></span>
             <button type="button" class="danger" id="end" data-i18n="desk.end">End</button>
           </div>
         </header>
@@ -234,6 +240,31 @@
     renderTargets();
   }
 
+  // Hold, recording pause and consult of the live call, as the last call_updated said.
+  function renderCall() {
+    const c = (S.active && S.active.call) || {};
+    const toggle = (id, on, onKey, offKey) => {
+      const b = $(id);
+      b.dataset.i18n = on ? onKey : offKey;
+      b.textContent = t(b.dataset.i18n);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.classList.toggle("active", !!on);
+    };
+    toggle("#hold", c.held && !c.consulting, "desk.unhold", "desk.hold");
+    $("#hold").disabled = !!c.consulting;
+    toggle("#pause-rec", c.recording_paused, "desk.resume_rec", "desk.pause_rec");
+    $("#consult").hidden = !!c.consulting;
+    $("#consult-complete").hidden = !c.consulting;
+    $("#consult-cancel").hidden = !c.consulting;
+    const words = [];
+    if (c.consulting) words.push(t("desk.consulting"));
+    else if (c.held) words.push(t("desk.on_hold"));
+    if (c.recording_paused) words.push(t("desk.rec_paused"));
+    const badge = $("#call-state");
+    badge.hidden = !words.length;
+    badge.textContent = words.join(" · ");
+  }
+
   function renderTargets() {
     const sel = $("#transfer-target");
     const opts = [`<option value="" disabled selected>${esc(t("desk.transfer_to"))}</option>`];
@@ -327,6 +358,7 @@
     if (o) S.offer = null;
     renderOffer();
     renderPop();
+    renderCall();
     loadTargets();
   }
 
@@ -414,6 +446,12 @@
           }
         }
         break;
+      case "call_updated":
+        if (S.active && S.active.contact === f.contact) {
+          S.active.call = f.state;
+          renderCall();
+        }
+        break;
       case "contact_transferred":
         if (f.from_agent === me && S.active && S.active.contact === f.contact) {
           HL.toast(t("desk.transferred"), "info");
@@ -459,6 +497,18 @@
         const [kind, id] = v.split(":");
         await HL.api("POST", `/api/contacts/${S.active.contact}/transfer`, kind === "queue" ? { queue_id: id } : { agent_id: id });
       });
+    const control = (path) => HL.api("POST", `/api/contacts/${S.active.contact}/${path}`);
+    $("#hold").onclick = (e) => act(e.target, () => control(S.active.call && S.active.call.held ? "resume" : "hold"));
+    $("#pause-rec").onclick = (e) =>
+      act(e.target, () => control(S.active.call && S.active.call.recording_paused ? "recording/resume" : "recording/pause"));
+    $("#consult").onclick = (e) =>
+      act(e.target, async () => {
+        const v = $("#transfer-target").value;
+        if (!v || !v.startsWith("agent:")) return HL.toast(t("desk.pick_agent"), "warn");
+        await HL.api("POST", `/api/contacts/${S.active.contact}/consult`, { agent_id: v.slice(6) });
+      });
+    $("#consult-complete").onclick = (e) => act(e.target, () => control("consult/complete"));
+    $("#consult-cancel").onclick = (e) => act(e.target, () => control("consult/cancel"));
     $("#ticket-mode").onchange = () => {
       const m = $("#ticket-mode").value;
       $("#ticket-create").hidden = m !== "create";

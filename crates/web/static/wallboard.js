@@ -10,7 +10,7 @@
   const { $, esc } = HL;
   const t = (k, v) => HL.t(k, v);
 
-  const S = { board: null, live: {}, agents: {}, refetch: null, complaints: [] };
+  const S = { board: null, live: {}, agents: {}, refetch: null, complaints: [], monitoring: {} };
 
   const KPIS = [
     ["service_level", "wb.sl", HL.pct],
@@ -119,9 +119,20 @@
             <option value="offline">${esc(t("state.offline"))}</option>
           </select>
           <button type="button" class="small danger sign-out" data-id="${esc(a.agent)}" ${a.state === "offline" ? "disabled" : ""}>${esc(t("wb.sign_out"))}</button>
+          ${a.state === "busy" && a.contacts.length ? monitorButtons(a) : ""}
         </td></tr>`)
       .join("");
     $("#legend").innerHTML = STATES.map((s) => `<span class="badge state" data-state="${s}">${esc(HL.word("state", s))} ${rows.filter((a) => a.state === s).length}</span>`).join(" ");
+  }
+
+  // Listen / whisper on an agent's live call (the supervisor's own phone is rung).
+  function monitorButtons(a) {
+    const contact = a.contacts[0];
+    const mode = S.monitoring[contact];
+    const b = (m, key) =>
+      `<button type="button" class="small monitor${mode === m ? " active" : ""}" data-contact="${esc(contact)}" data-mode="${m}" aria-pressed="${mode === m}">${esc(t(key))}</button>`;
+    return b("listen", "wb.listen") + b("whisper", "wb.whisper") +
+      (mode ? `<button type="button" class="small monitor-stop" data-contact="${esc(contact)}">${esc(t("wb.monitor_stop"))}</button>` : "");
   }
 
   // Complaint alerts raised now, one per rule and queue (a "cleared" frame removes its alert).
@@ -231,6 +242,11 @@
       case "alert":
         onAlert(f.alert);
         break;
+      case "call_updated":
+        if (f.state.monitor) S.monitoring[f.contact] = f.state.monitor;
+        else delete S.monitoring[f.contact];
+        renderAgents();
+        break;
     }
   }
 
@@ -252,6 +268,17 @@
         HL.fail(e);
       }
       sel.value = "";
+    });
+    page.addEventListener("click", async (ev) => {
+      const mon = ev.target.closest(".monitor, .monitor-stop");
+      if (!mon) return;
+      try {
+        if (mon.classList.contains("monitor-stop")) await HL.api("DELETE", `/api/contacts/${mon.dataset.contact}/monitor`);
+        else await HL.api("POST", `/api/contacts/${mon.dataset.contact}/monitor`, { mode: mon.dataset.mode });
+        HL.toast(t(mon.classList.contains("monitor-stop") ? "wb.monitor_stopped" : "wb.monitor_ringing"), "ok");
+      } catch (e) {
+        HL.fail(e);
+      }
     });
     page.addEventListener("click", async (ev) => {
       const btn = ev.target.closest(".sign-out");

@@ -9,6 +9,7 @@
 //! stats of the queues they belong to; supervisors and admins see the whole org. Nothing of
 //! another org is ever sent.
 
+pub(crate) mod calls;
 pub(crate) mod ops;
 pub(crate) mod stream;
 pub(crate) mod wallboard;
@@ -59,7 +60,7 @@ pub(crate) fn visible(event: &LiveEvent, viewer: &Viewer) -> bool {
         | LiveEvent::ContactAnswered { agent, .. }
         | LiveEvent::WrapUpEnded { agent, .. }
         | LiveEvent::AgentState { agent, .. } => viewer.is_me(Some(*agent)),
-        LiveEvent::ContactEnded { agent, .. } => viewer.is_me(*agent),
+        LiveEvent::ContactEnded { agent, .. } | LiveEvent::CallUpdated { agent, .. } => viewer.is_me(*agent),
         // Waiting contacts are the queue's business; an agent sees the counts in QueueStats.
         LiveEvent::ContactQueued { .. } | LiveEvent::ContactAbandoned { .. } | LiveEvent::Announce { .. } => false,
     }

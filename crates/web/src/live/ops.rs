@@ -89,7 +89,7 @@ pub(crate) async fn reject(State(app): State<Arc>, Extension(c): Extension<Calle
 }
 
 /// A contact the caller may act on: staff any live one, an agent one in their hands now.
-async fn live_contact(app: &AppState, c: &Caller, id: &str) -> Result<ContactId, Problem> {
+pub(crate) async fn live_contact(app: &AppState, c: &Caller, id: &str) -> Result<ContactId, Problem> {
     let contact: ContactId = parse_id(id, "contact")?;
     if c.agent.is_none() && matches!(c.who.role, model::Role::Admin | model::Role::Supervisor) {
         return Ok(contact);
