@@ -4,10 +4,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use model::OrgId;
+use model::{CountryCode, OrgId};
 use sip::digest::Algorithm;
 use sip::guard::GuardConfig;
 use sip::transaction::TransactionConfig;
+use sip::trunk::{RegistrationTiming, Trunk};
 
 use crate::SipServerError;
 
@@ -73,6 +74,16 @@ pub struct SipServerConfig {
     pub max_queued_call_events: usize,
     /// Call commands waiting for the engine; senders wait beyond it.
     pub max_queued_call_commands: usize,
+    /// SIP trunks to providers: `DialTarget::Number` goes out through them, those with
+    /// `register` keep a registration, and their addresses are trusted sources (exempt from the
+    /// per-source rate limit, like `guard.trusted_sources`).
+    pub trunks: Vec<Trunk>,
+    /// The country of numbers dialled without one, for routing to a trunk.
+    pub default_country: CountryCode,
+    /// Retry and refresh timing of trunk registrations.
+    pub registration: RegistrationTiming,
+    /// How long [`crate::SipServer::stop`] waits for the providers to answer un-registrations.
+    pub unregister_wait_ms: u64,
 }
 
 impl SipServerConfig {
@@ -107,6 +118,10 @@ impl SipServerConfig {
             max_unanswered_ms: 120_000,
             max_queued_call_events: 4_096,
             max_queued_call_commands: 1_024,
+            trunks: Vec::new(),
+            default_country: CountryCode::new(86).expect("86 is a country code"),
+            registration: RegistrationTiming::default(),
+            unregister_wait_ms: 2_000,
         }
     }
 
@@ -149,6 +164,28 @@ impl SipServerConfig {
         if self.realm.is_empty() || self.realm.contains(['"', '\\', '\r', '\n']) {
             return Err(SipServerError::Config { setting: "realm", reason: "must be plain non-empty text".into() });
         }
+        self.validate_trunks()
+    }
+
+    fn validate_trunks(&self) -> Result<(), SipServerError> {
+        let bad = |reason: String| Err(SipServerError::Config { setting: "trunks", reason });
+        for (i, t) in self.trunks.iter().enumerate() {
+            if t.name.is_empty() || self.trunks[..i].iter().any(|o| o.name == t.name) {
+                return bad(format!("trunk {i}: names must be non-empty and unique ({:?})", t.name));
+            }
+            if t.max_calls == 0 || t.address.port() == 0 || t.address.ip().is_unspecified() {
+                return bad(format!("{}: needs an address with a port and max_calls above 0", t.name));
+            }
+            if t.register && (t.username.is_empty() || t.register_expires_s == 0) {
+                return bad(format!("{}: registering needs a username and register_expires_s above 0", t.name));
+            }
+        }
+        if self.trunks.iter().filter(|t| t.is_default).count() > 1 {
+            return bad("only one trunk may be the default".into());
+        }
+        if self.registration.retry_min_ms == 0 || self.registration.retry_max_ms < self.registration.retry_min_ms {
+            return bad("registration retry_min_ms must be above 0 and at most retry_max_ms".into());
+        }
         Ok(())
     }
 
@@ -174,6 +211,28 @@ mod tests {
             Err(SipServerError::Config { setting, .. }) => assert_eq!(setting, "max_tcp_connections"),
             other => panic!("expected a config error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn trunks_need_unique_names_one_default_and_a_username_to_register() {
+        let country = CountryCode::new(86).expect("86");
+        let trunk = |name: &str| {
+            let mut t = Trunk::new(name, "198.51.100.7:5060".parse().expect("addr"), country);
+            t.is_default = true;
+            t
+        };
+        let mut config = SipServerConfig::loopback(OrgId::from_u128(1));
+        config.trunks = vec![trunk("a"), trunk("a")];
+        assert!(config.validate().expect_err("twice").to_string().contains("unique"));
+        config.trunks = vec![trunk("a"), trunk("b")];
+        assert!(config.validate().expect_err("two defaults").to_string().contains("one trunk may be the default"));
+        let mut registering = trunk("a");
+        registering.register = true;
+        config.trunks = vec![registering.clone()];
+        assert!(config.validate().expect_err("no username").to_string().contains("username"));
+        registering.username = "u".into();
+        config.trunks = vec![registering];
+        assert_eq!(config.validate(), Ok(()));
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub struct Counters {
     pub lookup_failures: u64,
     /// Call events the application did not take (no application, or its queue was full).
     pub call_events_dropped: u64,
+    /// REGISTERs sent to trunk providers (challenge answers and un-registrations included).
+    pub trunk_registers_sent: u64,
 }
 
 /// The live counters, shared by the server's tasks.

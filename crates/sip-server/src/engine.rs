@@ -21,12 +21,14 @@ use sip::message::{
 };
 use sip::registrar::{Binding, BindingEvent, RegisterAnswer, Registrar};
 use sip::transaction::{Event, Peer, TransactionId, TransactionLayer};
-use tokio::sync::{mpsc, watch};
+use sip::trunk::{RegistrationClient, TrunkTable};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::SipServerConfig;
 use crate::counters::Metrics;
 use crate::directory::Credentials;
 use crate::transport::{Inbound, Outbound};
+use crate::trunks::{TrunkStatus, TrunkStatusBoard};
 
 /// Methods this server answers; the others get 405 (known) or 501 (unknown).
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, REFER, NOTIFY";
@@ -93,6 +95,8 @@ pub(crate) struct Links<D> {
     pub call_events: Option<mpsc::Sender<CallEvent>>,
     /// Rewrites SDP between linked legs.
     pub anchor: Box<dyn MediaAnchor>,
+    /// Where the trunks' status snapshot is published.
+    pub trunk_status: TrunkStatusBoard,
 }
 
 pub(crate) struct Engine<D> {
@@ -115,19 +119,45 @@ pub(crate) struct Engine<D> {
     absorbed_seen: u64,
     calls: CallLayer,
     call_events: Option<mpsc::Sender<CallEvent>>,
+    /// One registration client per trunk with `register` (index into the call layer's trunks).
+    registrations: Vec<(usize, RegistrationClient)>,
+    /// REGISTERs in flight: transaction → index into `registrations`.
+    registration_txs: HashMap<TransactionId, usize>,
+    trunk_status: TrunkStatusBoard,
+    /// Shutdown: un-registrations are out; reply when they are answered or at the deadline.
+    draining: Option<(Timestamp, oneshot::Sender<()>)>,
+    unregister_wait_ms: u64,
+    /// The trunks (the call layer routes with its own copy).
+    trunks: TrunkTable,
+    /// Live calls per trunk as last published.
+    published_trunk_calls: Vec<usize>,
 }
 
 impl<D: Credentials> Engine<D> {
     pub fn new(config: &SipServerConfig, registrar: Registrar, links: Links<D>) -> Engine<D> {
         let mut salts = Salts::seeded();
         let calls = CallLayer::new(call_config(config, links.local), salts.next(), links.anchor);
+        let start = now();
+        let registrations = config
+            .trunks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.register)
+            .map(|(i, t)| {
+                let local = SocketAddr::new(local_ip_towards(links.local, t.address), links.local.port());
+                (i, RegistrationClient::new(t.clone(), local, config.registration, salts.next(), start))
+            })
+            .collect();
+        // Trunks carry many calls from one address: they are exempt from the per-source limit.
+        let mut guard = config.guard.clone();
+        guard.trusted_sources.extend(config.trunks.iter().map(|t| t.address.ip()));
         Engine {
             limits: config.limits(),
             max_pending_lookups: config.max_pending_lookups,
             store_timeout_ms: config.store_timeout_ms,
             layer: TransactionLayer::new(config.transactions),
             registrar,
-            guard: SourceGuard::new(config.guard.clone()),
+            guard: SourceGuard::new(guard),
             outbound: links.outbound,
             metrics: links.metrics,
             directory: links.directory,
@@ -140,6 +170,13 @@ impl<D: Credentials> Engine<D> {
             absorbed_seen: 0,
             calls,
             call_events: links.call_events,
+            registrations,
+            registration_txs: HashMap::new(),
+            trunk_status: links.trunk_status,
+            draining: None,
+            unregister_wait_ms: config.unregister_wait_ms,
+            trunks: TrunkTable::new(config.trunks.clone(), config.default_country),
+            published_trunk_calls: vec![0; config.trunks.len()],
         }
     }
 
@@ -149,27 +186,129 @@ impl<D: Credentials> Engine<D> {
         mut inbound: mpsc::Receiver<Inbound>,
         mut lookups: mpsc::Receiver<Lookup>,
         mut commands: mpsc::Receiver<CallCommand>,
+        mut unregister: mpsc::Receiver<oneshot::Sender<()>>,
         mut stop: watch::Receiver<bool>,
     ) {
+        self.publish_trunk_status();
         loop {
             let sleep = self.until_next_deadline();
             tokio::select! {
                 Some(message) = inbound.recv() => self.on_inbound(message),
                 Some(lookup) = lookups.recv() => self.on_lookup(lookup),
                 Some(command) = commands.recv() => self.on_command(command),
+                Some(reply) = unregister.recv() => self.start_unregistering(reply),
                 () = tokio::time::sleep(sleep) => self.on_timer(),
                 _ = stop.changed() => break,
                 else => break,
             }
             self.drain();
+            self.finish_unregistering();
         }
     }
 
+    /// Shutdown, first step: every registration in force is removed (`Expires: 0`).
+    fn start_unregistering(&mut self, reply: oneshot::Sender<()>) {
+        let now = now();
+        for index in 0..self.registrations.len() {
+            let request = self.registrations[index].1.unregister(now);
+            if let Some(request) = request {
+                self.send_register(now, index, request);
+            }
+        }
+        let deadline = now.plus(model::DurationMs::from_ms(self.unregister_wait_ms));
+        self.draining = Some((deadline, reply));
+    }
+
+    /// Replies to the shutdown once every un-registration is answered or the wait is over.
+    fn finish_unregistering(&mut self) {
+        let Some((deadline, _)) = &self.draining else { return };
+        let settled = self.registrations.iter().all(|(_, c)| c.is_settled());
+        if settled || *deadline <= now() {
+            if let Some((_, reply)) = self.draining.take() {
+                let _ = reply.send(());
+            }
+            self.publish_trunk_status();
+        }
+    }
+
+    fn send_register(&mut self, now: Timestamp, index: usize, request: Request) {
+        let Some(trunk) = self.registrations.get(index).map(|(_, c)| c.trunk().address) else { return };
+        match self.layer.send_request(now, request, Peer::udp(trunk)) {
+            Ok(id) => {
+                self.metrics.add(|c| c.trunk_registers_sent += 1);
+                self.registration_txs.insert(id, index);
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "trunk REGISTER not sent");
+                if let Some((_, client)) = self.registrations.get_mut(index) {
+                    client.handle_failure(now);
+                }
+            }
+        }
+        self.publish_trunk_status();
+    }
+
+    /// Feeds a transaction event that belongs to a trunk registration; false when it is not one.
+    fn on_registration_event(&mut self, event: &Event) -> bool {
+        let now = now();
+        match event {
+            Event::Response { id, response } => {
+                let Some(&index) = self.registration_txs.get(id) else { return false };
+                if response.status.is_final() {
+                    self.registration_txs.remove(id);
+                }
+                let next = self.registrations.get_mut(index).and_then(|(_, c)| c.handle_response(now, response));
+                if let Some(request) = next {
+                    self.send_register(now, index, request);
+                }
+                self.publish_trunk_status();
+                true
+            }
+            Event::Timeout { id } | Event::TransportError { id } => {
+                let Some(index) = self.registration_txs.remove(id) else { return false };
+                if let Some((_, client)) = self.registrations.get_mut(index) {
+                    client.handle_failure(now);
+                }
+                self.publish_trunk_status();
+                true
+            }
+            Event::Terminated { id } => self.registration_txs.remove(id).is_some(),
+            _ => false,
+        }
+    }
+
+    /// Publishes every trunk's registration and live calls for [`crate::SipServer::trunk_status`].
+    fn publish_trunk_status(&mut self) {
+        let live = self.calls.trunk_calls();
+        let statuses = self
+            .trunks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TrunkStatus {
+                name: t.name.clone(),
+                address: t.address,
+                calls: live.get(i).copied().unwrap_or(0),
+                max_calls: t.max_calls,
+                registration: self.registrations.iter().find(|(at, _)| *at == i).map(|(_, c)| c.status()),
+            })
+            .collect();
+        self.published_trunk_calls = live.to_vec();
+        self.trunk_status.publish(statuses);
+    }
+
     fn until_next_deadline(&self) -> Duration {
-        let deadline = [self.layer.poll_timeout(), self.registrar.poll_timeout(), self.calls.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
+        let registrations = self.registrations.iter().filter_map(|(_, c)| c.poll_timeout()).min();
+        let draining = self.draining.as_ref().map(|(at, _)| *at);
+        let deadline = [
+            self.layer.poll_timeout(),
+            self.registrar.poll_timeout(),
+            self.calls.poll_timeout(),
+            registrations,
+            draining,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let ms =
             deadline.map_or(IDLE_WAKE_MS, |d| u64::try_from(d.unix_ms().saturating_sub(now().unix_ms())).unwrap_or(0));
         Duration::from_millis(ms.min(IDLE_WAKE_MS))
@@ -182,6 +321,20 @@ impl<D: Credentials> Engine<D> {
         self.calls.handle_timeout(now, &mut self.layer);
         while let Some(target) = self.registrar.poll_keepalive(now) {
             self.send_keepalive(now, target);
+        }
+        let mut changed = false;
+        for index in 0..self.registrations.len() {
+            let due = self.registrations[index].1.poll_timeout().is_some_and(|at| at <= now);
+            if !due {
+                continue;
+            }
+            changed = true;
+            if let Some(request) = self.registrations[index].1.handle_timeout(now) {
+                self.send_register(now, index, request);
+            }
+        }
+        if changed {
+            self.publish_trunk_status();
         }
     }
 
@@ -254,6 +407,9 @@ impl<D: Credentials> Engine<D> {
                 break;
             }
         }
+        if self.calls.trunk_calls() != self.published_trunk_calls.as_slice() {
+            self.publish_trunk_status();
+        }
         self.persist_bindings();
     }
 
@@ -305,6 +461,9 @@ impl<D: Credentials> Engine<D> {
     }
 
     fn on_event(&mut self, event: Event) {
+        if self.on_registration_event(&event) {
+            return;
+        }
         let (registrar, outbound) = (&self.registrar, &self.outbound);
         let lookup = |aor: &str| dial_contacts(registrar, outbound, aor);
         if self.calls.handle_transaction_event(now(), &mut self.layer, &event, &lookup) {
@@ -462,6 +621,7 @@ fn call_config(config: &SipServerConfig, local: SocketAddr) -> CallConfig {
     calls.direct_dial = config.direct_dial;
     calls.direct_dial_ring_timeout_ms = config.direct_dial_ring_timeout_ms;
     calls.entry_points = config.entry_points.clone();
+    calls.trunks = TrunkTable::new(config.trunks.clone(), config.default_country);
     calls
 }
 

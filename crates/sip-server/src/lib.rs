@@ -13,6 +13,12 @@
 //!   hang up, re-INVITE, REFER progress, link two legs). Direct dial: an INVITE for a registered
 //!   extension is bridged to its bindings with no application, SDP through the [`MediaAnchor`]
 //!   ([`PassThrough`] by default). Any other number gets the same 404.
+//! - SIP trunks ([`SipServerConfig::trunks`]): `DialTarget::Number` goes out through the trunk
+//!   picked for the number (E.164 or national format, the trunk's caller id, the provider's
+//!   401/407 answered with its credentials, `max_calls` per trunk); trunks with `register` keep
+//!   a registration with their provider (refreshed, retried with back-off, removed at
+//!   [`SipServer::stop`]); [`SipServer::trunk_status`] shows each trunk's registration and
+//!   calls. Trunk addresses are trusted sources: exempt from the per-source rate limit.
 //! - OPTIONS to the server: 200. Other RFC methods: 405 with `Allow`; unknown methods: 501.
 //! - Malformed requests answered 400/505/513 or dropped; per-source rate limit and scanner
 //!   user-agents dropped; every drop counted ([`Counters`]).
@@ -41,6 +47,7 @@ mod directory;
 mod engine;
 mod server;
 mod transport;
+mod trunks;
 
 use std::future::Future;
 
@@ -52,6 +59,8 @@ pub use config::SipServerConfig;
 pub use counters::Counters;
 pub use directory::{BindingStore, Credentials, StoreDirectory};
 pub use server::SipServer;
+pub use sip::trunk::{NumberFormat, RegistrationTiming, Trunk};
+pub use trunks::{RegistrationState, RegistrationStatus, TrunkStatus};
 
 /// Why the server could not start or a store call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sip::digest::DigestServerConfig;
 use sip::registrar::{Registrar, RegistrarConfig};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::calls::{CallControl, CallEvents, MediaAnchor, PassThrough};
@@ -15,6 +15,7 @@ use crate::config::SipServerConfig;
 use crate::counters::{Counters, Metrics};
 use crate::directory::{BindingStore, Credentials};
 use crate::engine::{BindingWrite, Engine, Links, now};
+use crate::trunks::{TrunkStatus, TrunkStatusBoard};
 use crate::{SipServerError, transport};
 
 /// How long [`SipServer::stop`] waits for pending binding writes.
@@ -28,6 +29,9 @@ pub struct SipServer {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     writer: JoinHandle<()>,
+    unregister: mpsc::Sender<oneshot::Sender<()>>,
+    unregister_wait_ms: u64,
+    trunk_status: TrunkStatusBoard,
 }
 
 impl SipServer {
@@ -79,6 +83,8 @@ impl SipServer {
         let (writes_tx, writes_rx) = mpsc::channel(config.max_pending_binding_writes);
         let (commands_tx, commands_rx) = mpsc::channel(config.max_queued_call_commands);
         let (events_tx, events_rx) = mpsc::channel(config.max_queued_call_events);
+        let (unregister_tx, unregister_rx) = mpsc::channel(1);
+        let trunk_status = TrunkStatusBoard::default();
         let (outbound, mut tasks) = transport::start(bound, &config, inbound_tx, metrics.clone(), stop_rx.clone());
         let links = Links {
             outbound,
@@ -89,12 +95,23 @@ impl SipServer {
             writes_tx,
             call_events: with_application.then_some(events_tx),
             anchor,
+            trunk_status: trunk_status.clone(),
         };
         let engine = Engine::new(&config, registrar, links);
-        tasks.push(tokio::spawn(engine.run(inbound_rx, lookups_rx, commands_rx, stop_rx)));
+        tasks.push(tokio::spawn(engine.run(inbound_rx, lookups_rx, commands_rx, unregister_rx, stop_rx)));
         let timeout = Duration::from_millis(config.store_timeout_ms);
         let writer = tokio::spawn(write_bindings(directory, writes_rx, metrics.clone(), timeout));
-        let server = SipServer { local_addr, metrics, stop, tasks, writer };
+        let unregister_wait_ms = config.unregister_wait_ms;
+        let server = SipServer {
+            local_addr,
+            metrics,
+            stop,
+            tasks,
+            writer,
+            unregister: unregister_tx,
+            unregister_wait_ms,
+            trunk_status,
+        };
         Ok((server, CallControl::new(commands_tx), events_rx))
     }
 
@@ -107,8 +124,21 @@ impl SipServer {
         self.metrics.snapshot()
     }
 
-    /// Stops every task, closes the sockets, and lets pending binding writes finish (bounded).
+    /// Every trunk's registration state and live calls, as of the engine's last change.
+    pub fn trunk_status(&self) -> Vec<TrunkStatus> {
+        self.trunk_status.snapshot()
+    }
+
+    /// Un-registers from the trunks' providers (waiting up to `unregister_wait_ms` for their
+    /// answers), stops every task, closes the sockets, and lets pending binding writes finish
+    /// (bounded).
     pub async fn stop(self) {
+        let (reply, answered) = oneshot::channel();
+        if self.unregister.send(reply).await.is_ok() {
+            // The engine replies by its own deadline; this one only guards against a stuck engine.
+            let wait = Duration::from_millis(self.unregister_wait_ms.saturating_add(1_000));
+            let _ = tokio::time::timeout(wait, answered).await;
+        }
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;
