@@ -9,6 +9,7 @@ mod alerts;
 mod cli;
 mod feeds;
 mod logging;
+mod recordings;
 mod seed;
 mod serve;
 

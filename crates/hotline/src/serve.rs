@@ -74,6 +74,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         .context("starting the voice path")?;
     let feeds = crate::feeds::Feeds::start(&cfg.feeds, &center, &store, org).await?;
     let aggregates = crate::feeds::Aggregates::start(&center, &store, org, cfg.reports_utc_offset_minutes)?;
+    let recording_services = crate::recordings::RecordingServices::start(&cfg, &store, org, &center).await?;
     let alerts =
         crate::alerts::start(&cfg.alerts, mode == Mode::Demo, &center, &store, Arc::new(center::SystemClock))?;
     tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
@@ -83,8 +84,13 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     }
 
     let auth_repo = Arc::new(store.clone());
-    let mut app = web::AppState::new(store.clone(), auth_repo, web_config(&cfg, org), env!("CARGO_PKG_VERSION"))
-        .with_center(center.clone());
+    let mut app = web::AppState::new(
+        store.clone(),
+        auth_repo,
+        web_config(&cfg, org, recording_services.keys()),
+        env!("CARGO_PKG_VERSION"),
+    )
+    .with_center(center.clone());
     if let Some(alerts) = &alerts {
         app = app.with_alerts(alerts.board.clone());
     }
@@ -112,6 +118,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     }
     let _ = center.flush().await;
     aggregates.stop().await;
+    recording_services.stop().await;
     let _ = media.shutdown().await;
     let _ = media_task.await;
     let _ = center.shutdown().await;
@@ -202,13 +209,14 @@ fn media_server(cfg: &Config) -> anyhow::Result<MediaParts> {
 }
 
 /// The web server's settings from the `[http]` section.
-fn web_config(cfg: &Config, org: model::OrgId) -> web::WebConfig {
+fn web_config(cfg: &Config, org: model::OrgId, keys: Arc<recordings::Keyring>) -> web::WebConfig {
     let mut web = web::WebConfig::new(org);
     web.max_body_bytes = usize::try_from(cfg.http.max_body_bytes).unwrap_or(usize::MAX);
     web.secure_cookies = cfg.http.secure_cookies;
     web.allowed_origins = cfg.http.allowed_origins.clone();
     web.recordings_dir = Some(cfg.media.recordings_dir.clone());
     web.report_utc_offset_minutes = cfg.reports_utc_offset_minutes;
+    web.recording_keys = keys;
     web
 }
 

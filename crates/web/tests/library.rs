@@ -186,3 +186,27 @@ async fn supervisors_toggle_the_legal_hold_and_it_is_audited() {
     assert!(actions.contains(&("supervisor".into(), "place_legal_hold".into(), 200)), "{actions:?}");
     assert!(actions.contains(&("supervisor".into(), "release_legal_hold".into(), 200)), "{actions:?}");
 }
+
+#[tokio::test]
+async fn a_sealed_recording_downloads_decrypted_whole_and_by_range() {
+    let key = recordings::RecordingKey::new("k1", [7; 32]).expect("key");
+    let keyring = recordings::Keyring::new(vec![key.clone()], "k1").expect("keyring");
+    let (s, a, dir) = server(Some(keyring)).await;
+    let file = dir.path().join("2026/11/27/a.wav");
+    let clear = std::fs::read(&file).expect("read");
+    recordings::encrypt_in_place(&file, &key, recordings::NoncePrefix([2; 19])).expect("seal");
+    let owner = s.agent("1001").await;
+    let path = format!("/api/recordings/{}/audio", a.recording_1001);
+    let whole = s.as_browser(&owner, Method::GET, &path).send().await.expect("download");
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.bytes().await.expect("body").as_ref(), &clear[..], "the clear WAV");
+    let part =
+        s.as_browser(&owner, Method::GET, &path).header("range", "bytes=30000-30015").send().await.expect("range");
+    assert_eq!(part.status(), 206);
+    let total = clear.len();
+    assert_eq!(part.headers()["content-range"], format!("bytes 30000-30015/{total}").as_str());
+    assert_eq!(part.bytes().await.expect("body").as_ref(), &clear[30000..30016], "a range of the clear WAV");
+    let past =
+        s.as_browser(&owner, Method::GET, &path).header("range", format!("bytes={total}-")).send().await.expect("416");
+    assert_eq!(past.status(), 416);
+}

@@ -2,7 +2,9 @@
 //! (RFC 9110 §14: one `bytes=` range → 206 with `Content-Range`; a range past the end → 416 with
 //! `Content-Range: bytes */size`; several ranges or a malformed header → the whole file, as the
 //! RFC allows). Agents download recordings of their own contacts; staff the org's. Every
-//! download, allowed or not, is written to the audit log.
+//! download, allowed or not, is written to the audit log. A recording sealed at rest (`recordings`
+//! crate) is served decrypted with the configured keyring: ranges are of the clear WAV, and only
+//! the chunks a range touches are read and authenticated.
 //!
 //! Never: read a file outside the recordings directory (a stored path with `..`, a root or a
 //! prefix is refused), hold a whole recording in memory (it is streamed in
@@ -106,29 +108,68 @@ async fn serve(app: &crate::AppState, c: &Caller, id: &str, range: Option<&str>)
         tracing::error!(recording = %rec.id, "stored recording path leaves the recordings directory");
         return Err(Problem::not_found("recording file"));
     };
+    if recordings::is_encrypted(&file_path).unwrap_or(false) {
+        return serve_sealed(app, &rec, file_path, range).await;
+    }
     let mut file = tokio::fs::File::open(&file_path).await.map_err(|e| {
         tracing::warn!(recording = %rec.id, error = %e, "recording file cannot be opened");
         Problem::not_found("recording file")
     })?;
     let size = file.metadata().await.map_err(|_| Problem::not_found("recording file"))?.len();
-    let (status, start, len) = match parse_range(range, size) {
-        RangeRequest::Full => (StatusCode::OK, 0, size),
-        RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-        RangeRequest::Unsatisfiable => {
-            let mut resp = Problem::of(ProblemKind::RangeNotSatisfiable, format!("the recording has {size} bytes"))
-                .into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                resp.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            return Ok(resp);
-        }
+    let (status, start, len) = match span(range, size) {
+        Ok(s) => s,
+        Err(resp) => return Ok(resp),
     };
     if start > 0 {
         file.seek(std::io::SeekFrom::Start(start))
             .await
             .map_err(|_| Problem::of(ProblemKind::Internal, "the recording file could not be read"))?;
     }
-    let mut resp = (status, Body::from_stream(chunks(file, len))).into_response();
+    Ok(respond(status, Body::from_stream(chunks(file, len)), start, len, size))
+}
+
+/// (status, first byte, length) of what a `Range` header asks of `size` bytes, or the 416 answer.
+fn span(range: Option<&str>, size: u64) -> Result<(StatusCode, u64, u64), Response> {
+    match parse_range(range, size) {
+        RangeRequest::Full => Ok((StatusCode::OK, 0, size)),
+        RangeRequest::Partial { start, end } => Ok((StatusCode::PARTIAL_CONTENT, start, end - start + 1)),
+        RangeRequest::Unsatisfiable => {
+            let mut resp = Problem::of(ProblemKind::RangeNotSatisfiable, format!("the recording has {size} bytes"))
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            Err(resp)
+        }
+    }
+}
+
+/// A sealed recording, decrypted chunk by chunk as the body is sent.
+async fn serve_sealed(
+    app: &crate::AppState,
+    rec: &model::Recording,
+    path: PathBuf,
+    range: Option<&str>,
+) -> Result<Response, Problem> {
+    let keys = app.config.recording_keys.clone();
+    let id = rec.id;
+    let opened = tokio::task::spawn_blocking(move || recordings::RecordingFile::open(&path, &keys))
+        .await
+        .map_err(|_| Problem::of(ProblemKind::Internal, "the recording file could not be read"))?;
+    let file = opened.map_err(|e| {
+        tracing::warn!(recording = %id, error = %e, "sealed recording cannot be opened");
+        Problem::not_found("recording file")
+    })?;
+    let size = file.len();
+    let (status, start, len) = match span(range, size) {
+        Ok(s) => s,
+        Err(resp) => return Ok(resp),
+    };
+    Ok(respond(status, Body::from_stream(sealed_chunks(file, start, len)), start, len, size))
+}
+
+fn respond(status: StatusCode, body: Body, start: u64, len: u64, size: u64) -> Response {
+    let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -139,7 +180,34 @@ async fn serve(app: &crate::AppState, c: &Caller, id: &str, range: Option<&str>)
     {
         h.insert(header::CONTENT_RANGE, v);
     }
-    Ok(resp)
+    resp
+}
+
+/// `len` clear bytes of a sealed recording from `start`, in pieces of at most
+/// [`STREAM_CHUNK_BYTES`], each decrypted on the blocking pool.
+fn sealed_chunks(
+    file: recordings::RecordingFile,
+    start: u64,
+    len: u64,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let end = start + len;
+    futures_util::stream::unfold((Some(file), start), move |(file, at)| async move {
+        let mut file = file?;
+        if at >= end {
+            return None;
+        }
+        let upto = (at + STREAM_CHUNK_BYTES as u64).min(end);
+        let read = tokio::task::spawn_blocking(move || {
+            let r = file.read_range(at..upto, STREAM_CHUNK_BYTES as u64);
+            (file, r)
+        })
+        .await;
+        match read {
+            Ok((file, Ok(bytes))) => Some((Ok(Bytes::from(bytes)), (Some(file), upto))),
+            Ok((_, Err(e))) => Some((Err(std::io::Error::other(e.to_string())), (None, end))),
+            Err(e) => Some((Err(std::io::Error::other(e.to_string())), (None, end))),
+        }
+    })
 }
 
 /// `len` bytes of `file` from its current position, in chunks of at most [`STREAM_CHUNK_BYTES`].

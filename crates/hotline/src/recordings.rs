@@ -1,0 +1,267 @@
+//! What happens to a recording after its call (`[recordings]`, `[transcription]`):
+//!
+//! - **sealed at rest** when `recordings.encryption_key_file` is set: when the center reports a
+//!   contact ended, each of its recordings still in clear is encrypted in place with the current
+//!   key (the web library and the transcriber open it with the same keyring);
+//! - **transcribed** when `transcription.model_dir` is set: the `transcribe` crate's workers run
+//!   faster-whisper on the local model, store the segments and index them for keyword search;
+//!   jobs left queued or running by an earlier run are picked up at start;
+//! - **deleted past retention** when `recordings.retention_days` is set: the `recordings`
+//!   crate's sweep runs every `retention_sweep_interval`, never touching a held recording.
+//!
+//! Never: read a key file or a model directory the configuration did not name, print a key, or
+//! let a failure with one recording stop the others (it is logged with the recording's id).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use center::{CenterHandle, LiveEvent};
+use config::Config;
+use model::{ContactId, OrgId, Timestamp};
+use recordings::{Keyring, RecordingKey};
+use store::{Page, Store};
+use tokio::task::JoinHandle;
+
+/// Longest key file read, in bytes.
+const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+/// Recordings of one contact looked at after it ended.
+const MAX_RECORDINGS_PER_CONTACT: u32 = 20;
+/// How long shutdown waits for a running transcription to stop.
+const TRANSCRIBER_STOP_GRACE_MS: u64 = 5_000;
+
+/// Reads `id:64-hex-digits` lines (blank lines and `#` comments skipped); the last key is the
+/// one new recordings are sealed with. Errors name the key and the line, never the key bytes.
+pub fn keyring(file: Option<&Path>) -> anyhow::Result<Keyring> {
+    let Some(path) = file else { return Ok(Keyring::none()) };
+    let what = || format!("recordings.encryption_key_file: {}", path.display());
+    let len = std::fs::metadata(path).with_context(what)?.len();
+    if len > MAX_KEY_FILE_BYTES {
+        anyhow::bail!("{}: larger than {MAX_KEY_FILE_BYTES} bytes", what());
+    }
+    let text = std::fs::read_to_string(path).with_context(what)?;
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((id, hex)) = line.split_once(':') else {
+            anyhow::bail!("{}: line {} is not id:hex", what(), n + 1);
+        };
+        let key = RecordingKey::from_hex(id.trim(), hex.trim())
+            .map_err(|e| anyhow::anyhow!("{}: line {}: {e}", what(), n + 1))?;
+        keys.push(key);
+    }
+    let current = keys.last().map(|k| k.id().to_owned()).with_context(|| format!("{}: no key in the file", what()))?;
+    Keyring::new(keys, &current).map_err(|e| anyhow::anyhow!("{}: {e}", what()))
+}
+
+/// The running recording services.
+pub struct RecordingServices {
+    keys: Arc<Keyring>,
+    transcriber: Option<Arc<transcribe::Transcriber>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_unix_ms(ms)
+}
+
+impl RecordingServices {
+    pub async fn start(cfg: &Config, store: &Store, org: OrgId, center: &CenterHandle) -> anyhow::Result<Self> {
+        let keys = Arc::new(keyring(cfg.recordings.encryption_key_file.as_deref())?);
+        let recordings_dir = std::path::absolute(&cfg.media.recordings_dir)
+            .with_context(|| format!("media.recordings_dir: {}", cfg.media.recordings_dir.display()))?;
+        let transcriber = match &cfg.transcription.model_dir {
+            None => None,
+            Some(model) => Some(Arc::new(start_transcriber(cfg, store, model, &recordings_dir, &keys).await?)),
+        };
+        let mut tasks = Vec::new();
+        if keys.current().is_some() || transcriber.is_some() {
+            let (store, keys, transcriber, dir) =
+                (store.clone(), keys.clone(), transcriber.clone(), recordings_dir.clone());
+            let mut events = center.subscribe();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(LiveEvent::ContactEnded { contact, .. }) => {
+                            after_call(&store, org, contact, &dir, &keys, transcriber.as_deref()).await;
+                        }
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(missed = n, "recording services fell behind the live events");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            }));
+        }
+        if let Some(days) = cfg.recordings.retention_days {
+            let policy = recordings::RetentionPolicy {
+                retention_days: days,
+                max_deletions_per_sweep: cfg.recordings.max_deletions_per_sweep,
+            };
+            let every = cfg.recordings.retention_sweep_interval.as_std();
+            let (store, dir) = (store.clone(), recordings_dir.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    match recordings::retention::sweep(&store, org, &dir, policy, now()).await {
+                        Ok(r) if r.deleted.is_empty() && r.missing_files.is_empty() && r.failed_files.is_empty() => {}
+                        Ok(r) => tracing::info!(
+                            deleted = r.deleted.len(),
+                            missing_files = r.missing_files.len(),
+                            failed_files = r.failed_files.len(),
+                            "retention sweep"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "retention sweep failed; the next one retries"),
+                    }
+                }
+            }));
+            tracing::info!(retention_days = days, "recordings past retention are deleted unless on legal hold");
+        }
+        Ok(Self { keys, transcriber, tasks })
+    }
+
+    /// The keyring, for the web library (Range downloads and waveforms decrypt with it).
+    pub fn keys(&self) -> Arc<Keyring> {
+        self.keys.clone()
+    }
+
+    pub async fn stop(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        if let Some(t) = self.transcriber.and_then(|t| Arc::into_inner(t)) {
+            t.shutdown(TRANSCRIBER_STOP_GRACE_MS).await;
+        }
+    }
+}
+
+async fn start_transcriber(
+    cfg: &Config,
+    store: &Store,
+    model: &Path,
+    recordings_dir: &Path,
+    keys: &Keyring,
+) -> anyhow::Result<transcribe::Transcriber> {
+    if !model.join("model.bin").is_file() {
+        anyhow::bail!("transcription.model_dir: {} holds no model.bin (a CTranslate2 Whisper model)", model.display());
+    }
+    let t = &cfg.transcription;
+    let scratch = t.scratch_dir.clone().unwrap_or_else(|| cfg.data_dir.join("scratch"));
+    std::fs::create_dir_all(&scratch)
+        .with_context(|| format!("transcription.scratch_dir: cannot create {}", scratch.display()))?;
+    let index_dir: PathBuf = cfg.data_dir.join("search");
+    std::fs::create_dir_all(&index_dir).with_context(|| format!("cannot create {}", index_dir.display()))?;
+    let index = search::SearchIndex::open_or_create_in_dir(&index_dir, search::IndexConfig::default())
+        .with_context(|| format!("search index in {}", index_dir.display()))?;
+    let config = transcribe::TranscribeConfig {
+        python: t.python.clone(),
+        language: t.language.clone(),
+        keys: keys.clone(),
+        scratch_dir: scratch,
+        workers: t.workers,
+        max_queued_jobs: t.max_queued_jobs,
+        max_attempts: t.max_attempts,
+        job_timeout_ms: t.job_timeout.as_ms(),
+        ..transcribe::TranscribeConfig::new(model.to_owned(), recordings_dir.to_owned())
+    };
+    let clock: transcribe::Clock = Arc::new(now);
+    let started =
+        transcribe::Transcriber::start(store.clone(), Arc::new(index), search::KeywordRules::standard(), config, clock)
+            .await
+            .context("transcription")?;
+    tracing::info!(model = %model.display(), recovered = started.recovered(), "transcription is running");
+    Ok(started)
+}
+
+/// Seals the contact's clear recordings (when a key is configured) and queues their
+/// transcription (when a model is configured).
+async fn after_call(
+    store: &Store,
+    org: OrgId,
+    contact: ContactId,
+    dir: &Path,
+    keys: &Keyring,
+    transcriber: Option<&transcribe::Transcriber>,
+) {
+    let recs = match store.list_recordings_by_contact(org, contact, &Page::first(MAX_RECORDINGS_PER_CONTACT)).await {
+        Ok(p) => p.items,
+        Err(e) => {
+            tracing::warn!(%contact, error = %e, "cannot list the contact's recordings");
+            return;
+        }
+    };
+    for rec in recs.iter().filter(|r| r.deleted_at.is_none()) {
+        if let Some(key) = keys.current() {
+            if let Err(e) = seal(dir, &rec.path, key) {
+                tracing::warn!(recording = %rec.id, error = %e, "recording left in clear");
+            }
+        }
+        if let Some(t) = transcriber
+            && let Err(e) = t.submit(org, rec.id).await
+        {
+            tracing::warn!(recording = %rec.id, error = %e, "transcription not queued");
+        }
+    }
+}
+
+/// Encrypts one recording in place unless it already is.
+pub fn seal(dir: &Path, stored_path: &str, key: &RecordingKey) -> Result<bool, recordings::RecordingsError> {
+    let path = recordings::retention::recording_path(dir, stored_path)?;
+    if recordings::is_encrypted(&path)? {
+        return Ok(false);
+    }
+    recordings::encrypt_in_place(&path, key, recordings::NoncePrefix::random()?)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_file_lines_make_a_keyring_whose_last_key_is_current() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("keys");
+        std::fs::write(&file, format!("# rotation\nold:{}\n\nnew:{}\n", "01".repeat(32), "02".repeat(32))).expect("w");
+        let ring = keyring(Some(&file)).expect("keyring");
+        assert_eq!(ring.current().map(RecordingKey::id), Some("new"));
+        assert!(ring.get("old").is_some());
+        assert!(keyring(None).expect("none").current().is_none());
+        for (text, says) in [("nocolon\n", "line 1 is not id:hex"), ("k:abcd\n", "line 1"), ("# nothing\n", "no key")] {
+            std::fs::write(&file, text).expect("w");
+            let err = keyring(Some(&file)).expect_err(text).to_string();
+            assert!(err.starts_with("recordings.encryption_key_file:") && err.contains(says), "{err}");
+            assert!(!err.contains("abcd"), "never prints key material: {err}");
+        }
+    }
+
+    #[test]
+    fn a_finished_recording_is_sealed_once_and_stays_readable() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(dir.path().join("2026")).expect("dir");
+        let clear = b"RIFF\x24\x00\x00\x00WAVEfmt some audio bytes".to_vec();
+        std::fs::write(dir.path().join("2026/a.wav"), &clear).expect("w");
+        let key = RecordingKey::new("k1", [9; 32]).expect("key");
+        assert!(seal(dir.path(), "2026/a.wav", &key).expect("seal"));
+        assert!(!seal(dir.path(), "2026/a.wav", &key).expect("again"), "never sealed twice");
+        let path = dir.path().join("2026/a.wav");
+        assert!(recordings::is_encrypted(&path).expect("read"));
+        let ring = Keyring::new(vec![key], "k1").expect("ring");
+        let mut f = recordings::RecordingFile::open(&path, &ring).expect("open");
+        assert_eq!(f.len(), clear.len() as u64);
+        assert_eq!(f.read_range(0..clear.len() as u64, 1 << 20).expect("read"), clear);
+        assert!(seal(dir.path(), "../escape.wav", &RecordingKey::new("k1", [9; 32]).expect("k")).is_err());
+    }
+}
