@@ -140,6 +140,16 @@
         </div>
       </section>
 
+      <section class="card chatpane" id="chatpane" hidden>
+        <header class="contact-head"><h3 data-i18n="chat.title">Chat</h3>
+          <span class="muted small" id="chat-typing" data-i18n="chat.typing" hidden>Customer is typing…</span></header>
+        <div class="chat-log" id="chat-log" role="log" aria-live="polite"></div>
+        <form id="chat-form" class="chat-form">
+          <input id="chat-input" maxlength="4000" autocomplete="off" data-i18n-placeholder="chat.placeholder" aria-label="message">
+          <button type="submit" class="primary" id="chat-send" data-i18n="chat.send">Send</button>
+        </form>
+      </section>
+
     </div>
 
     <aside class="card side">
@@ -190,6 +200,7 @@
 
   function renderPop() {
     const a = S.active;
+    syncChat();
     $("#contact").hidden = !a;
     $("#idle").hidden = !!a || !!S.offer;
     $("#wrapup").hidden = !(a && a.phase === "wrap_up");
@@ -354,7 +365,7 @@
 
   function startActive(contact, queue, phase, extra) {
     const o = S.offer && S.offer.contact === contact ? S.offer : null;
-    S.active = Object.assign({ contact, queue, phase, from_address: o ? o.from_address : "", customer: o ? o.customer : null, answeredAt: Date.now() }, extra || {});
+    S.active = Object.assign({ contact, queue, phase, channel: o ? o.channel : null, from_address: o ? o.from_address : "", customer: o ? o.customer : null, answeredAt: Date.now() }, extra || {});
     if (o) S.offer = null;
     renderOffer();
     renderPop();
@@ -381,7 +392,7 @@
     try {
       const c = await HL.get("/api/contacts/" + contactId);
       if (c.status === "connected") {
-        S.active = { contact: c.id, queue: c.queue_id, phase: "connected", from_address: c.from, customer: c.customer_id, answeredAt: c.answered_at_ms ? c.answered_at_ms - HL.skewMs : Date.now() };
+        S.active = { contact: c.id, queue: c.queue_id, phase: "connected", channel: c.channel, from_address: c.from, customer: c.customer_id, answeredAt: c.answered_at_ms ? c.answered_at_ms - HL.skewMs : Date.now() };
       } else if (c.status === "wrap_up" || c.status === "ended") {
         S.active = { contact: c.id, queue: c.queue_id, phase: "connected", from_address: c.from, customer: c.customer_id };
         startWrapUp(c.id);
@@ -392,6 +403,81 @@
     } catch (_) {
       /* not visible yet: the next event will tell */
     }
+  }
+
+  // ---- Chat pane: the chat contact in my hands, polled while it is ----------------------------
+  const CHAT = { contact: null, after: 0, timer: null, readSent: 0, typedAt: 0 };
+  const CHAT_POLL_MS = 1000;
+  const CHAT_TYPING_EVERY_MS = 2000;
+
+  function syncChat() {
+    const c = S.active && S.active.channel === "chat" ? S.active.contact : null;
+    $("#chatpane").hidden = !c;
+    if (c === CHAT.contact) return;
+    clearInterval(CHAT.timer);
+    Object.assign(CHAT, { contact: c, after: 0, timer: null, readSent: 0 });
+    $("#chat-log").innerHTML = "";
+    if (c) {
+      pollChat();
+      CHAT.timer = setInterval(pollChat, CHAT_POLL_MS);
+    }
+  }
+
+  async function pollChat() {
+    const c = CHAT.contact;
+    if (!c) return;
+    let v;
+    try {
+      v = await HL.get(`/api/contacts/${c}/chat?after=${CHAT.after}`);
+    } catch (_) {
+      return; /* the next poll tries again */
+    }
+    if (c !== CHAT.contact) return;
+    const log = $("#chat-log");
+    for (const m of v.messages) {
+      if (m.seq <= CHAT.after) continue;
+      const row = document.createElement("div");
+      row.className = "chat-msg " + m.from;
+      row.dataset.seq = m.seq;
+      const text = document.createElement("span");
+      text.className = "chat-text";
+      text.textContent = m.attachment ? "📎 " + m.attachment.name : m.text;
+      const mark = document.createElement("span");
+      mark.className = "chat-mark muted small";
+      row.append(text, mark);
+      log.appendChild(row);
+      CHAT.after = m.seq;
+    }
+    if (v.messages.length) log.scrollTop = log.scrollHeight;
+    log.querySelectorAll(".chat-msg.agent").forEach((row) => {
+      row.querySelector(".chat-mark").textContent = Number(row.dataset.seq) <= v.customer_read_seq ? t("chat.read") : "";
+    });
+    $("#chat-typing").hidden = !v.customer_typing;
+    if (CHAT.after > CHAT.readSent) {
+      CHAT.readSent = CHAT.after;
+      HL.api("POST", `/api/contacts/${c}/chat/read`, { up_to_seq: CHAT.after }).catch(() => {});
+    }
+  }
+
+  async function sendChat(e) {
+    e.preventDefault();
+    const input = $("#chat-input");
+    const text = input.value.trim();
+    if (!text || !CHAT.contact) return;
+    const id = "d" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    try {
+      await HL.api("POST", `/api/contacts/${CHAT.contact}/chat/messages`, { id, text });
+      input.value = "";
+      pollChat();
+    } catch (err) {
+      HL.fail(err);
+    }
+  }
+
+  function chatTyping() {
+    if (!CHAT.contact || Date.now() - CHAT.typedAt < CHAT_TYPING_EVERY_MS) return;
+    CHAT.typedAt = Date.now();
+    HL.api("POST", `/api/contacts/${CHAT.contact}/chat/typing`).catch(() => {});
   }
 
   // ---- Events ----------------------------------------------------------------------------------
@@ -484,6 +570,8 @@
     $("#go-away").onclick = (e) => act(e.target, () => HL.api("PUT", "/api/me/state", { state: "away", reason: $("#away-reason").value }));
     $("#go-offline").onclick = (e) => act(e.target, () => HL.api("PUT", "/api/me/state", { state: "offline" }));
     $("#accept").onclick = (e) => act(e.target, () => HL.api("POST", `/api/contacts/${S.offer.contact}/accept`));
+    $("#chat-form").onsubmit = sendChat;
+    $("#chat-input").oninput = chatTyping;
     $("#reject").onclick = (e) =>
       act(e.target, async () => {
         const id = S.offer.contact;
