@@ -56,8 +56,15 @@ for n in $(seq 1 "$AGENTS"); do
     -i 127.0.0.1 -p "$agent_port" -m 1 -timeout 10s -timeout_error -nostdin -trace_err > /dev/null)
 done
 echo "registered $AGENTS agents at 127.0.0.1:$agent_port"
+# No -m: agent legs that are cancelled (ring timeout, caller gone) count as calls too, so a call
+# count would stop the phones early; this sipp is stopped below. -l is explicit: sipp's default
+# (3 x -d seconds x the default rate 10 = 150 open calls at TALK_MS 5000) made the phones drop
+# every INVITE past 150 open calls, and calls sipp holds open (an OPTIONS keep-alive it cannot map
+# to a call waits for an INVITE until -timeout) count towards it. 3>&-: this sipp must not hold
+# the control FIFO open, or voice_bench never sees its end and the script waits for ever.
 (cd "$work" && exec sipp "$server" -sf "$here/agent_uas.xml" -i 127.0.0.1 -p "$agent_port" -mp $((agent_port + 2)) \
-  -d "$TALK_MS" -m "$CALLS" -aa -timeout "${LIMIT_S}s" -nostdin -trace_err -trace_screen > /dev/null) &
+  -d "$TALK_MS" -l $((AGENTS * 100)) -aa -timeout "${LIMIT_S}s" -nostdin -trace_err -trace_screen -trace_stat -fd 5 \
+  > /dev/null 3>&-) &
 agents_pid=$!
 pids+=("$agents_pid")
 sleep 0.5
@@ -83,6 +90,8 @@ echo report >&3
 sleep 2
 exec 3>&-
 wait "$hotline" || true
+kill -USR1 "$agents_pid" 2>/dev/null || true
+sleep 1
 kill "$agents_pid" 2>/dev/null || true
 wait "$agents_pid" 2>/dev/null || true
 
@@ -93,3 +102,15 @@ grep -h -E 'Successful call|Failed call' "$work"/caller_*_screen.log 2>/dev/null
 echo "wall time of the caller run: ${elapsed} s"
 echo "hotline CPU (utime+stime) during the run: ${cpu_ms} ms for $CALLS calls = $(echo "scale=1; $cpu_ms / $CALLS" | bc) ms per call"
 grep -E '^(REPORT|COUNTERS) ' "$work/hotline.out" | tail -2
+# The phones' side: incoming calls sipp created, completed and failed (last statistics line).
+stat=$(ls "$work"/agent_uas_*_.csv 2>/dev/null | head -1)
+if [ -n "$stat" ]; then
+  python3 - "$stat" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1]), delimiter=';'))
+head, last = rows[0], rows[-1]
+want = ["IncomingCall(C)", "SuccessfulCall(C)", "FailedCall(C)", "CurrentCall"]
+print("agent phones (sipp):", ", ".join(f"{w}={last[head.index(w)]}" for w in want if w in head))
+PY
+fi
+if [ -n "${KEEP_LOGS:-}" ]; then mkdir -p "$KEEP_LOGS" && cp -r "$work"/*.log "$work"/*.csv "$work/hotline.out" "$work/hotline.err" "$KEEP_LOGS"/ 2>/dev/null || true; fi
