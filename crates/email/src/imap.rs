@@ -18,6 +18,7 @@
 //! - a `TemporaryFailure` stops the poll, leaving that message and the later ones for the next poll;
 //! - a UIDVALIDITY change forgets every remembered UID (they name other messages now) and re-scans
 //!   the unseen messages;
+//! - `delete` needs the server's UIDPLUS (`UID EXPUNGE`), `move:` its MOVE extension (dovecot has both);
 //! - connection and login errors never panic: they are counted, kept as `last_error`, and retried
 //!   after a doubling back-off capped at `max_backoff_ms`;
 //! - every set is bounded: at most `max_messages_per_poll` messages per poll, at most
@@ -314,7 +315,7 @@ pub enum PollError {
     Timeout { step: &'static str, timeout_ms: u64 },
 }
 
-/// A running poller. Dropping it does not stop it; call [`ImapPoller::shutdown`].
+/// A running poller. [`ImapPoller::shutdown`] (or dropping it) stops it.
 pub struct ImapPoller {
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -334,7 +335,8 @@ impl ImapPoller {
         &self.stats
     }
 
-    /// Stops after the step in progress (a poll in flight finishes its current message).
+    /// Stops at once, even in the middle of a poll: a message accepted but not yet marked comes again
+    /// on the next start, and intake recognises it by its Message-ID.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;

@@ -274,6 +274,31 @@ async fn oversized_message_is_left_unseen_on_the_server_and_counted_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_mail_is_expunged_when_after_is_delete_and_a_refused_one_stays() {
+    let dovecot = Dovecot::start(USER, PASSWORD);
+    let mut room = Mailroom::open(dovecot.port).await;
+    room.append("INBOX", b"Subject: no sender at all\r\n\r\nmalformed\r\n").await;
+    room.append("INBOX", &plain("keep@example.com", "Keep", None, "hello")).await;
+
+    let (tx, rx) = mpsc::channel(4);
+    let (desk, _held) = run_desk(rx, false);
+    let poller = ImapPoller::start(config(dovecot.port, PASSWORD, "INBOX", AfterAccept::Delete), tx, clock());
+    wait_for("one accepted", || get(&poller.stats().messages_accepted) == 1).await;
+    let completed = get(&poller.stats().polls_completed);
+    wait_for("two more polls", || get(&poller.stats().polls_completed) >= completed + 2).await;
+
+    assert_eq!(get(&poller.stats().messages_rejected), 1, "refused once, not fetched again");
+    assert_eq!(get(&poller.stats().messages_fetched), 2);
+    assert_eq!(
+        room.seen("INBOX").await,
+        vec![(1, false)],
+        "the refused message stays, unseen; the accepted one is gone"
+    );
+    assert_eq!(desk.lock().unwrap().stored.len(), 1);
+    poller.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_is_a_clear_error_retried_with_backoff_not_a_panic() {
     let dovecot = Dovecot::start(USER, PASSWORD);
     let mut room = Mailroom::open(dovecot.port).await;
