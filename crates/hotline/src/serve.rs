@@ -48,6 +48,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
             .await
             .context("starting the contact center")?;
     let (flows, prompts) = ivr_assets(&cfg)?;
+    let flow_registry = Arc::new(ivr::FlowRegistry::new(flows.clone()));
     let (media, media_events, media_task) = media_server(&cfg)?;
     let mut sip_config = sip_config(&cfg, org)?;
     sip_config.entry_points = flows.numbers().map(str::to_owned).collect();
@@ -64,7 +65,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         media: media.clone(),
         media_events,
         center: center.clone(),
-        flows: Arc::new(ivr::FlowRegistry::new(flows)),
+        flows: flow_registry.clone(),
         prompts: Arc::new(prompts),
         store: store.clone(),
         clock,
@@ -93,6 +94,11 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     .with_center(center.clone());
     if let Some(alerts) = &alerts {
         app = app.with_alerts(alerts.board.clone());
+    }
+    if let Some(dir) = &cfg.ivr.flows_dir {
+        // Admins replace flows through /api/ivr/flows; new calls read the same registry.
+        let managed = web::ivr_flows::IvrFlows::new(dir.clone(), Arc::new(ivr_catalog(&cfg)?), flow_registry.clone());
+        app = app.with_ivr_flows(Arc::new(managed));
     }
     let state = Arc::new(app);
     let grace = cfg.shutdown_grace.as_std();
@@ -175,10 +181,7 @@ fn routes(cfg: &Config) -> anyhow::Result<center::Routes> {
 
 /// The IVR flows and prompts: `ivr.flows_dir` / `ivr.prompts_dir`, or the demo's built in.
 fn ivr_assets(cfg: &Config) -> anyhow::Result<(ivr::FlowSet, voice::Prompts)> {
-    let catalog = match &cfg.ivr.prompts_dir {
-        Some(dir) => ivr::PromptCatalog::from_dir(dir).context("ivr.prompts_dir")?,
-        None => voice::bundled::catalog().context("the built-in prompt catalogue")?,
-    };
+    let catalog = ivr_catalog(cfg)?;
     let flows = match &cfg.ivr.flows_dir {
         Some(dir) => ivr::FlowSet::load_dir(dir, &catalog).context("ivr.flows_dir")?,
         None => voice::bundled::flows(&catalog).context("the built-in IVR flows")?,
@@ -188,6 +191,14 @@ fn ivr_assets(cfg: &Config) -> anyhow::Result<(ivr::FlowSet, voice::Prompts)> {
         None => voice::bundled::prompts().context("the built-in prompts")?,
     };
     Ok((flows, prompts))
+}
+
+/// The prompt catalogue flows are checked against: `ivr.prompts_dir`'s, or the demo's built in.
+fn ivr_catalog(cfg: &Config) -> anyhow::Result<ivr::PromptCatalog> {
+    Ok(match &cfg.ivr.prompts_dir {
+        Some(dir) => ivr::PromptCatalog::from_dir(dir).context("ivr.prompts_dir")?,
+        None => voice::bundled::catalog().context("the built-in prompt catalogue")?,
+    })
 }
 
 type MediaParts = (
