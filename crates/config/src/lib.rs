@@ -16,6 +16,7 @@ mod alerts;
 mod email;
 mod raw;
 mod recordings;
+mod trunks;
 mod validate;
 
 use std::net::IpAddr;
@@ -26,6 +27,7 @@ use model::{CountryCode, DurationMs};
 pub use alerts::{AlertRuleConfig, AlertsConfig, MAX_ALERT_RULES};
 pub use email::{EmailConfig, EmailImapConfig, ImapAfterAccept};
 pub use recordings::{RecordingsConfig, TranscriptionConfig};
+pub use trunks::{TrunkConfig, TrunkNumberFormat};
 pub use validate::ConfigError;
 
 /// The validated configuration.
@@ -77,6 +79,10 @@ pub struct SipConfig {
     /// Digest algorithms offered, in order of preference: `MD5`, `SHA-256`, `SHA-512-256`.
     /// MD5 alone by default: sipp 3.6 and baresip 1.0 fail to register when SHA-256 is offered.
     pub digest_algorithms: Vec<String>,
+    /// Addresses exempt from the per-source rate limit (besides the trunks' own, always exempt).
+    pub trusted_sources: Vec<IpAddr>,
+    /// SIP trunks to telephone providers (`[[sip.trunks]]`).
+    pub trunks: Vec<TrunkConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -46,6 +46,8 @@ pub struct RawSip {
     pub port: i64,
     pub realm: String,
     pub digest_algorithms: Vec<String>,
+    pub trusted_sources: Vec<String>,
+    pub trunks: Vec<crate::trunks::RawTrunk>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,6 +132,8 @@ bind = "0.0.0.0"
 port = 5060
 realm = "hotline"
 digest_algorithms = ["MD5"]
+trusted_sources = []
+trunks = []
 
 [database]
 url = ""

@@ -56,7 +56,10 @@ fn out_of_range_port_names_key_and_value() {
 #[test]
 fn unknown_key_is_refused_with_the_known_ones() {
     let err = load_text("[sip]\nprot = 5060\n").unwrap_err();
-    assert_eq!(err.to_string(), "sip.prot: unknown key; expected one of bind, port, realm, digest_algorithms");
+    assert_eq!(
+        err.to_string(),
+        "sip.prot: unknown key; expected one of bind, port, realm, digest_algorithms, trusted_sources, trunks"
+    );
     let err = load_text("colour = \"blue\"\n").unwrap_err();
     assert!(err.to_string().starts_with("colour: unknown key"), "{err}");
 }
@@ -304,4 +307,83 @@ fn recordings_and_transcription_are_off_by_default_and_read_when_set() {
         let err = load_text(text).unwrap_err().to_string();
         assert!(err.starts_with(starts), "{text:?} gave {err:?}");
     }
+}
+
+const TRUNK: &str = r#"
+[sip]
+trusted_sources = ["203.0.113.9"]
+
+[[sip.trunks]]
+name = "telecom"
+host = "198.51.100.7"
+username = "hotline-sh"
+password = "s3cret"
+register = true
+caller_id = "+862150001000"
+prefixes = ["+86"]
+default = true
+
+[[sip.trunks]]
+name = "overseas"
+host = "198.51.100.8"
+port = 5080
+number_format = "national"
+national_prefix = ""
+default_country = "+1"
+prefixes = ["+1"]
+max_calls = 5
+"#;
+
+#[test]
+fn trunks_are_read_with_their_defaults() {
+    let c = load_text(TRUNK).expect("valid");
+    assert_eq!(c.sip.trusted_sources, vec!["203.0.113.9".parse::<IpAddr>().expect("ip")]);
+    let [telecom, overseas] = c.sip.trunks.as_slice() else { panic!("two trunks: {:?}", c.sip.trunks) };
+    assert_eq!(telecom.address, "198.51.100.7:5060".parse().expect("addr"));
+    assert!(telecom.register && telecom.default);
+    assert_eq!(telecom.register_expires_s, 3600);
+    assert_eq!(telecom.default_country.get(), 86, "phone.default_country");
+    assert_eq!(telecom.number_format, TrunkNumberFormat::E164);
+    assert_eq!((telecom.national_prefix.as_str(), telecom.international_prefix.as_str()), ("0", "00"));
+    assert_eq!(overseas.address.port(), 5080);
+    assert_eq!(overseas.number_format, TrunkNumberFormat::National);
+    assert_eq!(overseas.default_country.get(), 1);
+    assert_eq!(overseas.max_calls, 5);
+    assert!(!format!("{c:?}").contains("s3cret"), "the password never prints");
+}
+
+#[test]
+fn bad_trunk_settings_name_the_trunk_and_key() {
+    let host = load_text("[[sip.trunks]]\nname = \"t\"\nhost = \"sip.example.com\"\ndefault = true\n").unwrap_err();
+    assert!(host.to_string().starts_with("sip.trunks[0].host: \"sip.example.com\" is not an IP address"), "{host}");
+    let format = TRUNK.replace("number_format = \"national\"", "number_format = \"local\"");
+    assert_eq!(
+        load_text(&format).unwrap_err().to_string(),
+        "sip.trunks[1].number_format: \"local\" is not one of e164, national"
+    );
+    let no_user = TRUNK.replace("username = \"hotline-sh\"\n", "");
+    assert_eq!(
+        load_text(&no_user).unwrap_err().to_string(),
+        "sip.trunks[0].username: must be set when register = true"
+    );
+    let twice = TRUNK.replace("name = \"overseas\"", "name = \"telecom\"");
+    assert!(load_text(&twice).unwrap_err().to_string().starts_with("sip.trunks[1].name:"));
+    let two_defaults = TRUNK.replace("max_calls = 5", "max_calls = 5\ndefault = true");
+    assert_eq!(
+        load_text(&two_defaults).unwrap_err().to_string(),
+        "sip.trunks[1].default: only one trunk may be the default"
+    );
+    let nowhere = TRUNK.replace("prefixes = [\"+1\"]\n", "");
+    assert!(
+        load_text(&nowhere)
+            .unwrap_err()
+            .to_string()
+            .starts_with("sip.trunks[1].prefixes: the trunk carries no numbers")
+    );
+    let tcp = TRUNK.replace("port = 5080", "port = 5080\ntransport = \"tcp\"");
+    assert_eq!(load_text(&tcp).unwrap_err().to_string(), "sip.trunks[1].transport: \"tcp\" is not supported; only udp");
+    let typo = TRUNK.replace("max_calls = 5", "max_call = 5");
+    assert!(load_text(&typo).unwrap_err().to_string().contains("max_call"), "unknown keys are refused");
+    let untrusted = TRUNK.replace("203.0.113.9", "proxy.example.com");
+    assert!(load_text(&untrusted).unwrap_err().to_string().starts_with("sip.trusted_sources:"));
 }

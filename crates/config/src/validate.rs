@@ -44,11 +44,13 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         secure_cookies: raw.http.secure_cookies,
         allowed_origins: origins(&raw.http.allowed_origins)?,
     };
-    let sip = SipConfig {
+    let mut sip = SipConfig {
         bind: ip("sip.bind", &raw.sip.bind)?,
         port: port("sip.port", raw.sip.port)?,
         realm: realm(&raw.sip.realm)?,
         digest_algorithms: digest_algorithms(&raw.sip.digest_algorithms)?,
+        trusted_sources: crate::trunks::trusted_sources(&raw.sip.trusted_sources)?,
+        trunks: Vec::new(),
     };
     if sip.port != 0 && sip.port == http.port && sip.bind == http.bind {
         return Err(bad("sip.port", format!("{} is also http.port", sip.port)));
@@ -71,6 +73,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
                 bad("phone.default_country", format!("{:?} {}", raw.phone.default_country, e.problem()))
             })?,
         };
+    sip.trunks = crate::trunks::trunks(&raw.sip.trunks, phone.default_country)?;
     let log = LogConfig { level: log_level(&raw.log.level)?, format: log_format(&raw.log.format)? };
     let media = media(&raw.media, &data_dir)?;
     let ivr = IvrConfig {
