@@ -141,7 +141,7 @@ impl RecordingServices {
         for t in self.tasks {
             let _ = t.await;
         }
-        if let Some(t) = self.transcriber.and_then(|t| Arc::into_inner(t)) {
+        if let Some(t) = self.transcriber.and_then(Arc::into_inner) {
             t.shutdown(TRANSCRIBER_STOP_GRACE_MS).await;
         }
     }
@@ -203,10 +203,10 @@ async fn after_call(
         }
     };
     for rec in recs.iter().filter(|r| r.deleted_at.is_none()) {
-        if let Some(key) = keys.current() {
-            if let Err(e) = seal(dir, &rec.path, key) {
-                tracing::warn!(recording = %rec.id, error = %e, "recording left in clear");
-            }
+        if let Some(key) = keys.current()
+            && let Err(e) = seal(dir, &rec.path, key)
+        {
+            tracing::warn!(recording = %rec.id, error = %e, "recording left in clear");
         }
         if let Some(t) = transcriber
             && let Err(e) = t.submit(org, rec.id).await

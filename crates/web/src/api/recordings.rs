@@ -116,10 +116,7 @@ async fn serve(app: &crate::AppState, c: &Caller, id: &str, range: Option<&str>)
         Problem::not_found("recording file")
     })?;
     let size = file.metadata().await.map_err(|_| Problem::not_found("recording file"))?.len();
-    let (status, start, len) = match span(range, size) {
-        Ok(s) => s,
-        Err(resp) => return Ok(resp),
-    };
+    let Some((status, start, len)) = span(range, size) else { return Ok(unsatisfiable(size)) };
     if start > 0 {
         file.seek(std::io::SeekFrom::Start(start))
             .await
@@ -128,20 +125,24 @@ async fn serve(app: &crate::AppState, c: &Caller, id: &str, range: Option<&str>)
     Ok(respond(status, Body::from_stream(chunks(file, len)), start, len, size))
 }
 
-/// (status, first byte, length) of what a `Range` header asks of `size` bytes, or the 416 answer.
-fn span(range: Option<&str>, size: u64) -> Result<(StatusCode, u64, u64), Response> {
+/// (status, first byte, length) of what a `Range` header asks of `size` bytes; `None` when the
+/// range is unsatisfiable.
+fn span(range: Option<&str>, size: u64) -> Option<(StatusCode, u64, u64)> {
     match parse_range(range, size) {
-        RangeRequest::Full => Ok((StatusCode::OK, 0, size)),
-        RangeRequest::Partial { start, end } => Ok((StatusCode::PARTIAL_CONTENT, start, end - start + 1)),
-        RangeRequest::Unsatisfiable => {
-            let mut resp = Problem::of(ProblemKind::RangeNotSatisfiable, format!("the recording has {size} bytes"))
-                .into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                resp.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            Err(resp)
-        }
+        RangeRequest::Full => Some((StatusCode::OK, 0, size)),
+        RangeRequest::Partial { start, end } => Some((StatusCode::PARTIAL_CONTENT, start, end - start + 1)),
+        RangeRequest::Unsatisfiable => None,
     }
+}
+
+/// The 416 answer, naming the size.
+fn unsatisfiable(size: u64) -> Response {
+    let mut resp =
+        Problem::of(ProblemKind::RangeNotSatisfiable, format!("the recording has {size} bytes")).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+        resp.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    resp
 }
 
 /// A sealed recording, decrypted chunk by chunk as the body is sent.
@@ -161,10 +162,7 @@ async fn serve_sealed(
         Problem::not_found("recording file")
     })?;
     let size = file.len();
-    let (status, start, len) = match span(range, size) {
-        Ok(s) => s,
-        Err(resp) => return Ok(resp),
-    };
+    let Some((status, start, len)) = span(range, size) else { return Ok(unsatisfiable(size)) };
     Ok(respond(status, Body::from_stream(sealed_chunks(file, start, len)), start, len, size))
 }
 
