@@ -168,7 +168,31 @@ fn sip_config(cfg: &Config, org: model::OrgId) -> anyhow::Result<sip_server::Sip
         .iter()
         .map(|name| sip::digest::Algorithm::parse(Some(name)).with_context(|| format!("sip.digest_algorithms: {name}")))
         .collect::<anyhow::Result<_>>()?;
+    sip.default_country = cfg.phone.default_country;
+    sip.guard.trusted_sources = cfg.sip.trusted_sources.clone();
+    sip.trunks = cfg.sip.trunks.iter().map(trunk).collect();
     Ok(sip)
+}
+
+/// A `[[sip.trunks]]` entry as the SIP server's trunk (`config` has checked every value).
+fn trunk(t: &config::TrunkConfig) -> sip_server::Trunk {
+    let mut trunk = sip_server::Trunk::new(&t.name, t.address, t.default_country);
+    trunk.username = t.username.clone();
+    trunk.password = t.password.clone();
+    trunk.realm = t.realm.clone();
+    trunk.register = t.register;
+    trunk.register_expires_s = t.register_expires_s;
+    trunk.caller_id = t.caller_id.clone();
+    trunk.number_format = match t.number_format {
+        config::TrunkNumberFormat::E164 => sip_server::NumberFormat::E164,
+        config::TrunkNumberFormat::National => sip_server::NumberFormat::National,
+    };
+    trunk.national_prefix = t.national_prefix.clone();
+    trunk.international_prefix = t.international_prefix.clone();
+    trunk.prefixes = t.prefixes.clone();
+    trunk.is_default = t.default;
+    trunk.max_calls = t.max_calls as usize;
+    trunk
 }
 
 /// The route table: `acd.routes_file`, or the demo's built into the binary.
