@@ -1,12 +1,13 @@
 // The admin pages: users (create, activate/deactivate), agents with skills and proficiency
-// (edit), queues (create, see routing settings). Everything through the admin API.
+// (edit), queues (create, see routing settings), IVR flows (show, validate with line/column/node
+// errors, upload). Everything through the admin API.
 "use strict";
 
 (function () {
   const HL = window.HL;
   const { $, esc } = HL;
   const t = (k, v) => HL.t(k, v);
-  const S = { tab: "users", users: [], agents: [], queues: [], skills: [] };
+  const S = { tab: "users", users: [], agents: [], queues: [], skills: [], flows: null, flowErrors: [] };
 
   const layout = () => `
   <div class="admin">
@@ -15,6 +16,7 @@
       <button type="button" role="tab" data-tab="users" data-i18n="admin.users">Users</button>
       <button type="button" role="tab" data-tab="agents" data-i18n="admin.agents">Agents</button>
       <button type="button" role="tab" data-tab="queues" data-i18n="admin.queues">Queues</button>
+      <button type="button" role="tab" data-tab="ivr" data-i18n="admin.ivr">IVR flows</button>
     </div>
     <section class="card" id="tab-users">
       <table class="grid"><thead><tr><th data-i18n="admin.username">Username</th><th data-i18n="admin.display_name">Name</th>
@@ -49,11 +51,27 @@
         <button type="submit" class="primary" data-i18n="admin.create">Create</button>
       </form>
     </section>
+    <section class="card" id="tab-ivr" hidden>
+      <p class="muted small" id="ivr-unmanaged" hidden data-i18n="admin.ivr_unmanaged"></p>
+      <table class="grid"><thead><tr><th data-i18n="admin.ivr_name">Flow</th><th data-i18n="admin.ivr_numbers">Numbers</th>
+        <th data-i18n="admin.ivr_revision">Revision</th><th></th></tr></thead>
+        <tbody id="ivr-flows"></tbody></table>
+      <form id="ivr-form" class="inline-form">
+        <h3 data-i18n="admin.ivr_edit">Edit or upload a flow</h3>
+        <input id="ivr-name" required pattern="[a-z0-9_\\-]{1,64}" data-i18n-placeholder="admin.ivr_name">
+        <input id="ivr-file" type="file" accept=".toml,text/plain">
+        <textarea id="ivr-source" rows="16" spellcheck="false" class="mono" data-i18n-placeholder="admin.ivr_source"></textarea>
+        <button type="button" id="ivr-validate" data-i18n="admin.ivr_validate">Validate</button>
+        <button type="submit" class="primary" data-i18n="admin.ivr_save">Save and reload</button>
+      </form>
+      <ul id="ivr-errors" class="errors"></ul>
+    </section>
   </div>`;
 
   function render() {
     HL.$$(".tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === S.tab));
-    for (const tab of ["users", "agents", "queues"]) $("#tab-" + tab).hidden = tab !== S.tab;
+    for (const tab of ["users", "agents", "queues", "ivr"]) $("#tab-" + tab).hidden = tab !== S.tab;
+    renderFlows();
     $("#users").innerHTML = S.users
       .map((u) => `<tr><td class="mono">${esc(u.username)}</td><td>${esc(u.display_name)}</td><td>${esc(HL.word("role", u.role))}</td>
         <td>${esc(u.email || "")}</td><td>${u.active ? "✓" : "—"}</td>
@@ -79,11 +97,55 @@
     $("#nq-skill").innerHTML = S.skills.map((s) => `<option value="${esc(s.name)}">${esc(s.name)}</option>`).join("");
   }
 
+  function renderFlows() {
+    $("#ivr-unmanaged").hidden = S.flows !== null;
+    $("#ivr-flows").innerHTML = (S.flows || [])
+      .map((f) => `<tr><td class="mono">${esc(f.name)}</td><td>${esc((f.numbers || []).join(", "))}</td>
+        <td class="mono small">${esc(f.revision)}${f.valid ? "" : " ⚠"}</td>
+        <td><button type="button" class="small show-flow" data-name="${esc(f.name)}">${esc(t("admin.ivr_show"))}</button></td></tr>`)
+      .join("");
+    $("#ivr-errors").innerHTML = S.flowErrors
+      .map((e) => `<li class="error">${esc(t("admin.ivr_error", { line: e.line, column: e.column, node: e.node || "—" }))} ${esc(e.message)}</li>`)
+      .join("");
+  }
+
+  async function loadFlows() {
+    try {
+      S.flows = (await HL.get("/api/ivr/flows")).items;
+    } catch (e) {
+      if (e.status !== 503) throw e;
+      S.flows = null; // built-in flows: not managed through the API
+    }
+  }
+
+  // Validates (or saves) the editor's flow; a 422 or an invalid answer shows line, column and node.
+  async function submitFlow(save) {
+    const name = $("#ivr-name").value.trim();
+    const source = $("#ivr-source").value;
+    try {
+      if (save) {
+        await HL.api("PUT", `/api/ivr/flows/${encodeURIComponent(name)}`, { source });
+        S.flowErrors = [];
+        HL.toast(t("admin.ivr_saved"), "ok");
+        await loadFlows();
+      } else {
+        const r = await HL.api("POST", "/api/ivr/flows/validate", { name: name || undefined, source });
+        S.flowErrors = r.errors || [];
+        if (r.valid) HL.toast(t("admin.ivr_valid"), "ok");
+      }
+    } catch (e) {
+      if (e.status === 422 && e.problem && e.problem.errors) S.flowErrors = e.problem.errors;
+      else HL.fail(e);
+    }
+    renderFlows();
+  }
+
   async function load() {
     const [users, agents, queues, skills] = await Promise.all([
       HL.get("/api/users?limit=500"), HL.get("/api/agents?limit=500"), HL.get("/api/queues?limit=500"), HL.get("/api/skills?limit=500"),
     ]);
     Object.assign(S, { users: users.items, agents: agents.items, queues: queues.items, skills: skills.items });
+    await loadFlows();
     render();
   }
 
@@ -112,6 +174,15 @@
       }
       const toggle = ev.target.closest(".toggle-user");
       if (toggle) guarded(() => HL.api("PATCH", `/api/users/${toggle.dataset.id}`, { active: toggle.dataset.active !== "true" }));
+      const show = ev.target.closest(".show-flow");
+      if (show) {
+        HL.get(`/api/ivr/flows/${encodeURIComponent(show.dataset.name)}`).then((f) => {
+          $("#ivr-name").value = f.name;
+          $("#ivr-source").value = f.source;
+          S.flowErrors = [];
+          renderFlows();
+        }, HL.fail);
+      }
       const save = ev.target.closest(".save-skills");
       if (save) {
         const input = page.querySelector(`.skills-input[data-id="${save.dataset.id}"]`);
@@ -146,6 +217,17 @@
         ev.target.reset();
         HL.toast(t("admin.saved"), "ok");
       });
+    });
+    $("#ivr-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      submitFlow(true);
+    });
+    $("#ivr-validate").addEventListener("click", () => submitFlow(false));
+    $("#ivr-file").addEventListener("change", async (ev) => {
+      const file = ev.target.files && ev.target.files[0];
+      if (!file) return;
+      $("#ivr-source").value = await file.text();
+      if (!$("#ivr-name").value) $("#ivr-name").value = file.name.replace(/\.toml$/, "").toLowerCase();
     });
     HL.onLanguage.push(render);
     await load();
