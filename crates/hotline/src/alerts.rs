@@ -82,3 +82,28 @@ pub fn start(
     tracing::info!(rules = cfg.rules.len(), webhook = cfg.webhook_url.is_some(), "complaint alerts are on");
     Ok(Some(service))
 }
+
+/// Bridges the transcriber's keyword flags into the alert service, until either stops. A lag
+/// (more than `transcribe::FLAG_BROADCAST_CAPACITY` notices unread) is logged with the count.
+pub fn feed_keyword_flags(
+    service: &AlertService,
+    mut flags: tokio::sync::broadcast::Receiver<transcribe::ContactFlagged>,
+) -> tokio::task::JoinHandle<()> {
+    let sink = service.keyword_flag_sink();
+    tokio::spawn(async move {
+        loop {
+            match flags.recv().await {
+                Ok(f) => {
+                    let notice = web::alerts::KeywordFlags { org: f.org, contact: f.contact, flags: f.rule_flags };
+                    if !web::alerts::keyword_flags_into(&sink, notice) {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "complaint alerts missed transcription keyword flags");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}

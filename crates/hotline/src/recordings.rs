@@ -134,6 +134,12 @@ impl RecordingServices {
         self.keys.clone()
     }
 
+    /// The contacts keyword rules flag as transcripts are stored (complaint alerts); `None`
+    /// without transcription.
+    pub fn subscribe_flags(&self) -> Option<tokio::sync::broadcast::Receiver<transcribe::ContactFlagged>> {
+        self.transcriber.as_ref().map(|t| t.subscribe_flags())
+    }
+
     pub async fn stop(self) {
         for t in &self.tasks {
             t.abort();

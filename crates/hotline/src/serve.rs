@@ -76,8 +76,10 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     let feeds = crate::feeds::Feeds::start(&cfg.feeds, &center, &store, org).await?;
     let aggregates = crate::feeds::Aggregates::start(&center, &store, org, cfg.reports_utc_offset_minutes)?;
     let recording_services = crate::recordings::RecordingServices::start(&cfg, &store, org, &center).await?;
-    let alerts =
-        crate::alerts::start(&cfg.alerts, mode == Mode::Demo, &center, &store, Arc::new(center::SystemClock))?;
+    let alerts = crate::alerts::start(&cfg.alerts, mode == Mode::Demo, &center, &store, Arc::new(center::SystemClock))?;
+    if let (Some(alerts), Some(flags)) = (&alerts, recording_services.subscribe_flags()) {
+        crate::alerts::feed_keyword_flags(alerts, flags);
+    }
     tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
     if mode == Mode::Demo {
         println!("Hotline demo is up: http://localhost:{} (health: /healthz, readiness: /readyz)", bound.port());

@@ -193,9 +193,12 @@ impl AlertService {
 
     /// Feeds a transcript's keyword flags in; dropped (and logged) when [`MAX_QUEUED_FLAGS`] wait.
     pub fn keyword_flags(&self, flags: KeywordFlags) {
-        if self.flags.try_send(flags).is_err() {
-            tracing::warn!("complaint alerts: keyword flags dropped (queue full)");
-        }
+        keyword_flags_into(&self.flags, flags);
+    }
+
+    /// Where a bridge task sends keyword flags (see [`keyword_flags_into`]).
+    pub fn keyword_flag_sink(&self) -> mpsc::Sender<KeywordFlags> {
+        self.flags.clone()
     }
 
     /// Stops the task and gives the webhook a moment to deliver what is queued.
@@ -204,6 +207,19 @@ impl AlertService {
         if let Ok(Some(webhook)) = self.task.await {
             webhook.stop(WEBHOOK_STOP_GRACE_MS).await;
         }
+    }
+}
+
+/// Sends keyword flags to the service without waiting: dropped (and logged) when
+/// [`MAX_QUEUED_FLAGS`] wait. Returns `false` once the service has stopped.
+pub fn keyword_flags_into(sink: &mpsc::Sender<KeywordFlags>, flags: KeywordFlags) -> bool {
+    match sink.try_send(flags) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            tracing::warn!("complaint alerts: keyword flags dropped (queue full)");
+            true
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
     }
 }
 
