@@ -17,6 +17,11 @@
 //!   disposition), one `ContactEvent` per step (queued, offered, offer rejected / timed out,
 //!   answered, transferred, overflowed, abandoned, ended, dispositioned, wrap-up ended), one
 //!   `AgentStateChange` per agent state change plus the agent's current state (`agent_presence`).
+//! - **Call controls**: [`CenterHandle::control_call`] forwards hold, recording pause, consult
+//!   and monitoring of a connected contact to the channel that took them
+//!   ([`CenterHandle::take_call_controls`], voice), which answers the sender directly;
+//!   [`CenterHandle::call_changed`] records what it did and publishes [`LiveEvent::CallUpdated`]
+//!   (module [`calls`]).
 //! - **Publishes**: a [`LiveEvent`] broadcast (`tokio::sync::broadcast`, bounded; a slow
 //!   subscriber lags and is told so by tokio, the center never waits for it) and [`Snapshot`]s.
 //!

@@ -39,6 +39,17 @@
 //! customer at `sip:<number>@<that address>` (calls through a trunk will be dialled back
 //! through the trunk instead), then bridges and records like an inbound call.
 //!
+//! ## Call controls
+//! The center forwards the desktop's and the wallboard's controls of a connected call
+//! (`center::CallControl`, taken with `take_call_controls`) to the call's task: hold (music on
+//! hold to the customer, the agent muted), PCI recording pause (the recording gets silence, so
+//! both channels keep the wall clock), consult (the customer held, the second agent's phone rung as
+//! the media call's consult leg; complete transfers the contact in the center and makes that phone
+//! the agent leg, the first agent's phone is hung up and they wrap up; cancel returns to the
+//! customer) and monitoring (the supervisor's registered phone rung as the supervisor leg,
+//! listening or whispering to the agent). Each control is answered once; each change goes back
+//! to the center (`call_changed`), which records it on the contact and publishes it.
+//!
 //! ## Invariants
 //! - Every call is one task; the dispatcher never awaits a call (bounded per-call queues,
 //!   `max_queued_inputs_per_call`; a full queue drops the input and counts it).
