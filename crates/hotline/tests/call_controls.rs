@@ -702,6 +702,51 @@ fn consult_rings_the_second_agent_and_completing_it_bridges_the_caller_to_them()
     assert!(ok, "second agent's phone: {log}");
 }
 
+#[test]
+fn cancelling_a_consult_hangs_up_the_second_agent_and_brings_the_caller_back() {
+    let server = Server::start(26_800);
+    let supervisor = server.login("supervisor", "demosuper");
+    let (first_rtp, second_rtp, customer) = (Rtp::new(), Rtp::new(), Rtp::new());
+    let first_phone = phone_for(&server, "1001", "demo1001", free_port(), &first_rtp);
+    let second_phone = phone_for(&server, "1002", "demo1002", free_port(), &second_rtp);
+    let first = server.login("1001", "demo1001");
+    go_available(&first);
+    let call = caller(&server, &customer, 16_000);
+    let contact = reach_agent(&supervisor, &customer, "1001");
+    let second_id = agent_id(&supervisor, "1002");
+
+    first.ok("POST", &format!("/api/contacts/{contact}/consult"), Some(json!({"agent_id": second_id})));
+    wait_for(Duration::from_secs(10), "the second agent answered", || second_rtp.has_remote().then_some(()));
+    let (status, body) = first.call("POST", &format!("/api/contacts/{contact}/hold"), None);
+    assert_eq!(status, 409, "hold is the consult's while it is on: {body}");
+    first.ok("POST", &format!("/api/contacts/{contact}/consult/cancel"), None);
+    let (ok, log) = second_phone.finish(Duration::from_secs(15));
+    assert!(ok, "the second agent's phone is hung up: {log}");
+    customer.tone(Some(1_000.0));
+    first_rtp.tone(Some(1_500.0));
+    let (first_hears, customer_hears) = {
+        std::thread::sleep(Duration::from_millis(700));
+        let from = Instant::now();
+        std::thread::sleep(Duration::from_millis(1_000));
+        (first_rtp.heard_between(from, Instant::now()), customer.heard_between(from, Instant::now()))
+    };
+    assert!(tone_amplitude(&first_hears, 1_000.0) > 2_000.0, "after the cancel the agent hears the caller again");
+    assert!(tone_amplitude(&customer_hears, 1_500.0) > 2_000.0, "after the cancel the caller hears the agent again");
+    let c = supervisor.ok("GET", &format!("/api/contacts/{contact}"), None);
+    assert_eq!(c["agent_id"], agent_id(&supervisor, "1001").as_str(), "still the first agent's: {c}");
+    assert_eq!(c["transferred"], false, "{c}");
+    let consult: Vec<String> = events(&supervisor, &contact)
+        .iter()
+        .filter_map(|e| e["detail"]["consult"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(consult, ["ringing", "answered", "cancelled"], "the consult's steps are on the contact");
+
+    let (ok, log) = call.finish(Duration::from_secs(60));
+    assert!(ok, "caller: {log}");
+    let (ok, log) = first_phone.finish(Duration::from_secs(30));
+    assert!(ok, "first agent's phone: {log}");
+}
+
 /// The desktop in Chromium (`crates/web/browser/call_controls.mjs`): Hold and Pause recording
 /// toggle and show the call's state from the live events.
 #[test]
