@@ -6,8 +6,9 @@
 // A supervisor opens the evaluator view of a recorded contact: the waveform and the player load,
 // the transcript lists both speakers and a click on a line seeks the player; they score the call
 // on the scorecard form (87.5 %) and publish it. Agent 1001 then opens "My evaluations", sees the
-// published score and acknowledges it. Prints `@@step <name>` as it goes and `@@ok` at the end; a
-// failure prints `@@fail <message>` and saves failure-qa.png. No network beyond <base-url>.
+// published score and acknowledges it; the supervisor's QA report shows the agent's week. Prints
+// `@@step <name>` as it goes and `@@ok` at the end; a failure prints `@@fail <message>` and saves
+// failure-qa.png. No network beyond <base-url>.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -99,6 +100,14 @@ try {
   const tag = await agent.textContent(".qa-mine [data-state]");
   check(tag.length > 2, "state tag shown: " + tag);
   await agent.screenshot({ path: join(shots, "qa-agent-acknowledged.png"), fullPage: true });
+
+  step("QA report");
+  current = sup;
+  await sup.goto(`${base}/qa#report`);
+  await sup.waitForSelector('#page[data-view="report"] #qa-report tbody tr', WAIT);
+  const report = await sup.textContent("#qa-report");
+  check(report.includes("1001") && report.includes("87.5%"), "the agent's week in the report: " + report);
+  await sup.screenshot({ path: join(shots, "qa-report.png"), fullPage: true });
   check(errors.length === 0, "page errors: " + errors.join("; "));
   console.log("@@ok");
 } catch (e) {

@@ -154,7 +154,7 @@ async fn an_evaluator_scores_a_call_and_the_agent_acknowledges_it_in_chromium() 
     let text = String::from_utf8_lossy(&out.stdout);
     println!("{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && text.contains("@@ok"), "browser scenario failed:\n{text}");
-    for name in ["qa-evaluator", "qa-agent", "qa-agent-acknowledged"] {
+    for name in ["qa-evaluator", "qa-agent", "qa-agent-acknowledged", "qa-report"] {
         let png = shots.join(format!("{name}.png"));
         let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
         assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{name}.png is a real screenshot");
