@@ -76,6 +76,9 @@ pub struct ChatSettings {
     pub max_buffered_events: usize,
     /// Longest sleep of the timer task, so a clock that jumps is noticed.
     pub max_timer_sleep_ms: u64,
+    /// Each socket's read buffer (the WebSocket library's default is 128 KiB per connection,
+    /// most of a session's memory; a chat frame is small and a large one is read in steps).
+    pub read_buffer_bytes: usize,
 }
 
 impl Default for ChatSettings {
@@ -88,6 +91,7 @@ impl Default for ChatSettings {
             max_queued_frames: 256,
             max_buffered_events: 4_096,
             max_timer_sleep_ms: 1_000,
+            read_buffer_bytes: 4 * 1024,
         }
     }
 }
@@ -646,6 +650,7 @@ async fn chat_socket(
     hub.start_timer();
     let max_frame_bytes = hub.settings.limits.max_frame_bytes();
     upgrade
+        .read_buffer_size(hub.settings.read_buffer_bytes.max(1024))
         .max_message_size(max_frame_bytes)
         .max_frame_size(max_frame_bytes)
         .on_upgrade(move |socket| hub.run(socket, slot))
