@@ -621,7 +621,19 @@ fn call_config(config: &SipServerConfig, local: SocketAddr) -> CallConfig {
     calls.direct_dial = config.direct_dial;
     calls.direct_dial_ring_timeout_ms = config.direct_dial_ring_timeout_ms;
     calls.entry_points = config.entry_points.clone();
-    calls.trunks = TrunkTable::new(config.trunks.clone(), config.default_country);
+    // Bound to a wildcard address, tell each provider the address it reaches us on.
+    let trunks = config
+        .trunks
+        .iter()
+        .cloned()
+        .map(|mut t| {
+            if t.local.is_none() && local.ip().is_unspecified() {
+                t.local = Some(SocketAddr::new(local_ip_towards(local, t.address), local.port()));
+            }
+            t
+        })
+        .collect();
+    calls.trunks = TrunkTable::new(trunks, config.default_country);
     calls
 }
 

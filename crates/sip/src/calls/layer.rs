@@ -1223,11 +1223,18 @@ impl CallLayer {
         from_tag: &str,
         trunk: Option<usize>,
     ) -> Request {
-        let via = self.via(&contact.destination);
+        let mut via = self.via(&contact.destination);
+        let mut our_contact = self.contact(&contact.destination);
         let host = self.local_host();
         let mut invite = Request::new(Method::Invite, contact.uri.clone());
         // Out of a trunk, the caller is the trunk's number at the provider's domain.
         let trunk = trunk.and_then(|t| self.config.trunks.get(t));
+        if let Some(local) = trunk.and_then(|t| t.local) {
+            via.host = host_of(local.ip());
+            via.port = Some(local.port());
+            our_contact.uri.host = host_of(local.ip());
+            our_contact.uri.port = Some(local.port());
+        }
         let caller_number =
             trunk.map(|t| t.caller_id.as_str()).filter(|c| !c.is_empty()).unwrap_or(&dial.caller_number);
         let caller_host = trunk.map_or_else(|| host.clone(), |t| host_of(t.address.ip()));
@@ -1249,7 +1256,7 @@ impl CallLayer {
         h.push(HeaderName::To, to.to_string());
         h.push(HeaderName::CallId, call_id);
         h.push(HeaderName::CSeq, "1 INVITE");
-        h.push(HeaderName::Contact, self.contact(&contact.destination).to_string());
+        h.push(HeaderName::Contact, our_contact.to_string());
         h.push(HeaderName::PAssertedIdentity, asserted.to_string());
         h.push(HeaderName::Allow, ALLOW);
         for (name, value) in &dial.extra_headers {

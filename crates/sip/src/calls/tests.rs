@@ -476,6 +476,23 @@ fn the_answer_to_the_authenticated_invite_confirms_the_call_with_cseq_2() {
 }
 
 #[test]
+fn a_trunk_with_its_own_local_address_puts_it_in_the_via_and_contact() {
+    let mut h = trunk_harness(10);
+    let country = model::CountryCode::new(86).expect("country");
+    let mut trunk = crate::trunk::Trunk::new("telecom", addr(PROVIDER), country);
+    trunk.is_default = true;
+    trunk.local = Some(addr("203.0.113.5:5060"));
+    let mut config = CallConfig::new(addr("0.0.0.0:5060"));
+    config.trunks = crate::trunk::TrunkTable::new(vec![trunk], country);
+    h.calls = CallLayer::new(config, 42, Box::new(PassThrough));
+    h.command(CallCommand::Dial { call: CallRef::FIRST_DIALLED, request: number_request("+8613800138000") });
+    let invite = request_of(&h.sent(), Method::Invite, PROVIDER);
+    assert_eq!(invite.headers.top_via().map(|v| v.host.to_string()), Some("203.0.113.5".to_owned()));
+    let contact = invite.headers.get(&HeaderName::Contact).expect("Contact");
+    assert!(contact.contains("@203.0.113.5:5060"), "{contact}");
+}
+
+#[test]
 fn a_trunk_at_its_max_calls_refuses_the_next_dial_with_503() {
     let mut h = trunk_harness(1);
     h.command(CallCommand::Dial { call: CallRef::FIRST_DIALLED, request: number_request("+8613800138000") });

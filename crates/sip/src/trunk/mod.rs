@@ -70,6 +70,9 @@ pub struct Trunk {
     pub is_default: bool,
     /// Calls out of this trunk at once; a dial beyond it fails 503.
     pub max_calls: usize,
+    /// Our address as this provider sees it (Via and Contact of calls out of the trunk), when
+    /// it differs from the call layer's (a server bound to 0.0.0.0); `None`: the layer's.
+    pub local: Option<SocketAddr>,
 }
 
 impl fmt::Debug for Trunk {
@@ -107,6 +110,7 @@ impl Trunk {
             prefixes: Vec::new(),
             is_default: false,
             max_calls: 100,
+            local: None,
         }
     }
 
