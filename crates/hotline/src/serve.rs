@@ -105,7 +105,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     let state = Arc::new(app);
     let grace = cfg.shutdown_grace.as_std();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(web::serve(listener, web::router(state), async move {
+    let server = tokio::spawn(web::serve(listener, web::router(state.clone()), async move {
         let _ = stop_rx.await;
     }));
 
@@ -116,6 +116,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         Ok(joined) => joined.context("http server task")?.context("http server")?,
         Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
     }
+    state.flush_chat().await;
     sip.stop().await;
     voice.stop().await;
     if let Some(feeds) = feeds {

@@ -212,16 +212,24 @@ impl AppState {
         self
     }
 
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+
     /// Lets admins list, read, validate and replace the IVR flows of a directory.
     pub fn with_ivr_flows(mut self, flows: Arc<ivr_flows::IvrFlows>) -> Self {
         self.ivr = Some(flows);
         self
     }
-
-    /// Replaces the clock (tests).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Waits until the web chat's queued writes are in the store (a clean shutdown calls this
+    /// after the HTTP server stopped); nothing to do without a chat hub.
+    pub async fn flush_chat(&self) {
+        if let Some(hub) = self.chat.get() {
+            hub.flush_store().await;
+        }
     }
 
     pub(crate) fn throttle(&self) -> MutexGuard<'_, LoginThrottle> {
