@@ -212,14 +212,14 @@ impl AppState {
         self
     }
 
-    /// Replaces the clock (tests).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-
     /// Lets admins list, read, validate and replace the IVR flows of a directory.
     pub fn with_ivr_flows(mut self, flows: Arc<ivr_flows::IvrFlows>) -> Self {
         self.ivr = Some(flows);
         self
     }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
