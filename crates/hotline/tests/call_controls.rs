@@ -703,6 +703,50 @@ fn consult_rings_the_second_agent_and_completing_it_bridges_the_caller_to_them()
 }
 
 #[test]
+fn a_desktop_transfer_of_a_live_call_rings_the_expert_and_bridges_the_caller_to_them() {
+    let server = Server::start(27_000);
+    let supervisor = server.login("supervisor", "demosuper");
+    let (first_rtp, second_rtp, customer) = (Rtp::new(), Rtp::new(), Rtp::new());
+    let first_phone = phone_for(&server, "1001", "demo1001", free_port(), &first_rtp);
+    let second_phone = phone_for(&server, "1002", "demo1002", free_port(), &second_rtp);
+    let first = server.login("1001", "demo1001");
+    go_available(&first);
+    let call = caller(&server, &customer, 22_000);
+    let contact = reach_agent(&supervisor, &customer, "1001");
+    let second = server.login("1002", "demo1002");
+    go_available(&second);
+    let second_id = agent_id(&supervisor, "1002");
+
+    // The desktop's transfer to a named agent (the seed's forced transfer to an expert).
+    first.ok("POST", &format!("/api/contacts/{contact}/transfer"), Some(json!({"agent_id": second_id})));
+    let (ok, log) = first_phone.finish(Duration::from_secs(15));
+    assert!(ok, "the first agent's phone is hung up: {log}");
+    wait_for(Duration::from_secs(15), "the expert's phone answered", || second_rtp.has_remote().then_some(()));
+    customer.tone(Some(1_000.0));
+    second_rtp.tone(Some(1_800.0));
+    let (second_hears, customer_hears) = {
+        std::thread::sleep(Duration::from_millis(700));
+        let from = Instant::now();
+        std::thread::sleep(Duration::from_millis(1_000));
+        (second_rtp.heard_between(from, Instant::now()), customer.heard_between(from, Instant::now()))
+    };
+    assert!(tone_amplitude(&second_hears, 1_000.0) > 2_000.0, "the expert hears the caller");
+    assert!(tone_amplitude(&customer_hears, 1_800.0) > 2_000.0, "the caller hears the expert");
+
+    let c = supervisor.ok("GET", &format!("/api/contacts/{contact}"), None);
+    assert_eq!(c["agent_id"], second_id.as_str(), "{c}");
+    assert_eq!(c["transferred"], true, "{c}");
+    let events = events(&supervisor, &contact);
+    let transfer = events.iter().find(|e| e["kind"] == "transferred").unwrap_or_else(|| panic!("{events:#?}"));
+    assert_eq!(transfer["detail"]["to_agent"], second_id.as_str(), "{transfer}");
+
+    let (ok, log) = call.finish(Duration::from_secs(60));
+    assert!(ok, "caller: {log}");
+    let (ok, log) = second_phone.finish(Duration::from_secs(30));
+    assert!(ok, "expert's phone: {log}");
+}
+
+#[test]
 fn cancelling_a_consult_hangs_up_the_second_agent_and_brings_the_caller_back() {
     let server = Server::start(26_800);
     let supervisor = server.login("supervisor", "demosuper");

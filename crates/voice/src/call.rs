@@ -593,6 +593,13 @@ impl Call {
             }
             OfferSignal::Offer(offer) if self.accept_completed_consult(&offer).await => {}
             OfferSignal::Offer(offer) => {
+                if self.phase == Phase::Connected && self.agent.as_ref().is_some_and(|a| a.answered) {
+                    // The ACD offers a connected contact again only after it was transferred
+                    // (from the desktop, to a queue or an agent): the agent it left is released
+                    // here, as after a REFER, and the new agent is rung.
+                    tracing::info!(agent = %offer.agent, "transferred while connected: ringing the new agent");
+                    self.release_agent_after_transfer().await;
+                }
                 if self.phase != Phase::Queued || self.agent.is_some() {
                     let _ = self.ctx.center.reject(offer.agent, offer.contact).await;
                     return;
@@ -824,17 +831,26 @@ impl Call {
         match result {
             Ok(()) => {
                 let _ = self.ctx.calls.refer_progress(call, StatusCode::OK).await;
-                let _ = self.ctx.calls.hangup(call).await;
-                self.stop_recording_and_store().await;
-                self.drop_agent_leg().await;
-                self.phase = Phase::Queued;
-                self.hold_music().await;
+                self.release_agent_after_transfer().await;
             }
             Err(e) => {
                 tracing::info!(%target, error = %e, "transfer refused");
                 let _ = self.ctx.calls.refer_progress(call, StatusCode::NOT_FOUND).await;
             }
         }
+    }
+
+    /// The contact left its agent by a transfer (REFER from the phone, or the desktop): the
+    /// agent's phone is hung up, their part of the recording stored, and the customer waits with
+    /// music on hold for the agent the ACD offers next.
+    async fn release_agent_after_transfer(&mut self) {
+        if let Some(leg) = self.agent.as_ref().map(|a| a.leg) {
+            let _ = self.ctx.calls.hangup(leg).await;
+        }
+        self.stop_recording_and_store().await;
+        self.drop_agent_leg().await;
+        self.phase = Phase::Queued;
+        self.hold_music().await;
     }
 
     async fn on_media(&mut self, event: MediaEvent) {
