@@ -70,9 +70,10 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         store: store.clone(),
         clock,
     };
-    let voice = voice::Voice::start(deps, voice::VoiceConfig::new(org, cfg.media.advertise, cfg.phone.default_country))
-        .await
-        .context("starting the voice path")?;
+    let mut voice_config = voice::VoiceConfig::new(org, cfg.media.advertise, cfg.phone.default_country);
+    // With trunks, callbacks go out through them (the caller's number, the provider's auth).
+    voice_config.callback_via_trunk = !cfg.sip.trunks.is_empty();
+    let voice = voice::Voice::start(deps, voice_config).await.context("starting the voice path")?;
     let feeds = crate::feeds::Feeds::start(&cfg.feeds, &center, &store, org).await?;
     let aggregates = crate::feeds::Aggregates::start(&center, &store, org, cfg.reports_utc_offset_minutes)?;
     let recording_services = crate::recordings::RecordingServices::start(&cfg, &store, org, &center).await?;

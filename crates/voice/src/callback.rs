@@ -315,16 +315,21 @@ impl Callback {
 
     /// Dials the customer (one attempt); returns `true` when the callback is over.
     async fn dial_customer(&mut self) -> bool {
-        let uri = self.info.uri();
-        let Some(target) = sip::Uri::parse(&uri) else {
-            tracing::warn!(%uri, "callback: the customer's address is not a SIP URI");
-            bump(&self.ctx.counters.errors);
-            self.end(ContactOutcome::Failed).await;
-            return true;
+        let (uri, target) = if self.ctx.config.callback_via_trunk {
+            (format!("trunk:{}", self.info.number), DialTarget::Number(self.info.number.clone()))
+        } else {
+            let uri = self.info.uri();
+            let Some(target) = sip::Uri::parse(&uri) else {
+                tracing::warn!(%uri, "callback: the customer's address is not a SIP URI");
+                bump(&self.ctx.counters.errors);
+                self.end(ContactOutcome::Failed).await;
+                return true;
+            };
+            (uri, DialTarget::Uri(target))
         };
         let local = self.local(self.customer_rtp_port);
         let request = DialRequest {
-            target: DialTarget::Uri(target),
+            target,
             caller_number: self.info.dialled.clone(),
             caller_display: None,
             extra_headers: vec![("X-Hotline-Contact".to_owned(), self.contact().to_string())],

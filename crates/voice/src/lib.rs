@@ -114,6 +114,10 @@ pub struct VoiceConfig {
     pub callback_max_attempts: u32,
     /// Pause between two dials of the same callback, in ms (the agent stays on the line).
     pub callback_retry_interval_ms: u64,
+    /// Callbacks dial the caller's number out through the SIP trunks (`DialTarget::Number`: the
+    /// trunk the number's prefix picks, in its number format, with its authentication) instead of
+    /// back to the address the call came from. `hotline serve` sets it when trunks are configured.
+    pub callback_via_trunk: bool,
     /// Limits of the IVR's HTTP lookups (answer bytes, fields, longest timeout).
     pub http_lookup: feeds::HttpLookupConfig,
 }
@@ -135,6 +139,7 @@ impl VoiceConfig {
             callback_ring_timeout_ms: 30_000,
             callback_max_attempts: 3,
             callback_retry_interval_ms: 15_000,
+            callback_via_trunk: false,
             http_lookup: feeds::HttpLookupConfig::default(),
         }
     }

@@ -66,6 +66,51 @@ async fn a_caller_who_presses_1_in_the_queue_is_called_back_when_an_agent_answer
     assert_eq!((counters.callbacks_dialled, counters.callbacks_answered), (1, 1), "{counters:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_trunk_the_callback_dials_the_customer_number_out_through_it() {
+    // The trunk's provider is a sipp on its own port, not the address the call came from: the
+    // callback reaches it only by going out through the trunk, with the number in E.164.
+    let provider_port = free_port();
+    let rig = Rig::start_with_sip(
+        27_400,
+        |v| v.callback_via_trunk = true,
+        |s| {
+            let mut trunk = sip_server::Trunk::new(
+                "provider",
+                std::net::SocketAddr::from(([127, 0, 0, 1], provider_port)),
+                "+86".parse().expect("country"),
+            );
+            trunk.is_default = true;
+            s.trunks = vec![trunk];
+        },
+    )
+    .await;
+    let phone_port = free_port();
+    register(&rig, "1001", phone_port).await;
+    let customer_port = free_port();
+    let waiting = choose_callback(&rig, customer_port).await;
+
+    let provider = sipp_for(90, "trunk_answers_callback.xml", rig.sip_addr(), provider_port, "x", &[]);
+    let phone = sipp_for(90, "agent_answers.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+    let (code, log) = phone.finish().await;
+    assert_eq!(code, 0, "agent phone scenario: {log}");
+    let (code, log) = provider.finish().await;
+    assert_eq!(code, 0, "provider scenario (Request-URI in E.164): {log}");
+
+    let contact = rig.wait_for_contact(|c| c.id == waiting.id && c.status == ContactStatus::Ended).await;
+    assert_eq!(contact.outcome, Some(ContactOutcome::Answered), "{contact:#?}");
+    let events = rig.events(contact.id).await;
+    let dialled = events
+        .iter()
+        .filter(|e| e.kind == ContactEventKind::Message)
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.detail).ok())
+        .find(|d| d["callback"] == "dialled")
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    assert_eq!(dialled["to"], "trunk:+8613800000002", "{dialled}");
+}
+
 /// The caller at `customer_port` chooses a callback while nobody is free; returns the contact.
 async fn choose_callback(rig: &Rig, customer_port: u16) -> model::Contact {
     let caller = sipp("ivr_callback.xml", rig.sip_addr(), customer_port, "+8613800000002", &["-s", "4000"]);

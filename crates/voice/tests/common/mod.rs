@@ -57,18 +57,28 @@ impl Rig {
 
     /// [`Rig::start_with_routes`] with the voice path's settings changed by `tune`.
     pub async fn start_with(rtp_base: u16, routes: center::Routes, tune: impl FnOnce(&mut VoiceConfig)) -> Rig {
-        Rig::start_full(rtp_base, routes, tune, None).await
+        Rig::start_full(rtp_base, routes, tune, |_| {}, None).await
+    }
+
+    /// [`Rig::start_with`] with the SIP server's settings changed by `tune_sip` (trunks).
+    pub async fn start_with_sip(
+        rtp_base: u16,
+        tune: impl FnOnce(&mut VoiceConfig),
+        tune_sip: impl FnOnce(&mut SipServerConfig),
+    ) -> Rig {
+        Rig::start_full(rtp_base, center::demo_routes(), tune, tune_sip, None).await
     }
 
     /// [`Rig::start`] with one more IVR flow (TOML text) next to the demo's.
     pub async fn start_with_flow(rtp_base: u16, flow_toml: &str) -> Rig {
-        Rig::start_full(rtp_base, center::demo_routes(), |_| {}, Some(flow_toml)).await
+        Rig::start_full(rtp_base, center::demo_routes(), |_| {}, |_| {}, Some(flow_toml)).await
     }
 
     async fn start_full(
         rtp_base: u16,
         routes: center::Routes,
         tune: impl FnOnce(&mut VoiceConfig),
+        tune_sip: impl FnOnce(&mut SipServerConfig),
         extra_flow: Option<&str>,
     ) -> Rig {
         let _ = tracing_subscriber::fmt()
@@ -110,6 +120,7 @@ impl Rig {
 
         let mut sip_config = SipServerConfig::new("127.0.0.1:0".parse().expect("addr"), org());
         sip_config.entry_points = entry_points;
+        tune_sip(&mut sip_config);
         let directory = StoreDirectory { store: store.clone(), org: org() };
         let (sip, calls, call_events) =
             SipServer::start_with_calls(sip_config, directory, Box::new(PassThrough)).await.expect("sip server");
