@@ -62,6 +62,10 @@ pub use repo::chat::{
     MAX_CHAT_NAME_CHARS, MAX_CHAT_TEXT_CHARS,
 };
 pub use repo::contacts::TimeRange;
+pub use repo::email::{
+    EmailDirection, EmailMessage, MAX_EMAIL_ADDRESS_CHARS, MAX_EMAIL_BODY_CHARS, MAX_EMAIL_MESSAGE_ID_CHARS,
+    MAX_EMAIL_MESSAGES_PER_READ, MAX_EMAIL_SUBJECT_CHARS,
+};
 pub use repo::live::{AgentPresence, MAX_LIVE_ROWS};
 pub use repo::orders::MAX_ORDER_NUMBER_CHARS;
 pub use repo::qa::{

@@ -46,6 +46,7 @@ const SQLITE: &[Migration] = &[
     migration!(6, "0006", "transcripts", "sqlite"),
     migration!(7, "0007", "qa", "sqlite"),
     migration!(8, "0008", "chat", "sqlite"),
+    migration!(9, "0009", "email", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
     migration!(1, "0001", "initial", "postgres"),
@@ -56,6 +57,7 @@ const POSTGRES: &[Migration] = &[
     migration!(6, "0006", "transcripts", "postgres"),
     migration!(7, "0007", "qa", "postgres"),
     migration!(8, "0008", "chat", "postgres"),
+    migration!(9, "0009", "email", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
     migration!(1, "0001", "initial", "mysql"),
@@ -66,10 +68,11 @@ const MYSQL: &[Migration] = &[
     migration!(6, "0006", "transcripts", "mysql"),
     migration!(7, "0007", "qa", "mysql"),
     migration!(8, "0008", "chat", "mysql"),
+    migration!(9, "0009", "email", "mysql"),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 8;
+pub const LATEST_SCHEMA_VERSION: u32 = 9;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 

@@ -11,6 +11,7 @@ pub(crate) mod auth;
 pub(crate) mod chat;
 pub(crate) mod contacts;
 pub(crate) mod customers;
+pub(crate) mod email;
 pub(crate) mod live;
 pub(crate) mod orders;
 pub(crate) mod orgs;

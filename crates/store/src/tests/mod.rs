@@ -7,6 +7,7 @@ mod aggregates;
 mod auth;
 mod chat;
 mod directory;
+mod email;
 mod fixtures;
 mod harness;
 mod live;
@@ -40,6 +41,7 @@ macro_rules! store_suite {
 }
 
 store_suite! {
+    email::email_messages_round_trip_thread_by_message_id_and_a_redelivery_is_stored_once,
     chat::chat_conversation_and_transcript_round_trip_and_a_repeated_message_is_stored_once,
     chat::another_orgs_chat_is_never_returned_and_bad_ids_are_refused,
     aggregates::interval_deltas_add_up_take_back_and_stay_in_their_org,
