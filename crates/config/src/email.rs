@@ -1,5 +1,6 @@
-//! `[email]`: the email channel. So far `[email.imap]`, IMAP polling of a support mailbox (off while
-//! `host` is empty); other `[email]` keys join [`RawEmail`] and [`EmailConfig`].
+//! `[email]`: the email channel: the SMTP listener (`smtp_listen`, off while empty), outbound sending
+//! through a smarthost (`smarthost`, off while empty), the auto-acknowledgement, and `[email.imap]`,
+//! IMAP polling of a support mailbox (off while `host` is empty).
 //! Checked as settings only: this crate never connects; `hotline serve` does, and the email crate
 //! names the server when it fails. The password never appears in `Debug` or in an error.
 
@@ -15,6 +16,13 @@ const MAX_IMAP_MESSAGE_BYTES: i64 = 100 * 1024 * 1024;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEmail {
+    pub smtp_listen: String,
+    pub domain: String,
+    pub support_address: String,
+    pub smarthost: String,
+    pub max_message_bytes: i64,
+    pub auto_acknowledge: bool,
+    pub entry_point: String,
     pub imap: RawImap,
 }
 
@@ -45,6 +53,20 @@ impl fmt::Debug for RawImap {
 /// The email channel (`[email]`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EmailConfig {
+    /// Where the SMTP listener accepts mail for the support address; `None` (off) while empty.
+    pub smtp_listen: Option<std::net::SocketAddr>,
+    /// Our mail domain: the SMTP greeting and the right-hand side of the Message-IDs we make.
+    pub domain: String,
+    /// The address customers write to and our replies come from; empty = `support@<domain>`.
+    pub support_address: String,
+    /// The relay (`host:port`) outbound mail goes through; `None` (no sending) while empty.
+    pub smarthost: Option<(String, u16)>,
+    /// Larger messages are refused by the listener (and IMAP's own limit applies to polling).
+    pub max_message_bytes: u32,
+    /// Answer a new customer email with "we received it, ticket #n" (never to robots or loops).
+    pub auto_acknowledge: bool,
+    /// The route table's entry point email contacts enter at.
+    pub entry_point: String,
     /// IMAP polling (`[email.imap]`); `None` while `host` is empty.
     pub imap: Option<EmailImapConfig>,
 }
@@ -114,7 +136,51 @@ fn range(key: &str, value: i64, min: i64, max: i64) -> Result<u64, ConfigError> 
 }
 
 pub fn email(raw: &RawEmail) -> Result<EmailConfig, ConfigError> {
-    Ok(EmailConfig { imap: imap(&raw.imap)? })
+    let smtp_listen = match raw.smtp_listen.trim() {
+        "" => None,
+        addr => Some(addr.parse().map_err(|_| bad("email.smtp_listen", format!("{addr:?} is not ip:port")))?),
+    };
+    let domain = raw.domain.trim();
+    if domain.is_empty()
+        || domain.len() > 253
+        || !domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(bad("email.domain", format!("{domain:?} is not a domain name")));
+    }
+    let support_address = match raw.support_address.trim() {
+        "" => format!("support@{domain}"),
+        a if model::Email::parse(a).is_ok() => a.to_owned(),
+        a => return Err(bad("email.support_address", format!("{a:?} is not an email address"))),
+    };
+    let smarthost = match raw.smarthost.trim() {
+        "" => None,
+        hp => {
+            let problem = || bad("email.smarthost", format!("{hp:?} is not host:port"));
+            let (host, port) = hp.rsplit_once(':').ok_or_else(problem)?;
+            let port = port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(problem)?;
+            if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/') {
+                return Err(problem());
+            }
+            Some((host.to_owned(), port))
+        }
+    };
+    let max_message_bytes =
+        u32::try_from(range("email.max_message_bytes", raw.max_message_bytes, 1024, MAX_IMAP_MESSAGE_BYTES)?)
+            .unwrap_or(u32::MAX);
+    let entry_point = raw.entry_point.trim();
+    if entry_point.is_empty() {
+        return Err(bad("email.entry_point", "must name an entry point of the route table"));
+    }
+    Ok(EmailConfig {
+        smtp_listen,
+        domain: domain.to_owned(),
+        support_address,
+        smarthost,
+        max_message_bytes,
+        auto_acknowledge: raw.auto_acknowledge,
+        entry_point: entry_point.to_owned(),
+        imap: imap(&raw.imap)?,
+    })
 }
 
 fn imap(raw: &RawImap) -> Result<Option<EmailImapConfig>, ConfigError> {
@@ -202,6 +268,27 @@ mod tests {
     #[test]
     fn imap_polling_is_off_by_default() {
         assert_eq!(load_text("").unwrap().email.imap, None);
+    }
+
+    #[test]
+    fn smtp_listener_and_sending_are_off_by_default_and_read_when_set() {
+        let off = load_text("").unwrap().email;
+        assert_eq!((off.smtp_listen, off.smarthost, off.auto_acknowledge), (None, None, false));
+        assert_eq!(off.support_address, "support@localhost");
+        let on = load_text(
+            "[email]\nsmtp_listen = \"127.0.0.1:2525\"\ndomain = \"shop.test\"\nsmarthost = \"127.0.0.1:2526\"\n\
+             auto_acknowledge = true\n",
+        )
+        .unwrap()
+        .email;
+        assert_eq!(on.smtp_listen, Some("127.0.0.1:2525".parse().unwrap()));
+        assert_eq!(on.smarthost, Some(("127.0.0.1".to_owned(), 2526)));
+        assert_eq!(on.support_address, "support@shop.test");
+        assert!(on.auto_acknowledge);
+        let err = load_text("[email]\nsmarthost = \"relay\"\n").unwrap_err();
+        assert_eq!(err.to_string(), "email.smarthost: \"relay\" is not host:port");
+        let err = load_text("[email]\nsmtp_listen = \"2525\"\n").unwrap_err();
+        assert_eq!(err.to_string(), "email.smtp_listen: \"2525\" is not ip:port");
     }
 
     #[test]

@@ -200,6 +200,15 @@ max_attempts = 3
 job_timeout = "10m"
 scratch_dir = ""
 
+[email]
+smtp_listen = ""
+domain = "localhost"
+support_address = ""
+smarthost = ""
+max_message_bytes = 26214400
+auto_acknowledge = false
+entry_point = "hotline"
+
 [email.imap]
 host = ""
 port = 143
