@@ -641,31 +641,80 @@ fn supervisor_listens_to_both_sides_and_whispers_to_the_agent_only() {
     assert_eq!(monitored, 2, "listen and whisper are audited: {audit}");
 }
 
-#[test]
-fn consult_rings_the_second_agent_and_completing_it_bridges_the_caller_to_them() {
-    let server = Server::start(26_400);
+/// Agents 1001 and 1002 with phones whose media are the test's RTP sockets, and a caller
+/// (staying `stay_ms`) connected to 1001; 1002 is signed in and Available when `second_available`.
+struct TwoAgents {
+    server: Server,
+    supervisor: Session,
+    first_rtp: Rtp,
+    second_rtp: Rtp,
+    customer: Rtp,
+    first_phone: Sipp,
+    second_phone: Sipp,
+    first: Session,
+    call: Sipp,
+    contact: String,
+    second_id: String,
+}
+
+fn two_agents_on_a_call(rtp_min: u16, stay_ms: u64, second_available: bool) -> TwoAgents {
+    let server = Server::start(rtp_min);
     let supervisor = server.login("supervisor", "demosuper");
     let (first_rtp, second_rtp, customer) = (Rtp::new(), Rtp::new(), Rtp::new());
     let first_phone = phone_for(&server, "1001", "demo1001", free_port(), &first_rtp);
     let second_phone = phone_for(&server, "1002", "demo1002", free_port(), &second_rtp);
     let first = server.login("1001", "demo1001");
     go_available(&first);
-    let call = caller(&server, &customer, 22_000);
+    let call = caller(&server, &customer, stay_ms);
     let contact = reach_agent(&supervisor, &customer, "1001");
-    let second = server.login("1002", "demo1002");
-    go_available(&second);
+    if second_available {
+        go_available(&server.login("1002", "demo1002"));
+    }
     let second_id = agent_id(&supervisor, "1002");
+    TwoAgents {
+        server,
+        supervisor,
+        first_rtp,
+        second_rtp,
+        customer,
+        first_phone,
+        second_phone,
+        first,
+        call,
+        contact,
+        second_id,
+    }
+}
+
+/// What `a` and `b` hear over one second, once the tones just set have settled.
+fn both_hear(a: &Rtp, b: &Rtp) -> (Vec<i16>, Vec<i16>) {
+    std::thread::sleep(Duration::from_millis(700));
+    let from = Instant::now();
+    std::thread::sleep(Duration::from_millis(1_000));
+    (a.heard_between(from, Instant::now()), b.heard_between(from, Instant::now()))
+}
+
+#[test]
+fn consult_rings_the_second_agent_and_completing_it_bridges_the_caller_to_them() {
+    let TwoAgents {
+        server: _server,
+        supervisor,
+        first_rtp,
+        second_rtp,
+        customer,
+        first_phone,
+        second_phone,
+        first,
+        call,
+        contact,
+        second_id,
+    } = two_agents_on_a_call(26_400, 22_000, true);
 
     first.ok("POST", &format!("/api/contacts/{contact}/consult"), Some(json!({"agent_id": second_id})));
     wait_for(Duration::from_secs(10), "the second agent answered", || second_rtp.has_remote().then_some(()));
     customer.tone(Some(1_000.0));
     first_rtp.tone(Some(1_500.0));
-    let (second_hears, customer_hears) = {
-        std::thread::sleep(Duration::from_millis(700));
-        let from = Instant::now();
-        std::thread::sleep(Duration::from_millis(1_000));
-        (second_rtp.heard_between(from, Instant::now()), customer.heard_between(from, Instant::now()))
-    };
+    let (second_hears, customer_hears) = both_hear(&second_rtp, &customer);
     assert!(tone_amplitude(&second_hears, 1_500.0) > 2_000.0, "consulting, the agents talk");
     assert!(tone_amplitude(&second_hears, 1_000.0) < 300.0, "consulting, the second agent does not hear the caller");
     assert!(tone_amplitude(&customer_hears, 1_500.0) < 300.0, "consulting, the caller does not hear the agents");
@@ -676,12 +725,7 @@ fn consult_rings_the_second_agent_and_completing_it_bridges_the_caller_to_them()
     assert!(ok, "the first agent's phone is hung up: {log}");
     first_rtp.tone(None);
     second_rtp.tone(Some(1_800.0));
-    let (second_hears, customer_hears) = {
-        std::thread::sleep(Duration::from_millis(700));
-        let from = Instant::now();
-        std::thread::sleep(Duration::from_millis(1_000));
-        (second_rtp.heard_between(from, Instant::now()), customer.heard_between(from, Instant::now()))
-    };
+    let (second_hears, customer_hears) = both_hear(&second_rtp, &customer);
     assert!(tone_amplitude(&second_hears, 1_000.0) > 2_000.0, "after the transfer the second agent hears the caller");
     assert!(tone_amplitude(&customer_hears, 1_800.0) > 2_000.0, "after the transfer the caller hears the second agent");
 
@@ -704,18 +748,19 @@ fn consult_rings_the_second_agent_and_completing_it_bridges_the_caller_to_them()
 
 #[test]
 fn a_desktop_transfer_of_a_live_call_rings_the_expert_and_bridges_the_caller_to_them() {
-    let server = Server::start(27_000);
-    let supervisor = server.login("supervisor", "demosuper");
-    let (first_rtp, second_rtp, customer) = (Rtp::new(), Rtp::new(), Rtp::new());
-    let first_phone = phone_for(&server, "1001", "demo1001", free_port(), &first_rtp);
-    let second_phone = phone_for(&server, "1002", "demo1002", free_port(), &second_rtp);
-    let first = server.login("1001", "demo1001");
-    go_available(&first);
-    let call = caller(&server, &customer, 22_000);
-    let contact = reach_agent(&supervisor, &customer, "1001");
-    let second = server.login("1002", "demo1002");
-    go_available(&second);
-    let second_id = agent_id(&supervisor, "1002");
+    let TwoAgents {
+        server: _server,
+        supervisor,
+        first_rtp: _first_rtp,
+        second_rtp,
+        customer,
+        first_phone,
+        second_phone,
+        first,
+        call,
+        contact,
+        second_id,
+    } = two_agents_on_a_call(27_000, 22_000, true);
 
     // The desktop's transfer to a named agent (the seed's forced transfer to an expert).
     first.ok("POST", &format!("/api/contacts/{contact}/transfer"), Some(json!({"agent_id": second_id})));
@@ -724,12 +769,7 @@ fn a_desktop_transfer_of_a_live_call_rings_the_expert_and_bridges_the_caller_to_
     wait_for(Duration::from_secs(15), "the expert's phone answered", || second_rtp.has_remote().then_some(()));
     customer.tone(Some(1_000.0));
     second_rtp.tone(Some(1_800.0));
-    let (second_hears, customer_hears) = {
-        std::thread::sleep(Duration::from_millis(700));
-        let from = Instant::now();
-        std::thread::sleep(Duration::from_millis(1_000));
-        (second_rtp.heard_between(from, Instant::now()), customer.heard_between(from, Instant::now()))
-    };
+    let (second_hears, customer_hears) = both_hear(&second_rtp, &customer);
     assert!(tone_amplitude(&second_hears, 1_000.0) > 2_000.0, "the expert hears the caller");
     assert!(tone_amplitude(&customer_hears, 1_800.0) > 2_000.0, "the caller hears the expert");
 
@@ -748,16 +788,19 @@ fn a_desktop_transfer_of_a_live_call_rings_the_expert_and_bridges_the_caller_to_
 
 #[test]
 fn cancelling_a_consult_hangs_up_the_second_agent_and_brings_the_caller_back() {
-    let server = Server::start(26_800);
-    let supervisor = server.login("supervisor", "demosuper");
-    let (first_rtp, second_rtp, customer) = (Rtp::new(), Rtp::new(), Rtp::new());
-    let first_phone = phone_for(&server, "1001", "demo1001", free_port(), &first_rtp);
-    let second_phone = phone_for(&server, "1002", "demo1002", free_port(), &second_rtp);
-    let first = server.login("1001", "demo1001");
-    go_available(&first);
-    let call = caller(&server, &customer, 16_000);
-    let contact = reach_agent(&supervisor, &customer, "1001");
-    let second_id = agent_id(&supervisor, "1002");
+    let TwoAgents {
+        server: _server,
+        supervisor,
+        first_rtp,
+        second_rtp,
+        customer,
+        first_phone,
+        second_phone,
+        first,
+        call,
+        contact,
+        second_id,
+    } = two_agents_on_a_call(26_800, 16_000, false);
 
     first.ok("POST", &format!("/api/contacts/{contact}/consult"), Some(json!({"agent_id": second_id})));
     wait_for(Duration::from_secs(10), "the second agent answered", || second_rtp.has_remote().then_some(()));
@@ -768,12 +811,7 @@ fn cancelling_a_consult_hangs_up_the_second_agent_and_brings_the_caller_back() {
     assert!(ok, "the second agent's phone is hung up: {log}");
     customer.tone(Some(1_000.0));
     first_rtp.tone(Some(1_500.0));
-    let (first_hears, customer_hears) = {
-        std::thread::sleep(Duration::from_millis(700));
-        let from = Instant::now();
-        std::thread::sleep(Duration::from_millis(1_000));
-        (first_rtp.heard_between(from, Instant::now()), customer.heard_between(from, Instant::now()))
-    };
+    let (first_hears, customer_hears) = both_hear(&first_rtp, &customer);
     assert!(tone_amplitude(&first_hears, 1_000.0) > 2_000.0, "after the cancel the agent hears the caller again");
     assert!(tone_amplitude(&customer_hears, 1_500.0) > 2_000.0, "after the cancel the caller hears the agent again");
     let c = supervisor.ok("GET", &format!("/api/contacts/{contact}"), None);
