@@ -63,6 +63,7 @@
 pub mod bundled;
 mod call;
 mod callback;
+mod pending;
 pub mod prompts;
 pub mod selfservice;
 
@@ -120,6 +121,12 @@ pub struct VoiceConfig {
     pub callback_via_trunk: bool,
     /// Limits of the IVR's HTTP lookups (answer bytes, fields, longest timeout).
     pub http_lookup: feeds::HttpLookupConfig,
+    /// Offers held for contacts whose call has not registered them yet (the center can offer a
+    /// contact before `submit` has returned its id to the call); beyond it such an offer is
+    /// given back at once (`offers_without_call`).
+    pub max_pending_offers: usize,
+    /// How long such an offer waits for its call to register the contact before it is given back.
+    pub pending_offer_ms: u64,
 }
 
 impl VoiceConfig {
@@ -141,6 +148,8 @@ impl VoiceConfig {
             callback_retry_interval_ms: 15_000,
             callback_via_trunk: false,
             http_lookup: feeds::HttpLookupConfig::default(),
+            max_pending_offers: 1_000,
+            pending_offer_ms: 500,
         }
     }
 }
@@ -227,12 +236,38 @@ pub(crate) enum Input {
 type CallTx = mpsc::Sender<Input>;
 
 /// Which call task each leg, media call and contact belongs to.
-#[derive(Default)]
 pub(crate) struct Routes {
     legs: HashMap<CallRef, CallTx>,
     media: HashMap<MediaCallId, CallTx>,
     contacts: HashMap<ContactId, CallTx>,
+    /// Offers for contacts not registered yet; handed over by [`Ctx::route_contact`].
+    pending: pending::PendingOffers,
     live_calls: usize,
+}
+
+impl Routes {
+    fn new(config: &VoiceConfig) -> Self {
+        Self {
+            legs: HashMap::new(),
+            media: HashMap::new(),
+            contacts: HashMap::new(),
+            pending: pending::PendingOffers::new(config.max_pending_offers, config.pending_offer_ms),
+            live_calls: 0,
+        }
+    }
+
+    /// Registers the call of `contact` and hands it the offers held for the contact; returns how
+    /// many of them its full queue dropped.
+    fn register_contact(&mut self, contact: ContactId, tx: &CallTx) -> u64 {
+        self.contacts.insert(contact, tx.clone());
+        let mut dropped = 0;
+        for offer in self.pending.take(contact) {
+            if tx.try_send(Input::Offer(OfferSignal::Offer(offer))).is_err() {
+                dropped += 1;
+            }
+        }
+        dropped
+    }
 }
 
 /// Everything a call task uses.
@@ -273,8 +308,11 @@ impl Ctx {
         self.routes().media.insert(call, tx.clone());
     }
 
+    /// Registers the call of `contact` and hands it the offers that came before (same lock, so
+    /// no offer slips between the two).
     pub(crate) fn route_contact(&self, contact: ContactId, tx: &CallTx) {
-        self.routes().contacts.insert(contact, tx.clone());
+        let dropped = self.routes().register_contact(contact, tx);
+        self.counters.inputs_dropped.fetch_add(dropped, Ordering::Relaxed);
     }
 
     pub(crate) fn forget_leg(&self, leg: CallRef) {
@@ -319,6 +357,7 @@ impl Voice {
         let http =
             feeds::HttpLookup::new(config.http_lookup).map_err(|e| center::CenterError::Invalid(e.to_string()))?;
         let (done, done_rx) = mpsc::unbounded_channel::<call::Finished>();
+        let routes = Mutex::new(Routes::new(&config));
         let ctx = Arc::new(Ctx {
             config,
             calls: deps.calls,
@@ -328,7 +367,7 @@ impl Voice {
             prompts: deps.prompts,
             store: deps.store,
             clock: deps.clock,
-            routes: Mutex::new(Routes::default()),
+            routes,
             counters: counters.clone(),
             callbacks: Mutex::new(HashMap::new()),
             done,
@@ -358,6 +397,7 @@ async fn dispatch(
     mut done_rx: mpsc::UnboundedReceiver<call::Finished>,
 ) {
     loop {
+        let offers_expire = ctx.routes().pending.next_deadline();
         tokio::select! {
             event = call_events.recv() => {
                 let Some(event) = event else { break };
@@ -372,23 +412,12 @@ async fn dispatch(
                 let tx = ctx.routes().media.get(&event.call).cloned();
                 ctx.deliver(tx, Input::Media(event.event));
             }
-            Some(signal) = offers.recv() => {
-                let (contact, offer) = match &signal {
-                    OfferSignal::Offer(o) => (o.contact, Some(o.clone())),
-                    OfferSignal::Cancel { contact, .. }
-                    | OfferSignal::Announce { contact, .. }
-                    | OfferSignal::Refused { contact, .. } => (*contact, None),
-                };
-                let tx = ctx.routes().contacts.get(&contact).cloned();
-                if !ctx.deliver(tx, Input::Offer(signal))
-                    && let Some(offer) = offer
-                    && !callback::start(&ctx, offer.clone())
-                {
-                    // No call holds this contact and it is no callback of ours (the call ended,
-                    // or the callback's address was lost with a restart): give it back so the
-                    // ACD does not wait for the ring timeout.
-                    bump(&ctx.counters.offers_without_call);
-                    let _ = ctx.center.reject(offer.agent, offer.contact).await;
+            Some(signal) = offers.recv() => on_offer_signal(&ctx, signal).await,
+            _ = tokio::time::sleep_until(offers_expire.unwrap_or_else(tokio::time::Instant::now)),
+                if offers_expire.is_some() => {
+                let expired = ctx.routes().pending.expired(tokio::time::Instant::now());
+                for offer in expired {
+                    give_back(&ctx, &offer).await;
                 }
             }
             Some(control) = controls.recv() => {
@@ -425,5 +454,83 @@ async fn dispatch(
                 routes.live_calls = routes.live_calls.saturating_sub(1);
             }
         }
+    }
+}
+
+/// Hands a signal of the center to the call holding its contact. An offer for a contact no call
+/// holds starts its callback, or waits (`pending_offer_ms`) for its call to register the contact.
+async fn on_offer_signal(ctx: &Arc<Ctx>, signal: OfferSignal) {
+    let (contact, offer) = match &signal {
+        OfferSignal::Offer(o) => (o.contact, Some(o.clone())),
+        OfferSignal::Cancel { contact, agent, .. } => {
+            ctx.routes().pending.cancel(*contact, *agent);
+            (*contact, None)
+        }
+        OfferSignal::Announce { contact, .. } | OfferSignal::Refused { contact, .. } => (*contact, None),
+    };
+    let tx = ctx.routes().contacts.get(&contact).cloned();
+    if ctx.deliver(tx, Input::Offer(signal)) {
+        return;
+    }
+    let Some(offer) = offer else { return };
+    if callback::start(ctx, offer.clone()) {
+        return;
+    }
+    let refused = {
+        let mut routes = ctx.routes();
+        // The call may have registered the contact since the first look.
+        match routes.contacts.get(&contact).cloned() {
+            Some(tx) => {
+                drop(routes);
+                ctx.deliver(Some(tx), Input::Offer(OfferSignal::Offer(offer)));
+                return;
+            }
+            None => routes.pending.hold(offer, tokio::time::Instant::now()),
+        }
+    };
+    if let Err(offer) = refused {
+        give_back(ctx, &offer).await;
+    }
+}
+
+/// No call holds this offer's contact and it is no callback of ours (the call ended, the
+/// callback's address was lost with a restart, or the call never registered it): give it back so
+/// the ACD does not wait for the ring timeout.
+async fn give_back(ctx: &Ctx, offer: &center::Offer) {
+    bump(&ctx.counters.offers_without_call);
+    let _ = ctx.center.reject(offer.agent, offer.contact).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_offer_that_came_before_the_call_registered_its_contact_reaches_the_call() {
+        let config =
+            VoiceConfig::new(OrgId::from_u128(1), IpAddr::from([127, 0, 0, 1]), CountryCode::new(86).expect("cc"));
+        let mut routes = Routes::new(&config);
+        let contact = ContactId::from_u128(10);
+        let offer = center::Offer {
+            org: config.org,
+            contact,
+            agent: model::AgentId::from_u128(20),
+            queue: model::QueueId::from_u128(30),
+            channel: Channel::Voice,
+            kind: center::OfferKind::Contact,
+            ring_timeout_ms: 20_000,
+            customer: None,
+            from_address: "+8613800000000".to_owned(),
+        };
+        // The center offered the contact while `submit`'s answer was still on its way to the call.
+        assert!(!routes.contacts.contains_key(&contact));
+        routes.pending.hold(offer.clone(), tokio::time::Instant::now()).expect("room");
+        let (tx, mut rx) = mpsc::channel(4);
+        assert_eq!(routes.register_contact(contact, &tx), 0);
+        match rx.try_recv() {
+            Ok(Input::Offer(OfferSignal::Offer(got))) => assert_eq!(got, offer),
+            other => panic!("the call did not get the offer: {other:?}"),
+        }
+        assert_eq!(routes.pending.next_deadline(), None, "nothing left to give back");
     }
 }

@@ -61,6 +61,10 @@ async fn queued_caller_reaches_the_registered_agent_is_recorded_and_rates_the_ca
     ] {
         assert!(kinds.contains(&expected), "{expected:?} missing from {kinds:?}");
     }
+    // The idle agent was offered the contact as it queued, possibly before `submit` returned its
+    // id to the call: that first offer still rang the phone, none was given back.
+    let counters = rig.voice.as_ref().expect("voice").counters();
+    assert_eq!(counters.offers_without_call, 0, "{counters:?}");
 
     let recordings = rig
         .store
