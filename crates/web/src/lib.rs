@@ -43,6 +43,7 @@ pub mod alerts;
 mod api;
 mod authrepo;
 pub mod chat_ws;
+pub mod email_reply;
 mod guard;
 mod hashing;
 pub mod ivr_flows;
@@ -165,6 +166,8 @@ pub struct AppState {
     pub alerts: Option<Arc<alerts::AlertBoard>>,
     /// IVR flows managed through the API (`/api/ivr/flows`); `None`: 503 (built-in flows).
     pub ivr: Option<Arc<ivr_flows::IvrFlows>>,
+    /// Agents' email replies (`/api/contacts/{id}/email/reply`); `None`: 503 (no smarthost).
+    pub email: Option<Arc<dyn email_reply::EmailOutbox>>,
     pub(crate) metrics: metrics::HttpMetrics,
     pub(crate) streams: live::stream::Streams,
     /// Ended contacts by channel and outcome, from the center's events (`/api/metrics`).
@@ -187,6 +190,7 @@ impl AppState {
             center: None,
             alerts: None,
             ivr: None,
+            email: None,
             metrics: metrics::HttpMetrics::default(),
             streams: live::stream::Streams::default(),
             tally: Arc::default(),
@@ -203,6 +207,12 @@ impl AppState {
     pub fn with_center(mut self, center: center::CenterHandle) -> Self {
         metrics::spawn_tally(&center, self.tally.clone());
         self.center = Some(center);
+        self
+    }
+
+    /// Connects the email channel's outbox (agents' replies).
+    pub fn with_email(mut self, outbox: Arc<dyn email_reply::EmailOutbox>) -> Self {
+        self.email = Some(outbox);
         self
     }
 

@@ -50,6 +50,10 @@ fn request_body(op_id: &str) -> Option<Value> {
             json!({"source": {"type": "string", "description": "the flow's TOML; invalid: 422 problem+json with errors [{line, column, node, message}]; new calls use it at once, calls in progress keep theirs"}}),
             &["source"],
         ),
+        "email_reply" => s(
+            json!({"body": {"type": "string", "description": "the reply's text; sent as Re: <subject> with In-Reply-To/References to the customer's last email, 201 {message_id}; 503 without email.smarthost"}}),
+            &["body"],
+        ),
         "create_token" => s(
             json!({"name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}}),
             &["name", "role"],

@@ -165,6 +165,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/contacts/{id}/transcript", "contact_transcript", "read a contact's transcript", "contacts", OWN),
     r("GET", "/api/contacts/{id}/chat", "contact_chat", "read a chat contact's conversation", "live", OWN),
     r("POST", "/api/contacts/{id}/chat/messages", "send_chat_message", "write in a chat", "live", AGT),
+    r("POST", "/api/contacts/{id}/email/reply", "email_reply", "answer a contact's email", "live", OWN),
     r("POST", "/api/contacts/{id}/chat/typing", "chat_typing", "show typing in a chat", "live", AGT),
     r("POST", "/api/contacts/{id}/chat/read", "chat_read", "mark a chat read", "live", AGT),
     r("GET", "/", "home", "open the start page", "pages", PUB),

@@ -82,6 +82,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("accept_offer", "-Y--"),
     ("contact_chat", "-YYY"),
     ("send_chat_message", "-Y--"),
+    ("email_reply", "-YYY"),
     ("chat_typing", "-Y--"),
     ("chat_read", "-Y--"),
     ("reject_offer", "-Y--"),

@@ -108,6 +108,7 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "accept_offer" => on(filter, crate::live::ops::accept),
         "contact_chat" => on(filter, crate::chat_ws::desk::conversation),
         "send_chat_message" => on(filter, crate::chat_ws::desk::send),
+        "email_reply" => on(filter, crate::email_reply::reply),
         "chat_typing" => on(filter, crate::chat_ws::desk::typing),
         "chat_read" => on(filter, crate::chat_ws::desk::read),
         "reject_offer" => on(filter, crate::live::ops::reject),
