@@ -793,19 +793,25 @@ impl Call {
                 return;
             }
         }
-        let (Some(media), Some(contact)) = (self.media, self.contact) else { return };
-        if from_customer || self.phase != Phase::Connected {
+        let Some(media) = self.media else { return };
+        // The phone repeating the state the call is in (a desktop hold, then the phone's) changes
+        // nothing and is not reported twice; during a consult the customer is held by it.
+        let consulting = self.controls.consult.is_some();
+        if from_customer || self.phase != Phase::Connected || self.controls.held == held || consulting {
             return;
         }
-        let now = self.now();
-        if held {
-            let _ = self.ctx.media.hold(media, vec![self.ctx.prompts.hold_music()]).await;
+        let changed = if held {
+            self.ctx.media.hold(media, vec![self.ctx.prompts.hold_music()]).await
         } else {
-            let _ = self.ctx.media.unhold(media).await;
+            self.ctx.media.unhold(media).await
+        };
+        if let Err(e) = changed {
+            tracing::warn!(error = %e, held, "the agent phone's hold did not reach the media");
+            return;
         }
-        let kind = if held { ContactEventKind::Held } else { ContactEventKind::Resumed };
-        let event = selfservice::event(self.ctx.config.org, contact, now, kind, "{}".to_owned());
-        let _ = self.ctx.store.insert_contact_event(&event).await;
+        // The same path as the desktop's hold button: the center records it and publishes it.
+        self.controls.held = held;
+        self.report(if held { center::CallChange::Held } else { center::CallChange::Resumed }).await;
     }
 
     /// REFER from the agent's phone: to another agent's extension, or to a queue by name.

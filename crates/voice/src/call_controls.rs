@@ -77,7 +77,7 @@ impl Call {
         }
     }
 
-    async fn report(&self, change: CallChange) {
+    pub(super) async fn report(&self, change: CallChange) {
         let Some(contact) = self.contact else { return };
         if let Err(e) = self.ctx.center.call_changed(contact, change, self.call_state()).await {
             tracing::info!(error = %e, "call change not recorded");

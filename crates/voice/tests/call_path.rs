@@ -105,3 +105,36 @@ async fn caller_who_hangs_up_in_the_queue_is_abandoned() {
     assert!(contact.queue.is_some());
     assert_eq!(contact.agent, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_from_the_agent_phone_reaches_the_desktop_live_and_the_contact() {
+    let rig = Rig::start(31_000).await;
+    let mut live = rig.center.subscribe();
+    let phone_port = free_port();
+    register(&rig, "1001", phone_port).await;
+    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+
+    let phone = sipp("agent_holds.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let caller = sipp("ivr_to_agent.xml", rig.sip_addr(), free_port(), "+8613800000002", &["-s", "4000"]);
+    let (code, log) = phone.finish().await;
+    assert_eq!(code, 0, "agent phone scenario: {log}");
+    let (code, log) = caller.finish().await;
+    assert_eq!(code, 0, "caller scenario: {log}");
+
+    let contact = rig.wait_for_contact(|c| c.status == ContactStatus::Ended).await;
+    // What the desktop and the wallboard saw: the call held, then resumed, as it happened.
+    let mut updates = Vec::new();
+    while let Ok(event) = live.try_recv() {
+        if let center::LiveEvent::CallUpdated { contact: c, change, state, .. } = event
+            && c == contact.id
+        {
+            updates.push((change, state.held));
+        }
+    }
+    assert_eq!(updates, vec![("held", true), ("resumed", false)]);
+    let kinds: Vec<ContactEventKind> = rig.events(contact.id).await.iter().map(|e| e.kind).collect();
+    let holds: Vec<_> =
+        kinds.iter().filter(|k| matches!(k, ContactEventKind::Held | ContactEventKind::Resumed)).collect();
+    assert_eq!(holds, vec![&ContactEventKind::Held, &ContactEventKind::Resumed], "{kinds:?}");
+}
