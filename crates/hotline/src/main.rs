@@ -7,6 +7,7 @@
 
 mod alerts;
 mod cli;
+mod email;
 mod feeds;
 mod logging;
 mod recordings;

@@ -78,6 +78,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     let aggregates = crate::feeds::Aggregates::start(&center, &store, org, cfg.reports_utc_offset_minutes)?;
     let recording_services = crate::recordings::RecordingServices::start(&cfg, &store, org, &center).await?;
     let alerts = crate::alerts::start(&cfg.alerts, mode == Mode::Demo, &center, &store, Arc::new(center::SystemClock))?;
+    let email = crate::email::EmailChannel::start(&cfg.email, &store, org, &center).await?;
     if let (Some(alerts), Some(flags)) = (&alerts, recording_services.subscribe_flags()) {
         crate::alerts::feed_keyword_flags(alerts, flags);
     }
@@ -97,6 +98,9 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     .with_center(center.clone());
     if let Some(alerts) = &alerts {
         app = app.with_alerts(alerts.board.clone());
+    }
+    if let Some(outbox) = email.as_ref().and_then(crate::email::EmailChannel::outbox) {
+        app = app.with_email(outbox);
     }
     if let Some(dir) = &cfg.ivr.flows_dir {
         // Admins replace flows through /api/ivr/flows; new calls read the same registry.
@@ -118,6 +122,9 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
     }
     state.flush_chat().await;
+    if let Some(email) = email {
+        email.stop().await;
+    }
     sip.stop().await;
     voice.stop().await;
     if let Some(feeds) = feeds {
