@@ -122,8 +122,12 @@ impl EmailChannel {
         let worker = mail.clone();
         let receiver = tokio::spawn(async move {
             while let Some(delivery) = rx.recv().await {
-                let verdict = worker.take(&delivery).await;
+                let (verdict, acknowledge) = worker.take(&delivery).await;
                 let _ = delivery.verdict.send(verdict);
+                // After the `250`: the sender never waits for our acknowledgement's relay.
+                if let Some(new_thread) = acknowledge {
+                    worker.acknowledge(&new_thread).await;
+                }
             }
         });
         let outbox = mail.sender.is_some().then_some(mail);
@@ -228,6 +232,13 @@ impl ThreadLookup for Known {
     }
 }
 
+/// A thread just opened, to acknowledge once the sender heard `250`.
+struct NewThread {
+    email: InboundEmail,
+    ticket: i64,
+    contact: ContactId,
+}
+
 /// The shared state of the receiver and the outbox.
 struct Mail {
     store: Store,
@@ -269,37 +280,38 @@ impl Mail {
         Ok(known)
     }
 
-    /// One delivery, answered only after the store write.
-    async fn take(&self, delivery: &Delivery) -> Verdict {
+    /// One delivery, answered only after the store write; a new thread to acknowledge.
+    async fn take(&self, delivery: &Delivery) -> (Verdict, Option<NewThread>) {
+        match self.take_one(delivery).await {
+            Ok((verdict, new_thread)) => (verdict, new_thread),
+            Err(verdict) => (verdict, None),
+        }
+    }
+
+    async fn take_one(&self, delivery: &Delivery) -> Result<(Verdict, Option<NewThread>), Verdict> {
         let message = &delivery.message;
         let email = match mime::parse(&message.data, Some(&message.mail_from), &self.mime_limits) {
             Ok(email) => email,
-            Err(e) => return email::intake::refusal(&e),
+            Err(e) => return Err(email::intake::refusal(&e)),
         };
-        let known = match self.known(&email).await {
-            Ok(known) => known,
-            Err(e) => return temporary("mail store unavailable", e),
-        };
+        let known = self.known(&email).await.map_err(|e| temporary("mail store unavailable", e))?;
         // The intake rule: a Message-ID already stored is a redelivery, accepted without storing again.
         if let Some(contact) = email.message_id.as_deref().and_then(|id| known.conversation_by_message_id(id)) {
             tracing::info!(%contact, "email: a redelivered message was accepted again without storing it");
-            return Verdict::Accepted { queue_id: contact.to_string() };
+            return Ok((Verdict::Accepted { queue_id: contact.to_string() }, None));
         }
         let matched = thread::thread(&email, &known).conversation().copied();
         let open = match matched {
             Some(contact) => match self.store.get_contact(self.org, contact).await {
                 Ok(stored) => stored.is_none_or(|c| c.ended_at.is_none()).then_some(contact),
-                Err(e) => return temporary("mail store unavailable", e),
+                Err(e) => return Err(temporary("mail store unavailable", e)),
             },
             None => None,
         };
         let received_at = now();
         let (contact, ticket) = match open {
             Some(contact) => (contact, None),
-            None => match self.open_thread(&email, received_at).await {
-                Ok(opened) => opened,
-                Err(verdict) => return verdict,
-            },
+            None => self.open_thread(&email, received_at).await?,
         };
         let stored = EmailMessage {
             org: self.org,
@@ -323,13 +335,11 @@ impl Mail {
             {
                 tracing::warn!(%error, %contact, "email: abandoning the contact of an unstored message failed");
             }
-            return temporary("mail store write failed", e);
+            return Err(temporary("mail store write failed", e));
         }
         tracing::info!(%contact, joined = open.is_some(), "email: message stored");
-        if let Some(number) = ticket {
-            self.acknowledge(&email, number, contact).await;
-        }
-        Verdict::Accepted { queue_id: contact.to_string() }
+        let new_thread = ticket.map(|ticket| NewThread { email, ticket, contact });
+        Ok((Verdict::Accepted { queue_id: contact.to_string() }, new_thread))
     }
 
     /// A new thread: the customer (found or created), a contact submitted to the center, a ticket.
@@ -413,7 +423,9 @@ impl Mail {
     }
 
     /// Sends the acknowledgement (when configured and allowed) and stores it on the contact.
-    async fn acknowledge(&self, email: &InboundEmail, ticket: i64, contact: ContactId) {
+    async fn acknowledge(&self, new_thread: &NewThread) {
+        let NewThread { email, ticket, contact } = new_thread;
+        let (ticket, contact) = (*ticket, *contact);
         let (Some(ack), Some(sender)) = (&self.ack, &self.sender) else { return };
         let language = if is_chinese(email) { AckLanguage::ZhCn } else { AckLanguage::En };
         let decision = match ack.lock() {

@@ -1,0 +1,362 @@
+//! The email channel through the real binary: `hotline demo` with `[email] smtp_listen` and a
+//! smarthost. A customer's email sent with lettre to the listener becomes a `Channel::Email`
+//! contact offered to the available agent, who accepts it and answers over HTTP; the reply (and the
+//! auto-acknowledgement) reach the smarthost, a tiny SMTP sink written here, with In-Reply-To the
+//! customer's Message-ID. A GBK-encoded message arrives with its Chinese subject decoded, and a
+//! redelivered Message-ID is accepted without a second contact.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use lettre::address::Envelope;
+use lettre::message::header::ContentType;
+use lettre::{Message, SmtpTransport, Transport};
+use serde_json::{Value, json};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some(v) = f() {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// A minimal SMTP server (the smarthost): every message's DATA goes to the channel.
+fn smtp_sink() -> (u16, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind sink");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let _ = stream.write_all(b"220 sink ESMTP\r\n");
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            let _ = stream.write_all(b"354 go ahead\r\n");
+                            let mut data = String::new();
+                            loop {
+                                let mut l = String::new();
+                                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == ".\r\n" {
+                                    break;
+                                }
+                                data.push_str(&l);
+                            }
+                            let _ = tx.send(data);
+                            b"250 queued\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = stream.write_all(b"221 bye\r\n");
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    let _ = stream.write_all(reply);
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(dir: &Path, smtp: u16, smarthost: u16) -> Server {
+        let http = free_port();
+        let sip = free_port();
+        let config = dir.join("hotline.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[email]\nsmtp_listen = \"127.0.0.1:{smtp}\"\ndomain = \"shop.test\"\nsupport_address = \
+                 \"support@shop.test\"\nsmarthost = \"127.0.0.1:{smarthost}\"\nauto_acknowledge = true\n"
+            ),
+        )
+        .expect("config");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("HOTLINE_") {
+                cmd.env_remove(k);
+            }
+        }
+        let child = cmd
+            .args(["demo", "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()])
+            .arg("--config")
+            .arg(&config)
+            .env("HOTLINE_LOG_LEVEL", "warn")
+            .env("HOTLINE_HTTP_BIND", "127.0.0.1")
+            .env("HOTLINE_SIP_BIND", "127.0.0.1")
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hotline");
+        let mut server = Server { child, base: format!("http://127.0.0.1:{http}") };
+        wait_for("hotline healthy", || {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = server.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("hotline exited with {status}: {err}");
+            }
+            reqwest::blocking::get(format!("{}/healthz", server.base)).ok().filter(|r| r.status() == 200)
+        });
+        server
+    }
+
+    fn login(&self, user: &str, password: &str) -> Session {
+        let http = reqwest::blocking::Client::new();
+        let r = http
+            .post(format!("{}/api/auth/login", self.base))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .expect("login");
+        assert_eq!(r.status(), 200, "login {user}");
+        let cookie = r.headers()["set-cookie"].to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
+        let me: Value = r.json().expect("json");
+        let csrf = me["csrf_token"].as_str().expect("csrf").to_owned();
+        Session { http, base: self.base.clone(), cookie, csrf }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Session {
+    http: reqwest::blocking::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().expect("request");
+        let status = r.status().as_u16();
+        let bytes = r.bytes().expect("body");
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path, body);
+        assert!((200..300).contains(&status), "{method} {path}: {status} {v}");
+        v
+    }
+
+    /// The contacts ringing or connected with this agent (extension `ext`).
+    fn my_contacts(&self, ext: &str) -> Vec<String> {
+        let live = self.ok("GET", "/api/live", None);
+        let agents = live["agents"].as_array().cloned().unwrap_or_default();
+        let me = agents.iter().find(|a| a["extension"] == ext).cloned().unwrap_or(Value::Null);
+        me["contacts"]
+            .as_array()
+            .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A header's value (first occurrence, unfolded) in raw message text.
+fn header(raw: &str, name: &str) -> Option<String> {
+    let mut lines = raw.split("\r\n").peekable();
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            return None;
+        }
+        if let Some((n, v)) = line.split_once(':')
+            && n.eq_ignore_ascii_case(name)
+        {
+            let mut value = v.trim().to_owned();
+            while let Some(next) = lines.peek().filter(|l| l.starts_with([' ', '\t'])) {
+                value.push(' ');
+                value.push_str(next.trim());
+                lines.next();
+            }
+            return Some(value);
+        }
+    }
+    None
+}
+
+fn next_mail(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(m) if pred(&m) => return m,
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    panic!("the smarthost never received {what}");
+}
+
+#[test]
+fn customer_email_is_routed_to_an_agent_whose_reply_is_threaded_and_gbk_mail_is_decoded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sink_port, sink) = smtp_sink();
+    let smtp_port = free_port();
+    let server = Server::start(dir.path(), smtp_port, sink_port);
+    let agent = server.login("1001", "demo1001");
+    agent.ok("PUT", "/api/me/state", Some(json!({"state": "available"})));
+    let supervisor = server.login("supervisor", "demosuper");
+
+    // The customer writes (lettre, plain SMTP to the listener).
+    let mailer = SmtpTransport::builder_dangerous("127.0.0.1").port(smtp_port).build();
+    let original_id = "order-42-question@customer.test";
+    let mail = Message::builder()
+        .from("Li Lei <lilei@customer.test>".parse().expect("from"))
+        .to("support@shop.test".parse().expect("to"))
+        .subject("Where is my order 42?")
+        .message_id(Some(format!("<{original_id}>")))
+        .header(ContentType::TEXT_PLAIN)
+        .body("Hello, my order 42 has not arrived.".to_owned())
+        .expect("message");
+    mailer.send(&mail).expect("the listener accepts the email");
+
+    // It is offered to the available agent, who accepts it.
+    let contact = wait_for("the email offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
+    agent.ok("POST", &format!("/api/contacts/{contact}/accept"), None);
+    let stored = wait_for("the contact stored", || {
+        let (status, v) = supervisor.call("GET", &format!("/api/contacts/{contact}"), None);
+        (status == 200).then_some(v)
+    });
+    assert_eq!(stored["channel"], "email", "{stored}");
+
+    // The auto-acknowledgement carries the ticket number and is marked automatic.
+    let ack = next_mail(&sink, "the acknowledgement", |m| header(m, "Auto-Submitted").is_some());
+    assert_eq!(header(&ack, "In-Reply-To").as_deref(), Some(format!("<{original_id}>").as_str()));
+    assert!(header(&ack, "Subject").is_some_and(|s| s.contains("[#")), "{ack}");
+
+    // A redelivery of the same Message-ID is accepted without a second contact.
+    mailer.send(&mail).expect("the redelivery is accepted");
+
+    // The agent answers over HTTP; the smarthost gets a threaded reply.
+    let reply = agent.ok(
+        "POST",
+        &format!("/api/contacts/{contact}/email/reply"),
+        Some(json!({"body": "Your order ships today."})),
+    );
+    let reply_id = reply["message_id"].as_str().expect("message_id").to_owned();
+    let sent =
+        next_mail(&sink, "the agent's reply", |m| header(m, "Message-ID").is_some_and(|id| id.contains(&reply_id)));
+    assert_eq!(header(&sent, "In-Reply-To").as_deref(), Some(format!("<{original_id}>").as_str()));
+    assert!(header(&sent, "References").is_some_and(|r| r.contains(original_id)), "{sent}");
+    assert_eq!(header(&sent, "Subject").as_deref(), Some("Re: Where is my order 42?"));
+    assert_eq!(header(&sent, "To").as_deref(), Some("lilei@customer.test"));
+    assert!(sent.contains("Your order ships today."), "{sent}");
+    assert_eq!(agent.my_contacts("1001"), vec![contact.clone()], "the redelivery made no second contact");
+
+    // A stranger may not answer someone else's email.
+    let other = server.login("1002", "demo1002");
+    let (status, _) = other.call("POST", &format!("/api/contacts/{contact}/email/reply"), Some(json!({"body": "hi"})));
+    assert_eq!(status, 404);
+
+    // A GBK-encoded message (a Chinese mail client) arrives with its subject decoded.
+    let mut gbk = b"From: =?GBK?B?zfXQocP3?= <xiaoming@customer.test>\r\nTo: support@shop.test\r\n\
+Subject: =?GBK?B?tqm1pbu5w7vK1bW9?=\r\nMessage-ID: <gbk-1@customer.test>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=GBK\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        .to_vec();
+    gbk.extend_from_slice(&[0xc4, 0xfa, 0xba, 0xc3, 0x0d, 0x0a]);
+    let envelope = Envelope::new(
+        Some("xiaoming@customer.test".parse().expect("from")),
+        vec!["support@shop.test".parse().expect("to")],
+    )
+    .expect("envelope");
+    mailer.send_raw(&envelope, &gbk).expect("the GBK message is accepted");
+    let ack = next_mail(&sink, "the GBK message's acknowledgement", |m| {
+        header(m, "In-Reply-To").is_some_and(|id| id.contains("gbk-1@customer.test"))
+    });
+    // The acknowledgement quotes the decoded subject ("订单还没收到") in its (zh-CN) body.
+    let body = ack.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    let decoded = decode_body(&ack, &body);
+    assert!(decoded.contains("订单还没收到"), "{decoded}");
+    assert!(decoded.contains("工单号"), "{decoded}");
+}
+
+/// The text of a single-part message body (quoted-printable or base64 as lettre writes it).
+fn decode_body(raw: &str, body: &str) -> String {
+    let encoding = header(raw, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
+    let bytes = match encoding.as_str() {
+        "base64" => base64_decode(&body.replace("\r\n", "")),
+        "quoted-printable" => qp_decode(body),
+        _ => body.as_bytes().to_vec(),
+    };
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let digits: Vec<u8> = s.bytes().filter_map(val).collect();
+    let mut out = Vec::new();
+    for chunk in digits.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, d)| n | (u32::from(*d) << (18 - 6 * i)));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+fn qp_decode(s: &str) -> Vec<u8> {
+    let s = s.replace("=\r\n", "");
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'='
+            && let Some(Ok(v)) = s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16))
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
