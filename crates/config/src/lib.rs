@@ -16,6 +16,7 @@ mod alerts;
 mod email;
 mod raw;
 mod recordings;
+mod social;
 mod trunks;
 mod validate;
 
@@ -27,6 +28,7 @@ use model::{CountryCode, DurationMs};
 pub use alerts::{AlertRuleConfig, AlertsConfig, MAX_ALERT_RULES};
 pub use email::{EmailConfig, EmailImapConfig, ImapAfterAccept};
 pub use recordings::{RecordingsConfig, TranscriptionConfig};
+pub use social::SocialConfig;
 pub use trunks::{TrunkConfig, TrunkNumberFormat};
 pub use validate::ConfigError;
 
@@ -52,6 +54,8 @@ pub struct Config {
     pub transcription: TranscriptionConfig,
     /// The email channel (`[email]`, `[email.imap]`).
     pub email: EmailConfig,
+    /// Social messaging channels (`[social]`): the WeChat callback.
+    pub social: SocialConfig,
     /// Where report days start: minutes east of UTC (480 = China Standard Time, the demo's).
     pub reports_utc_offset_minutes: i32,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.

@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub recordings: crate::recordings::RawRecordings,
     pub transcription: crate::recordings::RawTranscription,
     pub email: crate::email::RawEmail,
+    pub social: crate::social::RawSocial,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,6 +200,11 @@ max_queued_jobs = 1000
 max_attempts = 3
 job_timeout = "10m"
 scratch_dir = ""
+
+[social]
+wechat_token = ""
+entry_point = "hotline"
+max_clock_skew_ms = 300000
 
 [email]
 smtp_listen = ""

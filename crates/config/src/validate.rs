@@ -100,6 +100,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         recordings: crate::recordings::recordings(&raw.recordings)?,
         transcription: crate::recordings::transcription(&raw.transcription)?,
         email: crate::email::email(&raw.email)?,
+        social: crate::social::social(&raw.social)?,
         reports_utc_offset_minutes,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })
