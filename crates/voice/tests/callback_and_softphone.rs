@@ -27,9 +27,7 @@ async fn a_caller_who_presses_1_in_the_queue_is_called_back_when_an_agent_answer
 
     // The customer's phone now listens where the call came from; the agent's phone answers.
     let customer = sipp_for(90, "customer_answers_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
-    let phone = sipp_for(90, "agent_answers.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+    let phone = agent_1001_answers(&rig, phone_port).await;
 
     let (code, log) = phone.finish().await;
     assert_eq!(code, 0, "agent phone scenario: {log}");
@@ -91,9 +89,7 @@ async fn with_a_trunk_the_callback_dials_the_customer_number_out_through_it() {
     let waiting = choose_callback(&rig, customer_port).await;
 
     let provider = sipp_for(90, "trunk_answers_callback.xml", rig.sip_addr(), provider_port, "x", &[]);
-    let phone = sipp_for(90, "agent_answers.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+    let phone = agent_1001_answers(&rig, phone_port).await;
     let (code, log) = phone.finish().await;
     assert_eq!(code, 0, "agent phone scenario: {log}");
     let (code, log) = provider.finish().await;
@@ -109,6 +105,15 @@ async fn with_a_trunk_the_callback_dials_the_customer_number_out_through_it() {
         .find(|d| d["callback"] == "dialled")
         .unwrap_or_else(|| panic!("{events:#?}"));
     assert_eq!(dialled["to"], "trunk:+8613800000002", "{dialled}");
+}
+
+/// Agent 1001's phone (sipp at `phone_port`) waits to answer, then 1001 goes Available: the
+/// waiting callback is offered to them.
+async fn agent_1001_answers(rig: &Rig, phone_port: u16) -> common::Sipp {
+    let phone = sipp_for(90, "agent_answers.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+    phone
 }
 
 /// The caller at `customer_port` chooses a callback while nobody is free; returns the contact.
@@ -145,9 +150,7 @@ async fn a_callback_the_customer_declines_is_dialled_again_and_answered_the_seco
     // The customer's phone declines the first callback; a second phone process on the same
     // address answers the retry.
     let declines = sipp_for(60, "customer_declines_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
-    let phone = sipp_for(90, "agent_answers.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+    let phone = agent_1001_answers(&rig, phone_port).await;
     let (code, log) = declines.finish().await;
     assert_eq!(code, 0, "declining customer phone: {log}");
     let answers = sipp_for(60, "customer_answers_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
@@ -181,9 +184,7 @@ async fn a_callback_never_answered_is_recorded_failed_after_its_last_attempt() {
     let waiting = choose_callback(&rig, customer_port).await;
 
     let declines = sipp_for(60, "customer_declines_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
-    let phone = sipp_for(90, "agent_answers.xml", rig.sip_addr(), phone_port, "x", &["-s", "1001"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    rig.center.set_agent_state(agent("1001"), Presence::Available).await.expect("available");
+    let phone = agent_1001_answers(&rig, phone_port).await;
     let (code, log) = declines.finish().await;
     assert_eq!(code, 0, "declining customer phone: {log}");
     let declines = sipp_for(60, "customer_declines_callback.xml", rig.sip_addr(), customer_port, "x", &[]);
