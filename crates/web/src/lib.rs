@@ -49,6 +49,7 @@ mod hashing;
 pub mod ivr_flows;
 mod live;
 mod metrics;
+pub mod wechat;
 pub use metrics::{ContactTally, feed_snapshots};
 mod openapi;
 mod pages;
@@ -168,6 +169,8 @@ pub struct AppState {
     pub ivr: Option<Arc<ivr_flows::IvrFlows>>,
     /// Agents' email replies (`/api/contacts/{id}/email/reply`); `None`: 503 (no smarthost).
     pub email: Option<Arc<dyn email_reply::EmailOutbox>>,
+    /// The WeChat official account's callback (`/wechat/callback`); `None`: 404.
+    pub wechat: Option<Arc<wechat::WeChatCallback>>,
     pub(crate) metrics: metrics::HttpMetrics,
     pub(crate) streams: live::stream::Streams,
     /// Ended contacts by channel and outcome, from the center's events (`/api/metrics`).
@@ -191,6 +194,7 @@ impl AppState {
             alerts: None,
             ivr: None,
             email: None,
+            wechat: None,
             metrics: metrics::HttpMetrics::default(),
             streams: live::stream::Streams::default(),
             tally: Arc::default(),
@@ -213,6 +217,12 @@ impl AppState {
     /// Connects the email channel's outbox (agents' replies).
     pub fn with_email(mut self, outbox: Arc<dyn email_reply::EmailOutbox>) -> Self {
         self.email = Some(outbox);
+        self
+    }
+
+    /// Serves the WeChat callback (`[social] wechat_token`).
+    pub fn with_wechat(mut self, callback: wechat::WeChatCallback) -> Self {
+        self.wechat = Some(Arc::new(callback));
         self
     }
 

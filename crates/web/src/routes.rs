@@ -59,6 +59,8 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/docs", "docs", "browse the API document", "meta", PUB),
     r("GET", "/api/metrics", "metrics", "read the server's metrics", "meta", Rule::STAFF),
     r("POST", "/api/auth/login", "login", "sign in", "auth", PUB),
+    r("GET", "/wechat/callback", "wechat_handshake", "verify the WeChat server URL (signed by WeChat)", "social", PUB),
+    r("POST", "/wechat/callback", "wechat_callback", "deliver a WeChat message (signed by WeChat)", "social", PUB),
     r("POST", "/api/auth/logout", "logout", "sign out", "auth", ANY),
     r("GET", "/api/me", "me", "read their own profile", "auth", ANY),
     r("POST", "/api/me/password", "change_password", "change their password", "auth", ANY),

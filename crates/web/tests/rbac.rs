@@ -83,6 +83,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("contact_chat", "-YYY"),
     ("send_chat_message", "-Y--"),
     ("email_reply", "-YYY"),
+    ("wechat_handshake", "YYYY"),
+    ("wechat_callback", "YYYY"),
     ("chat_typing", "-Y--"),
     ("chat_read", "-Y--"),
     ("reject_offer", "-Y--"),

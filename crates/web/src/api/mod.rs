@@ -109,6 +109,8 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "contact_chat" => on(filter, crate::chat_ws::desk::conversation),
         "send_chat_message" => on(filter, crate::chat_ws::desk::send),
         "email_reply" => on(filter, crate::email_reply::reply),
+        "wechat_handshake" => on(filter, crate::wechat::handshake),
+        "wechat_callback" => on(filter, crate::wechat::receive),
         "chat_typing" => on(filter, crate::chat_ws::desk::typing),
         "chat_read" => on(filter, crate::chat_ws::desk::read),
         "reject_offer" => on(filter, crate::live::ops::reject),

@@ -1,0 +1,111 @@
+//! The WeChat official account's callback at `/wechat/callback` (public: WeChat signs each request
+//! with the token from `[social] wechat_token`, checked by `social::wechat::CallbackVerifier`).
+//! - `GET ?signature&timestamp&nonce&echostr` — the server-URL handshake: the `echostr` back.
+//! - `POST ?signature&timestamp&nonce` with the message XML — a text message becomes a
+//!   `Channel::WeChat` contact submitted to the center (the customer's openid as its address, the
+//!   text as `wechat_text`); answered `success` (no passive reply). A redelivery (WeChat retries
+//!   within seconds) is answered without a second contact.
+//!
+//! A bad or stale signature answers `403` before the body is parsed; a malformed body `400`. The
+//! answers are plain text (WeChat reads no problem+json).
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use center::NewContact;
+use model::Channel;
+use social::wechat::dedup::Deduplicator;
+use social::wechat::{CallbackConfig, CallbackError, CallbackQuery, CallbackVerifier, WeChatMessage, XmlLimits};
+
+use crate::AppState;
+
+/// How long a message's key is remembered against WeChat's retries.
+pub const WECHAT_DEDUP_WINDOW_MS: u64 = 60_000;
+/// Most message keys remembered.
+pub const WECHAT_MAX_DEDUP_ENTRIES: usize = 10_000;
+/// Longest text kept on the contact, in characters.
+pub const WECHAT_MAX_TEXT_CHARS: usize = 2_000;
+
+/// The callback's verifier, retry memory and where its contacts enter.
+pub struct WeChatCallback {
+    verifier: CallbackVerifier,
+    dedup: Mutex<Deduplicator>,
+    entry_point: String,
+}
+
+impl WeChatCallback {
+    pub fn new(token: &str, max_clock_skew_ms: u64, entry_point: &str) -> Self {
+        let config = CallbackConfig { token: token.to_owned(), max_clock_skew_ms, xml: XmlLimits::default() };
+        Self {
+            verifier: CallbackVerifier::new(config),
+            dedup: Mutex::new(Deduplicator::new(WECHAT_DEDUP_WINDOW_MS, WECHAT_MAX_DEDUP_ENTRIES)),
+            entry_point: entry_point.to_owned(),
+        }
+    }
+}
+
+type Reply = (StatusCode, String);
+
+fn refused(e: &CallbackError) -> Reply {
+    match e {
+        CallbackError::Body(_) => (StatusCode::BAD_REQUEST, e.to_string()),
+        _ => (StatusCode::FORBIDDEN, e.to_string()),
+    }
+}
+
+fn callback_of(app: &AppState) -> Result<&Arc<WeChatCallback>, Reply> {
+    app.wechat.as_ref().ok_or((StatusCode::NOT_FOUND, "the WeChat callback is not configured".to_owned()))
+}
+
+/// `GET /wechat/callback`: the handshake.
+pub(crate) async fn handshake(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Reply {
+    let callback = match callback_of(&app) {
+        Ok(c) => c,
+        Err(reply) => return reply,
+    };
+    let query = CallbackQuery::parse(query.as_deref().unwrap_or(""));
+    match callback.verifier.handshake(app.clock.now(), &query) {
+        Ok(echo) => (StatusCode::OK, echo),
+        Err(e) => refused(&e),
+    }
+}
+
+/// `POST /wechat/callback`: a message or event.
+pub(crate) async fn receive(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery, body: Bytes) -> Reply {
+    let callback = match callback_of(&app) {
+        Ok(c) => c,
+        Err(reply) => return reply,
+    };
+    let now = app.clock.now();
+    let query = CallbackQuery::parse(query.as_deref().unwrap_or(""));
+    let message = match callback.verifier.receive(now, &query, &body) {
+        Ok(m) => m,
+        Err(e) => return refused(&e),
+    };
+    let first = callback.dedup.lock().map(|mut d| d.first_time(now, &message)).unwrap_or(true);
+    let WeChatMessage::Text { content, .. } = &message.message else {
+        return (StatusCode::OK, "success".to_owned());
+    };
+    if !first {
+        return (StatusCode::OK, "success".to_owned());
+    }
+    let Some(center) = &app.center else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the contact center is not running".to_owned());
+    };
+    let mut contact = NewContact::new(Channel::WeChat, &callback.entry_point, &message.from_user);
+    contact.to_address = message.to_user.clone();
+    contact.attributes.insert("wechat_text".into(), content.chars().take(WECHAT_MAX_TEXT_CHARS).collect());
+    match center.submit(contact).await {
+        Ok(id) => {
+            tracing::info!(contact = %id, "wechat: a text message was submitted as a contact");
+            (StatusCode::OK, "success".to_owned())
+        }
+        Err(error) => {
+            tracing::warn!(%error, "wechat: the center refused the message");
+            // The message key is remembered: WeChat's retry of it is answered as a redelivery.
+            (StatusCode::SERVICE_UNAVAILABLE, "try later".to_owned())
+        }
+    }
+}
