@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use thiserror::Error;
 
-use super::{Attribute, Connection, Direction, MediaDescription, Origin, SessionDescription};
+use super::{Attribute, Connection, Direction, MediaDescription, Origin, RtpMap, SessionDescription};
 
 /// The audio codecs Hotline speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,9 @@ impl AudioCodec {
 /// What we accept and prefer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AudioPolicy {
-    /// Codecs in our order of preference; the first one the offer also has is chosen.
+    /// The codecs we accept, in the order our own offers list them. Answering an offer, the
+    /// offer's first codec among them is chosen (the offerer's order, as Asterisk and
+    /// FreeSWITCH's generous negotiation do; RFC 3264 §6.1 leaves the choice to the answerer).
     pub codecs: Vec<AudioCodec>,
     /// Offer/accept RFC 4733 telephone-event for DTMF.
     pub telephone_event: bool,
@@ -109,15 +111,31 @@ impl OfferAnswerError {
 fn choose_codec(media: &MediaDescription, policy: &AudioPolicy) -> Option<(AudioCodec, u8)> {
     let maps = media.rtpmaps();
     policy.codecs.iter().find_map(|codec| {
-        media.formats.iter().filter_map(|f| f.parse::<u8>().ok()).find_map(|pt| {
-            let named = maps.iter().find(|m| m.payload_type == pt);
-            let matches = match named {
-                Some(m) => m.encoding.eq_ignore_ascii_case(codec.encoding_name()) && m.clock_rate == 8000,
-                None => pt == codec.static_payload_type(),
-            };
-            matches.then_some((*codec, pt))
-        })
+        media
+            .formats
+            .iter()
+            .filter_map(|f| f.parse::<u8>().ok())
+            .find_map(|pt| is_codec(&maps, pt, *codec).then_some((*codec, pt)))
     })
+}
+
+/// Finds the offer's first codec (its order of preference) that the policy accepts.
+fn first_offered_codec(media: &MediaDescription, policy: &AudioPolicy) -> Option<(AudioCodec, u8)> {
+    let maps = media.rtpmaps();
+    media
+        .formats
+        .iter()
+        .filter_map(|f| f.parse::<u8>().ok())
+        .find_map(|pt| policy.codecs.iter().find(|codec| is_codec(&maps, pt, **codec)).map(|codec| (*codec, pt)))
+}
+
+/// Payload type `pt` of an m-line is `codec`: by its rtpmap (name at 8000 Hz), or without one by
+/// the codec's static payload type.
+fn is_codec(maps: &[RtpMap], pt: u8, codec: AudioCodec) -> bool {
+    match maps.iter().find(|m| m.payload_type == pt) {
+        Some(m) => m.encoding.eq_ignore_ascii_case(codec.encoding_name()) && m.clock_rate == 8000,
+        None => pt == codec.static_payload_type(),
+    }
 }
 
 fn telephone_event_of(media: &MediaDescription) -> Option<u8> {
@@ -213,7 +231,8 @@ pub fn answer_offer(
     let mut answer = base_description(local);
     let mut agreed = None;
     for offered in &offer.media {
-        let choice = if agreed.is_none() && is_audio_rtp(offered) { choose_codec(offered, policy) } else { None };
+        let choice =
+            if agreed.is_none() && is_audio_rtp(offered) { first_offered_codec(offered, policy) } else { None };
         let Some((codec, pt)) = choice else {
             answer.media.push(rejected(offered));
             continue;

@@ -57,15 +57,16 @@ fn refuses_garbage_and_missing_origin() {
 }
 
 #[test]
-fn answer_picks_our_preferred_codec_with_the_offerers_payload_type() {
+fn answer_takes_the_offers_first_codec_we_accept_with_its_payload_type() {
+    // The offer lists 8 0 96 101: PCMA first, then PCMU; opus is not ours.
     let (answer, agreed) =
         answer_offer(&offer_with(""), &local(Direction::SendRecv), &AudioPolicy::default()).expect("ok");
-    assert_eq!(agreed.codec, AudioCodec::Pcmu);
-    assert_eq!(agreed.payload_type, 0);
+    assert_eq!(agreed.codec, AudioCodec::Pcma);
+    assert_eq!(agreed.payload_type, 8);
     assert_eq!(agreed.telephone_event_payload_type, Some(101));
     assert_eq!(agreed.remote_rtp, Some("192.0.2.10:49170".parse().expect("addr")));
     assert_eq!(answer.media[0].port, 20000);
-    assert_eq!(answer.media[0].formats, vec!["0", "101"]);
+    assert_eq!(answer.media[0].formats, vec!["8", "101"]);
     assert_eq!(answer.media[0].fmtp(101), Some("0-15"));
     assert_eq!(answer.connection.as_ref().map(|c| c.address.as_str()), Some("203.0.113.5"));
 }
@@ -78,10 +79,26 @@ fn answer_rejects_the_video_stream_with_port_zero() {
 }
 
 #[test]
-fn policy_order_decides_between_common_codecs() {
-    let policy = AudioPolicy { codecs: vec![AudioCodec::Pcma, AudioCodec::Pcmu], ..AudioPolicy::default() };
+fn answer_follows_the_offerers_order_pcma_first_or_pcmu_first() {
+    let offer = |formats: &str| {
+        let text = OFFER.replace("m=audio 49170 RTP/AVP 8 0 96 101", &format!("m=audio 49170 RTP/AVP {formats}"));
+        SessionDescription::parse(&text).expect("parses")
+    };
+    for (formats, codec, answered) in
+        [("8 0 101", AudioCodec::Pcma, vec!["8", "101"]), ("0 8 101", AudioCodec::Pcmu, vec!["0", "101"])]
+    {
+        let (answer, agreed) =
+            answer_offer(&offer(formats), &local(Direction::SendRecv), &AudioPolicy::default()).expect("ok");
+        assert_eq!((agreed.codec, agreed.telephone_event_payload_type), (codec, Some(101)), "offer {formats}");
+        assert_eq!(answer.media[0].formats, answered, "offer {formats}");
+    }
+}
+
+#[test]
+fn the_policy_limits_which_offered_codecs_an_answer_may_take() {
+    let policy = AudioPolicy { codecs: vec![AudioCodec::Pcmu], ..AudioPolicy::default() };
     let (_, agreed) = answer_offer(&offer_with(""), &local(Direction::SendRecv), &policy).expect("ok");
-    assert_eq!((agreed.codec, agreed.payload_type), (AudioCodec::Pcma, 8));
+    assert_eq!((agreed.codec, agreed.payload_type), (AudioCodec::Pcmu, 0));
 }
 
 #[test]
