@@ -102,6 +102,13 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     if let Some(outbox) = email.as_ref().and_then(crate::email::EmailChannel::outbox) {
         app = app.with_email(outbox);
     }
+    if let Some(token) = &cfg.social.wechat_token {
+        app = app.with_wechat(web::wechat::WeChatCallback::new(
+            token,
+            cfg.social.max_clock_skew_ms,
+            &cfg.social.entry_point,
+        ));
+    }
     if let Some(dir) = &cfg.ivr.flows_dir {
         // Admins replace flows through /api/ivr/flows; new calls read the same registry.
         let managed = web::ivr_flows::IvrFlows::new(dir.clone(), Arc::new(ivr_catalog(&cfg)?), flow_registry.clone());
@@ -180,6 +187,9 @@ fn sip_config(cfg: &Config, org: model::OrgId) -> anyhow::Result<sip_server::Sip
         .map(|name| sip::digest::Algorithm::parse(Some(name)).with_context(|| format!("sip.digest_algorithms: {name}")))
         .collect::<anyhow::Result<_>>()?;
     sip.default_country = cfg.phone.default_country;
+    // Phones cannot send to a wildcard: bound to one, calls name `media.advertise` unless
+    // `sip.advertise` says otherwise.
+    sip.advertise = cfg.sip.advertise.or_else(|| cfg.sip.bind.is_unspecified().then_some(cfg.media.advertise));
     sip.guard.trusted_sources = cfg.sip.trusted_sources.clone();
     sip.trunks = cfg.sip.trunks.iter().map(trunk).collect();
     Ok(sip)

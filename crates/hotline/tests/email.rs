@@ -3,7 +3,9 @@
 //! contact offered to the available agent, who accepts it and answers over HTTP; the reply (and the
 //! auto-acknowledgement) reach the smarthost, a tiny SMTP sink written here, with In-Reply-To the
 //! customer's Message-ID. A GBK-encoded message arrives with its Chinese subject decoded, and a
-//! redelivered Message-ID is accepted without a second contact.
+//! redelivered Message-ID is accepted without a second contact. The WeChat callback
+//! (`[social] wechat_token`) turns a signed text message into a `wechat` contact offered to the
+//! agent and refuses a forged signature with 403.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -87,6 +89,10 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, smtp: u16, smarthost: u16) -> Server {
+        Self::start_with(dir, smtp, smarthost, "")
+    }
+
+    fn start_with(dir: &Path, smtp: u16, smarthost: u16, extra_config: &str) -> Server {
         let http = free_port();
         let sip = free_port();
         let config = dir.join("hotline.toml");
@@ -94,7 +100,8 @@ impl Server {
             &config,
             format!(
                 "[email]\nsmtp_listen = \"127.0.0.1:{smtp}\"\ndomain = \"shop.test\"\nsupport_address = \
-                 \"support@shop.test\"\nsmarthost = \"127.0.0.1:{smarthost}\"\nauto_acknowledge = true\n"
+                 \"support@shop.test\"\nsmarthost = \"127.0.0.1:{smarthost}\"\nauto_acknowledge = true\n\
+                 {extra_config}"
             ),
         )
         .expect("config");
@@ -260,6 +267,8 @@ fn customer_email_is_routed_to_an_agent_whose_reply_is_threaded_and_gbk_mail_is_
         (status == 200).then_some(v)
     });
     assert_eq!(stored["channel"], "email", "{stored}");
+    assert_eq!(stored["from"], "lilei@customer.test", "{stored}");
+    assert!(stored["customer_id"].is_string(), "the customer was found or created by address: {stored}");
 
     // The auto-acknowledgement carries the ticket number and is marked automatic.
     let ack = next_mail(&sink, "the acknowledgement", |m| header(m, "Auto-Submitted").is_some());
@@ -359,4 +368,54 @@ fn qp_decode(s: &str) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+#[test]
+fn signed_wechat_text_becomes_a_contact_for_an_agent_and_a_forged_signature_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sink_port, _sink) = smtp_sink();
+    let token = "hotlineWeChat42";
+    let server =
+        Server::start_with(dir.path(), free_port(), sink_port, &format!("[social]\nwechat_token = \"{token}\"\n"));
+    let agent = server.login("1001", "demo1001");
+    agent.ok("PUT", "/api/me/state", Some(json!({"state": "available"})));
+    let supervisor = server.login("supervisor", "demosuper");
+    let http = reqwest::blocking::Client::new();
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let (timestamp, nonce) = (now_s.to_string(), "n0nce");
+    let signature = social::wechat::signature(token, &timestamp, nonce);
+    let url =
+        |sig: &str| format!("{}/wechat/callback?signature={sig}&timestamp={timestamp}&nonce={nonce}", server.base);
+
+    // The server-URL handshake echoes echostr.
+    let r = http.get(format!("{}&echostr=e42", url(&signature))).send().expect("handshake");
+    assert_eq!((r.status().as_u16(), r.text().expect("text")), (200, "e42".to_owned()));
+
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer42]]></FromUserName>\
+         <CreateTime>{now_s}</CreateTime><MsgType><![CDATA[text]]></MsgType>\
+         <Content><![CDATA[我的订单还没到]]></Content><MsgId>1234567890123456</MsgId></xml>"
+    );
+    // A forged signature is refused and makes no contact.
+    let forged = http.post(url(&"0".repeat(40))).body(xml.clone()).send().expect("forged");
+    assert_eq!(forged.status().as_u16(), 403);
+
+    let r = http.post(url(&signature)).body(xml.clone()).send().expect("callback");
+    assert_eq!((r.status().as_u16(), r.text().expect("text")), (200, "success".to_owned()));
+    // WeChat's retry of the same message makes no second contact.
+    let r = http.post(url(&signature)).body(xml).send().expect("retry");
+    assert_eq!(r.status().as_u16(), 200);
+
+    let contact = wait_for("the WeChat message offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
+    agent.ok("POST", &format!("/api/contacts/{contact}/accept"), None);
+    let stored = wait_for("the contact stored", || {
+        let (status, v) = supervisor.call("GET", &format!("/api/contacts/{contact}"), None);
+        (status == 200).then_some(v)
+    });
+    assert_eq!(stored["channel"], "wechat", "{stored}");
+    assert_eq!(stored["from"], "oCustomer42", "{stored}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(agent.my_contacts("1001"), vec![contact], "one message, one contact");
+    let live = supervisor.ok("GET", "/api/live", None);
+    assert_eq!(live["live_contacts"], 1, "the forged and the retried messages made no contact: {live}");
 }
