@@ -171,6 +171,8 @@ pub struct AppState {
     pub email: Option<Arc<dyn email_reply::EmailOutbox>>,
     /// The WeChat official account's callback (`/wechat/callback`); `None`: 404.
     pub wechat: Option<Arc<wechat::WeChatCallback>>,
+    /// The keyword search index (`/api/search`); `None`: 503.
+    pub search: Option<Arc<search::SearchIndex>>,
     pub(crate) metrics: metrics::HttpMetrics,
     pub(crate) streams: live::stream::Streams,
     /// Ended contacts by channel and outcome, from the center's events (`/api/metrics`).
@@ -195,6 +197,7 @@ impl AppState {
             ivr: None,
             email: None,
             wechat: None,
+            search: None,
             metrics: metrics::HttpMetrics::default(),
             streams: live::stream::Streams::default(),
             tally: Arc::default(),
@@ -223,6 +226,12 @@ impl AppState {
     /// Serves the WeChat callback (`[social] wechat_token`).
     pub fn with_wechat(mut self, callback: wechat::WeChatCallback) -> Self {
         self.wechat = Some(Arc::new(callback));
+        self
+    }
+
+    /// Serves keyword search over this index (the binary feeds it transcripts and notes).
+    pub fn with_search(mut self, index: Arc<search::SearchIndex>) -> Self {
+        self.search = Some(index);
         self
     }
 

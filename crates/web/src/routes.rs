@@ -108,6 +108,7 @@ pub const ROUTES: &[Route] = &[
     r("DELETE", "/api/recordings/{id}/hold", "release_legal_hold", "release legal holds", "contacts", STF),
     r("GET", "/api/recordings/{id}", "get_recording", "read a recording's metadata", "contacts", OWN),
     r("GET", "/api/recordings/{id}/audio", "download_recording", "download a recording", "contacts", OWN),
+    r("GET", "/api/search", "search", "search contacts' transcripts, chats, emails and notes", "contacts", OWN),
     r("GET", "/api/tickets", "list_tickets", "list tickets", "tickets", ANY),
     r("POST", "/api/tickets", "create_ticket", "create tickets", "tickets", ANY),
     r("GET", "/api/tickets/{id}", "get_ticket", "read a ticket", "tickets", ANY),

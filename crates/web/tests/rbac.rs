@@ -67,6 +67,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get_order", "-YYY"),
     ("download_recording", "-YYY"),
     ("list_recordings", "-YYY"),
+    ("search", "-YYY"),
     ("recording_peaks", "-YYY"),
     ("place_legal_hold", "--YY"),
     ("release_legal_hold", "--YY"),

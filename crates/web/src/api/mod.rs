@@ -14,6 +14,7 @@ mod meta;
 mod qa;
 mod recordings;
 mod reports;
+mod search;
 mod session;
 mod tickets;
 mod users;
@@ -94,6 +95,7 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "recording_peaks" => on(filter, library::peaks),
         "place_legal_hold" => on(filter, library::place_hold),
         "release_legal_hold" => on(filter, library::release_hold),
+        "search" => on(filter, search::search),
         "list_tickets" => on(filter, tickets::list_tickets),
         "create_ticket" => on(filter, tickets::create_ticket),
         "get_ticket" => on(filter, tickets::get_ticket),
