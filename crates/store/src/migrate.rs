@@ -47,6 +47,7 @@ const SQLITE: &[Migration] = &[
     migration!(7, "0007", "qa", "sqlite"),
     migration!(8, "0008", "chat", "sqlite"),
     migration!(9, "0009", "email", "sqlite"),
+    migration!(10, "0010", "speech", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
     migration!(1, "0001", "initial", "postgres"),
@@ -58,6 +59,7 @@ const POSTGRES: &[Migration] = &[
     migration!(7, "0007", "qa", "postgres"),
     migration!(8, "0008", "chat", "postgres"),
     migration!(9, "0009", "email", "postgres"),
+    migration!(10, "0010", "speech", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
     migration!(1, "0001", "initial", "mysql"),
@@ -69,10 +71,11 @@ const MYSQL: &[Migration] = &[
     migration!(7, "0007", "qa", "mysql"),
     migration!(8, "0008", "chat", "mysql"),
     migration!(9, "0009", "email", "mysql"),
+    migration!(10, "0010", "speech", "mysql"),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 9;
+pub const LATEST_SCHEMA_VERSION: u32 = 10;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 

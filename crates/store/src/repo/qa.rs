@@ -198,7 +198,8 @@ pub struct QaCandidate {
     pub contact: ContactId,
     pub agent: AgentId,
     pub ended_at: Timestamp,
-    /// A keyword rule flagged its transcript.
+    /// A keyword rule flagged its transcript, or speech analytics flagged one of its recordings
+    /// (long silence, overtalk...).
     pub flagged: bool,
 }
 
@@ -754,7 +755,9 @@ impl Store {
     ) -> Result<Vec<QaCandidate>, StoreError> {
         let limit = to_i64("max_rows", max_rows)? + 1;
         let sql = format!(
-            "SELECT c.id AS id, c.agent_id AS agent_id, c.ended_at_ms AS ended_at_ms, j.rule_flags AS rule_flags \
+            "SELECT c.id AS id, c.agent_id AS agent_id, c.ended_at_ms AS ended_at_ms, j.rule_flags AS rule_flags, \
+             CASE WHEN EXISTS (SELECT 1 FROM contact_speech s WHERE s.org_id = c.org_id AND s.contact_id = c.id \
+             AND s.flags <> '') THEN 1 ELSE 0 END AS speech_flagged \
              FROM contacts c LEFT JOIN transcription_jobs j ON j.org_id = c.org_id AND j.recording_id = c.recording_id \
              WHERE c.org_id = ? AND c.agent_id IS NOT NULL AND c.ended_at_ms >= ? AND c.ended_at_ms < ? \
              ORDER BY c.ended_at_ms, c.id LIMIT {limit}"
@@ -770,7 +773,7 @@ impl Store {
                     contact: r.parse("id")?,
                     agent: r.parse("agent_id")?,
                     ended_at: r.time("ended_at_ms")?,
-                    flagged: flags.is_some_and(|f| !matches!(f.trim(), "" | "[]")),
+                    flagged: flags.is_some_and(|f| !matches!(f.trim(), "" | "[]")) || r.int("speech_flagged")? != 0,
                 })
             })
             .collect()

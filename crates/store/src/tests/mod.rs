@@ -16,6 +16,7 @@ mod recording_retention;
 mod records;
 mod schema;
 mod sip_bindings;
+mod speech;
 mod transcripts;
 
 use crate::Backend;
@@ -41,6 +42,8 @@ macro_rules! store_suite {
 }
 
 store_suite! {
+    speech::contact_speech_round_trips_is_replaced_per_recording_and_scoped_to_the_org,
+    speech::speech_flagged_contacts_are_flagged_qa_candidates,
     email::email_messages_round_trip_thread_by_message_id_and_a_redelivery_is_stored_once,
     chat::chat_conversation_and_transcript_round_trip_and_a_repeated_message_is_stored_once,
     chat::another_orgs_chat_is_never_returned_and_bad_ids_are_refused,

@@ -1,0 +1,21 @@
+-- Hotline schema version 10 (MariaDB/MySQL): speech analytics per recording of a contact, computed
+-- offline from the two channels (customer left, agent right) when the contact ends. One row per
+-- (org, contact, recording); analysing a recording again replaces its row. `flags` is a
+-- space-separated list of QA outlier flag names, empty when the call is unremarkable.
+
+CREATE TABLE IF NOT EXISTS contact_speech (
+    org_id VARCHAR(36) NOT NULL,
+    contact_id VARCHAR(36) NOT NULL,
+    recording_id VARCHAR(36) NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    customer_talk_ms BIGINT NOT NULL,
+    agent_talk_ms BIGINT NOT NULL,
+    silence_ratio DOUBLE NOT NULL,
+    longest_silence_ms BIGINT NOT NULL,
+    overtalk_ms BIGINT NOT NULL,
+    talk_ratio DOUBLE,
+    agent_interruptions BIGINT NOT NULL,
+    flags TEXT NOT NULL,
+    analysed_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (org_id, contact_id, recording_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
