@@ -87,6 +87,9 @@ pub struct SipConfig {
     pub trusted_sources: Vec<IpAddr>,
     /// SIP trunks to telephone providers (`[[sip.trunks]]`).
     pub trunks: Vec<TrunkConfig>,
+    /// The address phones reach the SIP server on (Via, Contact); `None` (`""`): the bound
+    /// address, or `media.advertise` when bound to a wildcard.
+    pub advertise: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -49,6 +49,7 @@ pub struct RawSip {
     pub digest_algorithms: Vec<String>,
     pub trusted_sources: Vec<String>,
     pub trunks: Vec<crate::trunks::RawTrunk>,
+    pub advertise: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +135,7 @@ port = 5060
 realm = "hotline"
 digest_algorithms = ["MD5"]
 trusted_sources = []
+advertise = ""
 trunks = []
 
 [database]

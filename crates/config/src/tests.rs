@@ -58,7 +58,7 @@ fn unknown_key_is_refused_with_the_known_ones() {
     let err = load_text("[sip]\nprot = 5060\n").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "sip.prot: unknown key; expected one of bind, port, realm, digest_algorithms, trusted_sources, trunks"
+        "sip.prot: unknown key; expected one of bind, port, realm, digest_algorithms, trusted_sources, trunks, advertise"
     );
     let err = load_text("colour = \"blue\"\n").unwrap_err();
     assert!(err.to_string().starts_with("colour: unknown key"), "{err}");
@@ -163,6 +163,20 @@ fn list_keys_take_comma_separated_environment_values() {
     let c =
         load(None, env(&[("HOTLINE_SIP_DIGEST_ALGORITHMS", "SHA-256, MD5")]), &CliOverrides::default()).expect("valid");
     assert_eq!(c.sip.digest_algorithms, vec!["SHA-256".to_owned(), "MD5".to_owned()]);
+}
+
+#[test]
+fn sip_advertise_is_empty_by_default_and_must_be_reachable() {
+    assert_eq!(load_text("").expect("valid").sip.advertise, None);
+    let c = load_text("[sip]\nadvertise = \"192.0.2.5\"\n").expect("valid");
+    assert_eq!(c.sip.advertise, Some("192.0.2.5".parse::<std::net::IpAddr>().expect("ip")));
+    for (text, starts) in [
+        ("[sip]\nadvertise = \"0.0.0.0\"\n", "sip.advertise: 0.0.0.0 cannot be reached"),
+        ("[sip]\nadvertise = \"pbx.example.com\"\n", "sip.advertise:"),
+    ] {
+        let err = load_text(text).unwrap_err().to_string();
+        assert!(err.starts_with(starts), "{text:?} gave {err:?}");
+    }
 }
 
 #[test]

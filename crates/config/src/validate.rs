@@ -51,6 +51,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         digest_algorithms: digest_algorithms(&raw.sip.digest_algorithms)?,
         trusted_sources: crate::trunks::trusted_sources(&raw.sip.trusted_sources)?,
         trunks: Vec::new(),
+        advertise: sip_advertise(&raw.sip.advertise)?,
     };
     if sip.port != 0 && sip.port == http.port && sip.bind == http.bind {
         return Err(bad("sip.port", format!("{} is also http.port", sip.port)));
@@ -104,6 +105,18 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         reports_utc_offset_minutes,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })
+}
+
+/// `sip.advertise`: empty, or an address phones can send to.
+fn sip_advertise(text: &str) -> Result<Option<IpAddr>, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let a = ip("sip.advertise", text)?;
+    if a.is_unspecified() {
+        return Err(bad("sip.advertise", format!("{a} cannot be reached; name the address phones send SIP to")));
+    }
+    Ok(Some(a))
 }
 
 /// Most calls `media.max_calls` may allow (each holds up to three RTP/RTCP port pairs).

@@ -78,6 +78,11 @@ pub struct SipServerConfig {
     /// `register` keep a registration, and their addresses are trusted sources (exempt from the
     /// per-source rate limit, like `guard.trusted_sources`).
     pub trunks: Vec<Trunk>,
+    /// The address phones reach us on, written in the Via, Contact and From of calls (and so
+    /// where phones send in-dialog requests); `None`: the bound address. Set it when bound to a
+    /// wildcard (`0.0.0.0`/`::`), which no phone can send to. Trunks bound to a wildcard use the
+    /// address the OS routes towards each provider.
+    pub advertise: Option<std::net::IpAddr>,
     /// The country of numbers dialled without one, for routing to a trunk.
     pub default_country: CountryCode,
     /// Retry and refresh timing of trunk registrations.
@@ -119,6 +124,7 @@ impl SipServerConfig {
             max_queued_call_events: 4_096,
             max_queued_call_commands: 1_024,
             trunks: Vec::new(),
+            advertise: None,
             default_country: CountryCode::new(86).expect("86 is a country code"),
             registration: RegistrationTiming::default(),
             unregister_wait_ms: 2_000,
@@ -163,6 +169,12 @@ impl SipServerConfig {
         }
         if self.realm.is_empty() || self.realm.contains(['"', '\\', '\r', '\n']) {
             return Err(SipServerError::Config { setting: "realm", reason: "must be plain non-empty text".into() });
+        }
+        if self.advertise.is_some_and(|ip| ip.is_unspecified()) {
+            return Err(SipServerError::Config {
+                setting: "advertise",
+                reason: "must be an address phones can reach".into(),
+            });
         }
         self.validate_trunks()
     }

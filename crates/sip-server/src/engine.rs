@@ -614,7 +614,7 @@ impl<D: Credentials> Engine<D> {
 
 /// The call layer's settings from the server's.
 fn call_config(config: &SipServerConfig, local: SocketAddr) -> CallConfig {
-    let mut calls = CallConfig::new(local);
+    let mut calls = CallConfig::new(SocketAddr::new(config.advertise.unwrap_or(local.ip()), local.port()));
     calls.max_calls = config.max_calls;
     calls.max_unanswered_ms = config.max_unanswered_ms;
     calls.max_pending_events = config.max_queued_call_events;

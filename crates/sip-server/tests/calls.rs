@@ -102,6 +102,23 @@ async fn an_inbound_call_is_answered_gets_dtmf_by_info_and_ends_with_the_callers
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bound_to_a_wildcard_the_call_names_the_advertised_address_in_its_contact() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = seeded_store(dir.path()).await;
+    let mut config = app_config();
+    config.bind = "0.0.0.0:0".parse().expect("addr");
+    config.advertise = Some("127.0.0.1".parse().expect("ip"));
+    let (server, control, events) = start_with_app(&store, config).await;
+    let app = run_app(control, events, Policy::Answer, 1);
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], server.local_addr().port()));
+    let (code, log) = sipp("uac_call_advertised.xml", target, free_port(), &["-s", "4000"]).await;
+    assert_eq!(code, 0, "the 200's Contact must be 127.0.0.1, not the wildcard: {log}");
+    let seen = app.await.expect("app");
+    assert!(matches!(seen.last(), Some(CallEvent::Ended { by_remote: true, reason: EndReason::Bye, .. })), "{seen:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_before_the_answer_gets_200_and_the_invite_487() {
     let dir = tempfile::tempdir().expect("dir");
     let store = seeded_store(dir.path()).await;
