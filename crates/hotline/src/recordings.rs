@@ -61,6 +61,8 @@ pub fn keyring(file: Option<&Path>) -> anyhow::Result<Keyring> {
 pub struct RecordingServices {
     keys: Arc<Keyring>,
     transcriber: Option<Arc<transcribe::Transcriber>>,
+    /// The keyword search index (`data_dir/search`), shared with the web's `/api/search`.
+    search: Arc<search::SearchIndex>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -77,9 +79,12 @@ impl RecordingServices {
         let keys = Arc::new(keyring(cfg.recordings.encryption_key_file.as_deref())?);
         let recordings_dir = std::path::absolute(&cfg.media.recordings_dir)
             .with_context(|| format!("media.recordings_dir: {}", cfg.media.recordings_dir.display()))?;
+        let search = Arc::new(open_search_index(cfg)?);
         let transcriber = match &cfg.transcription.model_dir {
             None => None,
-            Some(model) => Some(Arc::new(start_transcriber(cfg, store, model, &recordings_dir, &keys).await?)),
+            Some(model) => {
+                Some(Arc::new(start_transcriber(cfg, store, model, &recordings_dir, &keys, search.clone()).await?))
+            }
         };
         let mut tasks = Vec::new();
         if keys.current().is_some() || transcriber.is_some() {
@@ -126,12 +131,17 @@ impl RecordingServices {
             }));
             tracing::info!(retention_days = days, "recordings past retention are deleted unless on legal hold");
         }
-        Ok(Self { keys, transcriber, tasks })
+        Ok(Self { keys, transcriber, search, tasks })
     }
 
     /// The keyring, for the web library (Range downloads and waveforms decrypt with it).
     pub fn keys(&self) -> Arc<Keyring> {
         self.keys.clone()
+    }
+
+    /// The keyword search index, for the web's `/api/search` and the notes indexer.
+    pub fn search_index(&self) -> Arc<search::SearchIndex> {
+        self.search.clone()
     }
 
     /// The contacts keyword rules flag as transcripts are stored (complaint alerts); `None`
@@ -153,12 +163,21 @@ impl RecordingServices {
     }
 }
 
+/// Opens (or creates) the keyword search index in `data_dir/search`.
+fn open_search_index(cfg: &Config) -> anyhow::Result<search::SearchIndex> {
+    let index_dir: PathBuf = cfg.data_dir.join("search");
+    std::fs::create_dir_all(&index_dir).with_context(|| format!("cannot create {}", index_dir.display()))?;
+    search::SearchIndex::open_or_create_in_dir(&index_dir, search::IndexConfig::default())
+        .with_context(|| format!("search index in {}", index_dir.display()))
+}
+
 async fn start_transcriber(
     cfg: &Config,
     store: &Store,
     model: &Path,
     recordings_dir: &Path,
     keys: &Keyring,
+    index: Arc<search::SearchIndex>,
 ) -> anyhow::Result<transcribe::Transcriber> {
     if !model.join("model.bin").is_file() {
         anyhow::bail!("transcription.model_dir: {} holds no model.bin (a CTranslate2 Whisper model)", model.display());
@@ -167,10 +186,6 @@ async fn start_transcriber(
     let scratch = t.scratch_dir.clone().unwrap_or_else(|| cfg.data_dir.join("scratch"));
     std::fs::create_dir_all(&scratch)
         .with_context(|| format!("transcription.scratch_dir: cannot create {}", scratch.display()))?;
-    let index_dir: PathBuf = cfg.data_dir.join("search");
-    std::fs::create_dir_all(&index_dir).with_context(|| format!("cannot create {}", index_dir.display()))?;
-    let index = search::SearchIndex::open_or_create_in_dir(&index_dir, search::IndexConfig::default())
-        .with_context(|| format!("search index in {}", index_dir.display()))?;
     let config = transcribe::TranscribeConfig {
         python: t.python.clone(),
         language: t.language.clone(),
@@ -184,7 +199,7 @@ async fn start_transcriber(
     };
     let clock: transcribe::Clock = Arc::new(now);
     let started =
-        transcribe::Transcriber::start(store.clone(), Arc::new(index), search::KeywordRules::standard(), config, clock)
+        transcribe::Transcriber::start(store.clone(), index, search::KeywordRules::standard(), config, clock)
             .await
             .context("transcription")?;
     tracing::info!(model = %model.display(), recovered = started.recovered(), "transcription is running");

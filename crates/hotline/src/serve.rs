@@ -95,7 +95,8 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         web_config(&cfg, org, recording_services.keys()),
         env!("CARGO_PKG_VERSION"),
     )
-    .with_center(center.clone());
+    .with_center(center.clone())
+    .with_search(recording_services.search_index());
     if let Some(alerts) = &alerts {
         app = app.with_alerts(alerts.board.clone());
     }
