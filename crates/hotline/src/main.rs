@@ -13,6 +13,7 @@ mod logging;
 mod recordings;
 mod seed;
 mod serve;
+mod speech;
 
 use std::process::ExitCode;
 

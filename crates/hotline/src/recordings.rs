@@ -8,6 +8,8 @@
 //!   jobs left queued or running by an earlier run are picked up at start;
 //! - **deleted past retention** when `recordings.retention_days` is set: the `recordings`
 //!   crate's sweep runs every `retention_sweep_interval`, never touching a held recording.
+//! - **speech-analysed** always: talk, silence and overtalk figures and QA outlier flags per
+//!   recording are stored for the contact (`crate::speech`).
 //!
 //! Never: read a key file or a model directory the configuration did not name, print a key, or
 //! let a failure with one recording stop the others (it is logged with the recording's id).
@@ -87,7 +89,8 @@ impl RecordingServices {
             }
         };
         let mut tasks = Vec::new();
-        if keys.current().is_some() || transcriber.is_some() {
+        // Speech analytics runs on every finished contact, so the listener always runs.
+        {
             let (store, keys, transcriber, dir) =
                 (store.clone(), keys.clone(), transcriber.clone(), recordings_dir.clone());
             let mut events = center.subscribe();
@@ -235,6 +238,7 @@ async fn after_call(
             tracing::warn!(recording = %rec.id, error = %e, "transcription not queued");
         }
     }
+    crate::speech::after_call(store, org, contact, dir, Arc::new(keys.clone()), &recs, now()).await;
 }
 
 /// Encrypts one recording in place unless it already is.
