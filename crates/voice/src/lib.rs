@@ -121,11 +121,12 @@ pub struct VoiceConfig {
     pub callback_via_trunk: bool,
     /// Limits of the IVR's HTTP lookups (answer bytes, fields, longest timeout).
     pub http_lookup: feeds::HttpLookupConfig,
-    /// Offers held for contacts whose call has not registered them yet (the center can offer a
-    /// contact before `submit` has returned its id to the call); beyond it such an offer is
-    /// given back at once (`offers_without_call`).
+    /// Offers (and announcements, refusals) held for contacts whose call has not registered them
+    /// yet (the center can signal a contact before `submit` has returned its id to the call);
+    /// beyond it such an offer is given back at once (`offers_without_call`).
     pub max_pending_offers: usize,
-    /// How long such an offer waits for its call to register the contact before it is given back.
+    /// How long such a signal waits for its call to register the contact; an offer is then given
+    /// back, anything else dropped.
     pub pending_offer_ms: u64,
 }
 
@@ -240,7 +241,7 @@ pub(crate) struct Routes {
     legs: HashMap<CallRef, CallTx>,
     media: HashMap<MediaCallId, CallTx>,
     contacts: HashMap<ContactId, CallTx>,
-    /// Offers for contacts not registered yet; handed over by [`Ctx::route_contact`].
+    /// Signals for contacts not registered yet; handed over by [`Ctx::route_contact`].
     pending: pending::PendingOffers,
     live_calls: usize,
 }
@@ -256,13 +257,13 @@ impl Routes {
         }
     }
 
-    /// Registers the call of `contact` and hands it the offers held for the contact; returns how
-    /// many of them its full queue dropped.
+    /// Registers the call of `contact` and hands it the signals held for the contact; returns
+    /// how many of them its full queue dropped.
     fn register_contact(&mut self, contact: ContactId, tx: &CallTx) -> u64 {
         self.contacts.insert(contact, tx.clone());
         let mut dropped = 0;
-        for offer in self.pending.take(contact) {
-            if tx.try_send(Input::Offer(OfferSignal::Offer(offer))).is_err() {
+        for signal in self.pending.take(contact) {
+            if tx.try_send(Input::Offer(signal)).is_err() {
                 dropped += 1;
             }
         }
@@ -308,8 +309,8 @@ impl Ctx {
         self.routes().media.insert(call, tx.clone());
     }
 
-    /// Registers the call of `contact` and hands it the offers that came before (same lock, so
-    /// no offer slips between the two).
+    /// Registers the call of `contact` and hands it the signals that came before (same lock, so
+    /// no signal slips between the two).
     pub(crate) fn route_contact(&self, contact: ContactId, tx: &CallTx) {
         let dropped = self.routes().register_contact(contact, tx);
         self.counters.inputs_dropped.fetch_add(dropped, Ordering::Relaxed);
@@ -321,10 +322,14 @@ impl Ctx {
 
     fn deliver(&self, tx: Option<CallTx>, input: Input) -> bool {
         let Some(tx) = tx else { return false };
+        self.deliver_to(&tx, input);
+        true
+    }
+
+    fn deliver_to(&self, tx: &CallTx, input: Input) {
         if tx.try_send(input).is_err() {
             bump(&self.counters.inputs_dropped);
         }
-        true
     }
 }
 
@@ -416,8 +421,10 @@ async fn dispatch(
             _ = tokio::time::sleep_until(offers_expire.unwrap_or_else(tokio::time::Instant::now)),
                 if offers_expire.is_some() => {
                 let expired = ctx.routes().pending.expired(tokio::time::Instant::now());
-                for offer in expired {
-                    give_back(&ctx, &offer).await;
+                for signal in expired {
+                    if let OfferSignal::Offer(offer) = signal {
+                        give_back(&ctx, &offer).await;
+                    }
                 }
             }
             Some(control) = controls.recv() => {
@@ -458,23 +465,32 @@ async fn dispatch(
 }
 
 /// Hands a signal of the center to the call holding its contact. An offer for a contact no call
-/// holds starts its callback, or waits (`pending_offer_ms`) for its call to register the contact.
+/// holds starts its callback; otherwise an offer, announcement or refusal waits
+/// (`pending_offer_ms`) for its call to register the contact (the center answers `submit` and
+/// signals the contact at once, the call registers it only when the answer arrives).
 async fn on_offer_signal(ctx: &Arc<Ctx>, signal: OfferSignal) {
-    let (contact, offer) = match &signal {
-        OfferSignal::Offer(o) => (o.contact, Some(o.clone())),
+    let contact = match &signal {
+        OfferSignal::Offer(o) => o.contact,
         OfferSignal::Cancel { contact, agent, .. } => {
             ctx.routes().pending.cancel(*contact, *agent);
-            (*contact, None)
+            *contact
         }
-        OfferSignal::Announce { contact, .. } | OfferSignal::Refused { contact, .. } => (*contact, None),
+        OfferSignal::Announce { contact, .. } | OfferSignal::Refused { contact, .. } => *contact,
     };
     let tx = ctx.routes().contacts.get(&contact).cloned();
-    if ctx.deliver(tx, Input::Offer(signal)) {
-        return;
-    }
-    let Some(offer) = offer else { return };
-    if callback::start(ctx, offer.clone()) {
-        return;
+    let signal = match tx {
+        Some(tx) => return ctx.deliver_to(&tx, Input::Offer(signal)),
+        None => signal,
+    };
+    match &signal {
+        OfferSignal::Offer(offer) if callback::start(ctx, offer.clone()) => return,
+        // A cancel with no offer held has nothing to stop; the signals of a contact waiting for
+        // its callback are no call's.
+        OfferSignal::Cancel { .. } => return,
+        OfferSignal::Announce { .. } | OfferSignal::Refused { .. } if ctx.callbacks().contains_key(&contact) => {
+            return;
+        }
+        _ => {}
     }
     let refused = {
         let mut routes = ctx.routes();
@@ -482,13 +498,12 @@ async fn on_offer_signal(ctx: &Arc<Ctx>, signal: OfferSignal) {
         match routes.contacts.get(&contact).cloned() {
             Some(tx) => {
                 drop(routes);
-                ctx.deliver(Some(tx), Input::Offer(OfferSignal::Offer(offer)));
-                return;
+                return ctx.deliver_to(&tx, Input::Offer(signal));
             }
-            None => routes.pending.hold(offer, tokio::time::Instant::now()),
+            None => routes.pending.hold(signal, tokio::time::Instant::now()),
         }
     };
-    if let Err(offer) = refused {
+    if let Err(OfferSignal::Offer(offer)) = refused {
         give_back(ctx, &offer).await;
     }
 }
@@ -524,7 +539,7 @@ mod tests {
         };
         // The center offered the contact while `submit`'s answer was still on its way to the call.
         assert!(!routes.contacts.contains_key(&contact));
-        routes.pending.hold(offer.clone(), tokio::time::Instant::now()).expect("room");
+        routes.pending.hold(OfferSignal::Offer(offer.clone()), tokio::time::Instant::now()).expect("room");
         let (tx, mut rx) = mpsc::channel(4);
         assert_eq!(routes.register_contact(contact, &tx), 0);
         match rx.try_recv() {
