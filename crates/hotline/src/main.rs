@@ -11,6 +11,7 @@ mod email;
 mod feeds;
 mod logging;
 mod recordings;
+mod search_notes;
 mod seed;
 mod serve;
 mod speech;

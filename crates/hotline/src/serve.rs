@@ -82,6 +82,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     if let (Some(alerts), Some(flags)) = (&alerts, recording_services.subscribe_flags()) {
         crate::alerts::feed_keyword_flags(alerts, flags);
     }
+    let notes_indexer = crate::search_notes::start(&center, store.clone(), org, recording_services.search_index());
     tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
     if mode == Mode::Demo {
         println!("Hotline demo is up: http://localhost:{} (health: /healthz, readiness: /readyz)", bound.port());
@@ -143,6 +144,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     }
     let _ = center.flush().await;
     aggregates.stop().await;
+    notes_indexer.abort();
     recording_services.stop().await;
     let _ = media.shutdown().await;
     let _ = media_task.await;
