@@ -7,6 +7,7 @@
 //! `[#n]` ticket tag in the store, then
 //! - a Message-ID already stored → `250` without storing again (a redelivery);
 //! - a reply to a contact still open → stored on that contact (it joins the thread);
+//! - a reply to a contact that has ended → a new contact submitted, added to that contact's ticket;
 //! - otherwise → customer found or created by address, a contact submitted to the center at
 //!   `email.entry_point`, a ticket opened, the message stored;
 //!
@@ -38,6 +39,8 @@ use web::email_reply::{EmailOutbox, EmailReplyError, ReplyFuture};
 const MAX_QUEUED_DELIVERIES: usize = 64;
 /// Most Message-IDs of one message looked up for threading.
 const MAX_THREAD_LOOKUPS: usize = 50;
+/// Most of a customer's tickets searched for the one an answered, ended contact belongs to.
+const MAX_TICKETS_SEARCHED: u32 = 50;
 /// How long one outbound SMTP exchange with the smarthost may take.
 const RELAY_TIMEOUT_MS: u64 = 30_000;
 
@@ -311,7 +314,7 @@ impl Mail {
         let received_at = now();
         let (contact, ticket) = match open {
             Some(contact) => (contact, None),
-            None => self.open_thread(&email, received_at).await?,
+            None => self.open_thread(&email, received_at, matched).await?,
         };
         let stored = EmailMessage {
             org: self.org,
@@ -343,7 +346,13 @@ impl Mail {
     }
 
     /// A new thread: the customer (found or created), a contact submitted to the center, a ticket.
-    async fn open_thread(&self, email: &InboundEmail, at: Timestamp) -> Result<(ContactId, Option<i64>), Verdict> {
+    /// `continues`: the ended contact this message answers; its ticket gets the new contact.
+    async fn open_thread(
+        &self,
+        email: &InboundEmail,
+        at: Timestamp,
+        continues: Option<ContactId>,
+    ) -> Result<(ContactId, Option<i64>), Verdict> {
         let from = email.reply_address();
         let customer = match self.customer(from, is_chinese(email), at).await {
             Ok(customer) => customer,
@@ -363,6 +372,24 @@ impl Mail {
             Ok(contact) => contact,
             Err(e) => return Err(temporary("the contact center refused the email", e)),
         };
+        if let (Some(previous), Some(customer)) = (continues, customer) {
+            match self.ticket_of(customer, previous).await {
+                Ok(Some(mut ticket)) => {
+                    ticket.contacts.push(contact);
+                    ticket.updated_at = at;
+                    if let Err(e) = self.store.update_ticket(&ticket).await {
+                        let _ = self.center.abandon(contact).await;
+                        return Err(temporary("ticket store write failed", e));
+                    }
+                    return Ok((contact, None));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = self.center.abandon(contact).await;
+                    return Err(temporary("ticket store unavailable", e));
+                }
+            }
+        }
         let number = match self.store.next_ticket_number(self.org).await {
             Ok(n) => n,
             Err(e) => {
@@ -388,6 +415,13 @@ impl Mail {
             return Err(temporary("ticket store write failed", e));
         }
         Ok((contact, Some(number)))
+    }
+
+    /// The ticket among the customer's newest [`MAX_TICKETS_SEARCHED`] that holds `contact`.
+    async fn ticket_of(&self, customer: CustomerId, contact: ContactId) -> Result<Option<Ticket>, store::StoreError> {
+        let page =
+            self.store.list_tickets_by_customer(self.org, customer, &store::Page::first(MAX_TICKETS_SEARCHED)).await?;
+        Ok(page.items.into_iter().find(|t| t.contacts.contains(&contact)))
     }
 
     async fn customer(

@@ -294,6 +294,32 @@ fn customer_email_is_routed_to_an_agent_whose_reply_is_threaded_and_gbk_mail_is_
     assert!(sent.contains("Your order ships today."), "{sent}");
     assert_eq!(agent.my_contacts("1001"), vec![contact.clone()], "the redelivery made no second contact");
 
+    // The agent ends the contact; the customer's answer to the reply opens a new contact on the
+    // same ticket (and gets no second acknowledgement).
+    agent.ok("POST", &format!("/api/contacts/{contact}/end"), None);
+    wait_for("the contact ended in the store", || {
+        let (_, v) = supervisor.call("GET", &format!("/api/contacts/{contact}"), None);
+        v["ended_at_ms"].is_i64().then_some(())
+    });
+    let follow_up = Message::builder()
+        .from("Li Lei <lilei@customer.test>".parse().expect("from"))
+        .to("support@shop.test".parse().expect("to"))
+        .subject("Re: Where is my order 42?")
+        .message_id(Some("<order-42-thanks@customer.test>".to_owned()))
+        .in_reply_to(format!("<{reply_id}>"))
+        .header(ContentType::TEXT_PLAIN)
+        .body("Thanks! One more question.".to_owned())
+        .expect("message");
+    mailer.send(&follow_up).expect("the follow-up is accepted");
+    let customer = stored["customer_id"].as_str().expect("customer").to_owned();
+    let tickets = wait_for("the follow-up's contact on the same ticket", || {
+        let v = supervisor.ok("GET", &format!("/api/tickets?customer={customer}"), None);
+        let items = v["items"].as_array().cloned().unwrap_or_default();
+        items.first().filter(|t| t["contact_ids"].as_array().is_some_and(|c| c.len() == 2)).map(|_| items.clone())
+    });
+    assert_eq!(tickets.len(), 1, "one ticket for the thread: {tickets:?}");
+    assert_eq!(tickets[0]["contact_ids"][0], contact.as_str());
+
     // A stranger may not answer someone else's email.
     let other = server.login("1002", "demo1002");
     let (status, _) = other.call("POST", &format!("/api/contacts/{contact}/email/reply"), Some(json!({"body": "hi"})));
