@@ -166,6 +166,7 @@ pub const ROUTES: &[Route] = &[
     r("PUT", "/api/qa/calibrations/{id}/sheet", "score_calibration", "score in calibration sessions", "qa", STF),
     r("GET", "/api/qa/report", "qa_report", "read QA reports", "qa", STF),
     r("GET", "/api/contacts/{id}/transcript", "contact_transcript", "read a contact's transcript", "contacts", OWN),
+    r("GET", "/api/contacts/{id}/speech", "contact_speech", "read a contact's speech analytics", "contacts", OWN),
     r("GET", "/api/contacts/{id}/chat", "contact_chat", "read a chat contact's conversation", "live", OWN),
     r("POST", "/api/contacts/{id}/chat/messages", "send_chat_message", "write in a chat", "live", AGT),
     r("POST", "/api/contacts/{id}/email/reply", "email_reply", "answer a contact's email", "live", OWN),

@@ -134,6 +134,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("score_calibration", "--YY"),
     ("qa_report", "--YY"),
     ("contact_transcript", "-YYY"),
+    ("contact_speech", "-YYY"),
     ("asset", "YYYY"),
 ];
 

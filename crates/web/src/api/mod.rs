@@ -16,6 +16,7 @@ mod recordings;
 mod reports;
 mod search;
 mod session;
+mod speech;
 mod tickets;
 mod users;
 pub(crate) mod views;
@@ -158,6 +159,7 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "score_calibration" => on(filter, qa::score_calibration),
         "qa_report" => on(filter, qa::report),
         "contact_transcript" => on(filter, qa::contact_transcript),
+        "contact_speech" => on(filter, speech::contact_speech),
         "qa_page" => on(filter, crate::pages::qa),
         "home" => on(filter, crate::pages::home),
         "desktop_page" => on(filter, crate::pages::desktop),
