@@ -22,8 +22,9 @@
 //!    agent and counts the miss); a cancelled offer cancels the ringing leg.
 //! 5. The agent answers: the agent leg's media is added, both sides are connected and recorded
 //!    (stereo: customer left, agent right), `center.accept`. Re-INVITE hold from either phone is
-//!    answered and the customer hears music on hold. A REFER from the agent's phone transfers the
-//!    caller (blind) to an extension's agent or to a queue.
+//!    answered; the agent phone's hold plays the customer music on hold and is reported to the
+//!    center like the desktop's hold button (`call_changed`). A REFER from the agent's phone
+//!    transfers the caller (blind) to an extension's agent or to a queue.
 //! 6. Either side hangs up: the other leg is ended, the media call is closed (recording
 //!    finalised), its metadata (path, duration, size, SHA-256) is written as a `Recording`, and
 //!    the contact is ended (`answered`), which starts the agent's wrap-up in the center. A caller
