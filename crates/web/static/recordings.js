@@ -15,6 +15,12 @@
     <div class="rep-head">
       <div><h1 data-i18n="rec.title">Recordings</h1><p class="muted small" data-i18n="rec.subtitle"></p></div>
     </div>
+    <form id="rec-search" class="card filters">
+      <label class="grow"><span data-i18n="rec.kw">Keyword search</span><input type="search" name="q" maxlength="500" data-i18n-placeholder="rec.kw_hint"></label>
+      <label><span data-i18n="rec.kind">In</span><select name="kind"><option value="" data-i18n="rec.any">Any</option><option value="transcript" data-i18n="rec.kind_transcript">Transcripts</option><option value="chat" data-i18n="rec.kind_chat">Chats</option><option value="email" data-i18n="rec.kind_email">Emails</option><option value="note" data-i18n="rec.kind_note">Notes</option></select></label>
+      <button type="submit" class="primary" data-i18n="rec.kw_go">Find</button>
+    </form>
+    <div id="rec-hits" class="rec-list"></div>
     <form id="rec-filters" class="card filters">
       <label><span data-i18n="rec.from">From</span><input type="date" name="from"></label>
       <label><span data-i18n="rec.to">To</span><input type="date" name="to"></label>
@@ -79,6 +85,64 @@
     return div;
   }
 
+  // One keyword hit. `snippet_html` comes escaped from the server with only <mark> added.
+  function hitCard(h) {
+    const agent = S.agents[h.agent];
+    const div = document.createElement("article");
+    div.className = "card hit";
+    div.dataset.contact = h.contact;
+    div.dataset.kind = h.kind;
+    const at = h.offset_ms != null ? ` @ ${dur(h.offset_ms)}` : "";
+    const who = h.speaker ? t(`rec.speaker_${h.speaker}`) : "";
+    div.innerHTML = `
+      <div class="eyebrow">${esc(HL.dateTime(h.at_ms))} · ${esc(t(`rec.kind_${h.kind}`))}${esc(at)}${who ? " · " + esc(who) : ""}
+        · ${esc(agent ? agent.display_name + " (" + agent.extension + ")" : "—")}</div>
+      <p class="snippet">${h.snippet_html}</p>
+      ${h.recording ? `<button type="button" class="small play-hit" data-recording="${esc(h.recording)}" data-offset="${esc(h.offset_ms || 0)}">${esc(t("rec.play_at"))}</button>` : ""}`;
+    return div;
+  }
+
+  async function keywordSearch() {
+    const f = new FormData($("#rec-search"));
+    const q = String(f.get("q") || "").trim();
+    const box = $("#rec-hits");
+    if (!q) {
+      box.innerHTML = "";
+      return;
+    }
+    const p = new URLSearchParams({ q, limit: "20" });
+    if (f.get("kind")) p.set("kind", f.get("kind"));
+    try {
+      const res = await HL.get("/api/search?" + p.toString());
+      box.innerHTML = `<p class="muted small">${esc(t("rec.hits", { n: res.total }))}</p>`;
+      res.items.forEach((h) => box.appendChild(hitCard(h)));
+      $("#page").dataset.hits = String(res.items.length);
+    } catch (e) {
+      HL.fail(e);
+    }
+  }
+
+  // Opens the hit's recording below it and starts playing at the moment the words were said.
+  function playHit(b) {
+    const card = b.closest(".hit");
+    let audio = card.querySelector("audio");
+    const offset = Number(b.dataset.offset) / 1000;
+    if (!audio) {
+      audio = document.createElement("audio");
+      audio.controls = true;
+      audio.preload = "metadata";
+      audio.src = `/api/recordings/${encodeURIComponent(b.dataset.recording)}/audio`;
+      card.appendChild(audio);
+    }
+    const seek = () => {
+      audio.currentTime = offset;
+      card.dataset.seeked = String(Math.round(audio.currentTime * 1000));
+      audio.play().catch(() => {});
+    };
+    if (audio.readyState >= 1) seek();
+    else audio.addEventListener("loadedmetadata", seek, { once: true });
+  }
+
   function params() {
     const f = new FormData($("#rec-filters"));
     const p = new URLSearchParams();
@@ -125,6 +189,14 @@
       search(false);
     });
     $("#rec-more").addEventListener("click", () => search(true));
+    $("#rec-search").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      keywordSearch();
+    });
+    $("#rec-hits").addEventListener("click", (ev) => {
+      const b = ev.target.closest(".play-hit");
+      if (b) playHit(b);
+    });
     $("#rec-list").addEventListener("click", async (ev) => {
       const b = ev.target.closest(".hold-toggle");
       if (!b) return;

@@ -1,0 +1,135 @@
+//! Keyword search on the recordings page in Debian's Chromium (`browser/search.mjs`,
+//! playwright-core): a supervisor types 退款, sees the highlighted transcript hit and plays the
+//! recording from the moment it was said. Screenshot in `target/screenshots/search-hit.png`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use model::*;
+
+const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
+/// Where in the recording the customer asks for a refund.
+const REFUND_OFFSET_MS: u64 = 5_000;
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
+}
+
+fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("screenshots")
+}
+
+/// `secs` of 8 kHz 16-bit stereo silence with a quiet tone on the left.
+fn call_wav(secs: u32) -> Vec<u8> {
+    let frames = 8000 * secs;
+    let mut data = Vec::with_capacity(frames as usize * 4);
+    for i in 0..frames {
+        let v = (4000.0 * (2.0 * std::f64::consts::PI * 300.0 * f64::from(i) / 8000.0).sin()) as i16;
+        data.extend(v.to_le_bytes());
+        data.extend(0i16.to_le_bytes());
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend((36 + data.len() as u32).to_le_bytes());
+    out.extend(b"WAVEfmt ");
+    out.extend(16u32.to_le_bytes());
+    out.extend(1u16.to_le_bytes());
+    out.extend(2u16.to_le_bytes());
+    out.extend(8000u32.to_le_bytes());
+    out.extend(32000u32.to_le_bytes());
+    out.extend(4u16.to_le_bytes());
+    out.extend(16u16.to_le_bytes());
+    out.extend(b"data");
+    out.extend((data.len() as u32).to_le_bytes());
+    out.extend(data);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_finds_a_refund_request_and_plays_it_in_chromium() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(Path::new(&chromium).exists(), "{chromium} is missing: `apt-get install -y chromium` (Debian)");
+    assert!(browser_dir().join("node_modules/playwright-core").exists(), "run `npm ci` in crates/web/browser");
+    let dir = tempfile::tempdir().expect("tmp");
+    let rec_dir = tempfile::tempdir().expect("tmp");
+    let index_dir = tempfile::tempdir().expect("tmp");
+    let store = common::seeded_store(dir.path()).await;
+    let org = demo::DEMO_ORG;
+    let now_ms =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis())
+            .expect("ms");
+    let at = Timestamp::from_unix_ms(now_ms - 3_600_000);
+    let id = ContactId::from_u128(0xf1_0001);
+    let agent = common::demo_agent("1001").id;
+    let mut c = Contact::arrived(id, org, Channel::Voice, Direction::Inbound, "+8613800000001", "4000", at);
+    c.agent = Some(agent);
+    c.status = ContactStatus::Ended;
+    store.insert_contact(&c).await.expect("contact");
+    let wav = call_wav(12);
+    let path = "2026/11/27/search.wav";
+    let file = rec_dir.path().join(path);
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+    std::fs::write(&file, &wav).expect("wav");
+    let rec = Recording {
+        id: RecordingId::from_u128(0xf2_0001),
+        org,
+        contact: id,
+        path: path.into(),
+        started_at: at,
+        duration: DurationMs::from_secs(12),
+        size_bytes: wav.len() as u64,
+        sha256: "0".repeat(64),
+        channels: 2,
+        sample_rate_hz: 8000,
+        legal_hold: false,
+        deleted_at: None,
+    };
+    store.insert_recording(&rec).await.expect("recording");
+    let index = Arc::new(
+        search::SearchIndex::open_or_create_in_dir(index_dir.path(), search::IndexConfig::default()).expect("index"),
+    );
+    let doc = search::SearchDocument {
+        org,
+        contact: id,
+        kind: search::DocumentKind::TranscriptSegment,
+        ordinal: 0,
+        agent: Some(agent),
+        queue: None,
+        customer: None,
+        channel: Channel::Voice,
+        at,
+        disposition: None,
+        csat: None,
+        recording_offset_ms: Some(REFUND_OFFSET_MS),
+        speaker: Some(search::Speaker::Customer),
+        text: "你好，我的订单还没到，我要退款".into(),
+    };
+    index.index(&doc, &search::KeywordRules::standard()).expect("index doc");
+    index.commit().expect("commit");
+
+    let mut config = common::config();
+    config.recordings_dir = Some(rec_dir.path().to_owned());
+    let state = web::AppState::new(store.clone(), Arc::new(store.clone()), config, "test").with_search(index);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
+
+    let shots = screenshot_dir();
+    let child = tokio::process::Command::new("node")
+        .arg("search.mjs")
+        .arg(&base)
+        .arg(&shots)
+        .arg(REFUND_OFFSET_MS.to_string())
+        .current_dir(browser_dir())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(SCENARIO_LIMIT, child).await.expect("the scenario finishes").expect("node runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("@@ok"), "browser scenario failed:\n{text}");
+    let png = shots.join("search-hit.png");
+    let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "search-hit.png is a real screenshot");
+}
