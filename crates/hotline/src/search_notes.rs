@@ -87,3 +87,83 @@ async fn index_note(
     .await??;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Channel, ContactOutcome, ReasonCode, Timestamp};
+
+    async fn seeded_store(dir: &std::path::Path) -> Store {
+        let url = format!("sqlite://{}/hotline.db", dir.display());
+        let store = Store::connect(&url, &store::ConnectOptions::default()).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let d = demo::dataset(Timestamp::from_unix_ms(1_800_000_000_000));
+        store.insert_org(&d.org).await.expect("org");
+        for s in &d.skills {
+            store.insert_skill(s).await.expect("skill");
+        }
+        for q in &d.queues {
+            store.insert_queue(q).await.expect("queue");
+        }
+        for u in &d.users {
+            store.insert_user(&model::User { password_hash: "x".into(), ..u.user.clone() }).await.expect("user");
+        }
+        for a in &d.agents {
+            store.insert_agent(a).await.expect("agent");
+        }
+        for c in &d.customers {
+            store.insert_customer(c).await.expect("customer");
+        }
+        store
+    }
+
+    #[tokio::test]
+    async fn a_wrap_up_note_becomes_searchable() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = seeded_store(dir.path()).await;
+        let org = demo::DEMO_ORG;
+        let (center, _task) = center::Center::start(
+            store.clone(),
+            org,
+            &center::demo_routes(),
+            center::CenterConfig::default(),
+            Arc::new(center::SystemClock),
+        )
+        .await
+        .expect("center starts");
+        let index = Arc::new(search::SearchIndex::in_ram(search::IndexConfig::default()).expect("index"));
+        let indexer = start(&center, store.clone(), org, index.clone());
+        let agent = demo::dataset(Timestamp::from_unix_ms(0))
+            .agents
+            .into_iter()
+            .find(|a| a.extension.as_str() == "1001")
+            .expect("agent 1001")
+            .id;
+        center.set_agent_state(agent, center::Presence::Available).await.expect("available");
+        let contact =
+            center.submit(center::NewContact::new(Channel::Voice, "hotline", "+8613800000002")).await.expect("submit");
+        center.accept(agent, contact).await.expect("accept");
+        center.end(contact, ContactOutcome::Answered).await.expect("end");
+        let disposition = center::Disposition {
+            code: ReasonCode::parse("order_status").expect("code"),
+            notes: "客户投诉物流太慢".into(),
+        };
+        center.wrap_up_done(agent, contact, disposition).await.expect("wrap-up");
+
+        let query = search::SearchQuery { text: "投诉".into(), limit: 10, ..Default::default() };
+        let mut hits = Vec::new();
+        for _ in 0..50 {
+            hits = index.search(org, &query).expect("search").hits;
+            if !hits.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(hits.len(), 1, "the note is indexed");
+        assert_eq!(hits[0].contact, contact);
+        assert_eq!(hits[0].kind, search::DocumentKind::AgentNote);
+        assert_eq!(hits[0].agent, Some(agent));
+        assert!(hits[0].snippet.to_html().contains("<mark>投诉</mark>"));
+        indexer.abort();
+    }
+}
