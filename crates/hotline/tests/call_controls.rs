@@ -562,6 +562,18 @@ fn pause_recording_and_hold_from_the_desktop_api_reach_the_call_and_the_recordin
     assert!(tone_amplitude(span(&left, p1 + 200, p1 + 1_200), 1_000.0) > 2_000.0, "caller's tone after the pause");
     assert!(tone_amplitude(span(&right, p1 + 200, p1 + 1_200), 1_500.0) > 2_000.0, "agent's tone after the pause");
 
+    // Speech analytics ran on the ended contact's recording: both sides talked, at once, and the
+    // pause is a silence on both channels at least as long as the pause (less the VAD's hangover).
+    let speech = wait_for(Duration::from_secs(20), "the speech figures stored", || {
+        let s = supervisor.ok("GET", &format!("/api/contacts/{contact}/speech"), None);
+        s["recordings"].as_array().filter(|r| !r.is_empty()).map(|r| r[0].clone())
+    });
+    assert_eq!(speech["recording"], evs["id"], "{speech}");
+    let figure = |k: &str| speech[k].as_i64().unwrap_or_else(|| panic!("no {k} in {speech}"));
+    assert!(figure("customer_talk_ms") > 3_000 && figure("agent_talk_ms") > 3_000, "{speech}");
+    assert!(figure("overtalk_ms") > 1_000, "both tones play at once: {speech}");
+    assert!(figure("longest_silence_ms") >= (p1 - p0) - 500, "the paused span is silence: {speech}");
+
     // The agent's pause and resume are audited.
     let audit = admin.ok("GET", "/api/audit?limit=100", None);
     let actions: Vec<&str> =
