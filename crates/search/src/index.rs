@@ -185,22 +185,25 @@ impl SearchIndex {
         let q = build(&self.fields, org, &clauses, &query.filters);
         let searcher = self.reader.searcher();
         let page = TopDocs::with_limit(query.limit.max(1)).and_offset(query.offset);
-        let (addresses, total): (Vec<DocAddress>, usize) = match query.order {
+        let (addresses, total): (Vec<(Option<f32>, DocAddress)>, usize) = match query.order {
             SortOrder::Relevance => {
                 let (hits, total) =
                     searcher.search(&q, &(page.order_by_score(), Count)).map_err(SearchError::from_tantivy)?;
-                (hits.into_iter().map(|(_, a)| a).collect(), total)
+                (hits.into_iter().map(|(score, a)| (Some(score), a)).collect(), total)
             }
             SortOrder::Newest => {
                 let collector = (page.order_by_fast_field::<i64>("at", Order::Desc), Count);
                 let (hits, total) = searcher.search(&q, &collector).map_err(SearchError::from_tantivy)?;
-                (hits.into_iter().map(|(_, a)| a).collect(), total)
+                (hits.into_iter().map(|(_, a)| (None, a)).collect(), total)
             }
         };
         let mut snippets =
             SnippetGenerator::create(&searcher, &*q, self.fields.text).map_err(SearchError::from_tantivy)?;
         snippets.set_max_num_chars(self.config.snippet_max_chars);
-        let hits = addresses.into_iter().map(|a| self.hit(&searcher, a, &snippets)).collect::<Result<Vec<_>, _>>()?;
+        let hits = addresses
+            .into_iter()
+            .map(|(score, a)| self.hit(&searcher, a, &snippets).map(|h| SearchHit { score, ..h }))
+            .collect::<Result<Vec<_>, _>>()?;
         debug_assert!(hits.len() <= query.limit.max(1));
         Ok(SearchResults { total, hits })
     }
@@ -247,6 +250,7 @@ impl SearchIndex {
             speaker: text(f.speaker).map(|s| Speaker::parse(&s).ok_or(corrupt("speaker"))).transpose()?,
             rule_flags: doc.get_all(f.flag).filter_map(|v| v.as_str().map(str::to_owned)).collect(),
             snippet: Highlight { fragment: snippet.fragment().to_owned(), highlighted: snippet.highlighted().to_vec() },
+            score: None,
         })
     }
 

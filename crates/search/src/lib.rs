@@ -104,6 +104,8 @@ pub struct SearchHit {
     /// Names of the keyword rules that flagged this document.
     pub rule_flags: Vec<String>,
     pub snippet: Highlight,
+    /// The BM25 relevance score, when hits are ordered by relevance (`None` for newest first).
+    pub score: Option<f32>,
 }
 
 /// A page of hits and how many documents matched in all.

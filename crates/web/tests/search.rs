@@ -108,6 +108,7 @@ async fn chinese_word_finds_the_transcript_moment_with_a_highlight() {
     assert_eq!(hit["offset_ms"], 12_000);
     assert_eq!(hit["recording"], f.a.recording_1001.to_string());
     assert!(hit["snippet_html"].as_str().expect("snippet").contains("<mark>退款</mark>"), "{hit}");
+    assert!(hit["score"].as_f64().is_some_and(|x| x > 0.0), "{hit}");
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Keyword search over what was said and written on contacts: `GET /api/search?q=…` with
 //! `kind`, `agent`, `queue`, `from`, `to` (Unix ms, `from` inclusive, `to` exclusive), `limit`
 //! and `offset`. Each hit carries the contact, kind, speaker, an HTML-escaped snippet with the
-//! matched words in `<mark>`, the score order, and for transcript segments the recording and the
+//! matched words in `<mark>`, the relevance score and rank, and for transcript segments the recording and the
 //! offset in it, so the page can play the moment the words were said.
 //!
 //! Staff search the whole org; an agent only their own contacts (the agent filter is forced to
@@ -139,6 +139,7 @@ pub(crate) async fn search(
             "recording": recording,
             "offset_ms": hit.recording_offset_ms,
             "rule_flags": hit.rule_flags,
+            "score": hit.score,
         }));
     }
     Ok(Json(json!({ "total": results.total, "items": items })))
