@@ -201,10 +201,9 @@ async fn start_transcriber(
         ..transcribe::TranscribeConfig::new(model.to_owned(), recordings_dir.to_owned())
     };
     let clock: transcribe::Clock = Arc::new(now);
-    let started =
-        transcribe::Transcriber::start(store.clone(), index, search::KeywordRules::standard(), config, clock)
-            .await
-            .context("transcription")?;
+    let started = transcribe::Transcriber::start(store.clone(), index, search::KeywordRules::standard(), config, clock)
+        .await
+        .context("transcription")?;
     tracing::info!(model = %model.display(), recovered = started.recovered(), "transcription is running");
     Ok(started)
 }
