@@ -156,8 +156,12 @@ fn summary(name: &str, text: &str, flow: Option<&ivr::Flow>) -> Value {
     })
 }
 
-/// `GET /api/ivr/flows`
+/// `GET /api/ivr/flows`: `managed: false` (and no items) when the server runs its built-in flows,
+/// a normal state rather than an error, so the admin page just says how to manage them.
 pub(crate) async fn list(State(app): State<Arc<AppState>>) -> Result<Json<Value>, Problem> {
+    if app.ivr.is_none() {
+        return Ok(Json(json!({ "items": [], "managed": false })));
+    }
     let flows = flows(&app)?;
     let items = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, Problem> {
         let sources = read_sources(&flows.dir)?;
@@ -171,7 +175,7 @@ pub(crate) async fn list(State(app): State<Arc<AppState>>) -> Result<Json<Value>
     })
     .await
     .map_err(blocking_error)??;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(json!({ "items": items, "managed": true })))
 }
 
 /// `GET /api/ivr/flows/{name}`

@@ -110,12 +110,8 @@
   }
 
   async function loadFlows() {
-    try {
-      S.flows = (await HL.get("/api/ivr/flows")).items;
-    } catch (e) {
-      if (e.status !== 503) throw e;
-      S.flows = null; // built-in flows: not managed through the API
-    }
+    const r = await HL.get("/api/ivr/flows");
+    S.flows = r.managed === false ? null : r.items; // null: built-in flows, not managed through the API
   }
 
   // Validates (or saves) the editor's flow; a 422 or an invalid answer shows line, column and node.

@@ -181,6 +181,8 @@
     $("#ring").hidden = !o;
     $("#idle").hidden = !!o || !!S.active;
     if (!o) return;
+    // The countdown is right from the first frame (the ticker only refreshes it every 250 ms).
+    $("#ring-countdown").textContent = Math.max(0, Math.ceil((o.until - Date.now()) / 1000));
     const name = S.pop && S.pop.customer && S.pop.customer.id === o.customer ? S.pop.customer.name : o.from_address || t("desk.unknown_customer");
     $("#ring-title").textContent = name;
     const vip = S.pop && S.pop.customer && S.pop.customer.id === o.customer ? S.pop.customer.vip : null;

@@ -172,6 +172,23 @@ async fn agents_may_not_read_or_change_flows_and_names_cannot_leave_the_director
     assert_eq!(common::problem(resp).await.0, 422);
 }
 
+#[tokio::test]
+async fn with_built_in_flows_the_list_says_they_are_not_managed_and_changes_are_unavailable() {
+    let s = common::start().await;
+    let admin = s.admin().await;
+    let resp = s.as_browser(&admin, Method::GET, "/api/ivr/flows").send().await.expect("list");
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body, json!({"items": [], "managed": false}));
+    let resp = s
+        .as_browser(&admin, Method::PUT, "/api/ivr/flows/tier_line")
+        .json(&json!({"source": TIER_FLOW}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(common::problem(resp).await.0, 503);
+}
+
 /// The admin page's IVR section in Debian's Chromium (`browser/ivr_admin.mjs`, playwright-core):
 /// show, validate with a line/column/node error, save, zh-CN and English. Needs `node`,
 /// `/usr/bin/chromium` and `npm ci` in `crates/web/browser`.
