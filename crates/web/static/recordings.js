@@ -175,6 +175,17 @@
     const role = me.user ? me.user.role : me.role;
     S.staff = role === "admin" || role === "supervisor";
     page.innerHTML = layout();
+    // Listeners go on before anything is awaited: a search submitted while the agent and queue
+    // lists load must not fall through to the browser's own form submission (a page reload).
+    $("#rec-search").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      keywordSearch();
+    });
+    $("#rec-filters").addEventListener("submit", (ev) => ev.preventDefault()); // searched once loaded
+    $("#rec-hits").addEventListener("click", (ev) => {
+      const b = ev.target.closest(".play-hit");
+      if (b) playHit(b);
+    });
     const [agents, queues] = await Promise.all([HL.get("/api/agents?limit=500").catch(() => ({ items: [] })), HL.get("/api/queues?limit=500")]);
     agents.items.forEach((a) => (S.agents[a.id] = a));
     queues.items.forEach((q) => (S.queues[q.id] = q));
@@ -189,14 +200,6 @@
       search(false);
     });
     $("#rec-more").addEventListener("click", () => search(true));
-    $("#rec-search").addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      keywordSearch();
-    });
-    $("#rec-hits").addEventListener("click", (ev) => {
-      const b = ev.target.closest(".play-hit");
-      if (b) playHit(b);
-    });
     $("#rec-list").addEventListener("click", async (ev) => {
       const b = ev.target.closest(".hold-toggle");
       if (!b) return;
