@@ -18,6 +18,8 @@
 //! Needs sipp (Debian `sip-tester`); the Chromium test also node, `/usr/bin/chromium` and
 //! `npm ci` in `crates/web/browser`.
 
+mod common;
+
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::session::Session;
 use serde_json::{Value, json};
 
 fn free_port() -> u16 {
@@ -91,17 +94,7 @@ impl Server {
     }
 
     fn login(&self, user: &str, password: &str) -> Session {
-        let http = reqwest::blocking::Client::new();
-        let r = http
-            .post(format!("{}/api/auth/login", self.base))
-            .json(&json!({"username": user, "password": password}))
-            .send()
-            .expect("login");
-        assert_eq!(r.status(), 200, "login {user}");
-        let cookie = r.headers()["set-cookie"].to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
-        let me: Value = r.json().expect("json");
-        let csrf = me["csrf_token"].as_str().expect("csrf").to_owned();
-        Session { http, base: self.base.clone(), cookie, csrf }
+        Session::login(&self.base, user, password)
     }
 }
 
@@ -109,44 +102,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-struct Session {
-    http: reqwest::blocking::Client,
-    base: String,
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    /// One API call; the status and the JSON body (`null` when there is none).
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().expect("request");
-        let status = r.status().as_u16();
-        let bytes = r.bytes().expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
-
-    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.call(method, path, body);
-        assert!((200..300).contains(&status), "{path}: {status} {v}");
-        v
-    }
-
-    fn bytes(&self, path: &str) -> Vec<u8> {
-        let r = self.http.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().expect("get");
-        assert_eq!(r.status(), 200, "{path}");
-        r.bytes().expect("body").to_vec()
     }
 }
 

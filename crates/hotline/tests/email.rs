@@ -7,6 +7,8 @@
 //! (`[social] wechat_token`) turns a signed text message into a `wechat` contact offered to the
 //! agent and refuses a forged signature with 403.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
@@ -14,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::session::Session;
 use lettre::address::Envelope;
 use lettre::message::header::ContentType;
 use lettre::{Message, SmtpTransport, Transport};
@@ -139,17 +142,7 @@ impl Server {
     }
 
     fn login(&self, user: &str, password: &str) -> Session {
-        let http = reqwest::blocking::Client::new();
-        let r = http
-            .post(format!("{}/api/auth/login", self.base))
-            .json(&json!({"username": user, "password": password}))
-            .send()
-            .expect("login");
-        assert_eq!(r.status(), 200, "login {user}");
-        let cookie = r.headers()["set-cookie"].to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
-        let me: Value = r.json().expect("json");
-        let csrf = me["csrf_token"].as_str().expect("csrf").to_owned();
-        Session { http, base: self.base.clone(), cookie, csrf }
+        Session::login(&self.base, user, password)
     }
 }
 
@@ -160,46 +153,15 @@ impl Drop for Server {
     }
 }
 
-struct Session {
-    http: reqwest::blocking::Client,
-    base: String,
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().expect("request");
-        let status = r.status().as_u16();
-        let bytes = r.bytes().expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
-
-    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.call(method, path, body);
-        assert!((200..300).contains(&status), "{method} {path}: {status} {v}");
-        v
-    }
-
-    /// The contacts ringing or connected with this agent (extension `ext`).
-    fn my_contacts(&self, ext: &str) -> Vec<String> {
-        let live = self.ok("GET", "/api/live", None);
-        let agents = live["agents"].as_array().cloned().unwrap_or_default();
-        let me = agents.iter().find(|a| a["extension"] == ext).cloned().unwrap_or(Value::Null);
-        me["contacts"]
-            .as_array()
-            .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default()
-    }
+/// The contacts ringing or connected with this agent (extension `ext`).
+fn my_contacts(session: &Session, ext: &str) -> Vec<String> {
+    let live = session.ok("GET", "/api/live", None);
+    let agents = live["agents"].as_array().cloned().unwrap_or_default();
+    let me = agents.iter().find(|a| a["extension"] == ext).cloned().unwrap_or(Value::Null);
+    me["contacts"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
 
 /// A header's value (first occurrence, unfolded) in raw message text.
@@ -260,7 +222,7 @@ fn customer_email_is_routed_to_an_agent_whose_reply_is_threaded_and_gbk_mail_is_
     mailer.send(&mail).expect("the listener accepts the email");
 
     // It is offered to the available agent, who accepts it.
-    let contact = wait_for("the email offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
+    let contact = wait_for("the email offered to agent 1001", || my_contacts(&agent, "1001").into_iter().next());
     agent.ok("POST", &format!("/api/contacts/{contact}/accept"), None);
     let stored = wait_for("the contact stored", || {
         let (status, v) = supervisor.call("GET", &format!("/api/contacts/{contact}"), None);
@@ -292,7 +254,7 @@ fn customer_email_is_routed_to_an_agent_whose_reply_is_threaded_and_gbk_mail_is_
     assert_eq!(header(&sent, "Subject").as_deref(), Some("Re: Where is my order 42?"));
     assert_eq!(header(&sent, "To").as_deref(), Some("lilei@customer.test"));
     assert!(sent.contains("Your order ships today."), "{sent}");
-    assert_eq!(agent.my_contacts("1001"), vec![contact.clone()], "the redelivery made no second contact");
+    assert_eq!(my_contacts(&agent, "1001"), vec![contact.clone()], "the redelivery made no second contact");
 
     // The agent ends the contact; the customer's answer to the reply opens a new contact on the
     // same ticket (and gets no second acknowledgement).
@@ -432,7 +394,8 @@ fn signed_wechat_text_becomes_a_contact_for_an_agent_and_a_forged_signature_is_r
     let r = http.post(url(&signature)).body(xml).send().expect("retry");
     assert_eq!(r.status().as_u16(), 200);
 
-    let contact = wait_for("the WeChat message offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
+    let contact =
+        wait_for("the WeChat message offered to agent 1001", || my_contacts(&agent, "1001").into_iter().next());
     agent.ok("POST", &format!("/api/contacts/{contact}/accept"), None);
     let stored = wait_for("the contact stored", || {
         let (status, v) = supervisor.call("GET", &format!("/api/contacts/{contact}"), None);
@@ -441,7 +404,7 @@ fn signed_wechat_text_becomes_a_contact_for_an_agent_and_a_forged_signature_is_r
     assert_eq!(stored["channel"], "wechat", "{stored}");
     assert_eq!(stored["from"], "oCustomer42", "{stored}");
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(agent.my_contacts("1001"), vec![contact], "one message, one contact");
+    assert_eq!(my_contacts(&agent, "1001"), vec![contact], "one message, one contact");
     let live = supervisor.ok("GET", "/api/live", None);
     assert_eq!(live["live_contacts"], 1, "the forged and the retried messages made no contact: {live}");
 }

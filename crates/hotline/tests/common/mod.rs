@@ -1,0 +1,4 @@
+//! Helpers shared by the binary's integration tests.
+#![allow(dead_code)] // each test binary uses part of it
+
+pub mod session;
