@@ -169,7 +169,10 @@ fn retention_sweep_deletes_an_expired_recording_but_keeps_a_held_one() {
     let get = |id| rt.block_on(s.get_recording(demo::DEMO_ORG, id)).expect("get").expect("row");
     let deleted_at = eventually(30, "the expired recording to be deleted", || get(expired.id).deleted_at);
     assert!(deleted_at.unix_ms() > old.unix_ms());
-    assert!(!tmp.path().join("state/recordings").join(&expired.path).exists(), "its file is removed");
+    // The sweep marks the row deleted first (the store re-checks the hold there), then removes
+    // the file: wait for that second step too.
+    let expired_file = tmp.path().join("state/recordings").join(&expired.path);
+    eventually(30, "the expired recording's file to be removed", || (!expired_file.exists()).then_some(()));
     assert_eq!(get(held.id).deleted_at, None, "a held recording is kept past retention");
     assert!(tmp.path().join("state/recordings").join(&held.path).exists());
     assert_eq!(get(fresh.id).deleted_at, None, "a recent recording is kept");
