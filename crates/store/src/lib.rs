@@ -63,8 +63,9 @@ pub use repo::chat::{
 };
 pub use repo::contacts::TimeRange;
 pub use repo::email::{
-    EmailDirection, EmailMessage, MAX_EMAIL_ADDRESS_CHARS, MAX_EMAIL_BODY_CHARS, MAX_EMAIL_MESSAGE_ID_CHARS,
-    MAX_EMAIL_MESSAGES_PER_READ, MAX_EMAIL_SUBJECT_CHARS,
+    AttachmentFate, EmailAttachment, EmailDirection, EmailMessage, MAX_EMAIL_ADDRESS_CHARS,
+    MAX_EMAIL_ATTACHMENT_NAME_CHARS, MAX_EMAIL_ATTACHMENT_PATH_CHARS, MAX_EMAIL_ATTACHMENTS_PER_READ,
+    MAX_EMAIL_BODY_CHARS, MAX_EMAIL_MESSAGE_ID_CHARS, MAX_EMAIL_MESSAGES_PER_READ, MAX_EMAIL_SUBJECT_CHARS,
 };
 pub use repo::live::{AgentPresence, MAX_LIVE_ROWS};
 pub use repo::orders::MAX_ORDER_NUMBER_CHARS;

@@ -44,6 +44,7 @@ mod api;
 mod authrepo;
 pub mod chat_ws;
 pub mod email_reply;
+mod email_thread;
 mod guard;
 mod hashing;
 pub mod ivr_flows;
@@ -96,6 +97,9 @@ pub struct WebConfig {
     /// Where recording files live (`Recording::path` is relative to it); `None`: downloads are 404.
     pub recordings_dir: Option<std::path::PathBuf>,
     /// Event-stream limits.
+    /// Where the email channel writes kept attachments (`/api/contacts/{id}/email/attachments/*`);
+    /// `None`: downloads answer 404.
+    pub email_attachments_dir: Option<std::path::PathBuf>,
     pub events: EventStreamLimits,
     /// The org's offset from UTC in minutes, for report days and hours (Asia/Shanghai: 480).
     pub report_utc_offset_minutes: i32,
@@ -147,6 +151,7 @@ impl WebConfig {
             password_queue_timeout_ms: 5_000,
             recordings_dir: None,
             events: EventStreamLimits::default(),
+            email_attachments_dir: None,
             report_utc_offset_minutes: 480,
             recording_keys: std::sync::Arc::new(recordings::Keyring::none()),
         }

@@ -210,6 +210,9 @@ fn operation(r: &Route) -> Value {
             json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}),
         );
     }
+    if r.path.contains("{attachment_id}") {
+        params.push(json!({"name": "attachment_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));
+    }
     for (name, description) in query_params(r.op_id) {
         params.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
     }
@@ -217,7 +220,9 @@ fn operation(r: &Route) -> Value {
     let mut responses = Map::new();
     responses.insert(
         "200".into(),
-        json!({"description": "success", "content": {"application/json": {"schema": {"type": "object"}}}}),
+        crate::email_thread::response_doc(r.op_id).unwrap_or_else(
+            || json!({"description": "success", "content": {"application/json": {"schema": {"type": "object"}}}}),
+        ),
     );
     for code in ["400", "401", "403", "404", "409", "413", "415", "422", "429"] {
         responses.insert(code.into(), problem.clone());

@@ -1,5 +1,5 @@
-//! The email channel's messages, inbound and outbound, on the contact that holds their thread.
-//! Migration 0009.
+//! The email channel's messages, inbound and outbound, on the contact that holds their thread
+//! (migration 0009), and their attachments, kept or refused (migration 0012).
 //!
 //! A message is keyed by (org, Message-ID without brackets): storing a redelivered message again
 //! answers `false` and changes nothing ([`Store::insert_email_message`]), and threading finds the
@@ -9,6 +9,7 @@
 //! without parsing.
 
 use model::{ContactId, OrgId, Timestamp};
+use uuid::Uuid;
 
 use crate::Store;
 use crate::error::StoreError;
@@ -29,6 +30,17 @@ pub const MAX_EMAIL_SUBJECT_CHARS: usize = 2_000;
 pub const MAX_EMAIL_BODY_CHARS: usize = 1_000_000;
 /// Most messages one listing returns.
 pub const MAX_EMAIL_MESSAGES_PER_READ: u32 = 1_000;
+/// Most attachments one listing returns.
+pub const MAX_EMAIL_ATTACHMENTS_PER_READ: u32 = 5_000;
+/// Longest attachment file name kept, in characters.
+pub const MAX_EMAIL_ATTACHMENT_NAME_CHARS: usize = 255;
+/// Longest stored attachment path (relative to the attachments directory), in characters.
+pub const MAX_EMAIL_ATTACHMENT_PATH_CHARS: usize = 512;
+
+const ATTACHMENTS: &str = "email_attachments";
+const ATTACHMENT: &str = "email attachment";
+const ATTACHMENT_COLS: &str = "org_id, attachment_id, message_id, contact_id, part_index, filename, content_type, \
+                               size_bytes, sha256, storage_path, refused_reason, at_ms";
 
 /// Whether we received or sent a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,7 +125,149 @@ fn from_row(r: &RowReader<'_>) -> Result<EmailMessage, StoreError> {
     })
 }
 
+/// What became of an attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentFate {
+    /// Kept: its file, relative to the attachments directory, and the hex SHA-256 of its bytes.
+    Stored { path: String, sha256: String },
+    /// Not kept (a limit or the type lists), with the reason for a person.
+    Refused { reason: String },
+}
+
+/// One attachment part of a stored email message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAttachment {
+    pub org: OrgId,
+    pub id: Uuid,
+    /// The message's Message-ID, without brackets.
+    pub message_id: String,
+    pub contact: ContactId,
+    /// 0, 1, 2, ... in the order of the message's attachment parts.
+    pub part_index: u32,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub fate: AttachmentFate,
+    pub at: Timestamp,
+}
+
+fn attachment_values(a: &EmailAttachment) -> Result<Vec<Value>, StoreError> {
+    let invalid = |reason: String| StoreError::InvalidInput { what: ATTACHMENT, reason };
+    let (sha256, path, refused) = match &a.fate {
+        AttachmentFate::Stored { path, sha256 } => {
+            let relative = !path.is_empty()
+                && path.chars().count() <= MAX_EMAIL_ATTACHMENT_PATH_CHARS
+                && !path.starts_with('/')
+                && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+            if !relative {
+                return Err(invalid(format!("storage path {path:?} is not a relative path")));
+            }
+            if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid("sha256 must be 64 hex digits".into()));
+            }
+            (Some(sha256.clone()), Some(path.clone()), None)
+        }
+        AttachmentFate::Refused { reason } => (None, None, Some(cut(reason, 1_000))),
+    };
+    Ok(vec![
+        Value::from(a.org.to_string()),
+        Value::from(a.id.to_string()),
+        Value::from(a.message_id.clone()),
+        Value::from(a.contact.to_string()),
+        Value::from(i64::from(a.part_index)),
+        Value::from(a.filename.as_deref().map(|f| cut(f, MAX_EMAIL_ATTACHMENT_NAME_CHARS))),
+        Value::from(cut(&a.content_type, 255)),
+        Value::from(sql::to_i64(ATTACHMENT, a.size_bytes)?),
+        Value::from(sha256),
+        Value::from(path),
+        Value::from(refused),
+        Value::from(a.at.unix_ms()),
+    ])
+}
+
+fn attachment_from_row(r: &RowReader<'_>) -> Result<EmailAttachment, StoreError> {
+    let fate = match (r.opt_text("storage_path")?, r.opt_text("sha256")?, r.opt_text("refused_reason")?) {
+        (Some(path), Some(sha256), None) => AttachmentFate::Stored { path, sha256 },
+        (None, None, Some(reason)) => AttachmentFate::Refused { reason },
+        _ => return Err(r.invalid("storage_path", "an attachment is either stored (path and sha256) or refused")),
+    };
+    let id = r.text("attachment_id")?;
+    Ok(EmailAttachment {
+        org: r.parse("org_id")?,
+        id: Uuid::parse_str(&id).map_err(|_| r.invalid("attachment_id", format!("{id:?} is not a UUID")))?,
+        message_id: r.text("message_id")?,
+        contact: r.parse("contact_id")?,
+        part_index: r.uint("part_index")?,
+        filename: r.opt_text("filename")?,
+        content_type: r.text("content_type")?,
+        size_bytes: r.uint("size_bytes")?,
+        fate,
+        at: r.time("at_ms")?,
+    })
+}
+
 impl Store {
+    /// Stores a message with its attachments in one transaction: all or nothing. `false`, and
+    /// nothing written, when a message with its Message-ID is already stored in the org (a
+    /// redelivery: its attachments were stored with it the first time).
+    pub async fn insert_email_message_with_attachments(
+        &self,
+        m: &EmailMessage,
+        attachments: &[EmailAttachment],
+    ) -> Result<bool, StoreError> {
+        let message = values(m)?;
+        let rows = attachments.iter().map(attachment_values).collect::<Result<Vec<_>, _>>()?;
+        if attachments.iter().any(|a| a.org != m.org || a.message_id != m.message_id || a.contact != m.contact) {
+            return Err(StoreError::InvalidInput {
+                what: ATTACHMENT,
+                reason: "an attachment names another message, contact or org".into(),
+            });
+        }
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| StoreError::from_query(MESSAGE, e))?;
+        let sql = format!("INSERT INTO {MESSAGES} ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        match sql::execute(&mut tx, self.backend, MESSAGE, &sql, message).await {
+            Ok(_) => {}
+            // Dropping the transaction rolls it back.
+            Err(StoreError::Conflict { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        let sql = format!("INSERT INTO {ATTACHMENTS} ({ATTACHMENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        for row in rows {
+            sql::execute(&mut tx, self.backend, ATTACHMENT, &sql, row).await?;
+        }
+        tx.commit().await.map_err(|e| StoreError::from_query(MESSAGE, e))?;
+        Ok(true)
+    }
+
+    /// A contact's attachments (kept and refused), by message and part, at most `max_rows`
+    /// (capped at [`MAX_EMAIL_ATTACHMENTS_PER_READ`]).
+    pub async fn list_email_attachments(
+        &self,
+        org: OrgId,
+        contact: ContactId,
+        max_rows: u32,
+    ) -> Result<Vec<EmailAttachment>, StoreError> {
+        let limit = max_rows.min(MAX_EMAIL_ATTACHMENTS_PER_READ);
+        let sql = format!(
+            "SELECT {ATTACHMENT_COLS} FROM {ATTACHMENTS} WHERE org_id = ? AND contact_id = ? \
+             ORDER BY at_ms, message_id, part_index LIMIT {limit}"
+        );
+        let args = vec![Value::from(org.to_string()), Value::from(contact.to_string())];
+        let mut conn = self.conn().await?;
+        let rows = sql::fetch_all(&mut conn, self.backend, ATTACHMENT, &sql, args).await?;
+        rows.iter().map(|r| attachment_from_row(&RowReader::new(r, ATTACHMENTS))).collect()
+    }
+
+    /// One attachment of the org.
+    pub async fn get_email_attachment(&self, org: OrgId, id: Uuid) -> Result<Option<EmailAttachment>, StoreError> {
+        let sql = format!("SELECT {ATTACHMENT_COLS} FROM {ATTACHMENTS} WHERE org_id = ? AND attachment_id = ?");
+        let args = vec![Value::from(org.to_string()), Value::from(id.to_string())];
+        let mut conn = self.conn().await?;
+        let row = sql::fetch_optional(&mut conn, self.backend, ATTACHMENT, &sql, args).await?;
+        row.map(|r| attachment_from_row(&RowReader::new(&r, ATTACHMENTS))).transpose()
+    }
+
     /// Stores one message; `false` when a message with its Message-ID is already stored in the org.
     pub async fn insert_email_message(&self, m: &EmailMessage) -> Result<bool, StoreError> {
         let sql = format!("INSERT INTO {MESSAGES} ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");

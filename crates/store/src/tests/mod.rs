@@ -56,6 +56,7 @@ store_suite! {
     auth::session_round_trips_is_touched_and_ended,
     auth::user_sessions_end_together_and_expired_ones_are_swept,
     auth::api_token_is_found_by_digest_listed_and_revoked_once,
+    email::a_message_is_stored_with_its_attachments_whole_and_a_redelivery_writes_nothing,
     auth::duplicate_token_digest_conflicts,
     auth::audit_log_lists_newest_first_in_pages,
     auth::another_orgs_sign_in_records_are_never_returned,

@@ -12,7 +12,7 @@ mod directory;
 mod library;
 mod meta;
 mod qa;
-mod recordings;
+pub(crate) mod recordings;
 mod reports;
 mod search;
 mod session;
@@ -114,6 +114,8 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "email_reply" => on(filter, crate::email_reply::reply),
         "wechat_handshake" => on(filter, crate::wechat::handshake),
         "wechat_callback" => on(filter, crate::wechat::receive),
+        "email_messages" => on(filter, crate::email_thread::messages),
+        "download_email_attachment" => on(filter, crate::email_thread::download_attachment),
         "chat_typing" => on(filter, crate::chat_ws::desk::typing),
         "chat_read" => on(filter, crate::chat_ws::desk::read),
         "reject_offer" => on(filter, crate::live::ops::reject),

@@ -209,7 +209,7 @@ fn sealed_chunks(
 }
 
 /// `len` bytes of `file` from its current position, in chunks of at most [`STREAM_CHUNK_BYTES`].
-fn chunks(
+pub(crate) fn chunks(
     file: tokio::fs::File,
     len: u64,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
