@@ -166,6 +166,9 @@ struct DemoAgent {
     skills: &'static [(&'static str, i64)],
     languages: &'static [&'static str],
     queues: &'static [(&'static str, u8)],
+    /// Takes chats and emails while on a call (one call, three chats, two emails at once);
+    /// the others' call blocks new chats and emails.
+    blended: bool,
 }
 
 const AGENTS: [DemoAgent; 6] = [
@@ -175,6 +178,7 @@ const AGENTS: [DemoAgent; 6] = [
         skills: &[("general_support", 8), ("zh", 10), ("en", 6)],
         languages: &["zh-CN", "en"],
         queues: &[("general", 0)],
+        blended: true,
     },
     DemoAgent {
         ext: "1002",
@@ -182,6 +186,7 @@ const AGENTS: [DemoAgent; 6] = [
         skills: &[("general_support", 6), ("tech_support", 4), ("zh", 10)],
         languages: &["zh-CN"],
         queues: &[("general", 0), ("tech_support", 1)],
+        blended: false,
     },
     DemoAgent {
         ext: "1003",
@@ -189,6 +194,7 @@ const AGENTS: [DemoAgent; 6] = [
         skills: &[("tech_support", 9), ("zh", 9), ("en", 8)],
         languages: &["zh-CN", "en"],
         queues: &[("tech_support", 0)],
+        blended: false,
     },
     DemoAgent {
         ext: "1004",
@@ -196,6 +202,7 @@ const AGENTS: [DemoAgent; 6] = [
         skills: &[("tech_support", 7), ("general_support", 5), ("zh", 10)],
         languages: &["zh-CN"],
         queues: &[("tech_support", 0), ("general", 1)],
+        blended: false,
     },
     DemoAgent {
         ext: "1005",
@@ -203,6 +210,7 @@ const AGENTS: [DemoAgent; 6] = [
         skills: &[("premium_support", 9), ("general_support", 7), ("zh", 10), ("en", 9)],
         languages: &["zh-CN", "en"],
         queues: &[("premium_support", 0), ("general", 1)],
+        blended: false,
     },
     DemoAgent {
         ext: "1006",
@@ -210,6 +218,7 @@ const AGENTS: [DemoAgent; 6] = [
         skills: &[("premium_support", 7), ("general_support", 6), ("en", 10), ("zh", 7)],
         languages: &["en", "zh-CN"],
         queues: &[("premium_support", 0), ("general", 1)],
+        blended: false,
     },
 ];
 
@@ -253,7 +262,11 @@ fn people(now: Timestamp, queues: &[Queue]) -> (Vec<DemoUser>, Vec<Agent>) {
                 })
                 .collect(),
             languages: a.languages.iter().map(|l| parse(Language::parse(l))).collect(),
-            capacity: ChannelCapacity::default(),
+            capacity: if a.blended {
+                ChannelCapacity { voice_blocks_others: false, ..ChannelCapacity::default() }
+            } else {
+                ChannelCapacity::default()
+            },
             queues: a
                 .queues
                 .iter()
@@ -422,6 +435,15 @@ mod tests {
         let (a, b) = (data(), data());
         assert_eq!(a.customers, b.customers);
         assert_eq!(a.agents, b.agents);
+    }
+
+    #[test]
+    fn agent_1001_holds_a_call_three_chats_and_two_emails_at_once() {
+        let d = data();
+        let cap = d.agents[0].capacity;
+        assert_eq!(d.agents[0].extension.as_str(), "1001");
+        assert_eq!((cap.voice, cap.chat, cap.email, cap.voice_blocks_others), (1, 3, 2, false));
+        assert!(d.agents[1..].iter().all(|a| a.capacity.voice_blocks_others), "the others' calls block");
     }
 
     #[test]
