@@ -1,6 +1,10 @@
-// The agent desktop: state with time in state, the ringing offer with accept / reject and a
-// countdown, the screen-pop (profile, VIP tier, orders, past contacts, open tickets), end and
-// transfer, and wrap-up (disposition, notes, ticket) with its countdown. Live over /api/events.
+// The agent desktop: state with time in state, and every contact the agent holds at once (a call,
+// chats and emails, as the agent's channel capacity allows) as tabs. Each contact has its own
+// pane: the screen-pop (profile, VIP tier, orders, past contacts, open tickets), call controls for
+// a call, the chat pane for a chat, the thread and a reply box for an email, and its own wrap-up
+// (disposition, notes, ticket) with its countdown. A new offer rings (accept / reject, countdown)
+// above whatever is open. What the agent typed in a tab is kept when switching tabs. Live over
+// /api/events.
 "use strict";
 
 (function () {
@@ -9,14 +13,23 @@
 
   const DISPOSITIONS = ["resolved", "follow_up", "escalated", "complaint", "sales_lead", "wrong_number"];
   const AWAY_REASONS = ["break", "lunch", "training", "meeting"];
+  // Most contacts the desktop keeps at once (the ACD's per-channel limit is 20; four channels).
+  const MAX_CONTACTS = 80;
+  const CHAT_POLL_MS = 1000;
+  const CHAT_TYPING_EVERY_MS = 2000;
+  // Most chat messages kept in a tab's log (older ones are dropped from the page, not the server).
+  const MAX_CHAT_MESSAGES = 500;
 
   const S = {
     agent: null, // my agent record
     queues: {}, // id -> queue
     state: { state: "offline", reason: null, since_ms: null },
-    offer: null, // {contact, queue, channel, from_address, customer, ring_timeout_ms, until}
-    active: null, // {contact, queue, customer, phase: "connected"|"wrap_up", wrapUntil, saved}
-    pop: null, // {customer, orders, contacts, tickets}
+    // contact id -> {contact, queue, channel, from_address, customer, callback, phase:
+    // "ringing"|"connected"|"wrap_up", until, answeredAt, wrapUntil, wrapMs, saved, call, pop,
+    // draft (what was typed in its pane), chat (its chat log), email (its thread)}
+    contacts: new Map(),
+    current: null, // the contact whose pane shows
+    accepting: null, // the contact the agent just clicked Accept on (its tab opens when answered)
     targets: { queues: [], agents: [] },
     queueStats: {},
   };
@@ -58,6 +71,8 @@
     </section>
 
     <div class="desk-main">
+      <nav class="contact-tabs" id="contact-tabs" role="tablist" aria-label="contacts" hidden></nav>
+
       <section class="card" id="idle">
         <div class="empty">
           <div class="empty-icon" aria-hidden="true"></div>
@@ -115,12 +130,14 @@
             <span class="muted small" data-i18n="desk.talk_time">Talk time</span> <strong class="mono" id="talk-timer">0:00</strong>
             <select id="transfer-target" aria-label="transfer"></select>
             <button type="button" id="transfer" data-i18n="desk.transfer">Transfer</button>
-            <button type="button" id="consult" data-i18n="desk.consult">Consult</button>
-            <button type="button" id="consult-complete" class="primary" data-i18n="desk.consult_complete" hidden>Complete transfer</button>
-            <button type="button" id="consult-cancel" data-i18n="desk.consult_cancel" hidden>Cancel consult</button>
-            <button type="button" id="hold" data-i18n="desk.hold" aria-pressed="false">Hold</button>
-            <button type="button" id="pause-rec" data-i18n="desk.pause_rec" aria-pressed="false">Pause recording</button>
-            <span class="badge" id="call-state" role="status" hidden></span>
+            <span class="voice-only">
+              <button type="button" id="consult" data-i18n="desk.consult">Consult</button>
+              <button type="button" id="consult-complete" class="primary" data-i18n="desk.consult_complete" hidden>Complete transfer</button>
+              <button type="button" id="consult-cancel" data-i18n="desk.consult_cancel" hidden>Cancel consult</button>
+              <button type="button" id="hold" data-i18n="desk.hold" aria-pressed="false">Hold</button>
+              <button type="button" id="pause-rec" data-i18n="desk.pause_rec" aria-pressed="false">Pause recording</button>
+              <span class="badge" id="call-state" role="status" hidden></span>
+            </span>
             <button type="button" class="danger" id="end" data-i18n="desk.end">End</button>
           </div>
         </header>
@@ -150,6 +167,18 @@
         </form>
       </section>
 
+      <section class="card emailpane" id="emailpane" hidden>
+        <header class="contact-head"><h3 id="email-subject" data-i18n="email.title">Email</h3>
+          <span class="muted small" id="email-status" role="status"></span></header>
+        <div class="email-thread" id="email-thread"></div>
+        <form id="email-form" class="email-form">
+          <label><span data-i18n="email.reply">Reply</span>
+            <textarea id="email-reply" rows="6" maxlength="100000" data-i18n-placeholder="email.reply_hint"></textarea></label>
+          <div class="form-actions">
+            <button type="submit" class="primary" id="email-send" data-i18n="email.send">Send reply</button>
+          </div>
+        </form>
+      </section>
     </div>
 
     <aside class="card side">
@@ -160,6 +189,89 @@
       <dl class="kv" id="my-today"></dl>
     </aside>
   </div>`;
+
+  // ---- The contacts I hold ---------------------------------------------------------------------
+  const cur = () => (S.current ? S.contacts.get(S.current) || null : null);
+  const ringing = () => {
+    const c = cur();
+    if (c && c.phase === "ringing") return c;
+    for (const x of S.contacts.values()) if (x.phase === "ringing") return x;
+    return null;
+  };
+  const PHASE_KEYS = { ringing: "desk.phase_ringing", connected: "desk.phase_connected", wrap_up: "desk.phase_wrap_up" };
+  // A chat or an email in progress is "active", not "on a call".
+  const phaseKey = (c) => (c.phase === "connected" && c.channel !== "voice" ? "desk.phase_active" : PHASE_KEYS[c.phase]);
+  const emptyDraft = () => ({
+    chat: "", email: "", notes: "", disposition: DISPOSITIONS[0], ticketMode: "none", ticketSubject: "",
+    ticketPriority: "normal", ticketPick: "", ticketStatus: "open", transfer: "",
+  });
+
+  // The one entry for `id`, created with what is known.
+  function entry(id, fields) {
+    let c = S.contacts.get(id);
+    if (!c) {
+      if (S.contacts.size >= MAX_CONTACTS) return null;
+      c = { contact: id, queue: null, channel: null, from_address: "", customer: null, phase: "ringing", pop: null, draft: emptyDraft() };
+      S.contacts.set(id, c);
+    }
+    Object.assign(c, fields || {});
+    return c;
+  }
+
+  // The typed text of the pane on screen goes back to its contact's draft.
+  function saveDraft() {
+    const c = cur();
+    if (!c) return;
+    Object.assign(c.draft, {
+      chat: $("#chat-input").value, email: $("#email-reply").value, notes: $("#notes").value,
+      disposition: $("#disposition").value, ticketMode: $("#ticket-mode").value, ticketSubject: $("#ticket-subject").value,
+      ticketPriority: $("#ticket-priority").value, ticketPick: $("#ticket-pick").value, ticketStatus: $("#ticket-status").value,
+      transfer: $("#transfer-target").value,
+    });
+  }
+
+  function loadDraft(c) {
+    const d = c ? c.draft : emptyDraft();
+    $("#chat-input").value = d.chat;
+    $("#email-reply").value = d.email;
+    $("#notes").value = d.notes;
+    $("#disposition").value = d.disposition;
+    $("#ticket-mode").value = d.ticketMode;
+    $("#ticket-subject").value = d.ticketSubject;
+    $("#ticket-priority").value = d.ticketPriority;
+    $("#ticket-status").value = d.ticketStatus;
+    $("#ticket-create").hidden = d.ticketMode !== "create";
+    $("#ticket-update").hidden = d.ticketMode !== "update";
+  }
+
+  function select(id) {
+    if (id === S.current) return;
+    saveDraft();
+    S.current = id;
+    const c = cur();
+    loadDraft(c);
+    if (c && c.chat) c.chat.unread = 0;
+    renderAll();
+    if (c && c.channel === "chat") pollChat(c);
+    if (c && c.channel === "email") loadEmail(c);
+  }
+
+  // Drops a finished contact; the pane moves to another one (connected first).
+  function drop(id) {
+    const c = S.contacts.get(id);
+    if (!c) return;
+    S.contacts.delete(id);
+    if (S.current === id) {
+      S.current = null;
+      const all = [...S.contacts.values()].filter((x) => x.phase !== "ringing");
+      const next = all.find((x) => x.phase === "connected") || all[0];
+      if (next) {
+        S.current = next.contact;
+        loadDraft(next);
+      } else loadDraft(null);
+    }
+    renderAll();
+  }
 
   // ---- Rendering -------------------------------------------------------------------------------
   function renderState() {
@@ -175,22 +287,54 @@
   }
 
   const queueName = (id) => HL.queueLabel(S.queues[id]);
+  const customerName = (c) => (c.pop && c.pop.customer ? c.pop.customer.name : c.from_address || t("desk.unknown_customer"));
+
+  function renderAll() {
+    renderOffer();
+    renderTabs();
+    renderPop();
+    renderCall();
+  }
 
   function renderOffer() {
-    const o = S.offer;
+    const o = ringing();
     $("#ring").hidden = !o;
-    $("#idle").hidden = !!o || !!S.active;
+    $("#ring").dataset.contact = o ? o.contact : "";
+    $("#idle").hidden = S.contacts.size > 0;
     if (!o) return;
     // The countdown is right from the first frame (the ticker only refreshes it every 250 ms).
     $("#ring-countdown").textContent = Math.max(0, Math.ceil((o.until - Date.now()) / 1000));
-    const name = S.pop && S.pop.customer && S.pop.customer.id === o.customer ? S.pop.customer.name : o.from_address || t("desk.unknown_customer");
-    $("#ring-title").textContent = name;
-    const vip = S.pop && S.pop.customer && S.pop.customer.id === o.customer ? S.pop.customer.vip : null;
+    $("#ring-title").textContent = customerName(o);
+    const vip = o.pop && o.pop.customer ? o.pop.customer.vip : null;
     $("#ring-meta").innerHTML =
       `<span class="chip">${esc(HL.word("channel", o.channel))}</span> <span class="chip">${esc(queueName(o.queue))}</span>` +
       (vip ? ` <span class="vip" data-tier="${esc(vip)}">${esc(HL.word("vip", vip))}</span>` : "") +
       (o.callback ? ` <span class="chip" >${esc(t("desk.callback"))}</span>` : "") +
       ` <span class="mono">${esc(o.from_address || "")}</span>`;
+  }
+
+  // One tab per contact: channel, customer, phase and its own timer (ring, talk or wrap-up).
+  function renderTabs() {
+    const nav = $("#contact-tabs");
+    nav.hidden = S.contacts.size === 0;
+    nav.innerHTML = [...S.contacts.values()]
+      .map((c) => {
+        const on = c.contact === S.current;
+        const unread = c.chat && c.chat.unread ? `<span class="tab-unread" aria-label="unread">${c.chat.unread}</span>` : "";
+        return `<button type="button" class="contact-tab${on ? " current" : ""}" role="tab" aria-selected="${on}" data-contact="${esc(c.contact)}" data-channel="${esc(c.channel || "")}" data-phase="${esc(c.phase)}">
+          <span class="chip">${esc(HL.word("channel", c.channel))}</span>
+          <span class="tab-name">${esc(customerName(c))}</span>
+          <span class="tab-phase muted small">${esc(t(phaseKey(c)))}</span>
+          <span class="tab-timer mono small">${esc(tabTimer(c))}</span>${unread}
+        </button>`;
+      })
+      .join("");
+  }
+
+  function tabTimer(c) {
+    if (c.phase === "ringing") return Math.max(0, Math.ceil((c.until - Date.now()) / 1000)) + t("unit.s");
+    if (c.phase === "connected") return HL.clock(Date.now() - (c.answeredAt || Date.now()));
+    return HL.clock((c.wrapUntil || Date.now()) - Date.now());
   }
 
   function table(rows, cols, emptyKey) {
@@ -200,18 +344,25 @@
       .join("")}</tbody></table>`;
   }
 
+  // The pane of the current contact (a ringing one shows only in the ring card).
   function renderPop() {
-    const a = S.active;
-    syncChat();
+    const raw = cur();
+    const a = raw && raw.phase !== "ringing" ? raw : null;
     $("#contact").hidden = !a;
-    $("#idle").hidden = !!a || !!S.offer;
+    $("#contact").dataset.contact = a ? a.contact : "";
+    $("#contact").dataset.channel = a ? a.channel || "" : "";
     $("#wrapup").hidden = !(a && a.phase === "wrap_up");
     $("#controls").hidden = !(a && a.phase === "connected");
+    $("#chatpane").hidden = !(a && a.channel === "chat");
+    $("#emailpane").hidden = !(a && a.channel === "email");
+    $("#controls .voice-only").hidden = !(a && a.channel === "voice");
+    renderChatLog(a);
+    renderEmail(a);
     if (!a) return;
-    $("#contact-phase").textContent = t(a.phase === "connected" ? "desk.phase_connected" : "desk.phase_wrap_up") + " · " + queueName(a.queue);
-    const p = S.pop || {};
+    $("#contact-phase").textContent = t(phaseKey(a)) + " · " + queueName(a.queue);
+    const p = a.pop || {};
     const c = p.customer;
-    $("#cust-name").textContent = c ? c.name : a.from_address || t("desk.unknown_customer");
+    $("#cust-name").textContent = customerName(a);
     const vip = $("#cust-vip");
     vip.dataset.tier = c ? c.vip : "normal";
     vip.textContent = c ? HL.word("vip", c.vip) : "";
@@ -250,12 +401,16 @@
     ], "pop.no_history");
     const pick = $("#ticket-pick");
     pick.innerHTML = open.map((x) => `<option value="${esc(x.id)}">#${esc(x.number)} ${esc(x.subject)}</option>`).join("");
+    if (a.draft.ticketPick) pick.value = a.draft.ticketPick;
+    $("#wrap-note").textContent = a.phase === "wrap_up" && a.wrapUntil <= Date.now() && !a.saved ? t("wrap.time_up") : "";
     renderTargets();
+    tick();
   }
 
-  // Hold, recording pause and consult of the live call, as the last call_updated said.
+  // Hold, recording pause and consult of the current call, as the last call_updated said.
   function renderCall() {
-    const c = (S.active && S.active.call) || {};
+    const a = cur();
+    const c = (a && a.call) || {};
     const toggle = (id, on, onKey, offKey) => {
       const b = $(id);
       b.dataset.i18n = on ? onKey : offKey;
@@ -280,6 +435,8 @@
 
   function renderTargets() {
     const sel = $("#transfer-target");
+    const a = cur();
+    const keep = a ? a.draft.transfer : "";
     const opts = [`<option value="" disabled selected>${esc(t("desk.transfer_to"))}</option>`];
     opts.push(`<optgroup label="${esc(t("desk.to_queue"))}">` +
       S.targets.queues.map((q) => `<option value="queue:${esc(q.id)}">${esc(queueName(q.id))}</option>`).join("") + "</optgroup>");
@@ -287,6 +444,7 @@
     opts.push(`<optgroup label="${esc(t("desk.to_expert"))}">` +
       others.map((x) => `<option value="agent:${esc(x.agent)}">${esc(x.display_name)} (${esc(x.extension)}) · ${esc(HL.word("state", x.state))}</option>`).join("") + "</optgroup>");
     sel.innerHTML = opts.join("");
+    if (keep && [...sel.options].some((o) => o.value === keep)) sel.value = keep;
   }
 
   function renderQueues() {
@@ -304,32 +462,36 @@
 
   function tick() {
     if (S.state.since_ms != null) $("#state-timer").textContent = HL.clock(HL.now() - S.state.since_ms);
-    if (S.offer) {
-      const left = Math.max(0, Math.ceil((S.offer.until - Date.now()) / 1000));
-      $("#ring-countdown").textContent = left;
+    const o = ringing();
+    if (o) $("#ring-countdown").textContent = Math.max(0, Math.ceil((o.until - Date.now()) / 1000));
+    for (const el of document.querySelectorAll("#contact-tabs .contact-tab")) {
+      const c = S.contacts.get(el.dataset.contact);
+      if (c) el.querySelector(".tab-timer").textContent = tabTimer(c);
     }
-    if (S.active && S.active.phase === "connected" && S.active.answeredAt) $("#talk-timer").textContent = HL.clock(Date.now() - S.active.answeredAt);
-    if (S.active && S.active.phase === "wrap_up" && S.active.wrapUntil) {
-      const left = S.active.wrapUntil - Date.now();
+    const a = cur();
+    if (a && a.phase === "connected" && a.answeredAt) $("#talk-timer").textContent = HL.clock(Date.now() - a.answeredAt);
+    if (a && a.phase === "wrap_up" && a.wrapUntil) {
+      const left = a.wrapUntil - Date.now();
       $("#wrap-countdown").textContent = HL.clock(left);
-      const total = S.active.wrapMs || 1;
+      const total = a.wrapMs || 1;
       $("#wrap-progress").style.width = Math.max(0, Math.min(100, (left / total) * 100)) + "%";
       $("#wrapup").classList.toggle("late", left <= 0);
-      if (left <= 0 && !S.active.saved) $("#wrap-note").textContent = t("wrap.time_up");
+      if (left <= 0 && !a.saved) $("#wrap-note").textContent = t("wrap.time_up");
     }
   }
 
   // ---- Data ------------------------------------------------------------------------------------
-  async function loadPop(customerId, from) {
+  async function loadPop(c) {
+    let pop;
     try {
       let customer = null;
-      if (customerId) customer = await HL.get("/api/customers/" + customerId);
-      else if (from && /^\+?\d{5,}$/.test(from)) {
-        const found = await HL.get("/api/customers?phone=" + encodeURIComponent(from));
+      if (c.customer) customer = await HL.get("/api/customers/" + c.customer);
+      else if (c.from_address && /^\+?\d{5,}$/.test(c.from_address)) {
+        const found = await HL.get("/api/customers?phone=" + encodeURIComponent(c.from_address));
         customer = found.items[0] || null;
       }
       if (!customer) {
-        S.pop = { customer: null, orders: [], contacts: [], tickets: [] };
+        pop = { customer: null, orders: [], contacts: [], tickets: [] };
       } else {
         const id = customer.id;
         const [orders, contacts, tickets] = await Promise.all([
@@ -337,14 +499,17 @@
           HL.get(`/api/customers/${id}/contacts?limit=20`),
           HL.get(`/api/customers/${id}/tickets?limit=20`),
         ]);
-        S.pop = { customer, orders: orders.items, contacts: contacts.items, tickets: tickets.items };
+        pop = { customer, orders: orders.items, contacts: contacts.items, tickets: tickets.items };
       }
     } catch (e) {
-      S.pop = { customer: null, orders: [], contacts: [], tickets: [] };
+      pop = { customer: null, orders: [], contacts: [], tickets: [] };
       HL.fail(e);
     }
+    if (S.contacts.get(c.contact) !== c) return; // finished meanwhile
+    c.pop = pop;
     renderOffer();
-    renderPop();
+    renderTabs();
+    if (S.current === c.contact) renderPop();
   }
 
   async function loadTargets() {
@@ -357,87 +522,125 @@
   }
 
   function startOffer(f) {
-    S.offer = {
-      contact: f.contact, queue: f.queue, channel: f.channel, from_address: f.from_address,
-      customer: f.customer, callback: f.callback, until: Date.now() + f.ring_timeout_ms,
-    };
+    const known = S.contacts.get(f.contact);
+    if (known && known.phase !== "ringing") return;
+    const c = entry(f.contact, {
+      queue: f.queue, channel: f.channel, from_address: f.from_address, customer: f.customer, callback: f.callback,
+      phase: "ringing", until: Date.now() + f.ring_timeout_ms,
+    });
+    if (!c) return;
     renderOffer();
-    loadPop(f.customer, f.from_address);
+    renderTabs();
+    loadPop(c);
   }
 
-  function startActive(contact, queue, phase, extra) {
-    const o = S.offer && S.offer.contact === contact ? S.offer : null;
-    S.active = Object.assign({ contact, queue, phase, channel: o ? o.channel : null, from_address: o ? o.from_address : "", customer: o ? o.customer : null, answeredAt: Date.now() }, extra || {});
-    if (o) S.offer = null;
-    renderOffer();
-    renderPop();
-    renderCall();
+  function startActive(id, queue, extra) {
+    const c = entry(id, Object.assign({ phase: "connected", answeredAt: Date.now() }, extra || {}));
+    if (!c) return;
+    if (queue) c.queue = queue;
+    if (S.current === null || S.accepting === id || (cur() && cur().phase === "ringing")) select(id);
+    if (S.accepting === id) S.accepting = null;
+    if (!c.pop) loadPop(c);
+    if (c.channel === "chat") pollChat(c);
+    if (c.channel === "email") loadEmail(c);
+    renderAll();
     loadTargets();
   }
 
-  function startWrapUp(contact) {
-    if (!S.active || S.active.contact !== contact) startActive(contact, null, "wrap_up");
-    const q = S.queues[S.active.queue];
+  function startWrapUp(id) {
+    const c = S.contacts.get(id) || entry(id, { phase: "connected" });
+    if (!c || c.phase === "wrap_up") return;
+    const q = S.queues[c.queue];
     const wrapMs = q ? q.wrap_up_ms : 30000;
-    Object.assign(S.active, { phase: "wrap_up", wrapMs, wrapUntil: Date.now() + wrapMs, saved: false });
-    $("#wrap-note").textContent = "";
-    $("#notes").value = "";
-    $("#ticket-mode").value = "none";
-    $("#ticket-create").hidden = $("#ticket-update").hidden = true;
-    $("#ticket-subject").value = "";
-    renderPop();
+    Object.assign(c, { phase: "wrap_up", wrapMs, wrapUntil: Date.now() + wrapMs, saved: false });
+    if (S.current === null) select(id);
+    renderAll();
   }
 
   // Resumes a contact found in a snapshot (page reload while working).
   async function resume(contactId) {
-    if ((S.active && S.active.contact === contactId) || (S.offer && S.offer.contact === contactId)) return;
+    if (S.contacts.has(contactId)) return;
     try {
       const c = await HL.get("/api/contacts/" + contactId);
+      if (S.contacts.has(contactId)) return;
+      const base = { queue: c.queue_id, channel: c.channel, from_address: c.from, customer: c.customer_id };
       if (c.status === "connected") {
-        S.active = { contact: c.id, queue: c.queue_id, phase: "connected", channel: c.channel, from_address: c.from, customer: c.customer_id, answeredAt: c.answered_at_ms ? c.answered_at_ms - HL.skewMs : Date.now() };
+        startActive(c.id, c.queue_id, Object.assign(base, { answeredAt: c.answered_at_ms ? c.answered_at_ms - HL.skewMs : Date.now() }));
       } else if (c.status === "wrap_up" || c.status === "ended") {
-        S.active = { contact: c.id, queue: c.queue_id, phase: "connected", from_address: c.from, customer: c.customer_id };
+        entry(c.id, Object.assign(base, { phase: "connected" }));
         startWrapUp(c.id);
-      } else return;
-      renderPop();
-      loadPop(c.customer_id, c.from);
-      loadTargets();
+        loadPop(S.contacts.get(c.id));
+      }
     } catch (_) {
       /* not visible yet: the next event will tell */
     }
   }
 
-  // ---- Chat pane: the chat contact in my hands, polled while it is ----------------------------
-  const CHAT = { contact: null, after: 0, timer: null, readSent: 0, typedAt: 0 };
-  const CHAT_POLL_MS = 1000;
-  const CHAT_TYPING_EVERY_MS = 2000;
+  // ---- Chat: every chat I hold is polled; the tab on screen shows its log and marks it read -----
+  function chatState(c) {
+    if (!c.chat) c.chat = { after: 0, messages: [], readSent: 0, readSeq: 0, typing: false, unread: 0, typedAt: 0, busy: false };
+    return c.chat;
+  }
 
-  function syncChat() {
-    const c = S.active && S.active.channel === "chat" ? S.active.contact : null;
-    $("#chatpane").hidden = !c;
-    if (c === CHAT.contact) return;
-    clearInterval(CHAT.timer);
-    Object.assign(CHAT, { contact: c, after: 0, timer: null, readSent: 0 });
-    $("#chat-log").innerHTML = "";
-    if (c) {
-      pollChat();
-      CHAT.timer = setInterval(pollChat, CHAT_POLL_MS);
+  async function pollChat(c) {
+    const ch = chatState(c);
+    if (ch.busy || c.phase === "ringing") return;
+    ch.busy = true;
+    let v;
+    try {
+      v = await HL.get(`/api/contacts/${c.contact}/chat?after=${ch.after}`);
+    } catch (_) {
+      return; /* the next poll tries again */
+    } finally {
+      ch.busy = false;
+    }
+    if (S.contacts.get(c.contact) !== c) return;
+    let fresh = 0;
+    for (const m of v.messages) {
+      if (m.seq <= ch.after) continue;
+      ch.messages.push(m);
+      ch.after = m.seq;
+      if (m.from === "customer") fresh++;
+    }
+    if (ch.messages.length > MAX_CHAT_MESSAGES) ch.messages.splice(0, ch.messages.length - MAX_CHAT_MESSAGES);
+    ch.readSeq = v.customer_read_seq;
+    ch.typing = !!v.customer_typing;
+    const shown = S.current === c.contact;
+    if (!shown) {
+      if (fresh) {
+        ch.unread += fresh;
+        renderTabs();
+      }
+      return;
+    }
+    renderChatLog(c, fresh > 0 || v.messages.length > 0);
+    if (ch.after > ch.readSent) {
+      ch.readSent = ch.after;
+      HL.api("POST", `/api/contacts/${c.contact}/chat/read`, { up_to_seq: ch.after }).catch(() => {});
     }
   }
 
-  async function pollChat() {
-    const c = CHAT.contact;
-    if (!c) return;
-    let v;
-    try {
-      v = await HL.get(`/api/contacts/${c}/chat?after=${CHAT.after}`);
-    } catch (_) {
-      return; /* the next poll tries again */
-    }
-    if (c !== CHAT.contact) return;
+  function pollAllChats() {
+    for (const c of S.contacts.values()) if (c.channel === "chat" && c.phase === "connected") pollChat(c);
+  }
+
+  // The chat log of `c` (or nothing): rows are added for new messages, read marks refreshed.
+  function renderChatLog(c, scroll) {
     const log = $("#chat-log");
-    for (const m of v.messages) {
-      if (m.seq <= CHAT.after) continue;
+    if (!c || c.channel !== "chat") {
+      log.innerHTML = "";
+      log.dataset.contact = "";
+      return;
+    }
+    const ch = chatState(c);
+    if (log.dataset.contact !== c.contact) {
+      log.innerHTML = "";
+      log.dataset.contact = c.contact;
+      scroll = true;
+    }
+    const last = log.lastElementChild ? Number(log.lastElementChild.dataset.seq) : 0;
+    for (const m of ch.messages) {
+      if (m.seq <= last) continue;
       const row = document.createElement("div");
       row.className = "chat-msg " + m.from;
       row.dataset.seq = m.seq;
@@ -448,48 +651,124 @@
       mark.className = "chat-mark muted small";
       row.append(text, mark);
       log.appendChild(row);
-      CHAT.after = m.seq;
     }
-    if (v.messages.length) log.scrollTop = log.scrollHeight;
     log.querySelectorAll(".chat-msg.agent").forEach((row) => {
-      row.querySelector(".chat-mark").textContent = Number(row.dataset.seq) <= v.customer_read_seq ? t("chat.read") : "";
+      row.querySelector(".chat-mark").textContent = Number(row.dataset.seq) <= ch.readSeq ? t("chat.read") : "";
     });
-    $("#chat-typing").hidden = !v.customer_typing;
-    if (CHAT.after > CHAT.readSent) {
-      CHAT.readSent = CHAT.after;
-      HL.api("POST", `/api/contacts/${c}/chat/read`, { up_to_seq: CHAT.after }).catch(() => {});
-    }
+    if (scroll) log.scrollTop = log.scrollHeight;
+    $("#chat-typing").hidden = !ch.typing;
   }
 
   async function sendChat(e) {
     e.preventDefault();
+    const c = cur();
     const input = $("#chat-input");
     const text = input.value.trim();
-    if (!text || !CHAT.contact) return;
+    if (!text || !c || c.channel !== "chat") return;
     const id = "d" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
     try {
-      await HL.api("POST", `/api/contacts/${CHAT.contact}/chat/messages`, { id, text });
-      input.value = "";
-      pollChat();
+      await HL.api("POST", `/api/contacts/${c.contact}/chat/messages`, { id, text });
+      if (S.current === c.contact) input.value = "";
+      c.draft.chat = "";
+      pollChat(c);
     } catch (err) {
       HL.fail(err);
     }
   }
 
   function chatTyping() {
-    if (!CHAT.contact || Date.now() - CHAT.typedAt < CHAT_TYPING_EVERY_MS) return;
-    CHAT.typedAt = Date.now();
-    HL.api("POST", `/api/contacts/${CHAT.contact}/chat/typing`).catch(() => {});
+    const c = cur();
+    if (!c || c.channel !== "chat") return;
+    const ch = chatState(c);
+    if (Date.now() - ch.typedAt < CHAT_TYPING_EVERY_MS) return;
+    ch.typedAt = Date.now();
+    HL.api("POST", `/api/contacts/${c.contact}/chat/typing`).catch(() => {});
+  }
+
+  // ---- Email: the thread and a reply box --------------------------------------------------------
+  // The thread comes from GET /api/contacts/{id}/email/messages; a server without that route (404)
+  // shows the contact's sender and a note instead, and the reply box still works.
+  async function loadEmail(c) {
+    const em = c.email || (c.email = { messages: null, missing: false, loading: false });
+    if (em.loading) return;
+    em.loading = true;
+    try {
+      const v = await HL.get(`/api/contacts/${c.contact}/email/messages`);
+      em.messages = (v && (v.items || v.messages)) || [];
+      em.missing = false;
+    } catch (e) {
+      if (e.status === 404 || e.status === 405) em.missing = true;
+      else HL.fail(e);
+      em.messages = em.messages || [];
+    } finally {
+      em.loading = false;
+    }
+    if (S.current === c.contact) renderEmail(c);
+  }
+
+  // An attachment: a download link when it was stored, its name and why when it was refused.
+  function att(c, a) {
+    const name = esc(a.filename || a.name || t("email.attachment"));
+    const size = a.size_bytes != null ? ` <span class="muted small">${esc(Math.max(1, Math.ceil(a.size_bytes / 1024)))} KB</span>` : "";
+    if (a.status === "refused") return `<li class="refused">📎 ${name}${size} <span class="muted small">${esc(t("email.refused"))}${a.refused_reason ? ": " + esc(a.refused_reason) : ""}</span></li>`;
+    const href = a.download || `/api/contacts/${c.contact}/email/attachments/${a.id}`;
+    return `<li><a class="email-attachment" href="${esc(href)}" download>📎 ${name}</a>${size}</li>`;
+  }
+
+  function renderEmail(c) {
+    const box = $("#email-thread");
+    if (!c || c.channel !== "email") {
+      box.innerHTML = "";
+      return;
+    }
+    const em = c.email || { messages: null };
+    const msgs = em.messages || [];
+    const subject = msgs.length ? msgs[0].subject : "";
+    $("#email-subject").textContent = subject || t("email.title");
+    $("#email-status").textContent = em.messages === null ? t("email.loading") : "";
+    if (em.missing) {
+      box.innerHTML = `<p class="muted small" id="email-no-thread">${esc(t("email.no_thread", { from: c.from_address || "—" }))}</p>`;
+      return;
+    }
+    box.innerHTML = msgs
+      .map((m) => {
+        const out = m.direction === "outbound" || m.direction === "out" || m.from_agent;
+        const body = m.text != null ? m.text : m.body_text != null ? m.body_text : m.body || "";
+        const when = m.at_ms || m.sent_at_ms || m.received_at_ms || m.created_at_ms;
+        const files = m.attachments || [];
+        return `<article class="email-msg ${out ? "outbound" : "inbound"}">
+          <header><strong>${esc(m.from || m.from_address || "")}</strong> <span class="muted small">${esc(HL.dateTime(when))}</span>
+          ${m.subject ? `<div class="small">${esc(m.subject)}</div>` : ""}</header>
+          <pre class="email-body">${esc(body)}</pre>
+          ${files.length ? `<ul class="email-attachments">${files.map((a) => att(c, a)).join("")}</ul>` : ""}
+        </article>`;
+      })
+      .join("");
+  }
+
+  async function sendEmail() {
+    const c = cur();
+    const text = $("#email-reply").value.trim();
+    if (!c || c.channel !== "email") return;
+    if (!text) return HL.toast(t("email.need_body"), "warn");
+    await HL.api("POST", `/api/contacts/${c.contact}/email/reply`, { body: text });
+    c.draft.email = "";
+    if (S.current === c.contact) $("#email-reply").value = "";
+    HL.toast(t("email.sent"), "ok");
+    loadEmail(c);
   }
 
   // ---- Events ----------------------------------------------------------------------------------
   function onFrame(f) {
     const me = S.agent && S.agent.id;
+    const c = f.contact ? S.contacts.get(f.contact) : null;
     switch (f.type) {
       case "snapshot": {
         const mine = f.snapshot.agents.find((a) => a.agent === me);
         if (mine) {
           S.state = { state: mine.state, reason: mine.reason, since_ms: mine.since_ms };
+          // After a reconnect: offers that stopped ringing meanwhile go; the others are resumed.
+          for (const c of [...S.contacts.values()]) if (c.phase === "ringing" && !mine.contacts.includes(c.contact)) drop(c.contact);
           mine.contacts.forEach(resume);
         }
         S.queueStats = {};
@@ -509,43 +788,36 @@
         if (f.agent === me) startOffer(f);
         break;
       case "offer_cancelled":
-        if (S.offer && S.offer.contact === f.contact) {
-          S.offer = null;
-          renderOffer();
-          if (!S.active) S.pop = null;
+        if (c && c.phase === "ringing") {
+          drop(f.contact);
           HL.toast(t("cancel." + f.reason), "warn");
         }
         break;
       case "contact_answered":
-        if (f.agent === me) startActive(f.contact, f.queue, "connected");
+        if (f.agent === me) startActive(f.contact, f.queue, { channel: f.channel || (c && c.channel) || null });
         break;
       case "contact_ended":
-        if (f.agent === me && S.active && S.active.contact === f.contact && f.outcome === "answered") startWrapUp(f.contact);
-        else if (S.active && S.active.contact === f.contact && S.active.phase === "connected") startWrapUp(f.contact);
+        if (c && c.phase === "connected") startWrapUp(f.contact);
         break;
       case "wrap_up_ended":
-        if (f.agent === me && S.active && S.active.contact === f.contact) {
-          if (S.active.saved) {
-            S.active = null;
-            S.pop = null;
-            renderPop();
-          } else {
-            S.active.wrapUntil = Date.now();
+        if (f.agent === me && c) {
+          if (c.saved) drop(f.contact);
+          else {
+            c.wrapUntil = Date.now();
+            renderTabs();
           }
         }
         break;
       case "call_updated":
-        if (S.active && S.active.contact === f.contact) {
-          S.active.call = f.state;
-          renderCall();
+        if (c) {
+          c.call = f.state;
+          if (S.current === f.contact) renderCall();
         }
         break;
       case "contact_transferred":
-        if (f.from_agent === me && S.active && S.active.contact === f.contact) {
+        if (f.from_agent === me && c) {
           HL.toast(t("desk.transferred"), "info");
-          S.active = null;
-          S.pop = null;
-          renderPop();
+          drop(f.contact);
         }
         break;
       case "queue_stats":
@@ -564,38 +836,66 @@
       HL.fail(e);
     } finally {
       btn.disabled = false;
+      if (btn.id === "hold") renderCall();
     }
+  }
+
+  // The current contact's id, or an error the toast shows.
+  function currentId() {
+    const a = cur();
+    if (!a || a.phase === "ringing") throw new Error(t("desk.no_contact"));
+    return a.contact;
   }
 
   function wire() {
     $("#go-available").onclick = (e) => act(e.target, () => HL.api("PUT", "/api/me/state", { state: "available" }));
     $("#go-away").onclick = (e) => act(e.target, () => HL.api("PUT", "/api/me/state", { state: "away", reason: $("#away-reason").value }));
     $("#go-offline").onclick = (e) => act(e.target, () => HL.api("PUT", "/api/me/state", { state: "offline" }));
-    $("#accept").onclick = (e) => act(e.target, () => HL.api("POST", `/api/contacts/${S.offer.contact}/accept`));
-    $("#chat-form").onsubmit = sendChat;
-    $("#chat-input").oninput = chatTyping;
+    $("#accept").onclick = (e) =>
+      act(e.target, async () => {
+        const o = ringing();
+        if (!o) return;
+        S.accepting = o.contact;
+        await HL.api("POST", `/api/contacts/${o.contact}/accept`);
+      });
     $("#reject").onclick = (e) =>
       act(e.target, async () => {
-        const id = S.offer.contact;
-        await HL.api("POST", `/api/contacts/${id}/reject`);
+        const o = ringing();
+        if (o) await HL.api("POST", `/api/contacts/${o.contact}/reject`);
       });
-    $("#end").onclick = (e) => act(e.target, () => HL.api("POST", `/api/contacts/${S.active.contact}/end`));
+    $("#contact-tabs").onclick = (e) => {
+      const tab = e.target.closest(".contact-tab");
+      if (tab) select(tab.dataset.contact);
+    };
+    $("#chat-form").onsubmit = sendChat;
+    $("#chat-input").oninput = chatTyping;
+    $("#email-form").onsubmit = (ev) => {
+      ev.preventDefault();
+      act($("#email-send"), sendEmail);
+    };
+    $("#end").onclick = (e) => act(e.target, () => HL.api("POST", `/api/contacts/${currentId()}/end`));
+    $("#transfer-target").onchange = () => {
+      const a = cur();
+      if (a) a.draft.transfer = $("#transfer-target").value;
+    };
     $("#transfer").onclick = (e) =>
       act(e.target, async () => {
+        const id = currentId();
         const v = $("#transfer-target").value;
         if (!v) return HL.toast(t("desk.pick_target"), "warn");
-        const [kind, id] = v.split(":");
-        await HL.api("POST", `/api/contacts/${S.active.contact}/transfer`, kind === "queue" ? { queue_id: id } : { agent_id: id });
+        const [kind, target] = v.split(":");
+        await HL.api("POST", `/api/contacts/${id}/transfer`, kind === "queue" ? { queue_id: target } : { agent_id: target });
       });
-    const control = (path) => HL.api("POST", `/api/contacts/${S.active.contact}/${path}`);
-    $("#hold").onclick = (e) => act(e.target, () => control(S.active.call && S.active.call.held ? "resume" : "hold"));
-    $("#pause-rec").onclick = (e) =>
-      act(e.target, () => control(S.active.call && S.active.call.recording_paused ? "recording/resume" : "recording/pause"));
+    const call = () => (cur() && cur().call) || {};
+    const control = (path) => HL.api("POST", `/api/contacts/${currentId()}/${path}`);
+    $("#hold").onclick = (e) => act(e.target, () => control(call().held ? "resume" : "hold"));
+    $("#pause-rec").onclick = (e) => act(e.target, () => control(call().recording_paused ? "recording/resume" : "recording/pause"));
     $("#consult").onclick = (e) =>
       act(e.target, async () => {
+        const id = currentId();
         const v = $("#transfer-target").value;
         if (!v || !v.startsWith("agent:")) return HL.toast(t("desk.pick_agent"), "warn");
-        await HL.api("POST", `/api/contacts/${S.active.contact}/consult`, { agent_id: v.slice(6) });
+        await HL.api("POST", `/api/contacts/${id}/consult`, { agent_id: v.slice(6) });
       });
     $("#consult-complete").onclick = (e) => act(e.target, () => control("consult/complete"));
     $("#consult-cancel").onclick = (e) => act(e.target, () => control("consult/cancel"));
@@ -611,11 +911,12 @@
   }
 
   async function saveWrapUp() {
-    const a = S.active;
-    if (!a) return;
+    const a = cur();
+    if (!a || a.phase !== "wrap_up") return;
     const notes = $("#notes").value.trim();
     const mode = $("#ticket-mode").value;
-    const customer = S.pop && S.pop.customer ? S.pop.customer.id : null;
+    const disposition = $("#disposition").value;
+    const customer = a.pop && a.pop.customer ? a.pop.customer.id : null;
     if (mode === "create") {
       const subject = $("#ticket-subject").value.trim();
       if (!subject) return HL.toast(t("wrap.need_subject"), "warn");
@@ -630,12 +931,10 @@
         HL.toast(t("wrap.ticket_updated"), "ok");
       }
     }
-    await HL.api("POST", `/api/contacts/${a.contact}/wrap-up`, { disposition: $("#disposition").value, notes });
+    await HL.api("POST", `/api/contacts/${a.contact}/wrap-up`, { disposition, notes });
     a.saved = true;
     HL.toast(t("wrap.saved"), "ok");
-    S.active = null;
-    S.pop = null;
-    renderPop();
+    drop(a.contact);
   }
 
   HL.boot(async (me, page) => {
@@ -658,14 +957,14 @@
     }
     renderState();
     renderQueues();
-    renderPop();
+    renderAll();
     HL.onLanguage.push(() => {
       renderState();
-      renderOffer();
-      renderPop();
+      renderAll();
       renderQueues();
     });
     HL.events(onFrame);
     setInterval(tick, 250);
+    setInterval(pollAllChats, CHAT_POLL_MS);
   });
 })();

@@ -10,7 +10,8 @@
   const { $, esc } = HL;
   const t = (k, v) => HL.t(k, v);
 
-  const S = { board: null, live: {}, agents: {}, refetch: null, complaints: [], monitoring: {} };
+  // channels: contact id -> channel, from the offers seen (a blended agent's chats are not monitored).
+  const S = { board: null, live: {}, agents: {}, refetch: null, complaints: [], monitoring: {}, channels: {} };
 
   const KPIS = [
     ["service_level", "wb.sl", HL.pct],
@@ -127,7 +128,9 @@
 
   // Listen / whisper on an agent's live call (the supervisor's own phone is rung).
   function monitorButtons(a) {
-    const contact = a.contacts[0];
+    // The agent's call (a contact whose channel is not known yet is taken for one).
+    const contact = a.contacts.find((c) => (S.channels[c] || "voice") === "voice");
+    if (!contact) return "";
     const mode = S.monitoring[contact];
     const b = (m, key) =>
       `<button type="button" class="small monitor${mode === m ? " active" : ""}" data-contact="${esc(contact)}" data-mode="${m}" aria-pressed="${mode === m}">${esc(t(key))}</button>`;
@@ -220,6 +223,7 @@
       case "contact_answered":
       case "offer_cancelled": {
         const a = S.agents[f.agent];
+        if (f.channel) S.channels[f.contact] = f.channel;
         if (a) {
           const has = a.contacts.includes(f.contact);
           if (f.type === "offer_cancelled" && has) a.contacts = a.contacts.filter((c) => c !== f.contact);
