@@ -12,6 +12,8 @@ use crate::ConfigError;
 
 /// Largest `email.imap.max_message_bytes` (100 MiB).
 const MAX_IMAP_MESSAGE_BYTES: i64 = 100 * 1024 * 1024;
+/// Most entries in `email.allowed_attachment_types` or `email.blocked_attachment_types`.
+const MAX_ATTACHMENT_TYPE_ENTRIES: usize = 200;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +25,10 @@ pub struct RawEmail {
     pub max_message_bytes: i64,
     pub auto_acknowledge: bool,
     pub entry_point: String,
+    pub max_attachment_bytes: i64,
+    pub max_attachments_per_message: i64,
+    pub allowed_attachment_types: Vec<String>,
+    pub blocked_attachment_types: Vec<String>,
     pub imap: RawImap,
 }
 
@@ -67,6 +73,16 @@ pub struct EmailConfig {
     pub auto_acknowledge: bool,
     /// The route table's entry point email contacts enter at.
     pub entry_point: String,
+    /// Larger attachments are not kept: recorded as refused with the reason, the message is kept.
+    pub max_attachment_bytes: u64,
+    /// Attachments of one message beyond this many are recorded as refused.
+    pub max_attachments_per_message: usize,
+    /// Attachment types kept (`type/subtype` or `type/*`, lower case); empty = every type not blocked.
+    pub allowed_attachment_types: Vec<String>,
+    /// Attachment types never kept, even when allowed (recorded as refused).
+    pub blocked_attachment_types: Vec<String>,
+    /// Where kept attachments are written: `<data_dir>/email-attachments`.
+    pub attachments_dir: std::path::PathBuf,
     /// IMAP polling (`[email.imap]`); `None` while `host` is empty.
     pub imap: Option<EmailImapConfig>,
 }
@@ -135,7 +151,7 @@ fn range(key: &str, value: i64, min: i64, max: i64) -> Result<u64, ConfigError> 
     }
 }
 
-pub fn email(raw: &RawEmail) -> Result<EmailConfig, ConfigError> {
+pub fn email(raw: &RawEmail, data_dir: &std::path::Path) -> Result<EmailConfig, ConfigError> {
     let smtp_listen = match raw.smtp_listen.trim() {
         "" => None,
         addr => Some(addr.parse().map_err(|_| bad("email.smtp_listen", format!("{addr:?} is not ip:port")))?),
@@ -171,6 +187,15 @@ pub fn email(raw: &RawEmail) -> Result<EmailConfig, ConfigError> {
     if entry_point.is_empty() {
         return Err(bad("email.entry_point", "must name an entry point of the route table"));
     }
+    let max_attachment_bytes =
+        range("email.max_attachment_bytes", raw.max_attachment_bytes, 1, MAX_IMAP_MESSAGE_BYTES)?;
+    let max_attachments_per_message = usize::try_from(range(
+        "email.max_attachments_per_message",
+        raw.max_attachments_per_message,
+        0,
+        1_000,
+    )?)
+    .unwrap_or(0);
     Ok(EmailConfig {
         smtp_listen,
         domain: domain.to_owned(),
@@ -179,8 +204,32 @@ pub fn email(raw: &RawEmail) -> Result<EmailConfig, ConfigError> {
         max_message_bytes,
         auto_acknowledge: raw.auto_acknowledge,
         entry_point: entry_point.to_owned(),
+        max_attachment_bytes,
+        max_attachments_per_message,
+        allowed_attachment_types: attachment_types("email.allowed_attachment_types", &raw.allowed_attachment_types)?,
+        blocked_attachment_types: attachment_types("email.blocked_attachment_types", &raw.blocked_attachment_types)?,
+        attachments_dir: data_dir.join("email-attachments"),
         imap: imap(&raw.imap)?,
     })
+}
+
+/// A list of `type/subtype` or `type/*` patterns, lower-cased.
+fn attachment_types(key: &str, raw: &[String]) -> Result<Vec<String>, ConfigError> {
+    if raw.len() > MAX_ATTACHMENT_TYPE_ENTRIES {
+        return Err(bad(key, format!("{} entries, more than {MAX_ATTACHMENT_TYPE_ENTRIES}", raw.len())));
+    }
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 127
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    raw.iter()
+        .map(|entry| {
+            let t = entry.trim().to_ascii_lowercase();
+            let valid = t.split_once('/').is_some_and(|(major, minor)| token(major) && (minor == "*" || token(minor)));
+            if valid { Ok(t) } else { Err(bad(key, format!("{entry:?} is not type/subtype or type/*"))) }
+        })
+        .collect()
 }
 
 fn imap(raw: &RawImap) -> Result<Option<EmailImapConfig>, ConfigError> {
@@ -300,6 +349,28 @@ mod tests {
         assert_eq!(imap.after, super::ImapAfterAccept::Move("Done".into()));
         assert_eq!(imap.max_message_bytes, 25 * 1024 * 1024);
         assert!(!format!("{imap:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn attachment_limits_have_defaults_are_read_and_errors_name_the_key() {
+        let d = load_text("").unwrap().email;
+        assert_eq!((d.max_attachment_bytes, d.max_attachments_per_message), (10 * 1024 * 1024, 20));
+        assert_eq!(d.attachments_dir, std::path::PathBuf::from("data/email-attachments"));
+        assert!(d.allowed_attachment_types.contains(&"application/pdf".to_owned()));
+        assert!(d.blocked_attachment_types.contains(&"text/html".to_owned()));
+        let c = load_text(
+            "[email]\nmax_attachment_bytes = 4096\nmax_attachments_per_message = 2\n\
+             allowed_attachment_types = []\nblocked_attachment_types = [\"Application/X-Sh\", \"video/*\"]\n",
+        )
+        .unwrap()
+        .email;
+        assert_eq!((c.max_attachment_bytes, c.max_attachments_per_message), (4096, 2));
+        assert!(c.allowed_attachment_types.is_empty());
+        assert_eq!(c.blocked_attachment_types, vec!["application/x-sh", "video/*"]);
+        let err = load_text("[email]\nmax_attachment_bytes = 0\n").unwrap_err();
+        assert_eq!(err.to_string(), "email.max_attachment_bytes: 0 is out of range 1 to 104857600");
+        let err = load_text("[email]\nblocked_attachment_types = [\"exe\"]\n").unwrap_err();
+        assert_eq!(err.to_string(), "email.blocked_attachment_types: \"exe\" is not type/subtype or type/*");
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     sip.trunks = crate::trunks::trunks(&raw.sip.trunks, phone.default_country)?;
     let log = LogConfig { level: log_level(&raw.log.level)?, format: log_format(&raw.log.format)? };
     let media = media(&raw.media, &data_dir)?;
+    let email = crate::email::email(&raw.email, &data_dir)?;
     let ivr = IvrConfig {
         flows_dir: optional_path("ivr.flows_dir", &raw.ivr.flows_dir)?,
         prompts_dir: optional_path("ivr.prompts_dir", &raw.ivr.prompts_dir)?,
@@ -100,7 +101,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         alerts: crate::alerts::alerts(&raw.alerts)?,
         recordings: crate::recordings::recordings(&raw.recordings)?,
         transcription: crate::recordings::transcription(&raw.transcription)?,
-        email: crate::email::email(&raw.email)?,
+        email,
         social: crate::social::social(&raw.social)?,
         reports_utc_offset_minutes,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,

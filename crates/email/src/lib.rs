@@ -7,6 +7,8 @@
 //!   References, then a `[#1042]` ticket tag in the subject) through a store-agnostic lookup trait, and
 //!   builds outbound replies with correct threading headers and a fresh Message-ID from an injected
 //!   generator.
+//! - [`attachments`]: kept attachments written to files (atomic rename, SHA-256) for the shell to
+//!   store with their message.
 //! - [`ack`]: the auto-acknowledgement decision (zh-CN and English templates) with loop protection.
 //! - [`rate`]: a bounded per-sender fixed-window counter used for acknowledgement and flood limits.
 //! - [`smtp`]: an RFC 5321 subset server as a sans-IO state machine (bytes in, replies and messages out).
@@ -33,6 +35,7 @@
 //!   acknowledged to a sender is lost.
 
 pub mod ack;
+pub mod attachments;
 pub mod imap;
 pub mod intake;
 pub mod listener;

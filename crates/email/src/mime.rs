@@ -36,7 +36,10 @@ pub struct MimeLimits {
     pub max_references: usize,
     /// More `Received:` hops than this means a mail loop (RFC 5321 §6.3 suggests about 100; we use less).
     pub max_received_headers: usize,
+    /// Types kept; empty = every type that is not blocked.
     pub allowed_attachment_types: Vec<String>,
+    /// Types never kept, even when allowed.
+    pub blocked_attachment_types: Vec<String>,
 }
 
 impl Default for MimeLimits {
@@ -62,18 +65,42 @@ impl Default for MimeLimits {
             ]
             .map(String::from)
             .to_vec(),
+            blocked_attachment_types: [
+                "application/x-msdownload",
+                "application/x-dosexec",
+                "application/x-msdos-program",
+                "application/x-sh",
+                "application/javascript",
+                "text/html",
+                "image/svg+xml",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
 
 impl MimeLimits {
+    /// Whether an attachment of `content_type` may be kept: allowed (or no allow-list) and not blocked.
     pub fn allows_type(&self, content_type: &str) -> bool {
+        self.type_verdict(content_type).is_none()
+    }
+
+    /// Why an attachment of `content_type` may not be kept, if it may not.
+    pub fn type_verdict(&self, content_type: &str) -> Option<RejectReason> {
         let ct = content_type.to_ascii_lowercase();
         let major = ct.split('/').next().unwrap_or("");
-        self.allowed_attachment_types.iter().any(|allowed| {
-            let allowed = allowed.to_ascii_lowercase();
-            allowed == ct || allowed.strip_suffix("/*").is_some_and(|a| a == major)
-        })
+        let matches = |pattern: &String| {
+            let pattern = pattern.to_ascii_lowercase();
+            pattern == ct || pattern.strip_suffix("/*").is_some_and(|a| a == major)
+        };
+        if self.blocked_attachment_types.iter().any(matches) {
+            Some(RejectReason::TypeBlocked)
+        } else if !self.allowed_attachment_types.is_empty() && !self.allowed_attachment_types.iter().any(matches) {
+            Some(RejectReason::TypeNotAllowed)
+        } else {
+            None
+        }
     }
 }
 
@@ -125,9 +152,28 @@ pub struct RejectedAttachment {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectReason {
+    /// Not in `allowed_attachment_types`.
     TypeNotAllowed,
+    /// In `blocked_attachment_types`.
+    TypeBlocked,
+    /// Over `max_attachment_bytes`.
     TooLarge,
+    /// Beyond `max_attachments` kept for one message.
     TooMany,
+}
+
+impl RejectedAttachment {
+    /// Why it was not kept, for a person (the agent), naming the limit.
+    pub fn explain(&self, limits: &MimeLimits) -> String {
+        match self.reason {
+            RejectReason::TypeNotAllowed => format!("type {} is not among the allowed types", self.content_type),
+            RejectReason::TypeBlocked => format!("type {} is blocked", self.content_type),
+            RejectReason::TooLarge => {
+                format!("{} bytes, over the limit of {} bytes", self.size_bytes, limits.max_attachment_bytes)
+            }
+            RejectReason::TooMany => format!("more than {} attachments in one message", limits.max_attachments),
+        }
+    }
 }
 
 /// What kind of sender produced the message; anything but `Person` must never get an automatic answer.
@@ -278,9 +324,9 @@ fn collect_attachments(
             PartType::Message(m) => m.raw_message(),
             PartType::Multipart(_) => continue,
         };
-        let filename = part.attachment_name().map(str::to_owned);
-        let reason = if !limits.allows_type(&content_type) {
-            Some(RejectReason::TypeNotAllowed)
+        let filename = attachment_name(message, part);
+        let reason = if let Some(reason) = limits.type_verdict(&content_type) {
+            Some(reason)
         } else if data.len() > limits.max_attachment_bytes {
             Some(RejectReason::TooLarge)
         } else if kept.len() >= limits.max_attachments {
@@ -302,6 +348,31 @@ fn collect_attachments(
         }
     }
     (kept, rejected)
+}
+
+/// The part's file name, decoded (RFC 2047 encoded words and RFC 2231 parameters in any charset,
+/// through mail-parser). A name sent as raw 8-bit bytes that are not UTF-8 (some Chinese mail
+/// clients write GBK bytes straight into the header) is read from the raw header as GB18030,
+/// a superset of GBK and GB2312.
+fn attachment_name(message: &mail_parser::Message<'_>, part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    let raw = message.raw_message.get(part.raw_header_offset() as usize..part.raw_body_offset() as usize);
+    raw.and_then(raw_gbk_name).or_else(|| part.attachment_name().map(str::to_owned))
+}
+
+/// `filename="..."` (else `name="..."`) in raw header bytes, decoded as GB18030 when not UTF-8.
+fn raw_gbk_name(raw_headers: &[u8]) -> Option<String> {
+    for key in [&b"filename=\""[..], &b"name=\""[..]] {
+        let Some(start) = raw_headers.windows(key.len()).position(|w| w.eq_ignore_ascii_case(key)) else { continue };
+        let value = &raw_headers[start + key.len()..];
+        let end = value.iter().position(|&b| b == b'"' || b == b'\r' || b == b'\n')?;
+        let bytes = &value[..end];
+        if std::str::from_utf8(bytes).is_ok() {
+            return None;
+        }
+        let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+        return (!had_errors).then(|| text.into_owned());
+    }
+    None
 }
 
 fn first_mailbox(address: &Address<'_>) -> Option<Mailbox> {

@@ -78,7 +78,7 @@ fn allowed_attachment_is_kept_and_unknown_type_is_rejected_with_a_reason() {
     assert_eq!(pdf.size_bytes, pdf.data.len());
     assert_eq!(e.rejected_attachments.len(), 1);
     assert_eq!(e.rejected_attachments[0].filename.as_deref(), Some("setup.exe"));
-    assert_eq!(e.rejected_attachments[0].reason, RejectReason::TypeNotAllowed);
+    assert_eq!(e.rejected_attachments[0].reason, RejectReason::TypeBlocked, "an .exe is on the default block list");
 }
 
 #[test]
@@ -177,4 +177,43 @@ fn too_many_received_hops_is_a_mail_loop() {
     let raw = format!("{hops}From: a@x.test\r\nSubject: loop\r\n\r\nhi\r\n");
     let err = mime::parse(raw.as_bytes(), None, &MimeLimits::default()).unwrap_err();
     assert_eq!(err, MimeError::MailLoop { received_headers: 31, max_received_headers: 30 });
+}
+
+/// A multipart message with one attachment whose Content-Disposition is `disposition` (raw bytes).
+fn with_attachment(disposition: &[u8], content_type: &str) -> Vec<u8> {
+    let mut raw = b"From: a@x.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n"
+        .to_vec();
+    raw.extend_from_slice(format!("Content-Type: {content_type}\r\nContent-Transfer-Encoding: base64\r\n").as_bytes());
+    raw.extend_from_slice(disposition);
+    raw.extend_from_slice(b"\r\n\r\nJVBERi0xLjQKJSB6aAo=\r\n--b--\r\n");
+    raw
+}
+
+#[test]
+fn rfc2231_gbk_attachment_name_decodes() {
+    let raw = with_attachment(b"Content-Disposition: attachment; filename*=gbk''%B6%A9%B5%A5.pdf", "application/pdf");
+    let e = mime::parse(&raw, None, &MimeLimits::default()).unwrap();
+    assert_eq!(e.attachments[0].filename.as_deref(), Some("订单.pdf"));
+}
+
+#[test]
+fn raw_8bit_gbk_attachment_name_decodes() {
+    let raw = with_attachment(b"Content-Disposition: attachment; filename=\"\xb7\xa2\xc6\xb1.pdf\"", "application/pdf");
+    let e = mime::parse(&raw, None, &MimeLimits::default()).unwrap();
+    assert_eq!(e.attachments[0].filename.as_deref(), Some("发票.pdf"));
+}
+
+#[test]
+fn blocked_type_is_refused_even_when_every_type_is_allowed() {
+    let limits = MimeLimits { allowed_attachment_types: Vec::new(), ..MimeLimits::default() };
+    let raw = with_attachment(b"Content-Disposition: attachment; filename=\"x.sh\"", "application/x-sh");
+    let e = mime::parse(&raw, None, &limits).unwrap();
+    assert!(e.attachments.is_empty());
+    assert_eq!(e.rejected_attachments[0].reason, RejectReason::TypeBlocked);
+    assert_eq!(e.rejected_attachments[0].explain(&limits), "type application/x-sh is blocked");
+    let raw = with_attachment(b"Content-Disposition: attachment; filename=\"a.bin\"", "application/x-anything");
+    assert_eq!(mime::parse(&raw, None, &limits).unwrap().attachments.len(), 1, "an empty allow-list allows all");
+    let by_default = mime::parse(&raw, None, &MimeLimits::default()).unwrap();
+    assert_eq!(by_default.rejected_attachments[0].reason, RejectReason::TypeNotAllowed);
 }

@@ -14,6 +14,11 @@
 //! and only after the store write the listener says `250` (a failed write answers `451`, so the
 //! sender retries). The auto-acknowledgement (`email.auto_acknowledge`, needs a smarthost) goes out
 //! after that, with the ticket number, never to robots or our own address (see `email::ack`).
+//!
+//! Attachments: kept ones (within `email.max_attachment_bytes`, `max_attachments_per_message` and
+//! the allowed/blocked type lists) are written under `email.attachments_dir` before anything is
+//! opened, then stored as rows with the message in one transaction; refused ones are stored as
+//! rows with the reason, and the message is accepted all the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,7 +79,14 @@ impl EmailChannel {
         let our = Mailbox::new(None, &cfg.support_address);
         let ack = (cfg.auto_acknowledge && sender.is_some())
             .then(|| Mutex::new(AutoAcknowledger::new(our.clone(), AutoAckLimits::default())));
-        let mime_limits = MimeLimits { max_message_bytes: cfg.max_message_bytes as usize, ..MimeLimits::default() };
+        let mime_limits = MimeLimits {
+            max_message_bytes: cfg.max_message_bytes as usize,
+            max_attachment_bytes: usize::try_from(cfg.max_attachment_bytes).unwrap_or(usize::MAX),
+            max_attachments: cfg.max_attachments_per_message,
+            allowed_attachment_types: cfg.allowed_attachment_types.clone(),
+            blocked_attachment_types: cfg.blocked_attachment_types.clone(),
+            ..MimeLimits::default()
+        };
         let mail = Arc::new(Mail {
             store: store.clone(),
             org,
@@ -84,6 +96,7 @@ impl EmailChannel {
             domain: cfg.domain.clone(),
             entry_point: cfg.entry_point.clone(),
             mime_limits,
+            attachments_dir: cfg.attachments_dir.clone(),
             ack,
         });
         let (tx, mut rx) = mpsc::channel::<Delivery>(MAX_QUEUED_DELIVERIES);
@@ -252,6 +265,8 @@ struct Mail {
     domain: String,
     entry_point: String,
     mime_limits: MimeLimits,
+    /// Where kept attachments are written (`email.attachments_dir`).
+    attachments_dir: std::path::PathBuf,
     ack: Option<Mutex<AutoAcknowledger>>,
 }
 
@@ -312,16 +327,22 @@ impl Mail {
             None => None,
         };
         let received_at = now();
+        let message_id =
+            email.message_id.clone().unwrap_or_else(|| Ids { domain: self.domain.clone() }.next_message_id());
+        // Files first, before a contact is opened: a failing disk answers 451 and opens nothing.
+        let attachments = self
+            .write_attachments(&email, &message_id)
+            .await
+            .map_err(|e| temporary("attachment store write failed", e))?;
         let (contact, ticket) = match open {
             Some(contact) => (contact, None),
             None => self.open_thread(&email, received_at, matched).await?,
         };
+        let rows: Vec<_> =
+            attachments.into_iter().map(|a| a.row(self.org, &message_id, contact, received_at)).collect();
         let stored = EmailMessage {
             org: self.org,
-            message_id: email
-                .message_id
-                .clone()
-                .unwrap_or_else(|| Ids { domain: self.domain.clone() }.next_message_id()),
+            message_id,
             contact,
             direction: EmailDirection::Inbound,
             from_address: email.reply_address().address.clone(),
@@ -332,7 +353,7 @@ impl Mail {
             body_text: email.text_body.clone().unwrap_or_default(),
             at: received_at,
         };
-        if let Err(e) = self.store.insert_email_message(&stored).await {
+        if let Err(e) = self.store.insert_email_message_with_attachments(&stored, &rows).await {
             if open.is_none()
                 && let Err(error) = self.center.abandon(contact).await
             {
@@ -534,5 +555,85 @@ fn outbound_row(org: OrgId, contact: ContactId, m: &OutboundEmail) -> EmailMessa
 impl EmailOutbox for Mail {
     fn reply(&self, org: OrgId, contact: ContactId, body: String) -> ReplyFuture<'_> {
         Box::pin(self.send_reply(org, contact, body))
+    }
+}
+
+/// Most refused attachments of one message recorded one by one (the rest are counted in the log).
+const MAX_REFUSED_ATTACHMENT_ROWS: usize = 100;
+/// The namespace of attachment ids (UUID v5 of org, Message-ID and part index).
+const ATTACHMENT_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6a0e_52c1_7d3b_4f0a_9b51_3c2e_8d47_a612);
+
+/// An attachment of a message being taken, written (or refused) before its contact is known.
+struct TakenAttachment {
+    id: uuid::Uuid,
+    part_index: u32,
+    filename: Option<String>,
+    content_type: String,
+    size_bytes: usize,
+    fate: store::AttachmentFate,
+}
+
+impl TakenAttachment {
+    fn row(self, org: OrgId, message_id: &str, contact: ContactId, at: Timestamp) -> store::EmailAttachment {
+        store::EmailAttachment {
+            org,
+            id: self.id,
+            message_id: message_id.to_owned(),
+            contact,
+            part_index: self.part_index,
+            filename: self.filename,
+            content_type: self.content_type,
+            size_bytes: u64::try_from(self.size_bytes).unwrap_or(u64::MAX),
+            fate: self.fate,
+            at,
+        }
+    }
+}
+
+impl Mail {
+    /// Writes the kept attachments to files and lists the refused ones with their reasons. Ids
+    /// derive from (org, Message-ID, part), so a redelivery before the first was stored rewrites
+    /// the same files.
+    async fn write_attachments(
+        &self,
+        email: &InboundEmail,
+        message_id: &str,
+    ) -> Result<Vec<TakenAttachment>, email::attachments::AttachmentWriteError> {
+        let id = |part: usize| {
+            uuid::Uuid::new_v5(&ATTACHMENT_ID_NAMESPACE, format!("{}/{message_id}/{part}", self.org).as_bytes())
+        };
+        let part_index = |part: usize| u32::try_from(part).unwrap_or(u32::MAX);
+        let mut taken = Vec::with_capacity(email.attachments.len());
+        for (part, a) in email.attachments.iter().enumerate() {
+            let id = id(part);
+            let file = email::attachments::write(&self.attachments_dir, &id.to_string(), &a.data).await?;
+            taken.push(TakenAttachment {
+                id,
+                part_index: part_index(part),
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size_bytes: a.size_bytes,
+                fate: store::AttachmentFate::Stored { path: file.path, sha256: file.sha256 },
+            });
+        }
+        let refused = &email.rejected_attachments;
+        if refused.len() > MAX_REFUSED_ATTACHMENT_ROWS {
+            let unrecorded = refused.len() - MAX_REFUSED_ATTACHMENT_ROWS;
+            tracing::warn!(unrecorded, "email: more refused attachments than are recorded one by one");
+        }
+        for (n, r) in refused.iter().take(MAX_REFUSED_ATTACHMENT_ROWS).enumerate() {
+            let part = email.attachments.len() + n;
+            let reason = r.explain(&self.mime_limits);
+            tracing::info!(filename = ?r.filename, %reason, "email: attachment refused, message kept");
+            taken.push(TakenAttachment {
+                id: id(part),
+                part_index: part_index(part),
+                filename: r.filename.clone(),
+                content_type: r.content_type.clone(),
+                size_bytes: r.size_bytes,
+                fate: store::AttachmentFate::Refused { reason },
+            });
+        }
+        Ok(taken)
     }
 }

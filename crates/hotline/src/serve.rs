@@ -291,6 +291,7 @@ async fn shutdown_signal() {
                 s.recv().await;
             }
             Err(_) => std::future::pending::<()>().await,
+    web.email_attachments_dir = Some(cfg.email.attachments_dir.clone());
         }
     };
     #[cfg(not(unix))]
