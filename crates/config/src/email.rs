@@ -189,13 +189,9 @@ pub fn email(raw: &RawEmail, data_dir: &std::path::Path) -> Result<EmailConfig, 
     }
     let max_attachment_bytes =
         range("email.max_attachment_bytes", raw.max_attachment_bytes, 1, MAX_IMAP_MESSAGE_BYTES)?;
-    let max_attachments_per_message = usize::try_from(range(
-        "email.max_attachments_per_message",
-        raw.max_attachments_per_message,
-        0,
-        1_000,
-    )?)
-    .unwrap_or(0);
+    let max_attachments_per_message =
+        usize::try_from(range("email.max_attachments_per_message", raw.max_attachments_per_message, 0, 1_000)?)
+            .unwrap_or(0);
     Ok(EmailConfig {
         smtp_listen,
         domain: domain.to_owned(),
@@ -219,9 +215,7 @@ fn attachment_types(key: &str, raw: &[String]) -> Result<Vec<String>, ConfigErro
         return Err(bad(key, format!("{} entries, more than {MAX_ATTACHMENT_TYPE_ENTRIES}", raw.len())));
     }
     let token = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 127
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+        !s.is_empty() && s.len() <= 127 && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
     };
     raw.iter()
         .map(|entry| {

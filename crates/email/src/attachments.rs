@@ -82,7 +82,10 @@ mod tests {
 
     #[test]
     fn ids_that_are_not_file_names_are_refused() {
-        assert_eq!(relative_path("3f2a0000-0000-5000-8000-000000000001").unwrap(), "3f/3f2a0000-0000-5000-8000-000000000001");
+        assert_eq!(
+            relative_path("3f2a0000-0000-5000-8000-000000000001").unwrap(),
+            "3f/3f2a0000-0000-5000-8000-000000000001"
+        );
         for bad in ["../../etc/passwd", "ab/cd", "", "short", "zzzzzzzzzz"] {
             assert!(relative_path(bad).is_err(), "{bad}");
         }

@@ -53,8 +53,7 @@ pub(crate) async fn messages(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let contact = visible_contact(&app, &c, &id).await?;
-    let messages =
-        app.store.list_email_messages(c.who.org, contact.id, store::MAX_EMAIL_MESSAGES_PER_READ).await?;
+    let messages = app.store.list_email_messages(c.who.org, contact.id, store::MAX_EMAIL_MESSAGES_PER_READ).await?;
     let attachments =
         app.store.list_email_attachments(c.who.org, contact.id, store::MAX_EMAIL_ATTACHMENTS_PER_READ).await?;
     let mut by_message: HashMap<&str, Vec<Value>> = HashMap::new();
@@ -72,12 +71,9 @@ pub(crate) async fn messages(
 
 fn attachment_view(contact: ContactId, a: &EmailAttachment) -> Value {
     let (status, sha256, reason, download) = match &a.fate {
-        AttachmentFate::Stored { sha256, .. } => (
-            "stored",
-            Some(sha256.as_str()),
-            None,
-            Some(format!("/api/contacts/{contact}/email/attachments/{}", a.id)),
-        ),
+        AttachmentFate::Stored { sha256, .. } => {
+            ("stored", Some(sha256.as_str()), None, Some(format!("/api/contacts/{contact}/email/attachments/{}", a.id)))
+        }
         AttachmentFate::Refused { reason } => ("refused", None, Some(reason.as_str()), None),
     };
     json!({
@@ -153,8 +149,8 @@ async fn serve_attachment(app: &AppState, c: &Caller, id: &str, attachment: &str
     let size = file.metadata().await.map_err(|_| Problem::not_found("attachment file"))?.len();
     let mut resp = (StatusCode::OK, Body::from_stream(chunks(file, size))).into_response();
     let h = resp.headers_mut();
-    let content_type = HeaderValue::from_str(&a.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let content_type =
+        HeaderValue::from_str(&a.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     h.insert(header::CONTENT_TYPE, content_type);
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
@@ -176,7 +172,11 @@ fn content_disposition(name: &str) -> String {
     let encoded: String = name
         .bytes()
         .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") }
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
         })
         .collect();
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
