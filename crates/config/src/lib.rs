@@ -28,7 +28,7 @@ use model::{CountryCode, DurationMs};
 pub use alerts::{AlertRuleConfig, AlertsConfig, MAX_ALERT_RULES};
 pub use email::{EmailConfig, EmailImapConfig, ImapAfterAccept};
 pub use recordings::{RecordingsConfig, TranscriptionConfig};
-pub use social::SocialConfig;
+pub use social::{SocialConfig, SocialRetry, WeChatApiConfig, WebhookChannelConfig, WeiboConfig};
 pub use trunks::{TrunkConfig, TrunkNumberFormat};
 pub use validate::ConfigError;
 

@@ -207,6 +207,20 @@ scratch_dir = ""
 wechat_token = ""
 entry_point = "hotline"
 max_clock_skew_ms = 300000
+wechat_app_id = ""
+wechat_app_secret = ""
+wechat_api_base = "https://api.weixin.qq.com"
+weibo_secret = ""
+weibo_access_token = ""
+weibo_api_base = "https://api.weibo.com"
+webhook_name = "webhook"
+webhook_secret = ""
+webhook_reply_url = ""
+max_body_bytes = 65536
+max_messages_per_sender_per_minute = 20
+reply_max_attempts = 5
+reply_initial_backoff_ms = 1000
+reply_max_backoff_ms = 60000
 
 [email]
 smtp_listen = ""

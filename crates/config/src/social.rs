@@ -1,5 +1,10 @@
-//! `[social]`: social messaging channels. So far the WeChat official account's callback
-//! (`wechat_token`; the callback at `/wechat/callback` is off while it is empty).
+//! `[social]`: social messaging channels. The WeChat official account's callback (`wechat_token`;
+//! `/wechat/callback` is off while it is empty) and its customer-service API for agents' replies
+//! (`wechat_app_id`, `wechat_app_secret`, `wechat_api_base`); Weibo pushes at `/webhooks/weibo`
+//! (`weibo_secret`) answered through its API (`weibo_access_token`, `weibo_api_base`); a generic
+//! signed webhook channel at `/webhooks/{webhook_name}` (`webhook_secret`) answered by signed POSTs
+//! to `webhook_reply_url`. Limits: `max_body_bytes`, `max_messages_per_sender_per_minute`, and the
+//! replies' retry schedule (`reply_max_attempts`, `reply_initial_backoff_ms`, `reply_max_backoff_ms`).
 
 use serde::Deserialize;
 
@@ -11,12 +16,61 @@ pub struct RawSocial {
     pub wechat_token: String,
     pub entry_point: String,
     pub max_clock_skew_ms: i64,
+    pub wechat_app_id: String,
+    pub wechat_app_secret: String,
+    pub wechat_api_base: String,
+    pub weibo_secret: String,
+    pub weibo_access_token: String,
+    pub weibo_api_base: String,
+    pub webhook_name: String,
+    pub webhook_secret: String,
+    pub webhook_reply_url: String,
+    pub max_body_bytes: i64,
+    pub max_messages_per_sender_per_minute: i64,
+    pub reply_max_attempts: i64,
+    pub reply_initial_backoff_ms: i64,
+    pub reply_max_backoff_ms: i64,
 }
 
 impl std::fmt::Debug for RawSocial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RawSocial").field("wechat_token", &"<redacted>").finish_non_exhaustive()
     }
+}
+
+/// The WeChat customer-service message API (agents' replies): on when app id and secret are set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WeChatApiConfig {
+    pub app_id: String,
+    pub app_secret: String,
+    /// `https://api.weixin.qq.com`; tests point it at a local server.
+    pub api_base: String,
+}
+
+/// Weibo private messages: pushes verified with `secret` (webhook shape), replies through the API.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WeiboConfig {
+    pub secret: String,
+    /// Empty: inbound only, replies fail with a reason.
+    pub access_token: String,
+    pub api_base: String,
+}
+
+/// The generic webhook channel at `/webhooks/{name}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookChannelConfig {
+    pub name: String,
+    pub secret: String,
+    /// Where agents' replies are POSTed, signed; `None`: inbound only.
+    pub reply_url: Option<String>,
+}
+
+/// The replies' retry schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SocialRetry {
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
 }
 
 /// `[social]`, validated. The token never appears in `Debug`.
@@ -28,6 +82,14 @@ pub struct SocialConfig {
     pub entry_point: String,
     /// How far a callback's timestamp may be from our clock.
     pub max_clock_skew_ms: u64,
+    pub wechat_api: Option<WeChatApiConfig>,
+    pub weibo: Option<WeiboConfig>,
+    pub webhook: Option<WebhookChannelConfig>,
+    /// Largest inbound webhook or Weibo push body.
+    pub max_body_bytes: usize,
+    /// Messages one sender may deliver per minute before `429`.
+    pub max_messages_per_sender_per_minute: u32,
+    pub retry: SocialRetry,
 }
 
 impl std::fmt::Debug for SocialConfig {
@@ -36,6 +98,12 @@ impl std::fmt::Debug for SocialConfig {
             .field("wechat_token", &self.wechat_token.as_ref().map(|_| "<redacted>"))
             .field("entry_point", &self.entry_point)
             .field("max_clock_skew_ms", &self.max_clock_skew_ms)
+            .field("wechat_api", &self.wechat_api.as_ref().map(|a| (&a.app_id, &a.api_base, "<secret redacted>")))
+            .field("weibo", &self.weibo.as_ref().map(|w| (&w.api_base, "<secret redacted>")))
+            .field("webhook", &self.webhook.as_ref().map(|w| (&w.name, &w.reply_url, "<secret redacted>")))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_messages_per_sender_per_minute", &self.max_messages_per_sender_per_minute)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -64,6 +132,93 @@ pub fn social(raw: &RawSocial) -> Result<SocialConfig, ConfigError> {
         wechat_token: (!token.is_empty()).then(|| token.to_owned()),
         entry_point: entry_point.to_owned(),
         max_clock_skew_ms: u64::try_from(raw.max_clock_skew_ms).unwrap_or(300_000),
+        wechat_api: wechat_api(raw)?,
+        weibo: weibo(raw)?,
+        webhook: webhook(raw)?,
+        max_body_bytes: usize::try_from(ranged("social.max_body_bytes", raw.max_body_bytes, 1_024, 16 << 20)?)
+            .unwrap_or(65_536),
+        max_messages_per_sender_per_minute: u32::try_from(ranged(
+            "social.max_messages_per_sender_per_minute",
+            raw.max_messages_per_sender_per_minute,
+            1,
+            10_000,
+        )?)
+        .unwrap_or(20),
+        retry: retry(raw)?,
+    })
+}
+
+fn ranged(key: &str, value: i64, min: i64, max: i64) -> Result<u64, ConfigError> {
+    if !(min..=max).contains(&value) {
+        return Err(bad(key, format!("{value} is out of range {min} to {max}")));
+    }
+    Ok(u64::try_from(value).unwrap_or(0))
+}
+
+/// An `http://` or `https://` URL without a trailing slash.
+fn base_url(key: &str, value: &str) -> Result<String, ConfigError> {
+    let v = value.trim().trim_end_matches('/');
+    let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
+    if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+        return Err(bad(key, "must be an http:// or https:// URL"));
+    }
+    Ok(v.to_owned())
+}
+
+fn wechat_api(raw: &RawSocial) -> Result<Option<WeChatApiConfig>, ConfigError> {
+    let (id, secret) = (raw.wechat_app_id.trim(), raw.wechat_app_secret.trim());
+    match (id.is_empty(), secret.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => Ok(Some(WeChatApiConfig {
+            app_id: id.to_owned(),
+            app_secret: secret.to_owned(),
+            api_base: base_url("social.wechat_api_base", &raw.wechat_api_base)?,
+        })),
+        (true, false) => Err(bad("social.wechat_app_id", "must be set with social.wechat_app_secret")),
+        (false, true) => Err(bad("social.wechat_app_secret", "must be set with social.wechat_app_id")),
+    }
+}
+
+fn weibo(raw: &RawSocial) -> Result<Option<WeiboConfig>, ConfigError> {
+    let secret = raw.weibo_secret.trim();
+    if secret.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(WeiboConfig {
+        secret: secret.to_owned(),
+        access_token: raw.weibo_access_token.trim().to_owned(),
+        api_base: base_url("social.weibo_api_base", &raw.weibo_api_base)?,
+    }))
+}
+
+fn webhook(raw: &RawSocial) -> Result<Option<WebhookChannelConfig>, ConfigError> {
+    let secret = raw.webhook_secret.trim();
+    if secret.is_empty() {
+        return Ok(None);
+    }
+    let name = raw.webhook_name.trim();
+    let name_ok = (1..=32).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name != "weibo";
+    if !name_ok {
+        return Err(bad("social.webhook_name", "must be 1 to 32 of a-z, 0-9 and - (and not weibo)"));
+    }
+    let url = raw.webhook_reply_url.trim();
+    let reply_url = if url.is_empty() { None } else { Some(base_url("social.webhook_reply_url", url)?) };
+    Ok(Some(WebhookChannelConfig { name: name.to_owned(), secret: secret.to_owned(), reply_url }))
+}
+
+fn retry(raw: &RawSocial) -> Result<SocialRetry, ConfigError> {
+    let max_attempts = ranged("social.reply_max_attempts", raw.reply_max_attempts, 1, 100)?;
+    let initial = ranged("social.reply_initial_backoff_ms", raw.reply_initial_backoff_ms, 1, 3_600_000)?;
+    let max = ranged("social.reply_max_backoff_ms", raw.reply_max_backoff_ms, 1, 86_400_000)?;
+    if max < initial {
+        return Err(bad("social.reply_max_backoff_ms", "must not be below social.reply_initial_backoff_ms"));
+    }
+    Ok(SocialRetry {
+        max_attempts: u32::try_from(max_attempts).unwrap_or(5),
+        initial_backoff_ms: initial,
+        max_backoff_ms: max,
     })
 }
 
@@ -88,5 +243,26 @@ mod tests {
         assert!(!format!("{on:?}").contains("hotlineToken42"));
         let err = load_text("[social]\nwechat_token = \"bad token!\"\n").unwrap_err();
         assert!(err.to_string().starts_with("social.wechat_token:"), "{err}");
+    }
+
+    #[test]
+    fn reply_channels_need_their_credentials_and_secrets_never_print() {
+        let off = load_text("").unwrap().social;
+        assert_eq!((off.wechat_api.is_some(), off.weibo.is_some(), off.webhook.is_some()), (false, false, false));
+        let on = load_text(
+            "[social]\nwechat_app_id = \"wx42\"\nwechat_app_secret = \"appSecret42\"\n\
+             wechat_api_base = \"http://127.0.0.1:9/\"\nwebhook_secret = \"hookSecret42\"\n\
+             webhook_reply_url = \"http://127.0.0.1:9/out\"\n",
+        )
+        .unwrap()
+        .social;
+        assert_eq!(on.wechat_api.as_ref().map(|a| a.api_base.as_str()), Some("http://127.0.0.1:9"));
+        assert_eq!(on.webhook.as_ref().map(|w| w.name.as_str()), Some("webhook"));
+        let printed = format!("{on:?}");
+        assert!(!printed.contains("appSecret42") && !printed.contains("hookSecret42"), "{printed}");
+        let err = load_text("[social]\nwechat_app_id = \"wx42\"\n").unwrap_err();
+        assert!(err.to_string().starts_with("social.wechat_app_secret:"), "{err}");
+        let err = load_text("[social]\nreply_max_attempts = 0\n").unwrap_err();
+        assert!(err.to_string().starts_with("social.reply_max_attempts:"), "{err}");
     }
 }

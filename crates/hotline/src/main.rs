@@ -14,6 +14,7 @@ mod recordings;
 mod search_notes;
 mod seed;
 mod serve;
+mod social;
 mod speech;
 
 use std::process::ExitCode;

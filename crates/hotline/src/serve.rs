@@ -83,6 +83,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         crate::alerts::feed_keyword_flags(alerts, flags);
     }
     let notes_indexer = crate::search_notes::start(&center, store.clone(), org, recording_services.search_index());
+    let social = crate::social::SocialChannels::start(&cfg.social, &store, org, &center)?;
     tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
     if mode == Mode::Demo {
         println!("Hotline demo is up: http://localhost:{} (health: /healthz, readiness: /readyz)", bound.port());
@@ -111,6 +112,9 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
             &cfg.social.entry_point,
         ));
     }
+    if let Some(social) = &social {
+        app = app.with_social(social.web());
+    }
     if let Some(dir) = &cfg.ivr.flows_dir {
         // Admins replace flows through /api/ivr/flows; new calls read the same registry.
         let managed = web::ivr_flows::IvrFlows::new(dir.clone(), Arc::new(ivr_catalog(&cfg)?), flow_registry.clone());
@@ -133,6 +137,9 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     state.flush_chat().await;
     if let Some(email) = email {
         email.stop().await;
+    }
+    if let Some(social) = social {
+        social.stop().await;
     }
     sip.stop().await;
     voice.stop().await;

@@ -14,6 +14,7 @@
 //! - [`outbox`]: the outbound retry schedule (exponential backoff, `max_attempts`) as a state machine.
 //! - [`weibo`]: Weibo private messages in the webhook shape.
 //! - [`http`]: the request/response values crossing the boundary.
+//! - [`flood`]: per-sender flood control for inbound messages (`max_messages_per_window`).
 //!
 //! Invariants of the whole crate:
 //! - no IO, no sockets, no clock, no randomness: time comes in as [`model::Timestamp`];
@@ -24,6 +25,7 @@
 //! - every body, queue, map and retry has a limit named with its unit (`max_body_bytes`,
 //!   `max_queued_messages`, `max_attempts`, `replay_window_ms`...).
 
+pub mod flood;
 pub mod http;
 pub mod outbox;
 pub mod webhook;

@@ -102,6 +102,24 @@ pub struct LinkedAttachment {
     pub size_bytes: u64,
 }
 
+/// An agent's reply as the generic channel POSTs it to the configured URL (signed like inbound).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookReply {
+    /// Our message id, stable across retries (for the receiver's de-duplication).
+    pub id: String,
+    /// The participant the reply is for (the inbound message's `from.id`).
+    pub to: String,
+    /// Our conversation (contact) id.
+    pub conversation: String,
+    pub text: String,
+}
+
+impl WebhookReply {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
 pub struct WebhookVerifier {
     config: WebhookConfig,
     seen: HashMap<Vec<u8>, Timestamp>,

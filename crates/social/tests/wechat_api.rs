@@ -168,3 +168,16 @@ fn unknown_request_ids_and_garbage_answers_are_harmless() {
     assert_eq!(c.poll_event(), None, "garbage token answer: wait and retry, nothing to report");
     assert_eq!(c.poll_request(at(10_000)).unwrap().method, Method::Get);
 }
+
+#[test]
+fn a_request_names_the_message_it_carries_and_a_token_request_none() {
+    let mut c = CustomerServiceClient::new(config());
+    let id = text(&mut c, "hi");
+    let token = c.poll_request(at(0)).unwrap();
+    assert_eq!(c.outbound_of(token.id), None);
+    c.handle_response(at(0), token.id, ok(r#"{"access_token":"TOK1","expires_in":7200}"#));
+    let send = c.poll_request(at(0)).unwrap();
+    assert_eq!(c.outbound_of(send.id), Some(id));
+    c.handle_response(at(0), send.id, ok(r#"{"errcode":0,"errmsg":"ok"}"#));
+    assert_eq!(c.outbound_of(send.id), None, "settled requests are forgotten");
+}

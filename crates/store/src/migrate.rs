@@ -48,6 +48,7 @@ const SQLITE: &[Migration] = &[
     migration!(8, "0008", "chat", "sqlite"),
     migration!(9, "0009", "email", "sqlite"),
     migration!(10, "0010", "speech", "sqlite"),
+    migration!(14, "0014", "social", "sqlite"),
     migration!(12, "0012", "email_attachments", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
@@ -61,6 +62,7 @@ const POSTGRES: &[Migration] = &[
     migration!(8, "0008", "chat", "postgres"),
     migration!(9, "0009", "email", "postgres"),
     migration!(10, "0010", "speech", "postgres"),
+    migration!(14, "0014", "social", "postgres"),
     migration!(12, "0012", "email_attachments", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
@@ -74,11 +76,12 @@ const MYSQL: &[Migration] = &[
     migration!(8, "0008", "chat", "mysql"),
     migration!(9, "0009", "email", "mysql"),
     migration!(10, "0010", "speech", "mysql"),
+    migration!(14, "0014", "social", "mysql"),
     migration!(12, "0012", "email_attachments", "mysql"),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 12;
+pub const LATEST_SCHEMA_VERSION: u32 = 14;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 

@@ -50,6 +50,7 @@ mod hashing;
 pub mod ivr_flows;
 mod live;
 mod metrics;
+pub mod social_channel;
 pub mod wechat;
 pub use metrics::{ContactTally, feed_snapshots};
 mod openapi;
@@ -176,6 +177,9 @@ pub struct AppState {
     pub email: Option<Arc<dyn email_reply::EmailOutbox>>,
     /// The WeChat official account's callback (`/wechat/callback`); `None`: 404.
     pub wechat: Option<Arc<wechat::WeChatCallback>>,
+    /// The social channels' intake, replies and webhooks (`/webhooks/{channel}`,
+    /// `/api/contacts/{id}/social/*`); `None`: 404 / 503.
+    pub social: Option<Arc<social_channel::SocialWeb>>,
     /// The keyword search index (`/api/search`); `None`: 503.
     pub search: Option<Arc<search::SearchIndex>>,
     pub(crate) metrics: metrics::HttpMetrics,
@@ -202,6 +206,7 @@ impl AppState {
             ivr: None,
             email: None,
             wechat: None,
+            social: None,
             search: None,
             metrics: metrics::HttpMetrics::default(),
             streams: live::stream::Streams::default(),
@@ -231,6 +236,12 @@ impl AppState {
     /// Serves the WeChat callback (`[social] wechat_token`).
     pub fn with_wechat(mut self, callback: wechat::WeChatCallback) -> Self {
         self.wechat = Some(Arc::new(callback));
+        self
+    }
+
+    /// Connects the social channels (the binary's intake and outbox) and serves their webhooks.
+    pub fn with_social(mut self, social: social_channel::SocialWeb) -> Self {
+        self.social = Some(Arc::new(social));
         self
     }
 

@@ -54,6 +54,14 @@ fn request_body(op_id: &str) -> Option<Value> {
             json!({"body": {"type": "string", "description": "the reply's text; sent as Re: <subject> with In-Reply-To/References to the customer's last email, 201 {message_id}; 503 without email.smarthost"}}),
             &["body"],
         ),
+        "social_reply" => s(
+            json!({"text": {"type": "string", "maxLength": crate::social_channel::MAX_SOCIAL_REPLY_CHARS, "description": "the reply's text, sent on the contact's channel (WeChat customer-service API, Weibo API or the signed webhook reply URL) with retries; 202 with the stored message {id, status: queued, ...}; GET .../social/messages shows it sent or failed with a reason; 409 without an inbound social message; 503 when the channel cannot reply"}}),
+            &["text"],
+        ),
+        "social_webhook" => s(
+            json!({"id": {"type": "string"}, "from": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}, "text": {"type": "string"}, "conversation": {"type": "string"}}),
+            &["id", "from"],
+        ),
         "create_token" => s(
             json!({"name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}}),
             &["name", "role"],
@@ -212,6 +220,9 @@ fn operation(r: &Route) -> Value {
     }
     if r.path.contains("{attachment_id}") {
         params.push(json!({"name": "attachment_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));
+    }
+    if r.path.contains("{channel}") {
+        params.push(json!({"name": "channel", "in": "path", "required": true, "description": "weibo, or the generic channel's [social] webhook_name", "schema": {"type": "string"}}));
     }
     for (name, description) in query_params(r.op_id) {
         params.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));

@@ -61,6 +61,7 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/api/auth/login", "login", "sign in", "auth", PUB),
     r("GET", "/wechat/callback", "wechat_handshake", "verify the WeChat server URL (signed by WeChat)", "social", PUB),
     r("POST", "/wechat/callback", "wechat_callback", "deliver a WeChat message (signed by WeChat)", "social", PUB),
+    r("POST", "/webhooks/{channel}", "social_webhook", "deliver a Weibo or webhook message (HMAC-signed)", "social", PUB),
     r("POST", "/api/auth/logout", "logout", "sign out", "auth", ANY),
     r("GET", "/api/me", "me", "read their own profile", "auth", ANY),
     r("POST", "/api/me/password", "change_password", "change their password", "auth", ANY),
@@ -170,6 +171,8 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/contacts/{id}/chat", "contact_chat", "read a chat contact's conversation", "live", OWN),
     r("POST", "/api/contacts/{id}/chat/messages", "send_chat_message", "write in a chat", "live", AGT),
     r("POST", "/api/contacts/{id}/email/reply", "email_reply", "answer a contact's email", "live", OWN),
+    r("POST", "/api/contacts/{id}/social/reply", "social_reply", "answer a contact's social message", "live", OWN),
+    r("GET", "/api/contacts/{id}/social/messages", "social_messages", "read a contact's social messages", "live", OWN),
     r("GET", "/api/contacts/{id}/email/messages", "email_messages", "read a contact's email thread", "contacts", OWN),
     r(
         "GET",

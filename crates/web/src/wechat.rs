@@ -4,7 +4,9 @@
 //! - `POST ?signature&timestamp&nonce` with the message XML — a text message becomes a
 //!   `Channel::WeChat` contact submitted to the center (the customer's openid as its address, the
 //!   text as `wechat_text`); answered `success` (no passive reply). A redelivery (WeChat retries
-//!   within seconds) is answered without a second contact.
+//!   within seconds) is answered without a second contact. When the binary plugged in its social
+//!   channels (`AppState::social`), the text goes to their intake instead: stored on the sender's
+//!   open conversation or a new contact, and answerable by agents (`crate::social_channel`).
 //!
 //! A bad or stale signature answers `403` before the body is parsed; a malformed body `400`. The
 //! answers are plain text (WeChat reads no problem+json).
@@ -90,6 +92,26 @@ pub(crate) async fn receive(State(app): State<Arc<AppState>>, RawQuery(query): R
     };
     if !first {
         return (StatusCode::OK, "success".to_owned());
+    }
+    if let Some(web) = &app.social {
+        // The binary's intake: stored on the sender's open conversation, or a new contact.
+        let inbound = crate::social_channel::InboundSocial {
+            channel: Channel::WeChat,
+            sender_id: message.from_user.clone(),
+            sender_name: None,
+            to: message.to_user.clone(),
+            text: content.clone(),
+        };
+        return match web.channels().intake(inbound).await {
+            Ok(id) => {
+                tracing::info!(contact = %id, "wechat: a text message was taken in");
+                (StatusCode::OK, "success".to_owned())
+            }
+            Err(error) => {
+                tracing::warn!(%error, "wechat: the message was not taken in");
+                (StatusCode::SERVICE_UNAVAILABLE, "try later".to_owned())
+            }
+        };
     }
     let Some(center) = &app.center else {
         return (StatusCode::SERVICE_UNAVAILABLE, "the contact center is not running".to_owned());

@@ -160,6 +160,14 @@ impl CustomerServiceClient {
         }
     }
 
+    /// Which queued message a request carries (`None` for a token request), to count its attempts.
+    pub fn outbound_of(&self, request: RequestId) -> Option<OutboundId> {
+        match self.in_flight.get(&request)? {
+            InFlight::Message(pending) => Some(pending.id),
+            InFlight::Token => None,
+        }
+    }
+
     pub fn poll_event(&mut self) -> Option<ApiEvent> {
         self.events.pop_front()
     }

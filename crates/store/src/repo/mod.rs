@@ -21,6 +21,7 @@ pub(crate) mod recording_retention;
 pub(crate) mod recordings;
 pub(crate) mod sip_bindings;
 pub(crate) mod skills;
+pub(crate) mod social;
 pub(crate) mod speech;
 pub(crate) mod surveys;
 pub(crate) mod tickets;

@@ -16,6 +16,7 @@ mod recording_retention;
 mod records;
 mod schema;
 mod sip_bindings;
+mod social;
 mod speech;
 mod transcripts;
 
@@ -42,6 +43,7 @@ macro_rules! store_suite {
 }
 
 store_suite! {
+    social::social_messages_round_trip_settle_their_delivery_and_link_senders_per_org,
     speech::contact_speech_round_trips_is_replaced_per_recording_and_scoped_to_the_org,
     speech::speech_flagged_contacts_are_flagged_qa_candidates,
     email::email_messages_round_trip_thread_by_message_id_and_a_redelivery_is_stored_once,

@@ -42,6 +42,9 @@ pub(crate) async fn metrics(State(app): State<S>) -> Response {
     };
     let mut text = app.metrics.render(throttle_evictions, rate_evictions, tracked);
     text.push_str(&app.streams.render());
+    if let Some(social) = &app.social {
+        text.push_str(&social.render_metrics());
+    }
     if let Some(center) = &app.center {
         match center.snapshot().await {
             Ok(snap) => {
