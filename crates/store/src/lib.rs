@@ -62,6 +62,8 @@ pub use repo::chat::{
     MAX_CHAT_NAME_CHARS, MAX_CHAT_TEXT_CHARS,
 };
 pub use repo::contacts::TimeRange;
+pub use repo::customer_merges::{CustomerMerge, MAX_MERGE_TEXT_CHARS, MergeCounts};
+pub use repo::customers::MAX_CUSTOMER_SEARCH_CHARS;
 pub use repo::email::{
     AttachmentFate, EmailAttachment, EmailDirection, EmailMessage, MAX_EMAIL_ADDRESS_CHARS,
     MAX_EMAIL_ATTACHMENT_NAME_CHARS, MAX_EMAIL_ATTACHMENT_PATH_CHARS, MAX_EMAIL_ATTACHMENTS_PER_READ,

@@ -50,6 +50,7 @@ const SQLITE: &[Migration] = &[
     migration!(10, "0010", "speech", "sqlite"),
     migration!(14, "0014", "social", "sqlite"),
     migration!(12, "0012", "email_attachments", "sqlite"),
+    migration!(15, "0015", "customer_merges", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
     migration!(1, "0001", "initial", "postgres"),
@@ -64,6 +65,7 @@ const POSTGRES: &[Migration] = &[
     migration!(10, "0010", "speech", "postgres"),
     migration!(14, "0014", "social", "postgres"),
     migration!(12, "0012", "email_attachments", "postgres"),
+    migration!(15, "0015", "customer_merges", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
     migration!(1, "0001", "initial", "mysql"),
@@ -78,10 +80,11 @@ const MYSQL: &[Migration] = &[
     migration!(10, "0010", "speech", "mysql"),
     migration!(14, "0014", "social", "mysql"),
     migration!(12, "0012", "email_attachments", "mysql"),
+    migration!(15, "0015", "customer_merges", "mysql"),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 14;
+pub const LATEST_SCHEMA_VERSION: u32 = 15;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 

@@ -14,7 +14,7 @@ use crate::page::{Page, PageOf};
 use crate::repo::{Keyset, Table, insert_row_on, to_json, update_row_on};
 use crate::sql::{self, RowReader, Value, text_opt};
 
-const CUSTOMERS: Table = Table {
+pub(crate) const CUSTOMERS: Table = Table {
     name: "customers",
     what: "customer",
     cols: &["id", "org_id", "name", "social_ids", "vip", "attributes", "language", "created_at_ms"],
@@ -26,7 +26,7 @@ struct SocialDto {
     id: String,
 }
 
-fn values(c: &Customer) -> Vec<Value> {
+pub(crate) fn values(c: &Customer) -> Vec<Value> {
     let social: Vec<SocialDto> =
         c.social_ids.iter().map(|s| SocialDto { channel: s.channel.to_string(), id: s.id.clone() }).collect();
     vec![
@@ -40,7 +40,7 @@ fn values(c: &Customer) -> Vec<Value> {
 }
 
 /// The customer without phones and emails; [`attach_contact_points`] fills them in.
-fn from_row(r: &RowReader<'_>) -> Result<Customer, StoreError> {
+pub(crate) fn from_row(r: &RowReader<'_>) -> Result<Customer, StoreError> {
     let social_ids = r
         .json::<Vec<SocialDto>>("social_ids")?
         .into_iter()
@@ -60,6 +60,21 @@ fn from_row(r: &RowReader<'_>) -> Result<Customer, StoreError> {
         language: r.opt_with("language", Language::parse)?,
         created_at: r.time("created_at_ms")?,
     })
+}
+
+/// Longest customer search text, in characters.
+pub const MAX_CUSTOMER_SEARCH_CHARS: usize = 100;
+
+/// `s` with the LIKE wildcards (and the escape character `!`) taken literally.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '!') {
+            out.push('!');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// The lower-cased form under which an email is indexed, so lookups behave alike on every backend.
@@ -90,7 +105,7 @@ async fn insert_contact_points(conn: &mut AnyConnection, store: &Store, c: &Cust
 }
 
 /// Fills in the phones and emails of `customers` (all of one org) with two queries.
-async fn attach_contact_points(
+pub(crate) async fn attach_contact_points(
     conn: &mut AnyConnection,
     store: &Store,
     org: OrgId,
@@ -190,6 +205,38 @@ impl Store {
         attach_contact_points(&mut conn, self, org, &mut found).await?;
         let [c] = found;
         Ok(Some(c))
+    }
+
+    /// The org's customers whose name, phone or email contains `q` (names and emails compared
+    /// without regard to case; `q` written like a phone number matches phones on its digits), by
+    /// id. For finding the same person recorded twice before a merge. [`StoreError::InvalidInput`]
+    /// for an empty `q` or one longer than [`MAX_CUSTOMER_SEARCH_CHARS`].
+    pub async fn search_customers(&self, org: OrgId, q: &str, page: &Page) -> Result<PageOf<Customer>, StoreError> {
+        let q = q.trim();
+        if q.is_empty() || q.chars().count() > MAX_CUSTOMER_SEARCH_CHARS {
+            let reason = format!("the search needs 1 to {MAX_CUSTOMER_SEARCH_CHARS} characters");
+            return Err(StoreError::InvalidInput { what: "customer search", reason });
+        }
+        let text = format!("%{}%", like_escape(&q.to_lowercase()));
+        // Text written like a phone number (digits, spaces, + - ( )) is matched on its digits
+        // against phones; any other text matches no phone (no phone is empty).
+        let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+        let phone_like = q.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+        let phone = if phone_like && !digits.is_empty() { format!("%{digits}%") } else { String::new() };
+        let cond = "LOWER(name) LIKE ? ESCAPE '!' \
+             OR id IN (SELECT customer_id FROM customer_phones WHERE org_id = ? AND phone LIKE ? ESCAPE '!') \
+             OR id IN (SELECT customer_id FROM customer_emails WHERE org_id = ? AND email_key LIKE ? ESCAPE '!')";
+        let args = vec![
+            Value::from(text.clone()),
+            Value::from(org.to_string()),
+            Value::from(phone),
+            Value::from(org.to_string()),
+            Value::from(text),
+        ];
+        let mut result = self.list_rows(&CUSTOMERS, org, Some((cond, args)), Keyset::Id, page, from_row).await?;
+        let mut conn = self.conn().await?;
+        attach_contact_points(&mut conn, self, org, &mut result.items).await?;
+        Ok(result)
     }
 
     /// The org's customers, by id.

@@ -10,6 +10,7 @@ pub(crate) mod aggregates;
 pub(crate) mod auth;
 pub(crate) mod chat;
 pub(crate) mod contacts;
+pub(crate) mod customer_merges;
 pub(crate) mod customers;
 pub(crate) mod email;
 pub(crate) mod live;

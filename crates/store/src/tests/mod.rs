@@ -6,6 +6,7 @@
 mod aggregates;
 mod auth;
 mod chat;
+mod customer_merges;
 mod directory;
 mod email;
 mod fixtures;
@@ -43,6 +44,10 @@ macro_rules! store_suite {
 }
 
 store_suite! {
+    customer_merges::merge_moves_contacts_tickets_orders_and_identities_to_the_survivor,
+    customer_merges::refused_merges_change_nothing,
+    customer_merges::merging_the_survivor_again_repoints_the_old_marker,
+    customer_merges::customers_are_searched_by_name_phone_or_email,
     social::social_messages_round_trip_settle_their_delivery_and_link_senders_per_org,
     speech::contact_speech_round_trips_is_replaced_per_recording_and_scoped_to_the_org,
     speech::speech_flagged_contacts_are_flagged_qa_candidates,
