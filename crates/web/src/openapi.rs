@@ -119,6 +119,10 @@ fn request_body(op_id: &str) -> Option<Value> {
             &[],
         ),
         "set_customer_vip" => s(json!({"vip": {"enum": ["gold", "silver", "normal"]}}), &["vip"]),
+        "merge_customers" => s(
+            json!({"from": {"type": "string", "format": "uuid", "description": "the customer merged into this one: its phones, emails, social ids, contacts, tickets and orders move here, the higher VIP tier is kept, and its id answers 308 to this customer from then on (422 for itself, 409 if either was already merged)"}}),
+            &["from"],
+        ),
         "create_ticket" => s(
             json!({"subject": {"type": "string"}, "priority": {"enum": ["low", "normal", "high", "urgent"]}, "customer_id": {"type": "string", "format": "uuid"}, "assignee_id": {"type": "string", "format": "uuid"}, "contact_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}}}),
             &["subject"],
@@ -176,7 +180,11 @@ fn request_body(op_id: &str) -> Option<Value> {
 /// Query parameters of an operation.
 fn query_params(op_id: &str) -> Vec<(&'static str, &'static str)> {
     let mut q: Vec<(&str, &str)> = match op_id {
-        "list_customers" => vec![("phone", "find by phone (E.164 or national)"), ("email", "find by email")],
+        "list_customers" => vec![
+            ("phone", "find by phone (E.164 or national)"),
+            ("email", "find by email"),
+            ("q", "customers whose name, phone (digits) or email contains this text, 1 to 100 characters"),
+        ],
         "list_contacts" => vec![("from_ms", "start, unix ms, inclusive"), ("to_ms", "end, unix ms, exclusive")],
         "list_tickets" => vec![("status", "open (default), pending, solved, closed"), ("customer", "customer id")],
         "find_orders" => vec![("number", "order number, exact")],

@@ -99,6 +99,7 @@ pub const ROUTES: &[Route] = &[
     ),
     r("GET", "/api/customers/{id}/tickets", "customer_tickets", "read a customer's tickets", "customers", ANY),
     r("GET", "/api/customers/{id}/orders", "customer_orders", "read a customer's orders", "customers", ANY),
+    r("POST", "/api/customers/{id}/merge", "merge_customers", "merge customers", "customers", STF),
     r("GET", "/api/contacts", "list_contacts", "list contacts by time", "contacts", OWN),
     r("GET", "/api/contacts/{id}", "get_contact", "read a contact", "contacts", OWN),
     r("GET", "/api/contacts/{id}/events", "contact_events", "read a contact's events", "contacts", OWN),

@@ -1,6 +1,7 @@
 // The admin pages: users (create, activate/deactivate), agents with skills and proficiency
 // (edit), queues (create, see routing settings), IVR flows (show, validate with line/column/node
-// errors, upload). Everything through the admin API.
+// errors, upload), customers (search by name/phone/email, merge two records of one person, see the
+// merged history). Everything through the admin API.
 "use strict";
 
 (function () {
@@ -8,6 +9,8 @@
   const { $, esc } = HL;
   const t = (k, v) => HL.t(k, v);
   const S = { tab: "users", users: [], agents: [], queues: [], skills: [], flows: null, flowErrors: [] };
+  // The Customers tab: the last search's results, the two picked for a merge, the history shown.
+  const C = { found: [], into: null, from: null, history: null, historyOf: null };
 
   const layout = () => `
   <div class="admin">
@@ -17,6 +20,7 @@
       <button type="button" role="tab" data-tab="agents" data-i18n="admin.agents">Agents</button>
       <button type="button" role="tab" data-tab="queues" data-i18n="admin.queues">Queues</button>
       <button type="button" role="tab" data-tab="ivr" data-i18n="admin.ivr">IVR flows</button>
+      <button type="button" role="tab" data-tab="customers" data-i18n="admin.customers">Customers</button>
     </div>
     <section class="card" id="tab-users">
       <table class="grid"><thead><tr><th data-i18n="admin.username">Username</th><th data-i18n="admin.display_name">Name</th>
@@ -66,12 +70,29 @@
       </form>
       <ul id="ivr-errors" class="errors"></ul>
     </section>
+    <section class="card" id="tab-customers" hidden>
+      <form id="cust-search" class="inline-form">
+        <input id="cust-q" name="q" required maxlength="100" data-i18n-placeholder="admin.cust_search_hint">
+        <button type="submit" class="primary" data-i18n="admin.cust_search">Search</button>
+      </form>
+      <table class="grid"><thead><tr><th data-i18n="admin.cust_keep">Keep</th><th data-i18n="admin.cust_merge_away">Merge away</th>
+        <th data-i18n="admin.display_name">Name</th><th data-i18n="admin.cust_phones">Phones</th><th data-i18n="admin.email">Email</th>
+        <th data-i18n="admin.cust_vip">VIP</th><th></th></tr></thead>
+        <tbody id="cust-found"></tbody></table>
+      <p class="muted small" data-i18n="admin.cust_merge_hint"></p>
+      <button type="button" id="cust-merge" class="primary" disabled></button>
+      <h3 id="cust-history-title" hidden></h3>
+      <table class="grid" id="cust-history-table" hidden><thead><tr><th data-i18n="admin.cust_when">When</th><th data-i18n="admin.cust_channel">Channel</th>
+        <th data-i18n="admin.cust_from">From</th></tr></thead>
+        <tbody id="cust-history"></tbody></table>
+    </section>
   </div>`;
 
   function render() {
     HL.$$(".tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === S.tab));
     for (const tab of ["users", "agents", "queues", "ivr"]) $("#tab-" + tab).hidden = tab !== S.tab;
     renderFlows();
+    renderCustomers();
     $("#users").innerHTML = S.users
       .map((u) => `<tr><td class="mono">${esc(u.username)}</td><td>${esc(u.display_name)}</td><td>${esc(HL.word("role", u.role))}</td>
         <td>${esc(u.email || "")}</td><td>${u.active ? "✓" : "—"}</td>
@@ -107,6 +128,52 @@
     $("#ivr-errors").innerHTML = S.flowErrors
       .map((e) => `<li class="error">${esc(t("admin.ivr_error", { line: e.line, column: e.column, node: e.node || "—" }))} ${esc(e.message)}</li>`)
       .join("");
+  }
+
+  function renderCustomers() {
+    $("#tab-customers").hidden = S.tab !== "customers";
+    const name = (id) => (C.found.find((c) => c.id === id) || { name: id }).name;
+    $("#cust-found").innerHTML = C.found
+      .map((c) => `<tr data-id="${esc(c.id)}"><td><input type="radio" name="cust-into" class="cust-into" value="${esc(c.id)}"${C.into === c.id ? " checked" : ""}></td>
+        <td><input type="radio" name="cust-from" class="cust-from" value="${esc(c.id)}"${C.from === c.id ? " checked" : ""}></td>
+        <td>${esc(c.name)}</td><td class="mono small">${esc(c.phones.join(", "))}</td><td class="small">${esc(c.emails.join(", "))}</td>
+        <td>${esc(HL.word("vip", c.vip))}</td>
+        <td><button type="button" class="small cust-show-history" data-id="${esc(c.id)}">${esc(t("admin.cust_history"))}</button></td></tr>`)
+      .join("");
+    const ready = C.into && C.from && C.into !== C.from;
+    $("#cust-merge").disabled = !ready;
+    $("#cust-merge").textContent = ready ? t("admin.cust_merge_into", { from: name(C.from), into: name(C.into) }) : t("admin.cust_merge");
+    const shown = C.history !== null;
+    $("#cust-history-title").hidden = !shown;
+    $("#cust-history-table").hidden = !shown;
+    $("#cust-history-title").textContent = shown ? t("admin.cust_history_of", { name: C.historyOf ? C.historyOf.name : "" }) : "";
+    $("#cust-history").innerHTML = (C.history || [])
+      .map((x) => `<tr data-id="${esc(x.id)}" data-channel="${esc(x.channel)}"><td>${esc(HL.dateTime(x.arrived_at_ms))}</td><td>${esc(HL.word("channel", x.channel))}</td>
+        <td class="mono small">${esc(x.from)}</td></tr>`)
+      .join("");
+  }
+
+  async function searchCustomers() {
+    const q = $("#cust-q").value.trim();
+    if (!q) return;
+    const r = await HL.get(`/api/customers?limit=100&q=${encodeURIComponent(q)}`);
+    Object.assign(C, { found: r.items, into: null, from: null });
+    renderCustomers();
+  }
+
+  async function showHistory(customer) {
+    const r = await HL.get(`/api/customers/${customer.id}/contacts?limit=100`);
+    Object.assign(C, { history: r.items, historyOf: customer });
+    renderCustomers();
+  }
+
+  // Merges the customer picked to merge away into the one picked to keep, then shows the kept
+  // customer (now with both records' phones, emails and VIP tier) and its whole history.
+  async function mergeCustomers() {
+    const r = await HL.api("POST", `/api/customers/${C.into}/merge`, { from: C.from });
+    HL.toast(t("admin.cust_merged"), "ok");
+    Object.assign(C, { found: [r.customer], into: null, from: null });
+    await showHistory(r.customer);
   }
 
   async function loadFlows() {
@@ -219,6 +286,20 @@
       submitFlow(true);
     });
     $("#ivr-validate").addEventListener("click", () => submitFlow(false));
+    $("#cust-search").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      searchCustomers().catch(HL.fail);
+    });
+    $("#tab-customers").addEventListener("change", (ev) => {
+      if (ev.target.matches(".cust-into")) C.into = ev.target.value;
+      if (ev.target.matches(".cust-from")) C.from = ev.target.value;
+      renderCustomers();
+    });
+    $("#tab-customers").addEventListener("click", (ev) => {
+      const show = ev.target.closest(".cust-show-history");
+      if (show) showHistory(C.found.find((c) => c.id === show.dataset.id)).catch(HL.fail);
+      if (ev.target.closest("#cust-merge")) mergeCustomers().catch(HL.fail);
+    });
     $("#ivr-file").addEventListener("change", async (ev) => {
       const file = ev.target.files && ev.target.files[0];
       if (!file) return;

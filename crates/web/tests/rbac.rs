@@ -52,6 +52,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("customer_contacts", "-YYY"),
     ("customer_tickets", "-YYY"),
     ("customer_orders", "-YYY"),
+    ("merge_customers", "--YY"),
     ("list_contacts", "-YYY"),
     ("get_contact", "-YYY"),
     ("contact_events", "-YYY"),

@@ -1,8 +1,12 @@
-//! Customers (search by phone or email), their contact history, tickets and orders, and order
-//! lookup by number.
+//! Customers (search by name, phone or email), their contact history, tickets and orders, the
+//! merge of two records of one person, and order lookup by number.
+//!
+//! A customer merged away answers a read of its id (or of its contacts, tickets or orders) with
+//! `308 Permanent Redirect` to the surviving customer, and a write with `409` naming it.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use model::{CountryCode, Customer, CustomerId, E164, Email, Language, OrderId, VipTier};
 use serde::Deserialize;
@@ -29,9 +33,12 @@ async fn default_country(app: &AppState, org: model::OrgId) -> Result<CountryCod
 pub(crate) struct CustomerFilter {
     phone: Option<String>,
     email: Option<String>,
+    q: Option<String>,
 }
 
-/// `?phone=` or `?email=` finds one customer (a page of zero or one); neither lists all.
+/// `?phone=` or `?email=` finds one customer (a page of zero or one); `?q=` pages through the
+/// customers whose name, phone or email contains the text (to find duplicates before a merge);
+/// none of them lists all.
 pub(crate) async fn list_customers(
     State(app): State<S>,
     Extension(c): Extension<Caller>,
@@ -45,7 +52,13 @@ pub(crate) async fn list_customers(
             app.store.find_customer_by_phone(org, &phone).await?
         }
         (None, Some(email)) => app.store.find_customer_by_email(org, &Email::parse(email)?).await?,
-        (None, None) => return Ok(Json(paged(app.store.list_customers(org, &q.page()).await?, views::customer))),
+        (None, None) => {
+            let page = match f.q.as_deref() {
+                Some(text) => app.store.search_customers(org, text, &q.page()).await?,
+                None => app.store.list_customers(org, &q.page()).await?,
+            };
+            return Ok(Json(paged(page, views::customer)));
+        }
     };
     Ok(Json(json!({"items": one.iter().map(views::customer).collect::<Vec<_>>(), "next": null})))
 }
@@ -103,7 +116,7 @@ pub(crate) async fn update_customer(
     ApiJson(p): ApiJson<CustomerPatch>,
 ) -> JsonResult {
     let org = c.who.org;
-    let mut customer = found(app.store.get_customer(org, parse_id(&id, "customer")?).await?, "customer")?;
+    let mut customer = writable_customer(&app, &c, &id).await?;
     let country = default_country(&app, org).await?;
     if let Some(name) = &p.name {
         customer.name = text_field("name", name, MAX_NAME_CHARS, true)?;
@@ -139,24 +152,104 @@ pub(crate) async fn set_customer_vip(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<VipBody>,
 ) -> JsonResult {
-    let mut customer = found(app.store.get_customer(c.who.org, parse_id(&id, "customer")?).await?, "customer")?;
+    let mut customer = writable_customer(&app, &c, &id).await?;
     customer.vip = body.vip.parse::<VipTier>()?;
     app.store.update_customer(&customer).await?;
     Ok(Json(views::customer(&customer)))
+}
+
+/// A read of a customer that was merged away: where it lives on.
+struct MergedAway {
+    into: CustomerId,
+}
+
+impl MergedAway {
+    /// `308` to the same resource (`suffix`: `""`, `"/contacts"`, ...) of the surviving customer.
+    fn redirect(&self, suffix: &str) -> Response {
+        let location = format!("/api/customers/{}{suffix}", self.into);
+        let body = Json(json!({"merged_into": self.into.to_string(), "location": location.clone()}));
+        (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)], body).into_response()
+    }
+}
+
+/// The customer with this id, or where it was merged to, or 404.
+async fn lookup(app: &AppState, c: &Caller, id: &str) -> Result<Result<Customer, MergedAway>, Problem> {
+    let id: CustomerId = parse_id(id, "customer")?;
+    if let Some(customer) = app.store.get_customer(c.who.org, id).await? {
+        return Ok(Ok(customer));
+    }
+    match app.store.customer_merged_into(c.who.org, id).await? {
+        Some(m) => Ok(Err(MergedAway { into: m.into })),
+        None => Err(Problem::not_found("customer")),
+    }
+}
+
+/// The customer to change: a merged-away id is a 409 naming the survivor.
+async fn writable_customer(app: &AppState, c: &Caller, id: &str) -> Result<Customer, Problem> {
+    lookup(app, c, id).await?.map_err(|m| {
+        Problem::of(
+            ProblemKind::Conflict,
+            format!("customer {id} was merged into customer {}; change that one", m.into),
+        )
+    })
 }
 
 pub(crate) async fn get_customer(
     State(app): State<S>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-) -> JsonResult {
-    let id: CustomerId = parse_id(&id, "customer")?;
-    Ok(Json(views::customer(&found(app.store.get_customer(c.who.org, id).await?, "customer")?)))
+) -> Result<Response, Problem> {
+    Ok(match lookup(&app, &c, &id).await? {
+        Ok(customer) => Json(views::customer(&customer)).into_response(),
+        Err(merged) => merged.redirect(""),
+    })
 }
 
-async fn existing_customer(app: &AppState, c: &Caller, id: &str) -> Result<CustomerId, Problem> {
-    let id: CustomerId = parse_id(id, "customer")?;
-    found(app.store.get_customer(c.who.org, id).await?, "customer").map(|c| c.id)
+/// The id of an existing customer, or the `308` to the survivor's `suffix` for a merged one.
+async fn existing_customer(
+    app: &AppState,
+    c: &Caller,
+    id: &str,
+    suffix: &str,
+) -> Result<Result<CustomerId, Response>, Problem> {
+    Ok(lookup(app, c, id).await?.map(|c| c.id).map_err(|m| m.redirect(suffix)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MergeBody {
+    from: String,
+}
+
+/// Merges customer `from` into the customer of the path (supervisors and admins; the guard
+/// writes the audit entry): the other customer's phones, emails, social ids, contacts, tickets
+/// and orders move here, the higher VIP tier is kept, and the old id redirects here from now on.
+/// Merging a customer into itself is 422; either customer already merged away is 409.
+pub(crate) async fn merge_customers(
+    State(app): State<S>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<MergeBody>,
+) -> JsonResult {
+    let into: CustomerId = parse_id(&id, "customer")?;
+    let from = body.from.trim().parse::<CustomerId>().map_err(|e| Problem::validation(format!("from: {e}")))?;
+    let at = app.clock.now();
+    let actor: String = c.who.actor.chars().take(store::MAX_MERGE_TEXT_CHARS).collect();
+    let (customer, moved) = match app.store.merge_customers(c.who.org, into, from, at, &actor).await {
+        Ok(done) => done,
+        Err(store::StoreError::Conflict { what: "customer merge", detail }) => {
+            return Err(Problem::of(ProblemKind::Conflict, detail));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(json!({
+        "customer": views::customer(&customer),
+        "merged": {"from": from.to_string(), "into": into.to_string(), "at_ms": at.unix_ms()},
+        "moved": {
+            "phones": moved.phones, "emails": moved.emails, "social_ids": moved.social_ids,
+            "contacts": moved.contacts, "tickets": moved.tickets, "orders": moved.orders,
+            "social_senders": moved.social_senders,
+        },
+    })))
 }
 
 /// The customer's contacts on every channel, newest first (the screen-pop history).
@@ -165,9 +258,13 @@ pub(crate) async fn customer_contacts(
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> JsonResult {
-    let id = existing_customer(&app, &c, &id).await?;
-    Ok(Json(paged(app.store.list_contacts_by_customer(c.who.org, id, &q.page()).await?, views::contact)))
+) -> Result<Response, Problem> {
+    let id = match existing_customer(&app, &c, &id, "/contacts").await? {
+        Ok(id) => id,
+        Err(redirect) => return Ok(redirect),
+    };
+    Ok(Json(paged(app.store.list_contacts_by_customer(c.who.org, id, &q.page()).await?, views::contact))
+        .into_response())
 }
 
 pub(crate) async fn customer_tickets(
@@ -175,9 +272,12 @@ pub(crate) async fn customer_tickets(
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> JsonResult {
-    let id = existing_customer(&app, &c, &id).await?;
-    Ok(Json(paged(app.store.list_tickets_by_customer(c.who.org, id, &q.page()).await?, views::ticket)))
+) -> Result<Response, Problem> {
+    let id = match existing_customer(&app, &c, &id, "/tickets").await? {
+        Ok(id) => id,
+        Err(redirect) => return Ok(redirect),
+    };
+    Ok(Json(paged(app.store.list_tickets_by_customer(c.who.org, id, &q.page()).await?, views::ticket)).into_response())
 }
 
 pub(crate) async fn customer_orders(
@@ -185,9 +285,12 @@ pub(crate) async fn customer_orders(
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> JsonResult {
-    let id = existing_customer(&app, &c, &id).await?;
-    Ok(Json(paged(app.store.list_orders_by_customer(c.who.org, id, &q.page()).await?, views::order)))
+) -> Result<Response, Problem> {
+    let id = match existing_customer(&app, &c, &id, "/orders").await? {
+        Ok(id) => id,
+        Err(redirect) => return Ok(redirect),
+    };
+    Ok(Json(paged(app.store.list_orders_by_customer(c.who.org, id, &q.page()).await?, views::order)).into_response())
 }
 
 #[derive(Deserialize)]

@@ -84,6 +84,7 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "customer_contacts" => on(filter, customers::customer_contacts),
         "customer_tickets" => on(filter, customers::customer_tickets),
         "customer_orders" => on(filter, customers::customer_orders),
+        "merge_customers" => on(filter, customers::merge_customers),
         "find_orders" => on(filter, customers::find_orders),
         "get_order" => on(filter, customers::get_order),
         "list_contacts" => on(filter, contacts::list_contacts),
