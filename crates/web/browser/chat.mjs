@@ -8,36 +8,19 @@
 // exchange messages through the chat pane and the widget: typing shows on both sides, read marks
 // come back both ways. Prints `@@step <name>` as it goes and `@@ok` at the end; a failure prints
 // `@@fail <message>`, saves failure-*.png and exits 1.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { scenarioArgs, session, step } from "./launcher.mjs";
 import { join } from "node:path";
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error("usage: node chat.mjs <base-url> <screenshot-dir>");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const [base, shots] = scenarioArgs("chat.mjs");
 
 const WAIT = { timeout: 15000 };
-const step = (name) => console.log("@@step " + name);
 const QUESTION = "我的订单 100001 还没到,能帮我查一下吗?";
 const ANSWER = "您好,我马上为您查询物流。";
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const errors = [];
-const pages = {};
-async function page(name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "zh-CN" });
-  const p = await context.newPage();
-  p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
-  await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-  pages[name] = p;
-  return p;
-}
+const s = await session(base, shots);
+const { browser, errors } = s;
+const { pages } = s;
+const page = (name) => s.page(name, { viewport: { width: 1280, height: 860 }, prefix: true });
 const shot = (p, name) => p.screenshot({ path: join(shots, name + ".png") });
 
 try {

@@ -7,17 +7,11 @@
 // prints `@@submit` and reads the new contact's id from stdin. It prints `@@step <name>` as it
 // goes and `@@ok` at the end; any failure prints `@@fail <message>`, saves failure-*.png and
 // exits 1. Nothing here touches the network beyond <base-url>.
-import { chromium } from "playwright-core";
+import { check, scenarioArgs, session, step } from "./launcher.mjs";
 import { createInterface } from "node:readline";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error("usage: node e2e.mjs <base-url> <screenshot-dir>");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const [base, shots] = scenarioArgs("e2e.mjs");
 
 const WAIT = { timeout: 15000 };
 const lines = createInterface({ input: process.stdin });
@@ -31,28 +25,12 @@ const ask = (what) =>
     pending.push(resolve);
     console.log("@@" + what);
   });
-const step = (name) => console.log("@@step " + name);
-const check = (cond, message) => {
-  if (!cond) throw new Error(message);
-};
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const errors = [];
-async function page(name) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });
-  const p = await context.newPage();
-  p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
-  p.on("console", (m) => {
-    // The first /api/me before sign-in is a 401 by design; anything else is a fault.
-    if (m.type() === "error" && !m.text().includes("status of 401")) errors.push(`${name} console: ${m.text()}`);
-  });
-  // Everything must come from the server under test.
-  await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-  return p;
-}
+const s = await session(base, shots);
+const { browser, errors } = s;
+// The first /api/me before sign-in is a 401 by design; any other console error is a fault.
+// Everything must come from the server under test.
+const page = (name) => s.page(name, { viewport: { width: 1440, height: 900 }, prefix: true, consoleErrors: true });
 const shot = (p, name) => p.screenshot({ path: join(shots, name + ".png") });
 
 async function signIn(p, path, user, password, live = true) {

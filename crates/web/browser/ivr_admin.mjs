@@ -7,21 +7,11 @@
 // broken flow (the error names line, column and node), saves a valid one (the list grows), and
 // switches to English. Prints `@@step <name>` as it goes and `@@ok` at the end; a failure prints
 // `@@fail <message>` and saves failure-ivr-admin.png. Nothing here touches the network beyond <base-url>.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { check, scenarioArgs, session, step } from "./launcher.mjs";
 import { join } from "node:path";
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error("usage: node ivr_admin.mjs <base-url> <screenshot-dir>");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const [base, shots] = scenarioArgs("ivr_admin.mjs");
 const WAIT = { timeout: 15000 };
-const step = (name) => console.log("@@step " + name);
-const check = (cond, message) => {
-  if (!cond) throw new Error(message);
-};
 
 const FLOW = `version = 1
 id = "tier_line"
@@ -36,20 +26,10 @@ type = "hangup"
 say = ["goodbye"]
 `;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const errors = [];
-const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: "zh-CN" });
-const p = await context.newPage();
-p.on("pageerror", (e) => errors.push(e.message));
-p.on("console", (m) => {
-  const text = m.text();
-  // The 401 before sign-in and the 422 of the broken upload are expected answers.
-  if (m.type() === "error" && !text.includes("status of 401") && !text.includes("status of 422")) errors.push(`console: ${text}`);
-});
-await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
+const s = await session(base, shots);
+const { browser, errors } = s;
+// The 401 before sign-in and the 422 of the broken upload are expected answers.
+const p = await s.page("admin", { consoleErrors: true, allowConsole: ["status of 401", "status of 422"] });
 
 try {
   step("sign in");

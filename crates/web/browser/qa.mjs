@@ -9,37 +9,15 @@
 // published score and acknowledges it; the supervisor's QA report shows the agent's week. Prints
 // `@@step <name>` as it goes and `@@ok` at the end; a failure prints `@@fail <message>` and saves
 // failure-qa.png. No network beyond <base-url>.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { check, scenarioArgs, session, step } from "./launcher.mjs";
 import { join } from "node:path";
 
-const [base, shots, contact] = process.argv.slice(2);
-if (!base || !shots || !contact) {
-  console.error("usage: node qa.mjs <base-url> <screenshot-dir> <contact-id>");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const [base, shots, contact] = scenarioArgs("qa.mjs", ["contact-id"]);
 const WAIT = { timeout: 15000 };
-const step = (name) => console.log("@@step " + name);
-const check = (cond, message) => {
-  if (!cond) throw new Error(message);
-};
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const errors = [];
-async function page(locale) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale });
-  await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-  const p = await context.newPage();
-  p.on("pageerror", (e) => errors.push(e.message));
-  p.on("console", (m) => {
-    if (m.type() === "error" && !m.text().includes("status of 401")) errors.push(`console: ${m.text()}`);
-  });
-  return p;
-}
+const s = await session(base, shots);
+const { browser, errors } = s;
+const page = (locale) => s.page(locale, { locale, consoleErrors: true });
 async function signIn(p, url, user, password) {
   await p.goto(url);
   await p.waitForSelector("#login-form", { state: "visible", ...WAIT });

@@ -7,34 +7,16 @@
 // the list renders, the waveform is drawn and the audio player loads the recording. Prints
 // `@@step <name>` as it goes and `@@ok` at the end; a failure prints `@@fail <message>` and
 // saves failure-reports.png. Nothing here touches the network beyond <base-url>.
-import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
+import { check, scenarioArgs, session, step } from "./launcher.mjs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error("usage: node reports.mjs <base-url> <screenshot-dir>");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const [base, shots] = scenarioArgs("reports.mjs");
 const WAIT = { timeout: 15000 };
-const step = (name) => console.log("@@step " + name);
-const check = (cond, message) => {
-  if (!cond) throw new Error(message);
-};
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const errors = [];
-const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: "zh-CN", acceptDownloads: true });
-const p = await context.newPage();
-p.on("pageerror", (e) => errors.push(e.message));
-p.on("console", (m) => {
-  if (m.type() === "error" && !m.text().includes("status of 401")) errors.push(`console: ${m.text()}`);
-});
-await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
+const s = await session(base, shots);
+const { browser, errors } = s;
+const p = await s.page("reports", { acceptDownloads: true, consoleErrors: true });
 
 try {
   step("sign in");

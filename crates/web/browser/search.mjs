@@ -7,37 +7,18 @@
 // with 退款 highlighted in <mark>, clicks "从此处播放" and the player seeks to <offset-ms>. Prints
 // `@@step <name>` as it goes and `@@ok` at the end; a failure prints `@@fail <message>` and saves
 // failure-search.png. No network beyond <base-url>.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { check, scenarioArgs, session, step } from "./launcher.mjs";
 import { join } from "node:path";
 
-const [base, shots, offset] = process.argv.slice(2);
-if (!base || !shots || !offset) {
-  console.error("usage: node search.mjs <base-url> <screenshot-dir> <offset-ms>");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const [base, shots, offset] = scenarioArgs("search.mjs", ["offset-ms"]);
 const WAIT = { timeout: 15000 };
-const step = (name) => console.log("@@step " + name);
-const check = (cond, message) => {
-  if (!cond) throw new Error(message);
-};
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const errors = [];
+const s = await session(base, shots);
+const { browser, errors } = s;
 let p = null;
 try {
   step("sign in");
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: "zh-CN" });
-  await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-  p = await context.newPage();
-  p.on("pageerror", (e) => errors.push(e.message));
-  p.on("console", (m) => {
-    if (m.type() === "error" && !m.text().includes("status of 401")) errors.push(`console: ${m.text()}`);
-  });
+  p = await s.page("recordings", { consoleErrors: true });
   await p.goto(`${base}/recordings`);
   await p.waitForSelector("#login-form", { state: "visible", ...WAIT });
   await p.fill("#login-username", "supervisor");

@@ -254,46 +254,19 @@ async fn transcript_keyword_flags_count_in_the_contacts_queue() {
 /// a reload (from `GET /api/alerts`). Screenshots go to `target/screenshots/`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wallboard_shows_the_complaint_banner_live_in_chromium() {
-    use tokio::io::AsyncBufReadExt;
-    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(std::path::Path::new(&chromium).exists(), "{chromium} is missing: `apt-get install -y chromium`");
-    assert!(browser_dir.join("node_modules/playwright-core").exists(), "run `npm ci` in crates/web/browser");
-    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target").join("screenshots");
+    common::browser::require_tools();
     let (s, service, _posts) = start().await;
-    let mut child = tokio::process::Command::new("node")
-        .arg("alerts.mjs")
-        .arg(&s.base)
-        .arg(&shots)
-        .current_dir(&browser_dir)
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut out = String::new();
-    let scenario = async {
-        while let Some(line) = lines.next_line().await.expect("read") {
-            out.push_str(&line);
-            out.push('\n');
-            if line == "@@ready" {
-                let agent = s.agent("1001").await;
-                assert_eq!(
-                    send(&s, &agent, Method::PUT, "/api/me/state", Some(json!({"state": "available"}))).await,
-                    204
-                );
-                for _ in 0..3 {
-                    handle(&s, &agent, 2, "complaint").await;
-                }
-            }
-            if line == "@@ok" || line.starts_with("@@fail") {
-                break;
+    let on_line = async |line: &str| {
+        if line == "@@ready" {
+            let agent = s.agent("1001").await;
+            assert_eq!(send(&s, &agent, Method::PUT, "/api/me/state", Some(json!({"state": "available"}))).await, 204);
+            for _ in 0..3 {
+                handle(&s, &agent, 2, "complaint").await;
             }
         }
+        None
     };
-    tokio::time::timeout(Duration::from_secs(150), scenario).await.expect("the scenario finishes");
-    assert!(out.contains("@@ok"), "browser scenario failed:\n{out}");
-    assert!(shots.join("wallboard-complaint-alert.png").exists());
-    let _ = child.wait().await;
+    common::browser::drive_scenario("alerts.mjs", &s.base, &[], Duration::from_secs(150), on_line).await;
+    assert!(common::browser::screenshot_dir().join("wallboard-complaint-alert.png").exists());
     service.stop().await;
 }

@@ -11,42 +11,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::browser::{assert_screenshot, drive_scenario, require_tools, screenshot_dir};
 use kpi::calendar::{UtcOffset, day_start};
 use model::*;
 use store::Store;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// Longest the whole browser scenario may take before the test fails.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("screenshots")
-}
-
-/// Fails with what to install when a tool the scenario needs is missing.
-fn require_tools() {
-    let node = std::process::Command::new("node").arg("--version").output();
-    assert!(
-        node.as_ref().is_ok_and(|o| o.status.success()),
-        "node is missing: install Node.js (Debian package `nodejs`) to run the browser tests ({node:?})"
-    );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(Path::new(&chromium).exists(), "{chromium} is missing: `apt-get install -y chromium` (Debian)");
-    assert!(
-        browser_dir().join("node_modules/playwright-core").exists(),
-        "playwright-core is missing: run `npm ci` in {}",
-        browser_dir().display()
-    );
-}
 
 /// Earlier contacts of customer 1 on other channels today, and a day of figures for the
 /// wallboard: today's `general` queue is under its 80% target (one late answer, one abandon)
@@ -138,46 +112,23 @@ async fn agent_desktop_and_wallboard_work_end_to_end_in_chromium() {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
 
-    let shots = screenshot_dir();
-    let mut child = tokio::process::Command::new("node")
-        .arg("e2e.mjs")
-        .arg(&base)
-        .arg(&shots)
-        .current_dir(browser_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut transcript = Vec::new();
     let mut submitted = None;
-    let run = async {
-        while let Some(line) = lines.next_line().await.expect("read") {
-            println!("{line}");
-            if line == "@@submit" {
-                let mut contact = common::voice_contact(1);
-                contact.from_address = "+8613800000001".into();
-                let id = center.submit(contact).await.expect("submit");
-                submitted = Some(id);
-                stdin.write_all(format!("{id}\n").as_bytes()).await.expect("answer");
-            }
-            transcript.push(line);
+    let on_line = async |line: &str| {
+        if line != "@@submit" {
+            return None;
         }
-        child.wait().await.expect("node exits")
+        let mut contact = common::voice_contact(1);
+        contact.from_address = "+8613800000001".into();
+        let id = center.submit(contact).await.expect("submit");
+        submitted = Some(id);
+        Some(id.to_string())
     };
-    let status = tokio::time::timeout(SCENARIO_LIMIT, run).await.expect("the browser scenario finishes");
-    let out = transcript.join("\n");
-    assert!(status.success() && out.contains("@@ok"), "browser scenario failed ({status}):\n{out}");
-    println!("screenshots in {}", shots.display());
+    drive_scenario("e2e.mjs", &base, &[], SCENARIO_LIMIT, on_line).await;
+    println!("screenshots in {}", screenshot_dir().display());
     for name in
         ["desktop-ringing", "desktop-screen-pop", "desktop-wrap-up", "desktop-en", "wallboard-live", "wallboard-en"]
     {
-        let png = shots.join(format!("{name}.png"));
-        let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
-        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{name}.png is a real screenshot");
+        assert_screenshot(&format!("{name}.png"));
     }
 
     // What the agent saved through the pages is in the store.

@@ -8,29 +8,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Longest the whole browser scenario may take before the test fails.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_and_an_agent_chat_through_routing_in_chromium() {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(Path::new(&chromium).exists(), "{chromium} is missing: `apt-get install -y chromium` (Debian)");
-    assert!(
-        browser_dir().join("node_modules/playwright-core").exists(),
-        "playwright-core is missing: run `npm ci` in {}",
-        browser_dir().display()
-    );
+    common::browser::require_tools();
     let dir = tempfile::tempdir().expect("tmp");
     let store = common::seeded_store(dir.path()).await;
     let (center, _task) = center::Center::start(
@@ -49,29 +35,7 @@ async fn a_customer_and_an_agent_chat_through_routing_in_chromium() {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
 
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("screenshots");
-    let mut child = tokio::process::Command::new("node")
-        .arg("chat.mjs")
-        .arg(&base)
-        .arg(&shots)
-        .current_dir(browser_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut transcript = Vec::new();
-    let run = async {
-        while let Some(line) = lines.next_line().await.expect("read") {
-            println!("{line}");
-            transcript.push(line);
-        }
-        child.wait().await.expect("node exits")
-    };
-    let status = tokio::time::timeout(SCENARIO_LIMIT, run).await.expect("the browser scenario finishes");
-    let out = transcript.join("\n");
-    assert!(status.success() && out.contains("@@ok"), "browser scenario failed ({status}):\n{out}");
+    common::browser::run_scenario("chat.mjs", &base, &[], SCENARIO_LIMIT).await;
 
     // The chat was a contact routed by the center to 1001, and its transcript is stored.
     let agent = common::demo_agent("1001").id;

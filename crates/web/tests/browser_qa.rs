@@ -5,47 +5,23 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::browser::{assert_screenshot, run_scenario, stereo_wav};
 use model::*;
 use store::Store;
 
 const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("screenshots")
-}
-
 /// `secs` of 8 kHz 16-bit stereo: a tone on the left for the first half, on the right after.
 fn call_wav(secs: u32) -> Vec<u8> {
     let frames = 8000 * secs;
-    let mut data = Vec::with_capacity(frames as usize * 4);
-    for i in 0..frames {
+    stereo_wav(frames, |i| {
         let v = (8000.0 * (2.0 * std::f64::consts::PI * 300.0 * f64::from(i) / 8000.0).sin()) as i16;
-        let (l, r) = if i < frames / 2 { (v, 0) } else { (0, v) };
-        data.extend(l.to_le_bytes());
-        data.extend(r.to_le_bytes());
-    }
-    let mut out = b"RIFF".to_vec();
-    out.extend((36 + data.len() as u32).to_le_bytes());
-    out.extend(b"WAVEfmt ");
-    out.extend(16u32.to_le_bytes());
-    out.extend(1u16.to_le_bytes());
-    out.extend(2u16.to_le_bytes());
-    out.extend(8000u32.to_le_bytes());
-    out.extend(32000u32.to_le_bytes());
-    out.extend(4u16.to_le_bytes());
-    out.extend(16u16.to_le_bytes());
-    out.extend(b"data");
-    out.extend((data.len() as u32).to_le_bytes());
-    out.extend(data);
-    out
+        if i < frames / 2 { (v, 0) } else { (0, v) }
+    })
 }
 
 /// A call handled by agent 1001 with its recording and transcript, and the scorecard.
@@ -127,9 +103,7 @@ async fn seed(store: &Store, rec_dir: &Path) -> ContactId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_evaluator_scores_a_call_and_the_agent_acknowledges_it_in_chromium() {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(Path::new(&chromium).exists(), "{chromium} is missing: `apt-get install -y chromium` (Debian)");
-    assert!(browser_dir().join("node_modules/playwright-core").exists(), "run `npm ci` in crates/web/browser");
+    common::browser::require_tools();
     let dir = tempfile::tempdir().expect("tmp");
     let rec_dir = tempfile::tempdir().expect("tmp");
     let store = common::seeded_store(dir.path()).await;
@@ -141,23 +115,9 @@ async fn an_evaluator_scores_a_call_and_the_agent_acknowledges_it_in_chromium() 
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
 
-    let shots = screenshot_dir();
-    let child = tokio::process::Command::new("node")
-        .arg("qa.mjs")
-        .arg(&base)
-        .arg(&shots)
-        .arg(contact.to_string())
-        .current_dir(browser_dir())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(SCENARIO_LIMIT, child).await.expect("the scenario finishes").expect("node runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("@@ok"), "browser scenario failed:\n{text}");
+    run_scenario("qa.mjs", &base, &[&contact.to_string()], SCENARIO_LIMIT).await;
     for name in ["qa-evaluator", "qa-agent", "qa-agent-acknowledged", "qa-report"] {
-        let png = shots.join(format!("{name}.png"));
-        let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
-        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{name}.png is a real screenshot");
+        assert_screenshot(&format!("{name}.png"));
     }
     let filter = store::EvaluationFilter { contact: Some(contact), ..Default::default() };
     let stored = store.list_evaluations(demo::DEMO_ORG, &filter, 10).await.expect("evaluations");

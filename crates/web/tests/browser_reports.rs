@@ -5,30 +5,21 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::browser::{assert_screenshot, run_scenario, stereo_wav};
 use kpi::calendar::{UtcOffset, day_start};
 use model::*;
 use store::Store;
 
 const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("screenshots")
-}
-
 /// 12 s of 8 kHz 16-bit stereo: the agent (left) and the customer (right) take turns.
 fn conversation() -> Vec<u8> {
-    let frames = 8000 * 12;
-    let mut data = Vec::with_capacity(frames * 4);
-    for i in 0..frames {
-        let sec = i as f64 / 8000.0;
+    stereo_wav(8000 * 12, |i| {
+        let sec = f64::from(i) / 8000.0;
         let turn = (sec / 1.5) as usize;
         let envelope = (std::f64::consts::PI * (sec % 1.5) / 1.5).sin().powi(2) * (0.6 + 0.4 * (sec * 3.1).sin().abs());
         let voice = |f: f64| {
@@ -37,24 +28,8 @@ fn conversation() -> Vec<u8> {
                 * ((2.0 * std::f64::consts::PI * f * sec).sin() * 0.7
                     + (2.0 * std::f64::consts::PI * f * 2.3 * sec).sin() * 0.3)) as i16
         };
-        let (l, r) = if turn.is_multiple_of(2) { (voice(220.0), 0) } else { (0, voice(310.0)) };
-        data.extend(l.to_le_bytes());
-        data.extend(r.to_le_bytes());
-    }
-    let mut out = b"RIFF".to_vec();
-    out.extend((36 + data.len() as u32).to_le_bytes());
-    out.extend(b"WAVEfmt ");
-    out.extend(16u32.to_le_bytes());
-    out.extend(1u16.to_le_bytes());
-    out.extend(2u16.to_le_bytes());
-    out.extend(8000u32.to_le_bytes());
-    out.extend(32000u32.to_le_bytes());
-    out.extend(4u16.to_le_bytes());
-    out.extend(16u16.to_le_bytes());
-    out.extend(b"data");
-    out.extend((data.len() as u32).to_le_bytes());
-    out.extend(data);
-    out
+        if turn.is_multiple_of(2) { (voice(220.0), 0) } else { (0, voice(310.0)) }
+    })
 }
 
 /// Today and yesterday (same hours) in Shanghai time, ingested through `reports`; one recording.
@@ -130,9 +105,7 @@ async fn seed(store: &Store, rec_dir: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_and_recordings_work_in_chromium() {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(Path::new(&chromium).exists(), "{chromium} is missing: `apt-get install -y chromium` (Debian)");
-    assert!(browser_dir().join("node_modules/playwright-core").exists(), "run `npm ci` in crates/web/browser");
+    common::browser::require_tools();
     let dir = tempfile::tempdir().expect("tmp");
     let rec_dir = tempfile::tempdir().expect("tmp");
     let store = common::seeded_store(dir.path()).await;
@@ -144,21 +117,8 @@ async fn reports_and_recordings_work_in_chromium() {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
 
-    let shots = screenshot_dir();
-    let child = tokio::process::Command::new("node")
-        .arg("reports.mjs")
-        .arg(&base)
-        .arg(&shots)
-        .current_dir(browser_dir())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(SCENARIO_LIMIT, child).await.expect("the scenario finishes").expect("node runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("@@ok"), "browser scenario failed:\n{text}");
+    run_scenario("reports.mjs", &base, &[], SCENARIO_LIMIT).await;
     for name in ["reports", "reports-en", "reports-recordings"] {
-        let png = shots.join(format!("{name}.png"));
-        let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
-        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{name}.png is a real screenshot");
+        assert_screenshot(&format!("{name}.png"));
     }
 }

@@ -4,54 +4,26 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::browser::{assert_screenshot, run_scenario, stereo_wav};
 use model::*;
 
 const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
 /// Where in the recording the customer asks for a refund.
 const REFUND_OFFSET_MS: u64 = 5_000;
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("screenshots")
-}
-
 /// `secs` of 8 kHz 16-bit stereo silence with a quiet tone on the left.
 fn call_wav(secs: u32) -> Vec<u8> {
-    let frames = 8000 * secs;
-    let mut data = Vec::with_capacity(frames as usize * 4);
-    for i in 0..frames {
-        let v = (4000.0 * (2.0 * std::f64::consts::PI * 300.0 * f64::from(i) / 8000.0).sin()) as i16;
-        data.extend(v.to_le_bytes());
-        data.extend(0i16.to_le_bytes());
-    }
-    let mut out = b"RIFF".to_vec();
-    out.extend((36 + data.len() as u32).to_le_bytes());
-    out.extend(b"WAVEfmt ");
-    out.extend(16u32.to_le_bytes());
-    out.extend(1u16.to_le_bytes());
-    out.extend(2u16.to_le_bytes());
-    out.extend(8000u32.to_le_bytes());
-    out.extend(32000u32.to_le_bytes());
-    out.extend(4u16.to_le_bytes());
-    out.extend(16u16.to_le_bytes());
-    out.extend(b"data");
-    out.extend((data.len() as u32).to_le_bytes());
-    out.extend(data);
-    out
+    stereo_wav(8000 * secs, |i| {
+        ((4000.0 * (2.0 * std::f64::consts::PI * 300.0 * f64::from(i) / 8000.0).sin()) as i16, 0)
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_finds_a_refund_request_and_plays_it_in_chromium() {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(Path::new(&chromium).exists(), "{chromium} is missing: `apt-get install -y chromium` (Debian)");
-    assert!(browser_dir().join("node_modules/playwright-core").exists(), "run `npm ci` in crates/web/browser");
+    common::browser::require_tools();
     let dir = tempfile::tempdir().expect("tmp");
     let rec_dir = tempfile::tempdir().expect("tmp");
     let index_dir = tempfile::tempdir().expect("tmp");
@@ -116,20 +88,6 @@ async fn a_supervisor_finds_a_refund_request_and_plays_it_in_chromium() {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(web::serve(listener, web::router(Arc::new(state)), std::future::pending()));
 
-    let shots = screenshot_dir();
-    let child = tokio::process::Command::new("node")
-        .arg("search.mjs")
-        .arg(&base)
-        .arg(&shots)
-        .arg(REFUND_OFFSET_MS.to_string())
-        .current_dir(browser_dir())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(SCENARIO_LIMIT, child).await.expect("the scenario finishes").expect("node runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("@@ok"), "browser scenario failed:\n{text}");
-    let png = shots.join("search-hit.png");
-    let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
-    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "search-hit.png is a real screenshot");
+    run_scenario("search.mjs", &base, &[&REFUND_OFFSET_MS.to_string()], SCENARIO_LIMIT).await;
+    assert_screenshot("search-hit.png");
 }

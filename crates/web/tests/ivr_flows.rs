@@ -194,26 +194,9 @@ async fn with_built_in_flows_the_list_says_they_are_not_managed_and_changes_are_
 /// `/usr/bin/chromium` and `npm ci` in `crates/web/browser`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_page_shows_validates_and_uploads_flows_in_chromium() {
-    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(std::path::Path::new(&chromium).exists(), "{chromium} is missing: `apt-get install -y chromium` (Debian)");
-    assert!(browser_dir.join("node_modules/playwright-core").exists(), "run `npm ci` in crates/web/browser");
+    common::browser::require_tools();
     let r = rig().await;
-    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("screenshots");
-    let child = tokio::process::Command::new("node")
-        .arg("ivr_admin.mjs")
-        .arg(&r.server.base)
-        .arg(&shots)
-        .current_dir(&browser_dir)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(std::time::Duration::from_secs(120), child)
-        .await
-        .expect("the scenario finishes")
-        .expect("node runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("@@ok"), "browser scenario failed:\n{text}");
+    common::browser::run_scenario("ivr_admin.mjs", &r.server.base, &[], std::time::Duration::from_secs(120)).await;
     let saved = std::fs::read_to_string(r.dir.path().join("tier_line.toml")).expect("saved");
     assert!(saved.contains("id = \"tier_line\""), "{saved}");
     assert_eq!(r.registry.current().flow_for("4100").map(|f| f.id().to_owned()).as_deref(), Some("tier_line"));

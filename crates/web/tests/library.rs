@@ -10,27 +10,9 @@ use serde_json::{Value, json};
 
 /// 1 s of 8 kHz 16-bit stereo: silence on the left, a 440 Hz tone at half scale on the right.
 fn tone_on_the_right() -> Vec<u8> {
-    let frames = 8000u32;
-    let mut data = Vec::with_capacity(frames as usize * 4);
-    for i in 0..frames {
-        let right = (16384.0 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 8000.0).sin()) as i16;
-        data.extend(0i16.to_le_bytes());
-        data.extend(right.to_le_bytes());
-    }
-    let mut out = b"RIFF".to_vec();
-    out.extend((36 + data.len() as u32).to_le_bytes());
-    out.extend(b"WAVEfmt ");
-    out.extend(16u32.to_le_bytes());
-    out.extend(1u16.to_le_bytes());
-    out.extend(2u16.to_le_bytes());
-    out.extend(8000u32.to_le_bytes());
-    out.extend(32000u32.to_le_bytes());
-    out.extend(4u16.to_le_bytes());
-    out.extend(16u16.to_le_bytes());
-    out.extend(b"data");
-    out.extend((data.len() as u32).to_le_bytes());
-    out.extend(data);
-    out
+    common::browser::stereo_wav(8000, |i| {
+        (0, (16384.0 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 8000.0).sin()) as i16)
+    })
 }
 
 async fn server(keys: Option<recordings::Keyring>) -> (TestServer, common::Activity, tempfile::TempDir) {
