@@ -850,3 +850,71 @@ fn desktop_hold_and_pause_buttons_show_the_call_state_in_chromium() {
     drop(call);
     drop(agent_phone);
 }
+
+/// The desktop in Chromium (`crates/web/browser/desktop_multi.mjs`): blended agent 1001 holds a
+/// real call and a web chat at once as two tabs, each with its own pane and wrap-up; the chat rings
+/// during the call; the wallboard's Listen rings the supervisor's phone; the desktop's Consult rings
+/// 1002's phone and Cancel consult hangs it up. What the clicks did is read back over HTTP.
+#[test]
+fn blended_desktop_holds_a_call_and_a_chat_consults_and_the_wallboard_listens_in_chromium() {
+    let server = Server::start(27_200);
+    let supervisor = server.login("supervisor", "demosuper");
+    let (agent_rtp, second_rtp, boss_rtp, customer) = (Rtp::new(), Rtp::new(), Rtp::new(), Rtp::new());
+    let agent_phone = phone_for(&server, "1001", "demo1001", free_port(), &agent_rtp);
+    let second_phone = phone_for(&server, "1002", "demo1002", free_port(), &second_rtp);
+    let boss_phone = phone_for(&server, "1900", "demosuper", free_port(), &boss_rtp);
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("desktop-multi-screenshots");
+    let mut call = None;
+    let transcript = common::browser::scenario("desktop_multi.mjs", &server.base, &shots, || {
+        call = Some(caller(&server, &customer, 110_000));
+        reach_agent(&supervisor, &customer, "1001");
+    });
+    common::browser::assert_screenshots(
+        &shots,
+        &[
+            "desktop-chat-rings-during-call",
+            "desktop-call-tab",
+            "desktop-chat-tab",
+            "wallboard-listening",
+            "desktop-consulting",
+            "desktop-call-wrap-up-with-chat",
+        ],
+    );
+    let (voice, chat) =
+        (common::browser::reported(&transcript, "voice"), common::browser::reported(&transcript, "chat"));
+
+    // The phones the clicks rang were answered and hung up again.
+    assert!(boss_rtp.has_remote(), "Listen rang the supervisor's phone");
+    assert!(second_rtp.has_remote(), "Consult rang 1002's phone");
+    let (ok, log) = boss_phone.finish(Duration::from_secs(20));
+    assert!(ok, "the supervisor's phone is hung up after Stop: {log}");
+    let (ok, log) = second_phone.finish(Duration::from_secs(20));
+    assert!(ok, "1002's phone is hung up after Cancel consult: {log}");
+
+    // The call's events: the monitor and the consult the buttons started and stopped.
+    let evs = events(&supervisor, &voice);
+    let detail = |key: &str| -> Vec<String> {
+        evs.iter().filter_map(|e| e["detail"][key].as_str().map(str::to_owned)).collect()
+    };
+    assert_eq!(detail("consult"), ["ringing", "answered", "cancelled"], "{evs:#?}");
+    let monitor = detail("monitor");
+    assert!(monitor.contains(&"started".to_owned()) && monitor.contains(&"ended".to_owned()), "{evs:#?}");
+
+    // Each contact was wrapped up with its own disposition and notes, and 1001 held both at once.
+    let wrapped = |id: &str| {
+        wait_for(Duration::from_secs(20), "the wrap-up stored", || {
+            let c = supervisor.ok("GET", &format!("/api/contacts/{id}"), None);
+            c["disposition"].is_string().then_some(c)
+        })
+    };
+    let (v, c) = (wrapped(&voice), wrapped(&chat));
+    assert_eq!((v["channel"].as_str(), c["channel"].as_str()), (Some("voice"), Some("chat")));
+    assert_eq!((v["disposition"].as_str(), c["disposition"].as_str()), (Some("resolved"), Some("follow_up")));
+    assert!(v["notes"].as_str().is_some_and(|n| n.contains("电话备注")), "{v}");
+    assert!(c["notes"].as_str().is_some_and(|n| n.contains("聊天备注")), "{c}");
+    assert_eq!(v["agent_id"], c["agent_id"], "one agent held both");
+    let (answered, ended) = (c["answered_at_ms"].as_i64().expect("chat answered"), v["ended_at_ms"].as_i64());
+    assert!(ended.is_some_and(|e| answered < e), "the chat was answered while the call was on: {v} {c}");
+    drop(call);
+    drop(agent_phone);
+}

@@ -408,3 +408,52 @@ fn signed_wechat_text_becomes_a_contact_for_an_agent_and_a_forged_signature_is_r
     let live = supervisor.ok("GET", "/api/live", None);
     assert_eq!(live["live_contacts"], 1, "the forged and the retried messages made no contact: {live}");
 }
+
+/// The desktop's email pane in Chromium (`crates/web/browser/email_desktop.mjs`): a customer's
+/// email rings agent 1001's desktop, is accepted, its thread shows (when the server serves
+/// `GET /api/contacts/{id}/email/messages`), the reply typed in the pane reaches the smarthost
+/// threaded to the customer's message, and the contact is wrapped up.
+#[test]
+fn the_desktop_shows_an_email_thread_and_its_typed_reply_reaches_the_smarthost_in_chromium() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sink_port, sink) = smtp_sink();
+    let smtp_port = free_port();
+    let server = Server::start(dir.path(), smtp_port, sink_port);
+    let supervisor = server.login("supervisor", "demosuper");
+    let original_id = "order-42-browser@customer.test";
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("desktop-email-screenshots");
+    let transcript = common::browser::scenario("email_desktop.mjs", &server.base, &shots, || {
+        let mail = Message::builder()
+            .from("Li Lei <lilei@customer.test>".parse().expect("from"))
+            .to("support@shop.test".parse().expect("to"))
+            .subject("Where is my order 42?")
+            .message_id(Some(format!("<{original_id}>")))
+            .header(ContentType::TEXT_PLAIN)
+            .body("Hello, my order 42 has not arrived.".to_owned())
+            .expect("message");
+        let mailer = SmtpTransport::builder_dangerous("127.0.0.1").port(smtp_port).build();
+        mailer.send(&mail).expect("the listener accepts the email");
+    });
+    common::browser::assert_screenshots(&shots, &["desktop-email-thread", "desktop-email-replied"]);
+    let contact = common::browser::reported(&transcript, "email");
+
+    // The reply typed in the pane went out threaded to the customer's message.
+    let sent = next_mail(&sink, "the reply typed on the desktop", |m| {
+        header(m, "Auto-Submitted").is_none() && header(m, "In-Reply-To").is_some_and(|r| r.contains(original_id))
+    });
+    assert_eq!(header(&sent, "To").as_deref(), Some("lilei@customer.test"));
+    assert_eq!(header(&sent, "Subject").as_deref(), Some("Re: Where is my order 42?"));
+    let body = sent.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    assert!(decode_body(&sent, &body).contains("订单 42 今天发货"), "{sent}");
+
+    // Where the server serves the thread, the pane showed it (not the fallback note).
+    let (status, thread) = supervisor.call("GET", &format!("/api/contacts/{contact}/email/messages"), None);
+    if status == 200 {
+        assert_eq!(common::browser::reported(&transcript, "thread"), "listed", "{thread}");
+    }
+    let c = wait_for("the wrap-up stored", || {
+        let c = supervisor.ok("GET", &format!("/api/contacts/{contact}"), None);
+        c["disposition"].is_string().then_some(c)
+    });
+    assert_eq!((c["channel"].as_str(), c["disposition"].as_str()), (Some("email"), Some("resolved")), "{c}");
+}

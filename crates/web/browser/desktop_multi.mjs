@@ -1,0 +1,186 @@
+// A blended agent's desktop in Debian's Chromium, driven by playwright-core. Started by
+// crates/hotline/tests/call_controls.rs against the real `hotline demo` binary:
+//
+//   node desktop_multi.mjs <base-url> <screenshot-dir>
+//
+// Agent 1001 (blended: a call does not block chats) signs in on /desktop and goes Available, the
+// supervisor opens /wallboard, then the script prints `@@ready` and the Rust test places a real
+// SIP call (sipp) that 1001's phone answers. While the call is connected a customer starts a web
+// chat: it rings on the desktop above the call, is accepted, and the two contacts are tabs, each
+// with its own pane (call controls / chat), typed text kept across tab switches. The supervisor
+// clicks Listen on the wallboard (their phone is rung) and stops; the agent clicks Consult with
+// agent 1002 (1002's phone is rung) and Cancel consult; then ends the call and the chat, and wraps
+// each up with its own disposition and notes. Prints `@@voice <id>`, `@@chat <id>`, `@@step`
+// lines and `@@ok`; a failure prints `@@fail <message>`, saves failure-*.png, exits 1.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [base, shots] = process.argv.slice(2);
+if (!base || !shots) {
+  console.error("usage: node desktop_multi.mjs <base-url> <screenshot-dir>");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const WAIT = { timeout: 30000 };
+const step = (name) => console.log("@@step " + name);
+const QUESTION = "我的订单 100002 什么时候发货?";
+const ANSWER = "您好,正在为您查询,请稍等。";
+const DRAFT = "还没发出的草稿";
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+});
+const errors = [];
+const pages = {};
+async function page(name) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1300 }, locale: "zh-CN" });
+  const p = await context.newPage();
+  p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
+  await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
+  pages[name] = p;
+  return p;
+}
+const shot = (p, name) => p.screenshot({ path: join(shots, name + ".png") });
+const check = (ok, what) => {
+  if (!ok) throw new Error(what);
+};
+async function signIn(p, path, user, password) {
+  await p.goto(base + path);
+  await p.waitForSelector("#login-form", { state: "visible", ...WAIT });
+  await p.fill("#login-username", user);
+  await p.fill("#login-password", password);
+  await p.click("#login-submit");
+  await p.waitForSelector('#conn[data-state="live"]', WAIT);
+}
+const tab = (channel, phase) => `#contact-tabs .contact-tab[data-channel="${channel}"]` + (phase ? `[data-phase="${phase}"]` : "");
+const visible = (p, sel) => p.waitForSelector(sel, { state: "visible", ...WAIT });
+const hidden = (p, sel) => p.waitForSelector(sel, { state: "hidden", ...WAIT });
+
+try {
+  const agent = await page("desktop");
+  const sup = await page("wallboard");
+  step("agent 1001 signs in and goes Available; the supervisor opens the wallboard");
+  await signIn(agent, "/desktop", "1001", "demo1001");
+  await agent.click("#go-available");
+  await agent.waitForSelector('#state-badge[data-state="available"]', WAIT);
+  await signIn(sup, "/wallboard", "supervisor", "demosuper");
+  await visible(sup, '[data-agent="1001"]');
+  console.log("@@ready");
+
+  step("the call is answered on the phone: a voice tab with the call controls");
+  await visible(agent, tab("voice", "connected"));
+  const voice = await agent.getAttribute(tab("voice"), "data-contact");
+  console.log("@@voice " + voice);
+  await visible(agent, "#controls");
+  await visible(agent, "#hold");
+  await visible(agent, "#consult");
+
+  step("a customer starts a chat during the call: it rings above the call");
+  const customer = await page("customer");
+  await customer.goto(base + "/healthz");
+  await customer.addScriptTag({ url: base + "/chat/widget.js" });
+  await customer.getByTestId("chat-button").click(WAIT);
+  await customer.getByTestId("prechat-name").fill("张小红", WAIT);
+  await customer.getByTestId("prechat-issue").selectOption("order");
+  await customer.getByTestId("prechat-language").selectOption("zh-CN");
+  await customer.getByTestId("prechat-start").click();
+  await customer.getByTestId("chat-input").fill(QUESTION);
+  await customer.getByTestId("chat-send").click();
+  await visible(agent, "#ring");
+  await visible(agent, tab("chat", "ringing"));
+  check(await agent.isVisible("#controls"), "the call's controls stay on screen while the chat rings");
+  await shot(agent, "desktop-chat-rings-during-call");
+
+  step("accepted: two tabs, the chat pane shows the customer's words");
+  await agent.click("#accept");
+  await hidden(agent, "#ring");
+  await visible(agent, tab("chat", "connected"));
+  const chat = await agent.getAttribute(tab("chat"), "data-contact");
+  console.log("@@chat " + chat);
+  await visible(agent, "#chatpane");
+  await agent.locator("#chat-log .chat-msg.customer", { hasText: QUESTION }).waitFor(WAIT);
+  check((await agent.locator("#contact-tabs .contact-tab").count()) === 2, "two tabs: the call and the chat");
+  await agent.fill("#chat-input", ANSWER);
+  await agent.click("#chat-send");
+  await customer.locator(".agent", { hasText: ANSWER }).waitFor(WAIT);
+
+  step("switching tabs keeps the typed text; each tab shows its own pane");
+  await agent.fill("#chat-input", DRAFT);
+  await agent.click(tab("voice"));
+  await visible(agent, "#hold");
+  await hidden(agent, "#chatpane");
+  await shot(agent, "desktop-call-tab");
+  await agent.click(tab("chat"));
+  await visible(agent, "#chatpane");
+  await hidden(agent, "#hold");
+  check((await agent.inputValue("#chat-input")) === DRAFT, "the chat draft is kept across tab switches");
+  await shot(agent, "desktop-chat-tab");
+
+  step("the supervisor clicks Listen on the wallboard: their phone is rung, the button shows it");
+  const row = sup.locator('[data-agent="1001"]');
+  await row.locator('.monitor[data-mode="listen"]').click(WAIT);
+  await row.locator('.monitor[data-mode="listen"][aria-pressed="true"]').waitFor(WAIT);
+  await row.locator(".monitor-stop").waitFor(WAIT);
+  check((await row.locator(".monitor").first().getAttribute("data-contact")) === voice, "Listen is on the call, not the chat");
+  await shot(sup, "wallboard-listening");
+  await row.locator(".monitor-stop").click(WAIT);
+  await row.locator(".monitor-stop").waitFor({ state: "detached", ...WAIT });
+  await row.locator('.monitor[data-mode="listen"][aria-pressed="false"]').waitFor(WAIT);
+
+  step("the agent consults 1002 from the call tab, then cancels");
+  await agent.click(tab("voice"));
+  await visible(agent, "#consult");
+  await agent.waitForFunction(() => [...document.querySelectorAll("#transfer-target option")].some((o) => o.textContent.includes("(1002)")), null, WAIT);
+  const value = await agent.evaluate(() => [...document.querySelectorAll("#transfer-target option")].find((o) => o.textContent.includes("(1002)")).value);
+  await agent.selectOption("#transfer-target", value);
+  await agent.click("#consult");
+  await visible(agent, "#consult-cancel");
+  await visible(agent, "#consult-complete");
+  await agent.waitForFunction(() => document.querySelector("#call-state").innerText.includes("咨询中"), null, WAIT);
+  await shot(agent, "desktop-consulting");
+  await agent.click("#consult-cancel");
+  await visible(agent, "#consult");
+  await hidden(agent, "#consult-cancel");
+  await agent.waitForFunction(() => document.querySelector("#call-state").hidden, null, WAIT);
+
+  step("the call ends: its wrap-up runs while the chat stays connected");
+  await agent.click("#end");
+  await visible(agent, tab("voice", "wrap_up"));
+  await visible(agent, "#wrapup");
+  await agent.selectOption("#disposition", "resolved");
+  await agent.fill("#notes", "电话备注:已告知发货时间");
+  await agent.click(tab("chat"));
+  await hidden(agent, "#wrapup");
+  await visible(agent, "#chatpane");
+  check((await agent.inputValue("#chat-input")) === DRAFT, "the chat draft survives the call's wrap-up");
+  await agent.click(tab("voice"));
+  await visible(agent, "#wrapup");
+  check((await agent.inputValue("#notes")) === "电话备注:已告知发货时间", "the call's notes are kept across tab switches");
+  check((await agent.inputValue("#disposition")) === "resolved", "the call's disposition is kept");
+  await shot(agent, "desktop-call-wrap-up-with-chat");
+  await agent.click("#wrap-save");
+  await agent.locator(tab("voice")).waitFor({ state: "detached", ...WAIT });
+  await visible(agent, "#chatpane");
+
+  step("the chat ends and is wrapped up with its own disposition");
+  await agent.click("#end");
+  await visible(agent, tab("chat", "wrap_up"));
+  await visible(agent, "#wrapup");
+  check((await agent.inputValue("#notes")) === "", "the chat's wrap-up starts with its own empty notes");
+  await agent.selectOption("#disposition", "follow_up");
+  await agent.fill("#notes", "聊天备注:明天回访");
+  await agent.click("#wrap-save");
+  await visible(agent, "#idle");
+  check((await agent.locator("#contact-tabs .contact-tab").count()) === 0, "no tabs left");
+  if (errors.length) throw new Error("page errors: " + errors.join(" | "));
+  console.log("@@ok");
+  await browser.close();
+} catch (e) {
+  console.log("@@fail " + String(e && e.message ? e.message : e).split("\n")[0]);
+  if (errors.length) console.log("@@errors " + errors.join(" | "));
+  for (const [name, p] of Object.entries(pages)) await p.screenshot({ path: join(shots, `failure-multi-${name}.png`) }).catch(() => {});
+  await browser.close();
+  process.exit(1);
+}
