@@ -75,11 +75,20 @@ struct Args {
     seats: u32,
     batch: usize,
     measure_only: bool,
+    /// Times every report is run (the first on a cold cache).
+    rounds: usize,
 }
 
 fn args() -> Args {
-    let mut a =
-        Args { url: String::new(), contacts: 10_000_000, days: 365, seats: 300, batch: 50_000, measure_only: false };
+    let mut a = Args {
+        url: String::new(),
+        contacts: 10_000_000,
+        days: 365,
+        seats: 300,
+        batch: 50_000,
+        measure_only: false,
+        rounds: 2,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_default();
@@ -90,6 +99,7 @@ fn args() -> Args {
             "--seats" => a.seats = value().parse().unwrap_or(a.seats),
             "--batch" => a.batch = value().parse().unwrap_or(a.batch),
             "--measure-only" => a.measure_only = true,
+            "--rounds" => a.rounds = value().parse().unwrap_or(a.rounds).max(1),
             other => eprintln!("ignored argument {other}"),
         }
     }
@@ -242,39 +252,72 @@ async fn generate(store: &Store, a: &Args, settings: &AggregateSettings) -> Resu
     let mean_factor = WEEKDAY.iter().sum::<f64>() / 7.0;
     let mut g = Generator { rng: Rng(42), seats: a.seats, next_contact: 0, next_change: 0 };
     let started = Instant::now();
-    let (mut written, mut events_written) = (0u64, 0u64);
+    let (mut written, mut events_written, mut changes_written) = (0u64, 0u64, 0u64);
+    // Seconds spent per phase: generating days, `insert_contacts`, `reports::ingest`.
+    let (mut gen_s, mut insert_s, mut ingest_s) = (0.0f64, 0.0f64, 0.0f64);
+    let mut week = (Instant::now(), 0u64);
     for d in 0..a.days {
         let n = (per_day * WEEKDAY[(d % 7) as usize] / mean_factor).round() as u64;
+        let t = Instant::now();
         let day = g.day(d, n);
-        for chunk in day.contacts.chunks(a.batch) {
-            store.insert_contacts(chunk).await?;
-        }
         // Events in time order, in the biggest batches one ingest takes (a day is 2–3 of them).
         let mut events = day.events;
         events.sort_by_key(Input::at);
+        gen_s += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for chunk in day.contacts.chunks(a.batch) {
+            store.insert_contacts(chunk).await?;
+        }
+        insert_s += t.elapsed().as_secs_f64();
+        let t = Instant::now();
         for chunk in events.chunks(reports::MAX_EVENTS_PER_INGEST) {
             reports::ingest(store, ORG, settings, chunk).await?;
         }
+        ingest_s += t.elapsed().as_secs_f64();
         written += day.contacts.len() as u64;
         events_written += events.len() as u64;
+        changes_written += events.iter().filter(|e| matches!(e, Input::AgentState(_))).count() as u64;
         if d % 7 == 6 || d + 1 == a.days {
             let secs = started.elapsed().as_secs_f64();
+            let week_rate = (written - week.1) as f64 / week.0.elapsed().as_secs_f64();
             println!(
-                "day {:>3}: {written} contacts, {events_written} events, {:.0} s, {:.0} contacts/s",
+                "day {:>3}: {written} contacts, {changes_written} agent changes, {events_written} events, {secs:.0} s, \
+                 {:.0} contacts/s (last week {week_rate:.0}/s); generate {gen_s:.0} s, insert_contacts \
+                 {insert_s:.0} s, ingest {ingest_s:.0} s",
                 d + 1,
-                secs,
                 written as f64 / secs
             );
+            week = (Instant::now(), written);
         }
     }
     Ok(())
 }
 
-async fn time<T, F: std::future::Future<Output = Result<T, reports::ReportError>>>(label: &str, f: F) -> T {
+/// Each query's latencies in ms, in the order first timed.
+type Timings = Vec<(&'static str, Vec<f64>)>;
+
+async fn time<T, F: std::future::Future<Output = Result<T, reports::ReportError>>>(
+    timings: &mut Timings,
+    label: &'static str,
+    f: F,
+) -> T {
     let t = Instant::now();
     let out = f.await.unwrap_or_else(|e| panic!("{label}: {e}"));
-    println!("{label}: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    println!("{label}: {ms:.1} ms");
+    match timings.iter_mut().find(|(l, _)| *l == label) {
+        Some((_, v)) => v.push(ms),
+        None => timings.push((label, vec![ms])),
+    }
     out
+}
+
+/// The nearest-rank percentile `p` (0–100) of `v`.
+fn percentile(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * s.len() as f64).ceil().max(1.0) as usize;
+    s.get(rank - 1).copied().unwrap_or(f64::NAN)
 }
 
 async fn measure(store: &Store, a: &Args) {
@@ -290,16 +333,19 @@ async fn measure(store: &Store, a: &Args) {
     } else {
         (month, week)
     };
-    for round in 0..2 {
+    let mut timings: Timings = Vec::new();
+    let t = &mut timings;
+    for round in 0..a.rounds {
         println!("-- round {round} --");
         let q = time(
+            t,
             "queue report, one month",
             reports::queue_performance(store, ORG, &ReportPeriod::range(month, offset)),
         )
         .await;
         let offered: u64 = q.0.rows.iter().map(|r| r.current.offered).sum();
         println!("   {} queues, {offered} offered", q.0.rows.len());
-        let days = time("daily queue report, each day of the month (30 reports)", async {
+        let days = time(t, "daily queue report, each day of the month (30 reports)", async {
             let mut rows = 0;
             let mut day = month.start;
             while day < month.end {
@@ -311,28 +357,43 @@ async fn measure(store: &Store, a: &Args) {
         })
         .await;
         println!("   {days} queue-day rows");
-        let agents =
-            time("agent report, one week", reports::agent_performance(store, ORG, &ReportPeriod::range(week, offset)))
-                .await;
+        let agents = time(
+            t,
+            "agent report, one week",
+            reports::agent_performance(store, ORG, &ReportPeriod::range(week, offset)),
+        )
+        .await;
         println!("   {} agents", agents.0.rows.len());
         let now = ts(week.start.unix_ms() + 4 * DAY_MS + 14 * HOUR_MS + 7 * 60_000);
         let live = time(
+            t,
             "agent report, week so far vs last week (quarter-hour edges)",
             reports::agent_performance(store, ORG, &ReportPeriod::week_vs_last_week(now, offset)),
         )
         .await;
         println!("   {} agents", live.0.rows.len());
         time(
+            t,
             "queue report, today so far vs yesterday",
             reports::queue_performance(store, ORG, &ReportPeriod::today_vs_yesterday(now, offset)),
         )
         .await;
-        time("channel mix, one month", reports::channel_mix(store, ORG, &ReportPeriod::range(month, offset))).await;
-        time("hourly arrivals, one month", reports::hourly_arrivals(store, ORG, &ReportPeriod::range(month, offset)))
-            .await;
+        time(t, "channel mix, one month", reports::channel_mix(store, ORG, &ReportPeriod::range(month, offset))).await;
+        time(
+            t,
+            "hourly arrivals, one month",
+            reports::hourly_arrivals(store, ORG, &ReportPeriod::range(month, offset)),
+        )
+        .await;
         let day = ReportPeriod::range(Period { start: week.start, end: ts(week.start.unix_ms() + DAY_MS) }, offset);
-        let ab = time("abandoned list, one day", reports::abandoned_contacts(store, ORG, &day)).await;
+        let ab = time(t, "abandoned list, one day", reports::abandoned_contacts(store, ORG, &day)).await;
         println!("   {} abandoned", ab.contacts.len());
+    }
+    println!("-- {} rounds: first (cold) / median / p95 / max, ms --", a.rounds);
+    for (label, v) in &timings {
+        let first = v.first().copied().unwrap_or(f64::NAN);
+        let max = v.iter().copied().fold(f64::NAN, f64::max);
+        println!("{label}: {first:.1} / {:.1} / {:.1} / {max:.1}", percentile(v, 50.0), percentile(v, 95.0));
     }
 }
 
@@ -340,20 +401,27 @@ async fn measure(store: &Store, a: &Args) {
 async fn main() {
     let a = args();
     if a.url.is_empty() {
-        eprintln!("usage: volume --url URL [--contacts N] [--days D] [--seats S] [--batch B] [--measure-only]");
+        eprintln!(
+            "usage: volume --url URL [--contacts N] [--days D] [--seats S] [--batch B] [--rounds R] [--measure-only]"
+        );
         std::process::exit(2);
     }
-    let store = Store::connect(&a.url, &ConnectOptions { max_connections: 4, connect_timeout_ms: 10_000 })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
     let settings = AggregateSettings {
         utc_offset: UtcOffset::from_minutes(480).unwrap_or(UtcOffset::UTC),
         ..AggregateSettings::default()
     };
     if !a.measure_only {
-        generate(&store, &a, &settings).await.unwrap_or_else(|e| panic!("{e}"));
+        // The load through one bulk-load connection (on SQLite: no journal, no fsync, a large
+        // page cache); the reports are then timed through an ordinary pool, as the server opens it.
+        let bulk = Store::connect_bulk_load(&a.url, 10_000).await.unwrap_or_else(|e| panic!("{e}"));
+        bulk.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+        generate(&bulk, &a, &settings).await.unwrap_or_else(|e| panic!("{e}"));
+        bulk.close().await;
     }
+    let store = Store::connect(&a.url, &ConnectOptions { max_connections: 4, connect_timeout_ms: 10_000 })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
     measure(&store, &a).await;
     store.close().await;
 }

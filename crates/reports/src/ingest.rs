@@ -5,8 +5,8 @@
 //! 1. drops events whose id is already stored (per contact in `report_contacts.events`, per
 //!    change in `report_agent_changes`) or repeated within the batch, and refuses survey
 //!    scores off their scale;
-//! 2. loads the touched contacts' stored events and every contact of their first-contact-
-//!    resolution groups (old and new), and for each touched agent the stored changes around the
+//! 2. loads the touched contacts' stored events and the contacts of their first-contact-
+//!    resolution groups (old and new) within two FCR windows of them, and for each touched agent the stored changes around the
 //!    new ones (the last before, all between, the first after);
 //! 3. replays the **old** events and the **old + new** events, each from scratch, with the same
 //!    aggregator settings, and writes `new − old` per interval as `+delta` upserts, together with
@@ -117,7 +117,7 @@ pub async fn ingest(
             Input::AgentState(e) => by_agent.entry(e.agent).or_default().push(e.clone()),
         }
     }
-    let (contacts_old, contacts_new, records) = contact_sides(store, org, by_contact, &mut outcome).await?;
+    let (contacts_old, contacts_new, records) = contact_sides(store, org, settings, by_contact, &mut outcome).await?;
     let (agents_old, agents_new, changes) = agent_sides(store, org, settings, by_agent, &mut outcome).await?;
     let old_refs: Vec<&[ContactEvent]> = contacts_old.iter().map(Vec::as_slice).collect();
     let new_refs: Vec<&[ContactEvent]> = contacts_new.iter().map(Vec::as_slice).collect();
@@ -136,9 +136,21 @@ type Sides = (Vec<Vec<ContactEvent>>, Vec<Vec<ContactEvent>>, Vec<ReportContact>
 
 /// The old and new event lists of every contact whose contribution may change, and the records
 /// to write for the contacts that got new events.
+///
+/// Of the touched contacts' FCR groups, only the members whose event span comes within two FCR
+/// windows of the touched contacts' events are loaded (`lo − 2w ..= hi + 2w`, `lo`/`hi` the
+/// earliest/latest event of a touched contact, old or new; one window suffices, the second is
+/// margin). That is exact: a member's count can
+/// only change if a touched contact X reaches a queue within a window after the member's
+/// handling end (so the member's span meets `[lo − w, hi]`), and whatever else repeats that member
+/// reached a queue within a window after the same handling end (so its span meets
+/// `[lo − w, hi + w]`); a touched contact's own repeats start within `[lo, hi + w]`. Members
+/// further away count the same with and without the new events, and a group keeps growing with
+/// the customer's history.
 async fn contact_sides(
     store: &Store,
     org: OrgId,
+    settings: &AggregateSettings,
     by_contact: BTreeMap<ContactId, Vec<ContactEvent>>,
     outcome: &mut IngestOutcome,
 ) -> Result<Sides, ReportError> {
@@ -150,6 +162,7 @@ async fn contact_sides(
     let mut records = Vec::new();
     let mut groups = BTreeSet::new();
     let mut touched = HashSet::new();
+    let mut span: Option<(Timestamp, Timestamp)> = None;
     for (contact, incoming) in by_contact {
         let old = match stored.remove(&contact) {
             Some(r) => {
@@ -172,6 +185,12 @@ async fn contact_sides(
             continue;
         }
         merged.sort_by_key(|e| (e.at, e.id));
+        for e in &merged {
+            span = Some(match span {
+                None => (e.at, e.at),
+                Some((lo, hi)) => (lo.min(e.at), hi.max(e.at)),
+            });
+        }
         groups.extend(repeat_group(&merged));
         records.extend(record(contact, &merged));
         touched.insert(contact);
@@ -179,7 +198,10 @@ async fn contact_sides(
         new_sides.push(merged);
     }
     let groups: Vec<String> = groups.into_iter().collect();
-    for member in store.report_contacts_in_groups(org, &groups).await? {
+    let Some((lo, hi)) = span else { return Ok((old_sides, new_sides, records)) };
+    let reach = i64::try_from(settings.fcr_window_ms.as_ms()).unwrap_or(i64::MAX / 4).saturating_mul(2);
+    let during = TimeRange::new(shift(lo, reach.saturating_neg()), shift(hi, reach));
+    for member in store.report_contacts_in_groups_during(org, &groups, during).await? {
         if touched.insert(member.contact) {
             let events = codec::decode(member.contact, &member.events)?;
             old_sides.push(events.clone());

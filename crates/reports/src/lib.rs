@@ -10,8 +10,8 @@
 //!   text, see [`codec`]) and, per agent, the state changes counted (`report_agent_changes`).
 //!   These are the memory of what was counted: an event whose id is already there is a
 //!   duplicate and is ignored, however late it comes back.
-//! - [`ingest`] loads the stored events of the touched contacts (plus every contact of their
-//!   first-contact-resolution groups) and the stored changes around each touched agent's new
+//! - [`ingest`] loads the stored events of the touched contacts (plus the contacts of their
+//!   first-contact-resolution groups within two FCR windows of them) and the stored changes around each touched agent's new
 //!   changes, replays them **without** and **with** the new events, and adds the difference
 //!   (`after − before`, per interval and dimension) to `report_intervals` with `+delta` upserts,
 //!   in the same transaction as the new event lists. A contact's contribution is a pure function

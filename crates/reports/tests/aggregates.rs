@@ -1,5 +1,6 @@
 //! Aggregates through the store on SQLite, PostgreSQL and MariaDB: a hand-computed day, late,
-//! out-of-order and duplicate events (equal to a from-scratch `kpi` recount), rebuild, contact
+//! out-of-order and duplicate events (equal to a from-scratch `kpi` recount, also with an FCR
+//! window much shorter than the stream), rebuild, contact
 //! records ingested twice, and day-over-day comparison figures.
 
 mod common;
@@ -264,7 +265,15 @@ async fn all_rows(db: &Db, org: OrgId) -> Vec<store::IntervalRow> {
 
 /// The same buckets from a from-scratch `kpi` aggregator, as store rows.
 fn recount(events: &[Input]) -> Vec<(IntervalLength, i64, store::IntervalDimension, KpiTotals)> {
+    recount_with(events, AggregateSettings::default().fcr_window_ms)
+}
+
+fn recount_with(
+    events: &[Input],
+    fcr_window_ms: DurationMs,
+) -> Vec<(IntervalLength, i64, store::IntervalDimension, KpiTotals)> {
     let config = kpi::aggregate::AggregatorConfig {
+        fcr_window_ms,
         max_lateness_ms: DurationMs::from_secs(10 * 86_400),
         contact_retention_ms: DurationMs::from_secs(10 * 86_400),
         max_open_quarter_hours: 96 * 11,
@@ -353,6 +362,34 @@ async fn late_out_of_order_and_duplicate_events_count_as_a_recount_does(db: &Db)
     .expect("rebuild");
     assert!(written > 0);
     assert_eq!(all_rows(db, mixed).await, all_rows(db, in_order).await, "rebuild = incremental");
+}
+
+/// With an FCR window of 8 hours the busy stream's repeat groups (a customer and issue every
+/// ~7 hours over two days) reach far past what an ingest loads of them (two windows either side
+/// of the touched contacts): the counts, FCR repeats included, are still a from-scratch recount's.
+async fn a_short_fcr_window_counts_repeats_as_a_recount_does(db: &Db) {
+    let window = DurationMs::from_secs(8 * 3600);
+    let settings = AggregateSettings { fcr_window_ms: window, ..AggregateSettings::default() };
+    let events = busy_stream().events;
+    let (in_order, mixed) = (OrgId::from_u128(3), OrgId::from_u128(4));
+    for chunk in events.chunks(40) {
+        reports::ingest(&db.store, in_order, &settings, chunk).await.expect("in order");
+    }
+    let delivery = shuffled(&events, 7);
+    for chunk in delivery.chunks(17) {
+        reports::ingest(&db.store, mixed, &settings, chunk).await.expect("mixed");
+    }
+    let expected = recount_with(&events, window);
+    let repeats = |rows: &[(IntervalLength, i64, store::IntervalDimension, KpiTotals)]| -> u64 {
+        rows.iter()
+            .filter(|(l, _, d, _)| *l == IntervalLength::Day && d.kind() == IntervalDimensionKind::Queue)
+            .map(|(_, _, _, t)| t.4)
+            .sum()
+    };
+    assert!(repeats(&expected) > 0, "the stream has repeats within 8 hours");
+    assert!(repeats(&expected) < repeats(&recount(&events)), "and more within 7 days: the window matters");
+    assert_eq!(totals_of(&all_rows(db, in_order).await), expected, "in order = from-scratch recount");
+    assert_eq!(all_rows(db, mixed).await, all_rows(db, in_order).await, "shuffled = in order (all 29 sums)");
 }
 
 fn record(n: u128, arrived: Timestamp, outcome: ContactOutcome) -> Contact {
@@ -448,6 +485,7 @@ async fn day_over_day_changes_are_points_for_rates_and_percent_for_quantities(db
 on_every_backend!(
     hand_computed_day_reads_back_as_figures,
     late_out_of_order_and_duplicate_events_count_as_a_recount_does,
+    a_short_fcr_window_counts_repeats_as_a_recount_does,
     contact_records_ingested_twice_count_once_and_abandoned_ones_are_listed,
     day_over_day_changes_are_points_for_rates_and_percent_for_quantities,
 );

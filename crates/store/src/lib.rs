@@ -117,6 +117,19 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA cache_size = -65536",
 ];
 
+/// SQLite settings of a bulk load into a database nobody else uses ([`Store::connect_bulk_load`]):
+/// no rollback journal and no fsync (a crash or a failed statement mid-load leaves the file
+/// unusable: load again), the file locked by the one connection for its life (its page cache
+/// stays valid between transactions), and a page cache of up to 3 GiB so the random-key indexes
+/// (FCR groups, customers) are written in memory rather than re-read from the OS on every insert.
+const SQLITE_BULK_LOAD_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = OFF",
+    "PRAGMA synchronous = OFF",
+    "PRAGMA locking_mode = EXCLUSIVE",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -3145728",
+];
+
 /// A handle on the database: cheap to clone (the pool is shared).
 #[derive(Clone)]
 pub struct Store {
@@ -137,6 +150,23 @@ impl Store {
     /// (and its folder) is created if missing. Any failure is [`StoreError::Unreachable`] with a
     /// one-line reason and the URL redacted.
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store, StoreError> {
+        Self::connect_with(url, opts, SQLITE_PRAGMAS).await
+    }
+
+    /// [`Store::connect`] for a bulk load (the reports crate's volume generator): one connection,
+    /// and on SQLite no journal, no fsync, an exclusive lock and a large page cache (see
+    /// `SQLITE_BULK_LOAD_PRAGMAS`). Never for a database a server or another process uses; close
+    /// this store before opening the database again.
+    pub async fn connect_bulk_load(url: &str, connect_timeout_ms: u64) -> Result<Store, StoreError> {
+        let opts = ConnectOptions { max_connections: 1, connect_timeout_ms };
+        Self::connect_with(url, &opts, SQLITE_BULK_LOAD_PRAGMAS).await
+    }
+
+    async fn connect_with(
+        url: &str,
+        opts: &ConnectOptions,
+        sqlite_pragmas: &'static [&'static str],
+    ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let parsed = DatabaseUrl::parse(url)?;
         let unreachable = |reason: String| StoreError::Unreachable { url: parsed.redacted.clone(), reason };
@@ -168,7 +198,7 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        for pragma in SQLITE_PRAGMAS {
+                        for pragma in sqlite_pragmas {
                             conn.execute(*pragma).await?;
                         }
                     }

@@ -455,21 +455,56 @@ impl Store {
         self.report_contacts_where("repeat_group", groups, org).await
     }
 
+    /// The reporting records of the contacts in these first-contact-resolution groups whose event
+    /// span meets `span` (first event at or before `span.to`, last event at or after `span.from`):
+    /// a group keeps growing with the customer's history, while only the contacts near the ones
+    /// an ingest touches can change its counts.
+    pub async fn report_contacts_in_groups_during(
+        &self,
+        org: OrgId,
+        groups: &[String],
+        span: TimeRange,
+    ) -> Result<Vec<ReportContact>, StoreError> {
+        let bounds = (span.from.unix_ms(), span.to.unix_ms());
+        self.report_contacts_matching("repeat_group", groups, org, Some(bounds)).await
+    }
+
     async fn report_contacts_where(
         &self,
         col: &str,
         keys: &[String],
         org: OrgId,
     ) -> Result<Vec<ReportContact>, StoreError> {
+        self.report_contacts_matching(col, keys, org, None).await
+    }
+
+    /// `span`: (least last event, greatest first event), both unix ms.
+    async fn report_contacts_matching(
+        &self,
+        col: &str,
+        keys: &[String],
+        org: OrgId,
+        span: Option<(i64, i64)>,
+    ) -> Result<Vec<ReportContact>, StoreError> {
         let mut out = Vec::new();
         let mut conn = self.conn().await?;
+        let during = if span.is_some() { " AND first_at_ms <= ? AND last_at_ms >= ?" } else { "" };
+        // Without statistics SQLite reads a group lookup as a walk of the org's whole primary key
+        // (every contact record, growing with the history) rather than the group index.
+        let table = match (self.backend, col) {
+            (Backend::Sqlite, "repeat_group") => "report_contacts INDEXED BY report_contacts_group",
+            _ => "report_contacts",
+        };
         for chunk in keys.chunks(MAX_IDS_PER_QUERY) {
             let sql = format!(
-                "SELECT {CONTACT_COLS} FROM report_contacts WHERE org_id = ? AND {col} IN ({})",
+                "SELECT {CONTACT_COLS} FROM {table} WHERE org_id = ? AND {col} IN ({}){during}",
                 marks(chunk.len())
             );
             let mut args = vec![Value::from(org.to_string())];
             args.extend(chunk.iter().map(|k| Value::from(k.clone())));
+            if let Some((from, to)) = span {
+                args.extend([Value::from(to), Value::from(from)]);
+            }
             let rows = sql::fetch_all(&mut conn, self.backend, "report contact", &sql, args).await?;
             for r in &rows {
                 out.push(contact_from_row(&RowReader::new(r, "report_contacts"))?);

@@ -1,5 +1,5 @@
 //! Reporting aggregates: interval deltas add up (and take back), batches commit whole, contact
-//! records are replaced and found by id, group and activity, agent windows hold the neighbours a
+//! records are replaced and found by id, group (whole, or near a span) and activity, agent windows hold the neighbours a
 //! replay needs, a rebuild replaces only its range, and the contacts bulk insert and abandoned
 //! list read back what was written. Org isolation throughout.
 
@@ -146,6 +146,27 @@ pub async fn report_contacts_are_replaced_and_found_by_id_group_and_activity(db:
         group.iter().map(|c| c.contact).collect::<Vec<_>>(),
         vec![ContactId::from_u128(1), ContactId::from_u128(2)]
     );
+    // Contact 1 spans T0..T0+4h, contact 2 T0+2h..T0+3h: a span meets a record's when the record
+    // starts at or before its end and ends at or after its start (both ends inclusive).
+    let during = |from: i64, to: i64| {
+        let store = store.clone();
+        async move {
+            let mut found: Vec<ContactId> = store
+                .report_contacts_in_groups_during(org, &["c1:billing".into(), "c9:none".into()], range(from, to))
+                .await
+                .expect("group during")
+                .into_iter()
+                .map(|c| c.contact)
+                .collect();
+            found.sort();
+            found
+        }
+    };
+    let (one, two) = (ContactId::from_u128(1), ContactId::from_u128(2));
+    assert_eq!(during(T0 + 3 * HOUR, T0 + 4 * HOUR).await, vec![one, two], "contact 2 ends at the span's start");
+    assert_eq!(during(T0 + 3 * HOUR + 1, T0 + 9 * HOUR).await, vec![one], "contact 2 ended before");
+    assert_eq!(during(T0 - HOUR, T0 + 2 * HOUR - 1).await, vec![one], "contact 2 starts after");
+    assert_eq!(during(T0 + 4 * HOUR + 1, T0 + 9 * HOUR).await, vec![], "both ended before");
     let active = store
         .report_contacts_active_in(org, range(T0 + 3 * HOUR + 1, T0 + 5 * HOUR), 10 * HOUR, 10)
         .await
