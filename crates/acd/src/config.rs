@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use model::{Channel, DurationMs, Language, Proficiency, QueueId, QueueName, RoutingStrategy, SkillName, VipTier};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Most queues one engine serves.
 pub const MAX_QUEUES: usize = 4_096;
@@ -139,7 +139,7 @@ pub struct RawOverflow {
 }
 
 /// A route table: ordered rules, first match wins, then the default queue.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEntryPoint {
     pub name: String,
@@ -149,16 +149,20 @@ pub struct RawEntryPoint {
 }
 
 /// Every condition given must hold; a rule with no condition matches everything.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     pub name: String,
     pub queue: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
     /// Added to the contact's priority when this rule routes it.
     #[serde(default)]
@@ -341,6 +345,33 @@ pub struct AcdConfig {
 }
 
 impl AcdConfig {
+    /// Validates route tables against this configuration's queues (by name), as
+    /// [`RawAcdConfig::validate`] does: unknown queues, unreachable rules and duplicate names are
+    /// refused, naming the entry point and rule.
+    pub fn entry_points_from(&self, raw: &[RawEntryPoint]) -> Result<Vec<EntryPoint>, ConfigError> {
+        let lookup = |place: &str, name: &str| -> Result<QueueIdx, ConfigError> {
+            let wanted = name.trim().to_ascii_lowercase();
+            self.queues
+                .iter()
+                .position(|q| q.name.as_str() == wanted)
+                .and_then(|i| QueueIdx::try_from(i).ok())
+                .ok_or_else(|| ConfigError::UnknownQueue { place: place.to_owned(), queue: name.to_owned() })
+        };
+        let mut out: Vec<EntryPoint> = Vec::with_capacity(raw.len());
+        for ep in raw {
+            let validated = validate_entry_point(ep, &lookup)?;
+            if out.iter().any(|e| e.name == validated.name) {
+                return Err(ConfigError::Duplicate {
+                    place: "entry_points".into(),
+                    what: "entry point name",
+                    name: ep.name.clone(),
+                });
+            }
+            out.push(validated);
+        }
+        Ok(out)
+    }
+
     pub fn skill_index(&self, name: &SkillName) -> Option<SkillIdx> {
         self.skills.iter().position(|s| s == name).and_then(|i| SkillIdx::try_from(i).ok())
     }

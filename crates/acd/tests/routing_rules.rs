@@ -183,3 +183,41 @@ fn logging_out_sends_contacts_waiting_for_that_agent_back_to_the_queue() {
         events(&out).iter().any(|e| matches!(e, EventKind::ContactQueued { contact, .. } if *contact == contact_id(2)))
     );
 }
+
+fn queued_in(out: &[Output], names: &BTreeMap<model::QueueId, String>) -> String {
+    events(out)
+        .into_iter()
+        .find_map(|e| match e {
+            EventKind::ContactQueued { queue, .. } => Some(names[&queue].clone()),
+            _ => None,
+        })
+        .expect("contact was queued")
+}
+
+#[test]
+fn replaced_route_table_routes_the_next_contact_and_an_unknown_queue_changes_nothing() {
+    let cfg = config(TABLE);
+    let names: BTreeMap<_, _> = cfg.queues.iter().map(|q| (q.id, q.name.to_string())).collect();
+    let general = queue_id(&cfg, "general");
+    let mut h = Harness::new(cfg);
+    let mut before = contact(1, Channel::Voice, general);
+    before.entry = entry("main");
+    before.issue_type = Some("billing".into());
+    assert_eq!(queued_in(&h.arrive(t(0), before), &names), "general");
+
+    let bad: Vec<acd::config::RawEntryPoint> = toml::from_str::<BTreeMap<String, Vec<acd::config::RawEntryPoint>>>(
+        r#"entry_points = [{ name = "main", default_queue = "general", rules = [{ name = "b", issue_type = "billing", queue = "nowhere" }] }]"#,
+    )
+    .expect("toml")
+    .remove("entry_points")
+    .expect("entry points");
+    assert!(matches!(h.acd.replace_entry_points(&bad), Err(acd::config::ConfigError::UnknownQueue { .. })));
+
+    let mut good = bad.clone();
+    good[0].rules[0].queue = "enterprise".into();
+    h.acd.replace_entry_points(&good).expect("valid table");
+    let mut after = contact(2, Channel::Voice, general);
+    after.entry = entry("main");
+    after.issue_type = Some("Billing".into());
+    assert_eq!(queued_in(&h.arrive(t(1), after), &names), "enterprise");
+}

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use acd::config::RawEntryPoint;
 use acd::{Acd, AcdConfig, AgentProfile, ContactRequest, Input};
 use model::{
     Agent, AgentId, AgentState, Channel, Contact, ContactEvent, ContactEventId, ContactEventKind, ContactId,
@@ -96,6 +97,8 @@ pub(crate) struct Core {
     pub touched: BTreeSet<QueueId>,
     /// Offers to hand back to the engine after this pass (no consumer could take them).
     pub undeliverable: Vec<(AgentId, ContactId)>,
+    /// The route tables the engine runs on, as written (answered by [`CenterHandle::routes`]).
+    pub routes: Vec<RawEntryPoint>,
     ids: uuid::ContextV7,
 }
 
@@ -128,7 +131,10 @@ pub(crate) async fn start(
     let queues = load_all!(store, list_queues, org);
     let skills = load_all!(store, list_skills, org);
     let agents = load_all!(store, list_agents, org);
-    let acd_config = routes.acd_config(&queues, &skills)?;
+    let (acd_config, entry_points) = match stored_routes(&store, org, routes, &queues, &skills).await? {
+        Some(found) => found,
+        None => (routes.acd_config(&queues, &skills)?, routes.entry_points.clone()),
+    };
     let presence = store.list_agent_presence(org, store::MAX_LIVE_ROWS).await?;
     let now = clock.now();
     let since = Timestamp::from_unix_ms(now.unix_ms().saturating_sub(UNFINISHED_LOOKBACK_MS));
@@ -144,6 +150,7 @@ pub(crate) async fn start(
     );
     let (events, _) = broadcast::channel(config.max_live_events.max(1));
     let mut core = Core::new(org, &acd_config, &queues, agents, clock, config, events.clone(), writer, counters);
+    core.routes = entry_points;
     core.close_previous_run(now, &presence, unfinished);
 
     let (tx, rx) = mpsc::channel(config.max_queued_commands.max(1));
@@ -153,6 +160,34 @@ pub(crate) async fn start(
         let _ = writer_task.await;
     });
     Ok((CenterHandle { org, store, commands: tx, events }, task))
+}
+
+/// The route tables an admin saved through the API (they replace the routes text's), with the
+/// engine configuration they give; `None` when none was saved, or when the saved ones no longer
+/// fit the store's queues (logged; the routes text applies then).
+async fn stored_routes(
+    store: &Store,
+    org: OrgId,
+    routes: &Routes,
+    queues: &[model::Queue],
+    skills: &[model::Skill],
+) -> Result<Option<(AcdConfig, Vec<RawEntryPoint>)>, CenterError> {
+    let Some(table) = store.get_route_table(org).await? else { return Ok(None) };
+    let entry_points: Vec<RawEntryPoint> = match serde_json::from_str(&table.entry_points) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "stored route table unreadable; using the routes file's");
+            return Ok(None);
+        }
+    };
+    let with_stored = Routes { entry_points: entry_points.clone(), ..routes.clone() };
+    match with_stored.acd_config(queues, skills) {
+        Ok(config) => Ok(Some((config, entry_points))),
+        Err(e) => {
+            tracing::warn!(error = %e, "stored route table does not fit the queues; using the routes file's");
+            Ok(None)
+        }
+    }
 }
 
 impl Core {
@@ -214,6 +249,7 @@ impl Core {
             forcing: None,
             touched: BTreeSet::new(),
             undeliverable: Vec::new(),
+            routes: Vec::new(),
             ids: uuid::ContextV7::new(),
         }
     }
@@ -408,6 +444,20 @@ impl Core {
                 let _ = reply.send(self.call_changed(now, contact, &change, state));
             }
             Command::Flush(reply) => self.writer.push(Write::Flush(reply)),
+            Command::Routes(reply) => {
+                let _ = reply.send(Ok(self.routes.clone()));
+            }
+            Command::CheckRoutes(entry_points, reply) => {
+                let checked = self.acd.config().entry_points_from(&entry_points).map(|_| now);
+                let _ = reply.send(checked.map_err(|e| CenterError::Routes(e.to_string())));
+            }
+            Command::ReplaceRoutes(entry_points, reply) => {
+                let replaced = self.acd.replace_entry_points(&entry_points);
+                if replaced.is_ok() {
+                    self.routes = entry_points;
+                }
+                let _ = reply.send(replaced.map_err(|e| CenterError::Routes(e.to_string())));
+            }
             Command::ResetDay(reply) => {
                 for q in self.queues.values_mut() {
                     q.today = DayStats::default();

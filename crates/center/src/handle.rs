@@ -2,6 +2,7 @@
 //! command goes over one bounded queue (full: [`CenterError::Busy`], at once, never a wait) and
 //! its answer comes back over a oneshot channel.
 
+use acd::config::RawEntryPoint;
 use model::{AgentId, Channel, ContactId, ContactOutcome, OrgId, QueueId, UserId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -10,6 +11,9 @@ use crate::api::{Counters, Disposition, LiveEvent, NewContact, OfferSignal, Pres
 use crate::calls::{CallChange, CallCommand, CallControl, CallState};
 
 type Reply<T> = oneshot::Sender<Result<T, CenterError>>;
+
+/// Most entry points one route-table replacement may hold.
+pub const MAX_ENTRY_POINTS: usize = 256;
 
 /// Commands to the center's task.
 pub(crate) enum Command {
@@ -34,6 +38,9 @@ pub(crate) enum Command {
     CallChanged { contact: ContactId, change: CallChange, state: CallState, reply: Reply<()> },
     Flush(Reply<Counters>),
     ResetDay(Reply<()>),
+    Routes(Reply<Vec<RawEntryPoint>>),
+    CheckRoutes(Vec<RawEntryPoint>, Reply<model::Timestamp>),
+    ReplaceRoutes(Vec<RawEntryPoint>, Reply<()>),
     Shutdown(Reply<()>),
 }
 
@@ -176,7 +183,8 @@ impl CenterHandle {
 
     /// An agent was added or changed in the store (admin pages): the center knows them from now
     /// on. Skills, languages, capacity and queues apply from their next sign-in (Available from
-    /// Offline); their current state is kept. Queues and routes are read at start only.
+    /// Offline); their current state is kept. Queues are read at start only; route tables are
+    /// replaced with [`CenterHandle::replace_routes`].
     pub async fn upsert_agent(&self, agent: model::Agent) -> Result<(), CenterError> {
         if agent.org != self.org {
             return Err(CenterError::Invalid(format!("agent {} belongs to another org", agent.id)));
@@ -245,6 +253,26 @@ impl CenterHandle {
     /// org's time zone).
     pub async fn reset_day(&self) -> Result<(), CenterError> {
         self.ask(Command::ResetDay).await
+    }
+
+    /// The route tables of every entry point the engine routes by now, as written.
+    pub async fn routes(&self) -> Result<Vec<RawEntryPoint>, CenterError> {
+        self.ask(Command::Routes).await
+    }
+
+    /// Replaces the route tables of every entry point while running: checked against the
+    /// engine's queues ([`CenterError::Routes`] names the entry point, rule and unknown queue;
+    /// nothing changes then), saved in the store (so a restart keeps them), then applied. Only
+    /// contacts arriving afterwards are routed by the new tables; queued ones stay where they are.
+    pub async fn replace_routes(&self, entry_points: Vec<RawEntryPoint>) -> Result<(), CenterError> {
+        if entry_points.len() > MAX_ENTRY_POINTS {
+            return Err(CenterError::Routes(format!("at most {MAX_ENTRY_POINTS} entry points")));
+        }
+        let checked_at = self.ask(|r| Command::CheckRoutes(entry_points.clone(), r)).await?;
+        let json = serde_json::to_string(&entry_points).map_err(|e| CenterError::Routes(e.to_string()))?;
+        let table = store::RouteTable { org: self.org, entry_points: json, updated_at: checked_at };
+        self.store.put_route_table(&table).await?;
+        self.ask(|r| Command::ReplaceRoutes(entry_points, r)).await
     }
 
     /// Stops the center after writing what it decided. Live contacts stay as their rows say.

@@ -85,13 +85,14 @@ use std::sync::Arc;
 
 use model::{Channel, OrgId, Timestamp};
 
+pub use acd::config::{RawEntryPoint, RawRule};
 pub use api::{
     AgentFigures, Counters, Disposition, Entry, IvrTrail, LiveEvent, MAX_ADDRESS_BYTES, MAX_IVR_DIGITS_BYTES,
     MAX_IVR_PATH_NODES, MAX_NOTES_BYTES, NewContact, Offer, OfferEndReason, OfferKind, OfferSignal, Presence,
     QueueFigures, Refusal, Snapshot,
 };
 pub use calls::{CallChange, CallCommand, CallControl, CallState, MonitorMode};
-pub use handle::CenterHandle;
+pub use handle::{CenterHandle, MAX_ENTRY_POINTS};
 pub use routes::{DEMO_ROUTES_TOML, MAX_ROUTES_BYTES, QueueTuning, Routes, demo_routes};
 
 /// A future that completes when a clock reaches a time.

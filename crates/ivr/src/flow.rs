@@ -22,6 +22,7 @@ use std::path::Path;
 
 use model::{DurationMs, Language};
 
+use crate::calendar::CalendarLink;
 use crate::hours::{self, BusinessHours, Date, MAX_HOLIDAYS, MAX_OFFSET_CHANGES, WEEKDAYS};
 use crate::prompt::{PromptCatalog, fragment_prompt_names, is_prompt_name};
 use crate::raw::{RawFlow, RawNode, S};
@@ -167,7 +168,7 @@ pub(crate) enum NodeKind {
     Collect(Collect),
     Lookup(Lookup),
     Set { attributes: BTreeMap<String, Value>, next: NodeIdx },
-    Hours { hours: Box<BusinessHours>, open: NodeIdx, closed: NodeIdx },
+    Hours { hours: Box<HoursRule>, open: NodeIdx, closed: NodeIdx },
     Language { choice: LanguageChoice, next: NodeIdx },
     Queue { say: Vec<Fragment>, queue: Option<String> },
     Voicemail { say: Vec<Fragment>, mailbox: String },
@@ -226,6 +227,26 @@ pub struct Flow {
     pub(crate) default_language: Language,
     pub(crate) start: NodeIdx,
     pub(crate) nodes: Vec<Node>,
+    /// The named calendars `hours` nodes with `calendar = "..."` read at run time; a flow loaded
+    /// on its own has an empty book until a [`crate::FlowRegistry`] links it to the shared one.
+    pub(crate) calendars: CalendarLink,
+}
+
+/// What an `hours` node checks: hours written in the flow, or a named calendar edited as data
+/// (an unknown name is closed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HoursRule {
+    Fixed(BusinessHours),
+    Calendar(String),
+}
+
+impl HoursRule {
+    pub(crate) fn is_open(&self, calendars: &CalendarLink, now: model::Timestamp) -> bool {
+        match self {
+            HoursRule::Fixed(h) => h.is_open(now),
+            HoursRule::Calendar(name) => calendars.0.get(name).is_some_and(|c| c.is_open(now)),
+        }
+    }
 }
 
 impl Flow {
@@ -271,6 +292,12 @@ impl Flow {
     /// The dialled numbers that reach this flow.
     pub fn numbers(&self) -> &[String] {
         &self.numbers
+    }
+
+    /// This flow reading its named calendars from `book` (the registry's shared one).
+    pub fn with_calendars(mut self, book: std::sync::Arc<crate::CalendarBook>) -> Self {
+        self.calendars = CalendarLink(book);
+        self
     }
 
     /// The ACD entry point (route table) `queue` nodes hand contacts to unless they name a queue.
@@ -392,7 +419,7 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "timeout",
         ],
         "set" => &["attributes", "next"],
-        "hours" => &["utc_offset", "utc_offsets", "weekly", "holidays", "open", "closed"],
+        "hours" => &["calendar", "utc_offset", "utc_offsets", "weekly", "holidays", "open", "closed"],
         "language" => &["language", "next"],
         "queue" => &["say", "queue"],
         "voicemail" => &["say", "mailbox"],
@@ -483,6 +510,7 @@ impl Builder<'_> {
             default_language,
             start,
             nodes,
+            calendars: CalendarLink::default(),
         })
     }
 
@@ -957,6 +985,34 @@ impl Builder<'_> {
     fn hours(&self, c: &NodeCtx<'_>) -> Result<NodeKind, FlowError> {
         let n = c.node;
         let id = Some(n.id.get_ref().as_str());
+        if let Some(name) = &n.calendar {
+            let inline = [n.utc_offset.as_ref().map(|_| "utc_offset"), n.utc_offsets.as_ref().map(|_| "utc_offsets")]
+                .into_iter()
+                .chain([n.weekly.as_ref().map(|_| "weekly"), n.holidays.as_ref().map(|_| "holidays")])
+                .flatten()
+                .next();
+            if let Some(other) = inline {
+                return Err(self.err(name.span(), id, format!("set calendar or {other}, not both")));
+            }
+            let valid = !name.get_ref().is_empty()
+                && name.get_ref().len() <= MAX_NAME_CHARS
+                && name
+                    .get_ref()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-');
+            if !valid {
+                return Err(self.err(
+                    name.span(),
+                    id,
+                    format!("calendar must be 1 to {MAX_NAME_CHARS} characters of a-z, 0-9, _ and -"),
+                ));
+            }
+            return Ok(NodeKind::Hours {
+                hours: Box::new(HoursRule::Calendar(name.get_ref().clone())),
+                open: self.target(c, "open", &n.open)?,
+                closed: self.target(c, "closed", &n.closed)?,
+            });
+        }
         let (offset_minutes, offset_changes) = match (&n.utc_offset, &n.utc_offsets) {
             (Some(o), None) => (hours::parse_offset(o.get_ref()).map_err(|e| self.err(o.span(), id, e))?, Vec::new()),
             (None, Some(t)) => {
@@ -1002,7 +1058,7 @@ impl Builder<'_> {
         holidays.sort();
         holidays.dedup();
         Ok(NodeKind::Hours {
-            hours: Box::new(BusinessHours { offset_minutes, offset_changes, weekly, holidays }),
+            hours: Box::new(HoursRule::Fixed(BusinessHours { offset_minutes, offset_changes, weekly, holidays })),
             open: self.target(c, "open", &n.open)?,
             closed: self.target(c, "closed", &n.closed)?,
         })

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+use crate::calendar::CalendarBook;
 use crate::flow::{Flow, FlowError};
 use crate::prompt::PromptCatalog;
 
@@ -77,17 +78,49 @@ impl FlowSet {
     pub fn is_empty(&self) -> bool {
         self.by_number.is_empty()
     }
+
+    /// The same flows reading their named calendars from `book` (a flow answering several
+    /// numbers stays one shared flow).
+    fn linked(self, book: &Arc<CalendarBook>) -> Self {
+        let mut done: Vec<(*const Flow, Arc<Flow>)> = Vec::new();
+        let by_number = self
+            .by_number
+            .into_iter()
+            .map(|(number, flow)| {
+                let key = Arc::as_ptr(&flow);
+                let linked = match done.iter().find(|(k, _)| *k == key) {
+                    Some((_, l)) => Arc::clone(l),
+                    None => {
+                        let l = Arc::new(Flow::clone(&flow).with_calendars(Arc::clone(book)));
+                        done.push((key, Arc::clone(&l)));
+                        l
+                    }
+                };
+                (number, linked)
+            })
+            .collect();
+        Self { by_number }
+    }
 }
 
-/// The current [`FlowSet`], swapped whole on reload; shareable between threads.
+/// The current [`FlowSet`], swapped whole on reload, and the named calendars its `hours` nodes
+/// read (edited apart from the flows, seen by the next hours check); shareable between threads.
 #[derive(Debug, Default)]
 pub struct FlowRegistry {
     current: RwLock<Arc<FlowSet>>,
+    calendars: Arc<CalendarBook>,
 }
 
 impl FlowRegistry {
     pub fn new(set: FlowSet) -> Self {
-        Self { current: RwLock::new(Arc::new(set)) }
+        let calendars = Arc::new(CalendarBook::default());
+        Self { current: RwLock::new(Arc::new(set.linked(&calendars))), calendars }
+    }
+
+    /// The named calendars every flow of this registry reads; replacing them takes effect at
+    /// the next `hours` node of any call, without a reload.
+    pub fn calendars(&self) -> &Arc<CalendarBook> {
+        &self.calendars
     }
 
     /// The set new calls should use.
@@ -97,6 +130,7 @@ impl FlowRegistry {
 
     /// Swaps in `set`; calls in progress keep their flows.
     pub fn replace(&self, set: FlowSet) {
+        let set = set.linked(&self.calendars);
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(set);
     }
 

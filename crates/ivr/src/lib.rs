@@ -29,6 +29,7 @@
 //! - A flow that exists is valid: every node reachable and every reference, prompt and variable
 //!   resolved; no loop can spin without waiting for the caller.
 
+pub mod calendar;
 pub mod flow;
 mod flowset;
 pub mod hours;
@@ -36,6 +37,7 @@ pub mod prompt;
 mod raw;
 mod session;
 
+pub use calendar::{Calendar, CalendarBook, CalendarError};
 pub use flow::{Flow, FlowError};
 pub use flowset::{FlowRegistry, FlowSet, MAX_FLOW_FILES};
 pub use prompt::{PromptCatalog, PromptRef, spoken_digits, spoken_status};

@@ -698,7 +698,9 @@ impl Session {
                     }
                     idx = *next;
                 }
-                NodeKind::Hours { hours, open, closed } => idx = if hours.is_open(now) { *open } else { *closed },
+                NodeKind::Hours { hours, open, closed } => {
+                    idx = if hours.is_open(&flow.calendars, now) { *open } else { *closed }
+                }
                 NodeKind::Language { choice, next } => {
                     self.language = match choice {
                         LanguageChoice::Fixed(l) => l.clone(),

@@ -197,3 +197,50 @@ fn set_can_take_the_language_from_a_lookup_and_ignores_one_the_flow_lacks() {
         assert!(!call.session.attributes().contains_key("language"), "the language travels as the Queue's field");
     }
 }
+
+/// The hours flow with its hours written as a named calendar instead.
+fn calendar_flow_text() -> String {
+    let inline = "utc_offset = \"+08:00\"\nweekly = { mon = \"09:00-18:00\", tue = \"09:00-18:00\", wed = \"09:00-18:00\", thu = \"09:00-18:00\", fri = \"09:00-18:00\", sat = \"10:00-12:00,13:00-16:00\" }\nholidays = [\"2027-02-10\", \"2027-02-11\"]\n";
+    assert!(HOURS_FLOW.contains(inline));
+    HOURS_FLOW.replacen(inline, "calendar = \"support\"\n", 1)
+}
+
+fn shanghai(weekday_hours: &str, exceptions: &[(&str, &str)]) -> ivr::Calendar {
+    let d = weekday_hours.to_owned();
+    let weekly = [d.clone(), d.clone(), d.clone(), d.clone(), d, String::new(), String::new()];
+    let ex: Vec<(String, String)> = exceptions.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect();
+    ivr::Calendar::parse("Asia/Shanghai", &weekly, &ex).expect("valid calendar")
+}
+
+#[test]
+fn a_named_calendar_decides_the_hours_and_an_edit_applies_to_the_next_call() {
+    let flow = Flow::parse("flows/hours.toml", &calendar_flow_text(), &catalog()).expect("valid flow");
+    let registry = ivr::FlowRegistry::new(ivr::FlowSet::new([flow]).expect("one flow"));
+    let call = |ms: i64| {
+        let mut c = Call::new(registry.current().flow_for("4001").expect("4001 served"));
+        c.now = ms;
+        c.start()
+    };
+    // No calendar of that name yet: closed.
+    assert!(matches!(call(T0)[0], Action::Play { .. }));
+    let book = registry.calendars();
+    book.replace(BTreeMap::from([("support".to_owned(), shanghai("09:00-18:00", &[]))])).expect("fits");
+    assert!(matches!(call(T0)[0], Action::Lookup { .. }), "Wednesday 10:00 Beijing is open");
+    // The same calendar edited: 2027-01-06 made a holiday closes that Wednesday, without a reload.
+    book.replace(BTreeMap::from([("support".to_owned(), shanghai("09:00-18:00", &[("2027-01-06", "closed")]))]))
+        .expect("fits");
+    assert!(matches!(call(T0)[0], Action::Play { .. }));
+}
+
+#[test]
+fn a_calendar_and_inline_hours_together_are_refused() {
+    let both = calendar_flow_text().replacen(
+        "calendar = \"support\"\n",
+        "calendar = \"support\"\nutc_offset = \"+08:00\"\n",
+        1,
+    );
+    let err = Flow::parse("flows/hours.toml", &both, &catalog()).expect_err("refused");
+    assert!(err.message.contains("not both"), "{err}");
+    let bad = calendar_flow_text().replacen("\"support\"", "\"Support Desk\"", 1);
+    assert!(Flow::parse("flows/hours.toml", &bad, &catalog()).is_err());
+}

@@ -57,6 +57,10 @@ pub use repo::aggregates::{
     IntervalRow, MAX_IDS_PER_QUERY, MAX_INTERVAL_ROWS, ReportAgentChange, ReportBatch, ReportContact,
 };
 pub use repo::auth::{AuditRecord, MAX_AUDIT_PATH_CHARS, StoredApiToken, StoredSession};
+pub use repo::business_hours::{
+    BusinessCalendar, CalendarException, MAX_CALENDAR_EXCEPTIONS, MAX_CALENDAR_NAME_CHARS, MAX_CALENDAR_TEXT_CHARS,
+    MAX_CALENDARS, MAX_ROUTE_TABLE_BYTES, RouteTable, is_calendar_name,
+};
 pub use repo::chat::{
     ChatAttachment, ChatAuthor, ChatConversation, ChatConversationState, ChatMessage, MAX_CHAT_MESSAGES_PER_READ,
     MAX_CHAT_NAME_CHARS, MAX_CHAT_TEXT_CHARS,

@@ -41,6 +41,11 @@ impl IvrFlows {
         IvrFlows { dir, catalog, registry, writing: tokio::sync::Mutex::new(()) }
     }
 
+    /// The registry new calls read (its calendar book too).
+    pub fn registry(&self) -> &Arc<ivr::FlowRegistry> {
+        &self.registry
+    }
+
     fn path_of(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.toml"))
     }

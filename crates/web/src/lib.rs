@@ -173,6 +173,9 @@ pub struct AppState {
     pub alerts: Option<Arc<alerts::AlertBoard>>,
     /// IVR flows managed through the API (`/api/ivr/flows`); `None`: 503 (built-in flows).
     pub ivr: Option<Arc<ivr_flows::IvrFlows>>,
+    /// The business-hours calendars the IVR reads, refilled from the store at start and after
+    /// every calendar edit; `None`: the managed flows' registry's book, if any.
+    pub calendars: Option<Arc<ivr::CalendarBook>>,
     /// Agents' email replies (`/api/contacts/{id}/email/reply`); `None`: 503 (no smarthost).
     pub email: Option<Arc<dyn email_reply::EmailOutbox>>,
     /// The WeChat official account's callback (`/wechat/callback`); `None`: 404.
@@ -204,6 +207,7 @@ impl AppState {
             center: None,
             alerts: None,
             ivr: None,
+            calendars: None,
             email: None,
             wechat: None,
             social: None,
@@ -260,6 +264,13 @@ impl AppState {
     /// Lets admins list, read, validate and replace the IVR flows of a directory.
     pub fn with_ivr_flows(mut self, flows: Arc<ivr_flows::IvrFlows>) -> Self {
         self.ivr = Some(flows);
+        self
+    }
+
+    /// Keeps `book` (the flow registry's, `ivr::FlowRegistry::calendars`) filled with the org's
+    /// business-hours calendars: loaded when the router is built, refilled after every edit.
+    pub fn with_calendars(mut self, book: Arc<ivr::CalendarBook>) -> Self {
+        self.calendars = Some(book);
         self
     }
 

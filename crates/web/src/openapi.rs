@@ -62,6 +62,14 @@ fn request_body(op_id: &str) -> Option<Value> {
             json!({"id": {"type": "string"}, "from": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}, "text": {"type": "string"}, "conversation": {"type": "string"}}),
             &["id", "from"],
         ),
+        "put_calendar" => s(
+            json!({"time_zone": {"type": "string", "description": "IANA zone, e.g. Asia/Shanghai (daylight saving applied)"}, "weekly": {"type": "object", "description": "mon..sun → opening ranges like \"09:00-12:00,13:00-18:00\"; a missing or empty day is closed", "additionalProperties": {"type": "string"}}, "exceptions": {"type": "array", "maxItems": store::MAX_CALENDAR_EXCEPTIONS, "items": {"type": "object", "properties": {"date": {"type": "string", "description": "local date 2027-02-10"}, "hours": {"type": "string", "description": "closed, or special ranges like 10:00-14:00"}, "note": {"type": "string"}}, "required": ["date", "hours"]}}}),
+            &["time_zone"],
+        ),
+        "put_routes" => s(
+            json!({"entry_points": {"type": "array", "description": "every entry point's route table, replacing the running one (first matching rule wins, then default_queue); unknown queue: 422 problem+json with field; saved and applied to the next contact; the answer is the new table", "items": {"type": "object", "properties": {"name": {"type": "string"}, "default_queue": {"type": "string", "description": "queue name"}, "rules": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "queue": {"type": "string"}, "vip": {"enum": ["gold", "silver", "normal"]}, "issue_type": {"type": "string"}, "language": {"type": "string"}, "channel": {"type": "string"}, "attributes": {"type": "object", "additionalProperties": {"type": "string"}}, "priority": {"type": "integer", "description": "added to the contact's priority"}}, "required": ["name", "queue"]}}}, "required": ["name", "default_queue"]}}}),
+            &["entry_points"],
+        ),
         "create_token" => s(
             json!({"name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}}),
             &["name", "role"],
@@ -225,6 +233,9 @@ fn operation(r: &Route) -> Value {
         params.push(
             json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}),
         );
+    }
+    if r.path.starts_with("/api/calendars/{name}") {
+        params.push(json!({"name": "name", "in": "path", "required": true, "description": "calendar name, 1 to 64 of a-z, 0-9, _ and -", "schema": {"type": "string"}}));
     }
     if r.path.contains("{attachment_id}") {
         params.push(json!({"name": "attachment_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));

@@ -142,6 +142,12 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/wallboard", "wallboard", "read the wallboard", "live", STF),
     r("GET", "/api/alerts", "list_alerts", "read complaint alerts", "live", STF),
     r("GET", "/api/reports/{kind}", "report", "read reports", "reports", STF),
+    r("GET", "/api/calendars", "list_calendars", "list business-hours calendars", "config", STF),
+    r("GET", "/api/calendars/{name}", "get_calendar", "read a business-hours calendar", "config", STF),
+    r("PUT", "/api/calendars/{name}", "put_calendar", "create or change business-hours calendars", "config", ADM),
+    r("DELETE", "/api/calendars/{name}", "delete_calendar", "delete business-hours calendars", "config", ADM),
+    r("GET", "/api/routes", "get_routes", "read the routing rules", "config", STF),
+    r("PUT", "/api/routes", "put_routes", "change and reload the routing rules", "config", ADM),
     r("GET", "/api/ivr/flows", "list_ivr_flows", "list IVR flows", "ivr", ADM),
     r("POST", "/api/ivr/flows/validate", "validate_ivr_flow", "validate IVR flows", "ivr", ADM),
     r("GET", "/api/ivr/flows/{name}", "get_ivr_flow", "read an IVR flow's source", "ivr", ADM),
@@ -208,6 +214,7 @@ pub fn build(state: Arc<AppState>) -> Router {
         let guarded = handler.route_layer(from_fn_with_state((state.clone(), route), guard::guard));
         router = router.route(route.path, guarded);
     }
+    api::business_hours::load_book_at_start(&state);
     let max_body_bytes = state.config.max_body_bytes;
     router
         .merge(crate::chat_ws::routes(&state))

@@ -12,6 +12,11 @@
   // The Customers tab: the last search's results, the two picked for a merge, the history shown.
   const C = { found: [], into: null, from: null, history: null, historyOf: null };
 
+  // Business hours and routing rules: calendars (time zone, weekly hours, dated exceptions) and
+  // the entry points' route tables, edited here and applied by the server without a restart.
+  const BH_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  const B = { calendars: [], calErrors: [], routes: null, routeErrors: [] };
+
   const layout = () => `
   <div class="admin">
     <h1 data-i18n="admin.title">Administration</h1>
@@ -20,6 +25,8 @@
       <button type="button" role="tab" data-tab="agents" data-i18n="admin.agents">Agents</button>
       <button type="button" role="tab" data-tab="queues" data-i18n="admin.queues">Queues</button>
       <button type="button" role="tab" data-tab="ivr" data-i18n="admin.ivr">IVR flows</button>
+      <button type="button" role="tab" data-tab="hours" data-i18n="admin.hours">Business hours</button>
+      <button type="button" role="tab" data-tab="routing" data-i18n="admin.routing">Routing rules</button>
       <button type="button" role="tab" data-tab="customers" data-i18n="admin.customers">Customers</button>
     </div>
     <section class="card" id="tab-users">
@@ -70,6 +77,26 @@
       </form>
       <ul id="ivr-errors" class="errors"></ul>
     </section>
+    <section class="card" id="tab-hours" hidden>
+      <table class="grid"><thead><tr><th data-i18n="admin.cal_name">Calendar</th><th data-i18n="admin.cal_tz">Time zone</th>
+        <th data-i18n="admin.cal_now">Now</th><th data-i18n="admin.cal_next">Next change</th><th></th></tr></thead>
+        <tbody id="calendars"></tbody></table>
+      <form id="cal-form" class="inline-form">
+        <h3 data-i18n="admin.cal_edit">Edit or create a calendar</h3>
+        <input id="cal-name" required pattern="[a-z0-9_\\-]{1,64}" data-i18n-placeholder="admin.cal_name">
+        <input id="cal-tz" required value="Asia/Shanghai" data-i18n-placeholder="admin.cal_tz">
+        <div class="cal-week">${BH_DAYS.map((d) => `<label><span data-i18n="weekday.${d}">${d}</span> <input id="cal-${d}" class="mono" placeholder="09:00-12:00,13:00-18:00"></label>`).join("")}</div>
+        <textarea id="cal-exceptions" rows="4" spellcheck="false" class="mono" data-i18n-placeholder="admin.cal_exceptions_hint"></textarea>
+        <button type="submit" class="primary" data-i18n="admin.save">Save</button>
+      </form>
+      <ul id="cal-errors" class="errors"></ul>
+    </section>
+    <section class="card" id="tab-routing" hidden>
+      <p class="muted small" id="routes-unavailable" hidden data-i18n="admin.routes_unavailable"></p>
+      <div id="route-tables"></div>
+      <button type="button" id="routes-save" class="primary" data-i18n="admin.routes_save">Save and reload</button>
+      <ul id="routes-errors" class="errors"></ul>
+    </section>
     <section class="card" id="tab-customers" hidden>
       <form id="cust-search" class="inline-form">
         <input id="cust-q" name="q" required maxlength="100" data-i18n-placeholder="admin.cust_search_hint">
@@ -92,6 +119,7 @@
     HL.$$(".tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === S.tab));
     for (const tab of ["users", "agents", "queues", "ivr"]) $("#tab-" + tab).hidden = tab !== S.tab;
     renderFlows();
+    renderBusiness();
     renderCustomers();
     $("#users").innerHTML = S.users
       .map((u) => `<tr><td class="mono">${esc(u.username)}</td><td>${esc(u.display_name)}</td><td>${esc(HL.word("role", u.role))}</td>
@@ -176,6 +204,108 @@
     await showHistory(r.customer);
   }
 
+  const problemLines = (e) => [{ field: (e.problem && e.problem.field) || "", detail: (e.problem && e.problem.detail) || String(e) }];
+  const errorItems = (errors) => errors.map((x) => `<li class="error" data-field="${esc(x.field)}"><span class="mono">${esc(x.field)}</span> ${esc(x.detail)}</li>`).join("");
+
+  function renderBusiness() {
+    $("#tab-hours").hidden = S.tab !== "hours";
+    $("#tab-routing").hidden = S.tab !== "routing";
+    $("#calendars").innerHTML = B.calendars
+      .map((c) => `<tr data-name="${esc(c.name)}"><td class="mono">${esc(c.name)}</td><td>${esc(c.time_zone)}</td>
+        <td class="cal-open">${esc(t(c.open_now ? "admin.cal_open" : "admin.cal_closed"))}</td><td>${esc(HL.dateTime(c.next_change_ms))}</td>
+        <td><button type="button" class="small cal-edit" data-name="${esc(c.name)}">${esc(t("admin.edit"))}</button></td></tr>`)
+      .join("");
+    $("#cal-errors").innerHTML = errorItems(B.calErrors);
+    $("#routes-unavailable").hidden = B.routes !== null;
+    $("#routes-save").hidden = B.routes === null;
+    const queueOptions = (selected) => S.queues
+      .map((q) => `<option value="${esc(q.name)}"${q.name === selected ? " selected" : ""}>${esc(HL.queueLabel(q))}</option>`).join("");
+    const anyOptions = (values, group, selected) => `<option value="">${esc(t("admin.rule_any"))}</option>` + values
+      .map((v) => `<option value="${v}"${v === selected ? " selected" : ""}>${esc(HL.word(group, v))}</option>`).join("");
+    $("#route-tables").innerHTML = (B.routes || [])
+      .map((ep, i) => `<div class="entry-point" data-ep="${i}"><h3 class="mono">${esc(ep.name)}</h3>
+        <label>${esc(t("admin.default_queue"))} <select class="ep-default">${queueOptions(ep.default_queue)}</select></label>
+        <table class="grid"><thead><tr><th>${esc(t("admin.rule_name"))}</th><th>${esc(t("admin.rule_vip"))}</th><th>${esc(t("admin.rule_issue"))}</th>
+          <th>${esc(t("admin.rule_channel"))}</th><th>${esc(t("admin.queue"))}</th><th>${esc(t("admin.rule_priority"))}</th><th></th></tr></thead>
+        <tbody>${ep.rules.map((r, j) => `<tr class="rule" data-rule="${j}"><td><input class="r-name mono" value="${esc(r.name)}"></td>
+          <td><select class="r-vip">${anyOptions(["gold", "silver", "normal"], "vip", r.vip || "")}</select></td>
+          <td><input class="r-issue" value="${esc(r.issue_type || "")}"></td>
+          <td><select class="r-channel">${anyOptions(["voice", "chat", "email", "wechat", "weibo", "webhook"], "channel", r.channel || "")}</select></td>
+          <td><select class="r-queue">${queueOptions(r.queue)}</select></td>
+          <td><input class="r-priority" type="number" min="-100" max="100" value="${Number(r.priority || 0)}"></td>
+          <td><button type="button" class="small r-delete">${esc(t("admin.rule_delete"))}</button></td></tr>`).join("")}</tbody></table>
+        <button type="button" class="small r-add">${esc(t("admin.rule_add"))}</button></div>`)
+      .join("");
+    $("#routes-errors").innerHTML = errorItems(B.routeErrors);
+  }
+
+  // Reads the rule editors back into B.routes (conditions not shown here, like language, are kept).
+  function collectRoutes() {
+    HL.$$("#route-tables .entry-point").forEach((box) => {
+      const ep = B.routes[Number(box.dataset.ep)];
+      ep.default_queue = box.querySelector(".ep-default").value;
+      box.querySelectorAll("tr.rule").forEach((row) => {
+        const r = ep.rules[Number(row.dataset.rule)];
+        const val = (sel) => row.querySelector(sel).value.trim();
+        r.name = val(".r-name");
+        r.queue = val(".r-queue");
+        r.priority = Number(val(".r-priority") || 0);
+        for (const [key, sel] of [["vip", ".r-vip"], ["issue_type", ".r-issue"], ["channel", ".r-channel"]]) {
+          if (val(sel)) r[key] = val(sel);
+          else delete r[key];
+        }
+      });
+    });
+  }
+
+  async function loadBusiness() {
+    B.calendars = (await HL.get("/api/calendars")).items;
+    const r = await HL.get("/api/routes");
+    B.routes = r.managed === false ? null : r.entry_points; // null: no live center on this server
+  }
+
+  function editCalendar(name) {
+    const c = B.calendars.find((x) => x.name === name);
+    if (!c) return;
+    $("#cal-name").value = c.name;
+    $("#cal-tz").value = c.time_zone;
+    for (const d of BH_DAYS) $("#cal-" + d).value = c.weekly[d] || "";
+    $("#cal-exceptions").value = c.exceptions.map((x) => [x.date, x.hours, x.note].filter(Boolean).join(" ")).join("\n");
+  }
+
+  async function saveCalendar() {
+    const weekly = {};
+    for (const d of BH_DAYS) weekly[d] = $("#cal-" + d).value.trim();
+    // One exception per line: date, then "closed" or hours, then an optional note.
+    const exceptions = $("#cal-exceptions").value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
+      const [date, hours, ...note] = l.split(/\s+/);
+      return { date, hours: hours || "closed", note: note.join(" ") };
+    });
+    try {
+      await HL.api("PUT", `/api/calendars/${encodeURIComponent($("#cal-name").value.trim())}`, { time_zone: $("#cal-tz").value.trim(), weekly, exceptions });
+      B.calErrors = [];
+      HL.toast(t("admin.saved"), "ok");
+      await loadBusiness();
+    } catch (e) {
+      if (e.status === 422) B.calErrors = problemLines(e);
+      else HL.fail(e);
+    }
+    renderBusiness();
+  }
+
+  async function saveRoutes() {
+    collectRoutes();
+    try {
+      B.routes = (await HL.api("PUT", "/api/routes", { entry_points: B.routes })).entry_points;
+      B.routeErrors = [];
+      HL.toast(t("admin.routes_saved"), "ok");
+    } catch (e) {
+      if (e.status === 422) B.routeErrors = problemLines(e);
+      else HL.fail(e);
+    }
+    renderBusiness();
+  }
+
   async function loadFlows() {
     const r = await HL.get("/api/ivr/flows");
     S.flows = r.managed === false ? null : r.items; // null: built-in flows, not managed through the API
@@ -209,6 +339,7 @@
     ]);
     Object.assign(S, { users: users.items, agents: agents.items, queues: queues.items, skills: skills.items });
     await loadFlows();
+    await loadBusiness();
     render();
   }
 
@@ -286,6 +417,31 @@
       submitFlow(true);
     });
     $("#ivr-validate").addEventListener("click", () => submitFlow(false));
+    $("#cal-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      saveCalendar();
+    });
+    $("#tab-hours").addEventListener("click", (ev) => {
+      const edit = ev.target.closest(".cal-edit");
+      if (edit) editCalendar(edit.dataset.name);
+    });
+    $("#tab-routing").addEventListener("click", (ev) => {
+      const box = ev.target.closest(".entry-point");
+      if (ev.target.closest("#routes-save")) return void saveRoutes();
+      if (!box) return;
+      const ep = B.routes[Number(box.dataset.ep)];
+      if (ev.target.closest(".r-add")) {
+        collectRoutes();
+        ep.rules.push({ name: "rule_" + (ep.rules.length + 1), queue: ep.default_queue, priority: 0 });
+        renderBusiness();
+      }
+      const del = ev.target.closest(".r-delete");
+      if (del) {
+        collectRoutes();
+        ep.rules.splice(Number(del.closest("tr.rule").dataset.rule), 1);
+        renderBusiness();
+      }
+    });
     $("#cust-search").addEventListener("submit", (ev) => {
       ev.preventDefault();
       searchCustomers().catch(HL.fail);

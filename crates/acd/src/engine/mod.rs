@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use model::{AgentId, AgentState, Channel, ChannelCapacity, ContactId, QueueId, ReasonCode, Timestamp};
 
 use self::hash::{MixMap, MixState};
-use crate::config::{AcdConfig, QueueConfig, QueueIdx, SkillIdx};
+use crate::config::{AcdConfig, ConfigError, QueueConfig, QueueIdx, SkillIdx};
 use crate::ewt::QueueLoad;
 use crate::io::{Event, EventKind, Input, Output};
 use crate::rng::SeededRng;
@@ -510,6 +510,20 @@ impl Acd {
             ContactState::Waiting { key, .. } => Some(self.position_of(rec.queue, key)),
             _ => None,
         }
+    }
+
+    /// Replaces the route tables of every entry point (validated against this engine's queues)
+    /// without touching queues, agents or waiting contacts: only contacts arriving afterwards are
+    /// routed by the new tables. On error nothing changed.
+    pub fn replace_entry_points(&mut self, raw: &[crate::config::RawEntryPoint]) -> Result<(), ConfigError> {
+        let entry_points = self.cfg.entry_points_from(raw)?;
+        self.cfg.entry_points = entry_points;
+        Ok(())
+    }
+
+    /// The validated configuration the engine runs on.
+    pub fn config(&self) -> &AcdConfig {
+        &self.cfg
     }
 
     /// Figures of a queue, `None` for an unknown queue.

@@ -8,6 +8,7 @@ pub(crate) mod agent_states;
 pub(crate) mod agents;
 pub(crate) mod aggregates;
 pub(crate) mod auth;
+pub(crate) mod business_hours;
 pub(crate) mod chat;
 pub(crate) mod contacts;
 pub(crate) mod customer_merges;

@@ -5,6 +5,7 @@
 
 mod aggregates;
 mod auth;
+mod business_hours;
 mod chat;
 mod customer_merges;
 mod directory;
@@ -49,6 +50,9 @@ store_suite! {
     customer_merges::merging_the_survivor_again_repoints_the_old_marker,
     customer_merges::customers_are_searched_by_name_phone_or_email,
     social::social_messages_round_trip_settle_their_delivery_and_link_senders_per_org,
+    business_hours::calendars_round_trip_are_replaced_whole_deleted_and_scoped_to_the_org,
+    business_hours::bad_calendars_are_refused_and_change_nothing,
+    business_hours::route_table_round_trips_per_org_and_is_replaced,
     speech::contact_speech_round_trips_is_replaced_per_recording_and_scoped_to_the_org,
     speech::speech_flagged_contacts_are_flagged_qa_candidates,
     email::email_messages_round_trip_thread_by_message_id_and_a_redelivery_is_stored_once,

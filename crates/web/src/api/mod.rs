@@ -5,6 +5,7 @@
 //! Handlers never check roles themselves: the guard already applied the route's rule, and a
 //! handler only narrows what an [`crate::Caller`] with an `Own` grant may see.
 
+pub(crate) mod business_hours;
 mod config;
 mod contacts;
 mod customers;
@@ -139,6 +140,12 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "sign_out_agent" => on(filter, crate::live::ops::sign_out),
         "wallboard" => on(filter, crate::live::wallboard::wallboard),
         "report" => on(filter, reports::report),
+        "list_calendars" => on(filter, business_hours::list_calendars),
+        "get_calendar" => on(filter, business_hours::get_calendar),
+        "put_calendar" => on(filter, business_hours::put_calendar),
+        "delete_calendar" => on(filter, business_hours::delete_calendar),
+        "get_routes" => on(filter, business_hours::get_routes),
+        "put_routes" => on(filter, business_hours::put_routes),
         "list_ivr_flows" => on(filter, crate::ivr_flows::list),
         "validate_ivr_flow" => on(filter, crate::ivr_flows::validate),
         "get_ivr_flow" => on(filter, crate::ivr_flows::get),

@@ -1,0 +1,36 @@
+-- Hotline schema version 11 (MariaDB/MySQL): business-hours calendars and the editable route tables.
+-- A calendar is named per org, has an IANA time zone and one opening text per weekday
+-- ("09:00-12:00,13:00-18:00" or "" for closed); its exceptions are dated (local date) with
+-- "closed" or special hours. A route table is the org's entry points as JSON (the acd crate's
+-- shape); it replaces the routes file's entry points when the center starts.
+
+CREATE TABLE IF NOT EXISTS business_calendars (
+    org_id VARCHAR(36) NOT NULL,
+    name VARCHAR(64) NOT NULL,
+    time_zone VARCHAR(64) NOT NULL,
+    mon TEXT NOT NULL,
+    tue TEXT NOT NULL,
+    wed TEXT NOT NULL,
+    thu TEXT NOT NULL,
+    fri TEXT NOT NULL,
+    sat TEXT NOT NULL,
+    sun TEXT NOT NULL,
+    updated_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (org_id, name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS business_calendar_exceptions (
+    org_id VARCHAR(36) NOT NULL,
+    calendar_name VARCHAR(64) NOT NULL,
+    local_date VARCHAR(64) NOT NULL,
+    hours TEXT NOT NULL,
+    note TEXT NOT NULL,
+    PRIMARY KEY (org_id, calendar_name, local_date)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS route_tables (
+    org_id VARCHAR(36) NOT NULL,
+    entry_points TEXT NOT NULL,
+    updated_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (org_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
