@@ -50,14 +50,17 @@ pub fn rules(cfg: &AlertsConfig) -> Vec<ComplaintRule> {
         .collect()
 }
 
-/// Starts the complaint alerts; `None` when no rule is configured (and not `demo`).
+/// Wrap-ups waiting for the alert engine (sent by the event dispatcher, `crate::events`).
+const MAX_QUEUED_WRAP_UPS: usize = 1_000;
+
+/// Starts the complaint alerts; `None` when no rule is configured (and not `demo`). With the
+/// service comes the queue the event dispatcher feeds the center's wrap-ups into.
 pub fn start(
     cfg: &AlertsConfig,
     demo: bool,
-    center: &center::CenterHandle,
     store: &Store,
     clock: Arc<dyn center::Clock>,
-) -> anyhow::Result<Option<AlertService>> {
+) -> anyhow::Result<Option<(AlertService, tokio::sync::mpsc::Sender<center::LiveEvent>)>> {
     let mut cfg = cfg.clone();
     if demo && cfg.rules.is_empty() {
         cfg.rules.push(demo_rule());
@@ -78,9 +81,10 @@ pub fn start(
         ),
         None => None,
     };
-    let service = AlertService::start(rules(&cfg), webhook, center, store, clock).context("alerts.rules")?;
+    let (events, events_rx) = tokio::sync::mpsc::channel(MAX_QUEUED_WRAP_UPS);
+    let service = AlertService::start_fed(rules(&cfg), webhook, events_rx, store, clock).context("alerts.rules")?;
     tracing::info!(rules = cfg.rules.len(), webhook = cfg.webhook_url.is_some(), "complaint alerts are on");
-    Ok(Some(service))
+    Ok(Some((service, events)))
 }
 
 /// Bridges the transcriber's keyword flags into the alert service, until either stops. A lag

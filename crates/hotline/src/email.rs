@@ -64,6 +64,7 @@ impl EmailChannel {
         store: &Store,
         org: OrgId,
         center: &CenterHandle,
+        texts: crate::search_texts::TextSink,
     ) -> anyhow::Result<Option<Self>> {
         if cfg.smtp_listen.is_none() && cfg.imap.is_none() && cfg.smarthost.is_none() {
             return Ok(None);
@@ -98,6 +99,7 @@ impl EmailChannel {
             mime_limits,
             attachments_dir: cfg.attachments_dir.clone(),
             ack,
+            texts,
         });
         let (tx, mut rx) = mpsc::channel::<Delivery>(MAX_QUEUED_DELIVERIES);
         let clock: email::listener::Clock = Arc::new(now);
@@ -268,6 +270,8 @@ struct Mail {
     /// Where kept attachments are written (`email.attachments_dir`).
     attachments_dir: std::path::PathBuf,
     ack: Option<Mutex<AutoAcknowledger>>,
+    /// Stored messages (in and out) go to keyword search.
+    texts: crate::search_texts::TextSink,
 }
 
 fn temporary(what: &str, e: impl std::fmt::Display) -> Verdict {
@@ -362,6 +366,7 @@ impl Mail {
             return Err(temporary("mail store write failed", e));
         }
         tracing::info!(%contact, joined = open.is_some(), "email: message stored");
+        self.texts.changed(contact);
         let new_thread = ticket.map(|ticket| NewThread { email, ticket, contact });
         Ok((Verdict::Accepted { queue_id: contact.to_string() }, new_thread))
     }
@@ -532,6 +537,7 @@ impl Mail {
             .insert_email_message(&outbound_row(org, contact, &reply))
             .await
             .map_err(|e| EmailReplyError::Store(e.to_string()))?;
+        self.texts.changed(contact);
         Ok(reply.message_id)
     }
 }

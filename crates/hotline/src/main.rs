@@ -8,10 +8,12 @@
 mod alerts;
 mod cli;
 mod email;
+mod events;
 mod feeds;
 mod logging;
 mod recordings;
 mod search_notes;
+mod search_texts;
 mod seed;
 mod serve;
 mod social;

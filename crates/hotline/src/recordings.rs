@@ -1,15 +1,18 @@
 //! What happens to a recording after its call (`[recordings]`, `[transcription]`):
 //!
-//! - **sealed at rest** when `recordings.encryption_key_file` is set: when the center reports a
-//!   contact ended, each of its recordings still in clear is encrypted in place with the current
+//! - **sealed at rest** when `recordings.encryption_key_file` is set: when the event dispatcher
+//!   (`crate::events`) reports a contact ended, each of its recordings still in clear is encrypted in place with the current
 //!   key (the web library and the transcriber open it with the same keyring);
 //! - **transcribed** when `transcription.model_dir` is set: the `transcribe` crate's workers run
 //!   faster-whisper on the local model, store the segments and index them for keyword search;
 //!   jobs left queued or running by an earlier run are picked up at start;
 //! - **deleted past retention** when `recordings.retention_days` is set: the `recordings`
-//!   crate's sweep runs every `retention_sweep_interval`, never touching a held recording.
+//!   crate's sweep runs every `retention_sweep_interval`, never touching a held recording; the
+//!   deleted recordings' transcript segments are removed from the search index;
 //! - **speech-analysed** always: talk, silence and overtalk figures and QA outlier flags per
-//!   recording are stored for the contact (`crate::speech`).
+//!   recording are stored for the contact (`crate::speech`); at start, recordings of ended
+//!   contacts that have no figures yet (the binary stopped first) are analysed, at most
+//!   [`SPEECH_CATCH_UP_MAX_RECORDINGS`] per start.
 //!
 //! Never: read a key file or a model directory the configuration did not name, print a key, or
 //! let a failure with one recording stop the others (it is logged with the recording's id).
@@ -18,17 +21,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use center::{CenterHandle, LiveEvent};
 use config::Config;
 use model::{ContactId, OrgId, Timestamp};
 use recordings::{Keyring, RecordingKey};
 use store::{Page, Store};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Longest key file read, in bytes.
 const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 /// Recordings of one contact looked at after it ended.
 const MAX_RECORDINGS_PER_CONTACT: u32 = 20;
+/// Ended contacts waiting for the recording services.
+const MAX_QUEUED_ENDED_CONTACTS: usize = 1_000;
+/// Recordings the speech catch-up analyses at start (ended contacts' recordings without
+/// figures, newest first); older ones wait for the next start.
+pub const SPEECH_CATCH_UP_MAX_RECORDINGS: u32 = 200;
 /// How long shutdown waits for a running transcription to stop.
 const TRANSCRIBER_STOP_GRACE_MS: u64 = 5_000;
 
@@ -65,6 +73,8 @@ pub struct RecordingServices {
     transcriber: Option<Arc<transcribe::Transcriber>>,
     /// The keyword search index (`data_dir/search`), shared with the web's `/api/search`.
     search: Arc<search::SearchIndex>,
+    /// Ended contacts in (from `crate::events`).
+    ended: mpsc::Sender<ContactId>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -77,7 +87,7 @@ fn now() -> Timestamp {
 }
 
 impl RecordingServices {
-    pub async fn start(cfg: &Config, store: &Store, org: OrgId, center: &CenterHandle) -> anyhow::Result<Self> {
+    pub async fn start(cfg: &Config, store: &Store, org: OrgId) -> anyhow::Result<Self> {
         let keys = Arc::new(keyring(cfg.recordings.encryption_key_file.as_deref())?);
         let recordings_dir = std::path::absolute(&cfg.media.recordings_dir)
             .with_context(|| format!("media.recordings_dir: {}", cfg.media.recordings_dir.display()))?;
@@ -89,25 +99,21 @@ impl RecordingServices {
             }
         };
         let mut tasks = Vec::new();
-        // Speech analytics runs on every finished contact, so the listener always runs.
+        // Speech analytics runs on every finished contact, so the worker always runs; the event
+        // dispatcher (`crate::events`) sends it the ended contacts.
+        let (ended, mut ended_rx) = mpsc::channel::<ContactId>(MAX_QUEUED_ENDED_CONTACTS);
         {
             let (store, keys, transcriber, dir) =
                 (store.clone(), keys.clone(), transcriber.clone(), recordings_dir.clone());
-            let mut events = center.subscribe();
             tasks.push(tokio::spawn(async move {
-                loop {
-                    match events.recv().await {
-                        Ok(LiveEvent::ContactEnded { contact, .. }) => {
-                            after_call(&store, org, contact, &dir, &keys, transcriber.as_deref()).await;
-                        }
-                        Ok(_) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                            tracing::warn!(missed = n, "recording services fell behind the live events");
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                    }
+                while let Some(contact) = ended_rx.recv().await {
+                    after_call(&store, org, contact, &dir, &keys, transcriber.as_deref()).await;
                 }
             }));
+        }
+        {
+            let (store, keys, dir) = (store.clone(), keys.clone(), recordings_dir.clone());
+            tasks.push(tokio::spawn(async move { speech_catch_up(&store, org, &dir, keys).await }));
         }
         if let Some(days) = cfg.recordings.retention_days {
             let policy = recordings::RetentionPolicy {
@@ -115,31 +121,39 @@ impl RecordingServices {
                 max_deletions_per_sweep: cfg.recordings.max_deletions_per_sweep,
             };
             let every = cfg.recordings.retention_sweep_interval.as_std();
-            let (store, dir) = (store.clone(), recordings_dir.clone());
+            let (store, dir, index) = (store.clone(), recordings_dir.clone(), search.clone());
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 loop {
                     tick.tick().await;
                     match recordings::retention::sweep(&store, org, &dir, policy, now()).await {
                         Ok(r) if r.deleted.is_empty() && r.missing_files.is_empty() && r.failed_files.is_empty() => {}
-                        Ok(r) => tracing::info!(
-                            deleted = r.deleted.len(),
-                            missing_files = r.missing_files.len(),
-                            failed_files = r.failed_files.len(),
-                            "retention sweep"
-                        ),
+                        Ok(r) => {
+                            forget_transcripts(&store, &index, org, &r).await;
+                            tracing::info!(
+                                deleted = r.deleted.len(),
+                                missing_files = r.missing_files.len(),
+                                failed_files = r.failed_files.len(),
+                                "retention sweep"
+                            );
+                        }
                         Err(e) => tracing::warn!(error = %e, "retention sweep failed; the next one retries"),
                     }
                 }
             }));
             tracing::info!(retention_days = days, "recordings past retention are deleted unless on legal hold");
         }
-        Ok(Self { keys, transcriber, search, tasks })
+        Ok(Self { keys, transcriber, search, ended, tasks })
     }
 
     /// The keyring, for the web library (Range downloads and waveforms decrypt with it).
     pub fn keys(&self) -> Arc<Keyring> {
         self.keys.clone()
+    }
+
+    /// Where the event dispatcher sends ended contacts (seal, transcribe, analyse their speech).
+    pub fn ended_sink(&self) -> mpsc::Sender<ContactId> {
+        self.ended.clone()
     }
 
     /// The keyword search index, for the web's `/api/search` and the notes indexer.
@@ -238,6 +252,76 @@ async fn after_call(
         }
     }
     crate::speech::after_call(store, org, contact, dir, Arc::new(keys.clone()), &recs, now()).await;
+}
+
+/// Speech analytics for recordings the binary never analysed (it was stopped between the end of
+/// a contact and the analysis): at most [`SPEECH_CATCH_UP_MAX_RECORDINGS`] per start.
+async fn speech_catch_up(store: &Store, org: OrgId, dir: &Path, keys: Arc<Keyring>) {
+    let due = match store.list_recordings_without_speech(org, SPEECH_CATCH_UP_MAX_RECORDINGS).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "speech catch-up: cannot list recordings without figures");
+            return;
+        }
+    };
+    if due.is_empty() {
+        return;
+    }
+    tracing::info!(recordings = due.len(), max = SPEECH_CATCH_UP_MAX_RECORDINGS, "speech catch-up");
+    for rec in &due {
+        if let Err(e) = crate::speech::analyse_recording(store, dir, keys.clone(), rec, now()).await {
+            tracing::warn!(recording = %rec.id, error = %e, "speech catch-up: not analysed");
+        }
+    }
+}
+
+/// Removes the transcript segments of recordings the sweep deleted from the search index. A
+/// recording's segments are the contact's transcript ordinals from its place among the contact's
+/// recordings × `store::MAX_SEGMENTS_PER_RECORDING` (the transcriber's numbering).
+async fn forget_transcripts(
+    store: &Store,
+    index: &Arc<search::SearchIndex>,
+    org: OrgId,
+    report: &recordings::SweepReport,
+) {
+    let ids = report.deleted.iter().chain(&report.missing_files).chain(report.failed_files.iter().map(|(id, _)| id));
+    let mut forgotten = 0usize;
+    for id in ids {
+        match transcript_ordinals(store, org, *id).await {
+            Ok(Some((contact, ordinals))) => {
+                match index.delete_ordinals(org, contact, search::DocumentKind::TranscriptSegment, ordinals) {
+                    Ok(()) => forgotten += 1,
+                    Err(e) => {
+                        tracing::warn!(recording = %id, error = %e, "deleted recording's transcript left in search")
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(recording = %id, error = %e, "deleted recording's transcript left in search"),
+        }
+    }
+    if forgotten > 0 {
+        let index = index.clone();
+        match tokio::task::spawn_blocking(move || index.commit()).await {
+            Ok(Ok(())) => tracing::info!(recordings = forgotten, "deleted recordings' transcripts removed from search"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "search index not committed after the retention sweep"),
+            Err(e) => tracing::warn!(error = %e, "search index not committed after the retention sweep"),
+        }
+    }
+}
+
+/// The contact of a recording and the range of transcript ordinals its segments were indexed at.
+async fn transcript_ordinals(
+    store: &Store,
+    org: OrgId,
+    recording: model::RecordingId,
+) -> anyhow::Result<Option<(ContactId, std::ops::Range<u32>)>> {
+    let Some(rec) = store.get_recording(org, recording).await? else { return Ok(None) };
+    let siblings = store.list_recordings_by_contact(org, rec.contact, &Page::first(store::MAX_PAGE_SIZE)).await?;
+    let Some(position) = siblings.items.iter().position(|r| r.id == recording) else { return Ok(None) };
+    let per_recording = u32::try_from(store::MAX_SEGMENTS_PER_RECORDING)?;
+    let base = u32::try_from(position)?.saturating_mul(per_recording);
+    Ok(Some((rec.contact, base..base.saturating_add(per_recording))))
 }
 
 /// Encrypts one recording in place unless it already is.

@@ -1,71 +1,19 @@
-//! Indexes agents' wrap-up notes for keyword search: when the center reports that the final
-//! agent finished wrap-up with a disposition, the contact's stored notes become one
-//! [`search::DocumentKind::AgentNote`] document (ordinal 0: a later wrap-up replaces it).
-//!
-//! The center writes the contact row behind its events, so the row is read until it carries the
-//! disposition, at most [`NOTE_READ_ATTEMPTS`] times [`NOTE_READ_RETRY_MS`] apart. Failures are
-//! logged, never fatal: search simply lacks that note.
+//! The agent's wrap-up note as a keyword-search document: once the final agent finished wrap-up
+//! with a disposition, the contact's stored notes become one [`search::DocumentKind::AgentNote`]
+//! document (ordinal 0: a later wrap-up replaces it). The search worker
+//! (`crate::search_texts`) indexes it with the contact's other texts after flushing the center,
+//! so the row it reads already carries the disposition.
 
-use std::sync::Arc;
+use model::Contact;
 
-use center::{CenterHandle, LiveEvent};
-use model::{Contact, ContactId, OrgId};
-use store::Store;
-use tokio::task::JoinHandle;
-
-/// Reads of the contact row while waiting for the center's writer.
-const NOTE_READ_ATTEMPTS: u32 = 10;
-/// Wait between those reads, in milliseconds.
-const NOTE_READ_RETRY_MS: u64 = 200;
-
-/// Starts the indexer; it ends when the center's event stream closes.
-pub fn start(center: &CenterHandle, store: Store, org: OrgId, index: Arc<search::SearchIndex>) -> JoinHandle<()> {
-    let mut events = center.subscribe();
-    tokio::spawn(async move {
-        let rules = Arc::new(search::KeywordRules::standard());
-        loop {
-            match events.recv().await {
-                Ok(LiveEvent::WrapUpEnded { org: o, contact, disposition: Some(_), .. }) if o == org => {
-                    if let Err(e) = index_note(&store, org, contact, &index, &rules).await {
-                        tracing::warn!(%contact, error = %e, "could not index the wrap-up note");
-                    }
-                }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "the notes indexer fell behind the live events");
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    })
-}
-
-async fn index_note(
-    store: &Store,
-    org: OrgId,
-    contact: ContactId,
-    index: &Arc<search::SearchIndex>,
-    rules: &Arc<search::KeywordRules>,
-) -> anyhow::Result<()> {
-    let mut row: Option<Contact> = None;
-    for attempt in 0..NOTE_READ_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(NOTE_READ_RETRY_MS)).await;
-        }
-        row = store.get_contact(org, contact).await?;
-        if row.as_ref().is_some_and(|c| c.disposition.is_some()) {
-            break;
-        }
+/// The note of a wrapped-up contact; `None` before wrap-up or when the agent wrote nothing.
+pub fn note_document(c: &Contact) -> Option<search::SearchDocument> {
+    if c.disposition.is_none() || c.notes.trim().is_empty() {
+        return None;
     }
-    let Some(c) = row.filter(|c| c.disposition.is_some()) else {
-        anyhow::bail!("the contact row has no disposition yet");
-    };
-    if c.notes.trim().is_empty() {
-        return Ok(());
-    }
-    let doc = search::SearchDocument {
-        org,
-        contact,
+    Some(search::SearchDocument {
+        org: c.org,
+        contact: c.id,
         kind: search::DocumentKind::AgentNote,
         ordinal: 0,
         agent: c.agent,
@@ -78,20 +26,15 @@ async fn index_note(
         recording_offset_ms: None,
         speaker: None,
         text: c.notes.clone(),
-    };
-    let (index, rules) = (index.clone(), rules.clone());
-    tokio::task::spawn_blocking(move || {
-        index.index(&doc, &rules)?;
-        index.commit()
     })
-    .await??;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
+
     use model::{Channel, ContactOutcome, ReasonCode, Timestamp};
+    use store::Store;
 
     async fn seeded_store(dir: &std::path::Path) -> Store {
         let url = format!("sqlite://{}/hotline.db", dir.display());
@@ -132,7 +75,8 @@ mod tests {
         .await
         .expect("center starts");
         let index = Arc::new(search::SearchIndex::in_ram(search::IndexConfig::default()).expect("index"));
-        let indexer = start(&center, store.clone(), org, index.clone());
+        let (texts, worker) = crate::search_texts::start(center.clone(), store.clone(), org, index.clone());
+        let events = crate::events::Dispatcher::start(&center, org, crate::events::Consumers::search_only(texts));
         let agent = demo::dataset(Timestamp::from_unix_ms(0))
             .agents
             .into_iter()
@@ -164,6 +108,7 @@ mod tests {
         assert_eq!(hits[0].kind, search::DocumentKind::AgentNote);
         assert_eq!(hits[0].agent, Some(agent));
         assert!(hits[0].snippet.to_html().contains("<mark>投诉</mark>"));
-        indexer.abort();
+        events.stop().await;
+        worker.abort();
     }
 }

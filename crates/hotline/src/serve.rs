@@ -76,13 +76,22 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     let voice = voice::Voice::start(deps, voice_config).await.context("starting the voice path")?;
     let feeds = crate::feeds::Feeds::start(&cfg.feeds, &center, &store, org).await?;
     let aggregates = crate::feeds::Aggregates::start(&center, &store, org, cfg.reports_utc_offset_minutes)?;
-    let recording_services = crate::recordings::RecordingServices::start(&cfg, &store, org, &center).await?;
-    let alerts = crate::alerts::start(&cfg.alerts, mode == Mode::Demo, &center, &store, Arc::new(center::SystemClock))?;
-    let email = crate::email::EmailChannel::start(&cfg.email, &store, org, &center).await?;
+    let recording_services = crate::recordings::RecordingServices::start(&cfg, &store, org).await?;
+    let (alerts, alert_events) =
+        crate::alerts::start(&cfg.alerts, mode == Mode::Demo, &store, Arc::new(center::SystemClock))?.unzip();
+    let (texts, search_worker) =
+        crate::search_texts::start(center.clone(), store.clone(), org, recording_services.search_index());
+    // The one reader of the center's events for the services above (see `crate::events`).
+    let consumers = crate::events::Consumers {
+        ended: Some(recording_services.ended_sink()),
+        search: Some(texts.clone()),
+        alerts: alert_events,
+    };
+    let events = crate::events::Dispatcher::start(&center, org, consumers);
+    let email = crate::email::EmailChannel::start(&cfg.email, &store, org, &center, texts).await?;
     if let (Some(alerts), Some(flags)) = (&alerts, recording_services.subscribe_flags()) {
         crate::alerts::feed_keyword_flags(alerts, flags);
     }
-    let notes_indexer = crate::search_notes::start(&center, store.clone(), org, recording_services.search_index());
     let social = crate::social::SocialChannels::start(&cfg.social, &store, org, &center)?;
     tracing::info!(%bound, database = store.redacted_url(), mode = ?mode, "hotline is serving");
     if mode == Mode::Demo {
@@ -151,7 +160,8 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     }
     let _ = center.flush().await;
     aggregates.stop().await;
-    notes_indexer.abort();
+    events.stop().await;
+    search_worker.abort();
     recording_services.stop().await;
     let _ = media.shutdown().await;
     let _ = media_task.await;
@@ -281,6 +291,7 @@ fn web_config(cfg: &Config, org: model::OrgId, keys: Arc<recordings::Keyring>) -
     web.secure_cookies = cfg.http.secure_cookies;
     web.allowed_origins = cfg.http.allowed_origins.clone();
     web.recordings_dir = Some(cfg.media.recordings_dir.clone());
+    web.email_attachments_dir = Some(cfg.email.attachments_dir.clone());
     web.report_utc_offset_minutes = cfg.reports_utc_offset_minutes;
     web.recording_keys = keys;
     web
@@ -298,7 +309,6 @@ async fn shutdown_signal() {
                 s.recv().await;
             }
             Err(_) => std::future::pending::<()>().await,
-    web.email_attachments_dir = Some(cfg.email.attachments_dir.clone());
         }
     };
     #[cfg(not(unix))]

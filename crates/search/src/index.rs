@@ -59,6 +59,10 @@ impl Default for IndexConfig {
     }
 }
 
+/// Most documents one [`SearchIndex::delete_ordinals`] removes (one recording has at most
+/// 10 000 transcript segments).
+pub const MAX_KEYS_PER_DELETE: u32 = 100_000;
+
 /// What indexing one document found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct IndexOutcome {
@@ -165,6 +169,26 @@ impl SearchIndex {
         ]);
         let writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
         writer.delete_query(Box::new(query)).map_err(SearchError::from_tantivy)?;
+        Ok(())
+    }
+
+    /// Removes the documents of one contact of `org` whose kind is `kind` and whose ordinal is in
+    /// `ordinals` (one recording's transcript segments when a recording is deleted). At most
+    /// [`MAX_KEYS_PER_DELETE`] ordinals per call; documents of another org are never touched.
+    pub fn delete_ordinals(
+        &self,
+        org: OrgId,
+        contact: model::ContactId,
+        kind: DocumentKind,
+        ordinals: std::ops::Range<u32>,
+    ) -> Result<(), SearchError> {
+        if ordinals.len() > MAX_KEYS_PER_DELETE as usize {
+            return Err(SearchError::TooManyKeys { max: MAX_KEYS_PER_DELETE });
+        }
+        let writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        for ordinal in ordinals {
+            writer.delete_term(Term::from_field_text(self.fields.key, &document_key(org, contact, kind, ordinal)));
+        }
         Ok(())
     }
 

@@ -35,7 +35,7 @@ use std::ops::Range;
 use model::{AgentId, Channel, ContactId, CustomerId, QueueId, ReasonCode, Timestamp};
 
 pub use document::{DocumentKind, SearchDocument, Speaker};
-pub use index::{IndexConfig, IndexOutcome, SearchIndex};
+pub use index::{IndexConfig, IndexOutcome, MAX_KEYS_PER_DELETE, SearchIndex};
 pub use query::{Filters, SearchQuery, SortOrder};
 pub use rules::{KeywordRule, KeywordRules, RuleHit};
 
@@ -128,6 +128,8 @@ pub enum SearchError {
     BadRule { rule: String, problem: String },
     #[error("cannot open the index directory {path}: {reason}")]
     Directory { path: String, reason: String },
+    #[error("at most {max} documents can be deleted at once")]
+    TooManyKeys { max: u32 },
     #[error("a stored document has an unreadable {field} field")]
     CorruptDocument { field: &'static str },
     #[error("the index writer lock was poisoned by a panic in another thread")]

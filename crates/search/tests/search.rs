@@ -232,6 +232,34 @@ fn reindexing_a_document_replaces_it_and_deleting_a_contact_removes_it() {
 }
 
 #[test]
+fn deleting_a_range_of_ordinals_removes_one_recordings_segments_only() {
+    let index = SearchIndex::in_ram(IndexConfig::default()).expect("index");
+    let rules = KeywordRules::standard();
+    let segment = |ordinal: u32, text: &str| SearchDocument {
+        ordinal,
+        recording_offset_ms: Some(1_000),
+        ..doc(7, DocumentKind::TranscriptSegment, text)
+    };
+    for d in [segment(0, "我想开发票"), segment(1, "发票抬头"), segment(10_000, "发票和退款")] {
+        index.index(&d, &rules).expect("indexed");
+    }
+    index.index(&doc(7, DocumentKind::AgentNote, "客户要发票"), &rules).expect("note");
+    index.commit().expect("commit");
+    assert_eq!(index.search(ORG, &query("发票")).expect("search").total, 4);
+
+    let contact = ContactId::from_u128(7);
+    index.delete_ordinals(ORG, contact, DocumentKind::TranscriptSegment, 0..10_000).expect("deleted");
+    index.delete_ordinals(OTHER_ORG, contact, DocumentKind::TranscriptSegment, 10_000..20_000).expect("other org");
+    index.commit().expect("commit");
+    let left = index.search(ORG, &query("发票")).expect("search").hits;
+    let mut left: Vec<(DocumentKind, u32)> = left.iter().map(|h| (h.kind, h.ordinal)).collect();
+    left.sort_by_key(|(_, o)| *o);
+    assert_eq!(left, vec![(DocumentKind::AgentNote, 0), (DocumentKind::TranscriptSegment, 10_000)]);
+    let too_many = index.delete_ordinals(ORG, contact, DocumentKind::TranscriptSegment, 0..u32::MAX);
+    assert!(matches!(too_many, Err(SearchError::TooManyKeys { .. })), "{too_many:?}");
+}
+
+#[test]
 fn index_in_a_directory_survives_reopening() {
     let dir = tempfile::tempdir().expect("tempdir");
     {

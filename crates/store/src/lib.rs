@@ -86,7 +86,9 @@ pub use repo::social::{
     MAX_SOCIAL_FAILURE_REASON_CHARS, MAX_SOCIAL_MESSAGES_PER_READ, MAX_SOCIAL_PEER_ID_CHARS, MAX_SOCIAL_TEXT_CHARS,
     SocialDirection, SocialMessage, SocialStatus,
 };
-pub use repo::speech::{ContactSpeech, MAX_SPEECH_FLAG_CHARS, MAX_SPEECH_FLAGS, MAX_SPEECH_ROWS_PER_READ};
+pub use repo::speech::{
+    ContactSpeech, MAX_SPEECH_FLAG_CHARS, MAX_SPEECH_FLAGS, MAX_SPEECH_ROWS_PER_READ, MAX_UNANALYSED_RECORDINGS_PER_READ,
+};
 pub use repo::transcripts::{
     MAX_FAILURE_REASON_CHARS, MAX_SEGMENT_TEXT_CHARS, MAX_SEGMENTS_PER_RECORDING, TranscriptSegment, TranscriptSpeaker,
     TranscriptionJob, TranscriptionStatus,

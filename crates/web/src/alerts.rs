@@ -4,8 +4,9 @@
 //!   (their disposition) and transcription keyword flags ([`AlertService::keyword_flags`]); it
 //!   sleeps until the engine's next timeout (time from the center's clock) and sends each raised
 //!   or cleared alert to the [`AlertBoard`] and, when configured, to the signed webhook
-//!   (`feeds::WebhookPoster`). It reads the center's bounded broadcast and never slows the
-//!   center (a lag is logged with the number of events missed).
+//!   (`feeds::WebhookPoster`). It reads the center's bounded broadcast ([`AlertService::start`])
+//!   or a queue the binary's event dispatcher feeds ([`AlertService::start_fed`]) and never slows
+//!   the center (a lag or a full queue is logged with what was missed).
 //! - [`AlertBoard`]: the recent alerts for `GET /api/alerts` (newest first, and the ones raised
 //!   now), and `{"type":"alert","alert":{...}}` frames on the event stream of staff (never agents).
 //!
@@ -35,6 +36,8 @@ use crate::problem::Problem;
 pub const ALERT_BROADCAST_CAPACITY: usize = 64;
 /// Keyword flags waiting for the engine.
 pub const MAX_QUEUED_FLAGS: usize = 1_000;
+/// The center's wrap-ups waiting for the engine.
+pub const MAX_QUEUED_EVENTS: usize = 1_000;
 /// Queues whose display name is cached.
 pub const MAX_CACHED_QUEUE_NAMES: usize = 1_000;
 /// Recent alerts the board keeps.
@@ -166,11 +169,27 @@ pub struct AlertService {
 }
 
 impl AlertService {
-    /// Starts the task on these rules (refused as `kpi::alert` refuses them).
+    /// Starts the task on these rules (refused as `kpi::alert` refuses them), reading the
+    /// center's broadcast itself.
     pub fn start(
         rules: Vec<ComplaintRule>,
         webhook: Option<feeds::WebhookPoster>,
         center: &CenterHandle,
+        store: &Store,
+        clock: Arc<dyn center::Clock>,
+    ) -> Result<AlertService, kpi::KpiError> {
+        let (tx, rx) = mpsc::channel(MAX_QUEUED_EVENTS);
+        let service = Self::start_fed(rules, webhook, rx, store, clock)?;
+        tokio::spawn(forward(center.subscribe(), tx));
+        Ok(service)
+    }
+
+    /// Starts the task on these rules, fed the center's events by the caller (the binary's one
+    /// reader of the broadcast); it needs only `WrapUpEnded`.
+    pub fn start_fed(
+        rules: Vec<ComplaintRule>,
+        webhook: Option<feeds::WebhookPoster>,
+        events: mpsc::Receiver<LiveEvent>,
         store: &Store,
         clock: Arc<dyn center::Clock>,
     ) -> Result<AlertService, kpi::KpiError> {
@@ -187,7 +206,7 @@ impl AlertService {
             queue_names: HashMap::new(),
             next_id: 1,
         };
-        let task = tokio::spawn(run.run(center.subscribe(), flags_rx, stop_rx));
+        let task = tokio::spawn(run.run(events, flags_rx, stop_rx));
         Ok(AlertService { board, flags, stop, task })
     }
 
@@ -223,6 +242,27 @@ pub fn keyword_flags_into(sink: &mpsc::Sender<KeywordFlags>, flags: KeywordFlags
     }
 }
 
+/// Copies the center's wrap-ups into the service's queue until either side closes; a lag or a
+/// full queue is logged with what was missed.
+async fn forward(mut events: broadcast::Receiver<LiveEvent>, tx: mpsc::Sender<LiveEvent>) {
+    loop {
+        match events.recv().await {
+            Ok(e @ LiveEvent::WrapUpEnded { .. }) => match tx.try_send(e) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!("complaint alerts: a wrap-up dropped (queue full)")
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+            },
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "complaint alerts fell behind the center's events");
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
 struct Run {
     engine: ComplaintAlerts,
     board: Arc<AlertBoard>,
@@ -236,7 +276,7 @@ struct Run {
 impl Run {
     async fn run(
         mut self,
-        mut events: broadcast::Receiver<LiveEvent>,
+        mut events: mpsc::Receiver<LiveEvent>,
         mut flags: mpsc::Receiver<KeywordFlags>,
         mut stop: oneshot::Receiver<()>,
     ) -> Option<feeds::WebhookPoster> {
@@ -251,15 +291,12 @@ impl Run {
             tokio::select! {
                 _ = &mut stop => break,
                 ev = events.recv() => match ev {
-                    Ok(LiveEvent::WrapUpEnded { org, contact, queue, disposition: Some(code), .. }) => {
+                    Some(LiveEvent::WrapUpEnded { org, contact, queue, disposition: Some(code), .. }) => {
                         let now = self.clock.now();
                         self.engine.handle_signal(now, Scope { org, queue }, contact, Signal::Disposition(&code));
                     }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "complaint alerts fell behind the center's events");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
+                    Some(_) => {}
+                    None => break,
                 },
                 Some(f) = flags.recv() => {
                     let queue = match self.store.get_contact(f.org, f.contact).await {

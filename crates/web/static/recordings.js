@@ -122,7 +122,8 @@
     }
   }
 
-  // Opens the hit's recording below it and starts playing at the moment the words were said.
+  // Opens the hit's recording below it (the one of the contact's recordings the words were said
+  // in, as the server named it) and starts playing at the moment they were said.
   function playHit(b) {
     const card = b.closest(".hit");
     let audio = card.querySelector("audio");
@@ -137,6 +138,7 @@
     const seek = () => {
       audio.currentTime = offset;
       card.dataset.seeked = String(Math.round(audio.currentTime * 1000));
+      card.dataset.playing = b.dataset.recording;
       audio.play().catch(() => {});
     };
     if (audio.readyState >= 1) seek();

@@ -42,7 +42,7 @@ fn values(r: &Recording) -> Result<Vec<Value>, StoreError> {
     ])
 }
 
-fn from_row(r: &RowReader<'_>) -> Result<Recording, StoreError> {
+pub(crate) fn from_row(r: &RowReader<'_>) -> Result<Recording, StoreError> {
     Ok(Recording {
         id: r.parse("id")?,
         org: r.parse("org_id")?,

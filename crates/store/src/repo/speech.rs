@@ -8,7 +8,7 @@
 //!
 //! Never: a query without `org_id = ?`, a listing without a row limit, a negative figure stored.
 
-use model::{ContactId, OrgId, RecordingId, Timestamp};
+use model::{ContactId, OrgId, Recording, RecordingId, Timestamp};
 
 use crate::Store;
 use crate::error::StoreError;
@@ -21,6 +21,8 @@ const COLS: &str = "org_id, contact_id, recording_id, duration_ms, customer_talk
 
 /// Most rows one listing returns (recordings of one contact).
 pub const MAX_SPEECH_ROWS_PER_READ: u32 = 100;
+/// Most recordings one [`Store::list_recordings_without_speech`] returns.
+pub const MAX_UNANALYSED_RECORDINGS_PER_READ: u32 = 1_000;
 /// Most flags stored per recording.
 pub const MAX_SPEECH_FLAGS: usize = 16;
 /// Longest flag name, in characters.
@@ -137,5 +139,28 @@ impl Store {
         let mut conn = self.conn().await?;
         let rows = sql::fetch_all(&mut conn, self.backend, WHAT, &sql, args).await?;
         rows.iter().map(|r| from_row(&RowReader::new(r, TABLE))).collect()
+    }
+
+    /// Recordings of ended contacts, not deleted, that have no speech row yet (the binary was
+    /// stopped before it analysed them), newest first, at most `max_rows` (capped at
+    /// [`MAX_UNANALYSED_RECORDINGS_PER_READ`]).
+    pub async fn list_recordings_without_speech(
+        &self,
+        org: OrgId,
+        max_rows: u32,
+    ) -> Result<Vec<Recording>, StoreError> {
+        let limit = max_rows.min(MAX_UNANALYSED_RECORDINGS_PER_READ);
+        let sql = format!(
+            "SELECT r.id, r.org_id, r.contact_id, r.path, r.started_at_ms, r.duration_ms, r.size_bytes, r.sha256, \
+             r.channels, r.sample_rate_hz, r.legal_hold, r.deleted_at_ms \
+             FROM recordings r JOIN contacts c ON c.org_id = r.org_id AND c.id = r.contact_id \
+             WHERE r.org_id = ? AND r.deleted_at_ms IS NULL AND c.ended_at_ms IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM {TABLE} s WHERE s.org_id = r.org_id AND s.recording_id = r.id) \
+             ORDER BY r.started_at_ms DESC, r.id LIMIT {limit}"
+        );
+        let args = vec![Value::from(org.to_string())];
+        let mut conn = self.conn().await?;
+        let rows = sql::fetch_all(&mut conn, self.backend, "recording", &sql, args).await?;
+        rows.iter().map(|r| crate::repo::recordings::from_row(&RowReader::new(r, "recordings"))).collect()
     }
 }

@@ -1,8 +1,9 @@
 //! Keyword search over what was said and written on contacts: `GET /api/search?q=…` with
 //! `kind`, `agent`, `queue`, `from`, `to` (Unix ms, `from` inclusive, `to` exclusive), `limit`
 //! and `offset`. Each hit carries the contact, kind, speaker, an HTML-escaped snippet with the
-//! matched words in `<mark>`, the relevance score and rank, and for transcript segments the recording and the
-//! offset in it, so the page can play the moment the words were said.
+//! matched words in `<mark>`, the relevance score and rank, and for transcript segments the recording
+//! the words were said in (of the contact's several, from the segment's ordinal) and the offset in
+//! it, so the page can play that moment.
 //!
 //! Staff search the whole org; an agent only their own contacts (the agent filter is forced to
 //! the caller's agent record, and a caller without one sees nothing). The org clause is added by
@@ -110,18 +111,20 @@ pub(crate) async fn search(
             }
         })?;
     let mut items = Vec::with_capacity(results.hits.len());
-    let mut recordings: Vec<(model::ContactId, Option<String>)> = Vec::new();
+    // A contact's recordings in the order they started, read once per contact of the page.
+    let mut recordings: Vec<(model::ContactId, Vec<model::RecordingId>)> = Vec::new();
     for (rank, hit) in results.hits.iter().enumerate() {
         let recording = if hit.kind == search::DocumentKind::TranscriptSegment {
-            match recordings.iter().find(|(contact, _)| *contact == hit.contact) {
-                Some((_, r)) => r.clone(),
-                None => {
-                    let page = app.store.list_recordings_by_contact(org, hit.contact, &store::Page::first(1)).await?;
-                    let r = page.items.first().map(|r| r.id.to_string());
-                    recordings.push((hit.contact, r.clone()));
-                    r
-                }
+            if !recordings.iter().any(|(contact, _)| *contact == hit.contact) {
+                let page = store::Page::first(store::MAX_PAGE_SIZE);
+                let items = app.store.list_recordings_by_contact(org, hit.contact, &page).await?.items;
+                recordings.push((hit.contact, items.into_iter().map(|r| r.id).collect()));
             }
+            recordings
+                .iter()
+                .find(|(contact, _)| *contact == hit.contact)
+                .and_then(|(_, ids)| ids.get(recording_position(hit.ordinal)))
+                .map(ToString::to_string)
         } else {
             None
         };
@@ -143,4 +146,11 @@ pub(crate) async fn search(
         }));
     }
     Ok(Json(json!({ "total": results.total, "items": items })))
+}
+
+/// Which of the contact's recordings (in the order they started) a transcript segment's search
+/// ordinal belongs to: the transcriber numbers the n-th recording's segments from
+/// n × [`store::MAX_SEGMENTS_PER_RECORDING`].
+fn recording_position(ordinal: u32) -> usize {
+    usize::try_from(ordinal).unwrap_or(usize::MAX) / store::MAX_SEGMENTS_PER_RECORDING
 }

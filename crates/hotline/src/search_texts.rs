@@ -1,0 +1,205 @@
+//! Writes what was written on a contact into the keyword search index: the web chat's messages
+//! ([`search::DocumentKind::ChatMessage`], ordinal = the message's sequence number), the emails
+//! received and the agents' replies ([`search::DocumentKind::Email`], ordinal = the message's
+//! place in the thread), and the wrap-up note (through [`crate::search_notes`]), each with the
+//! contact's agent, queue, customer, channel and the time it was written.
+//!
+//! One worker task takes contact ids from a bounded queue ([`MAX_QUEUED_CONTACTS`]): the event
+//! dispatcher (`crate::events`) sends a contact when it is answered, ends or finishes wrap-up,
+//! and the email channel when it stores a message. For each, the center is flushed (it writes the
+//! contact row after publishing its event), the row is read once, and every text of the contact
+//! is indexed again: indexing a key again replaces it, so a contact seen twice is never
+//! duplicated, and the agent who answered is on texts written before the answer.
+//!
+//! Never: block the sender (a full queue drops the contact, logged with the count), index more
+//! than [`MAX_TEXTS_PER_CONTACT`] texts of one contact or more than [`MAX_INDEXED_TEXT_BYTES`] of
+//! one text, or stop on a failure (it is logged with the contact id; search lacks that text).
+
+use std::sync::Arc;
+
+use center::CenterHandle;
+use model::{Channel, Contact, ContactId, OrgId};
+use store::{ChatAuthor, ChatConversation, ChatConversationState, EmailDirection, Store};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Contacts waiting for the worker.
+pub const MAX_QUEUED_CONTACTS: usize = 1_000;
+/// Most chat messages or emails of one contact indexed.
+pub const MAX_TEXTS_PER_CONTACT: u32 = 1_000;
+/// Reads of an ended contact's chat while the web's chat writer catches up with its end.
+const CHAT_END_READS: u32 = 10;
+/// Wait between those reads, in milliseconds.
+const CHAT_END_RETRY_MS: u64 = 100;
+/// Longest text indexed, in bytes of UTF-8 (cut at a character boundary); well under the
+/// index's own per-document limit.
+pub const MAX_INDEXED_TEXT_BYTES: usize = 64 * 1024;
+
+/// Where contacts whose texts changed are sent; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct TextSink {
+    tx: mpsc::Sender<ContactId>,
+}
+
+impl TextSink {
+    /// Queues the contact without waiting; dropped (and logged) when the queue is full.
+    pub fn changed(&self, contact: ContactId) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(contact) {
+            tracing::warn!(%contact, max = MAX_QUEUED_CONTACTS, "search indexing queue full; contact texts not indexed");
+        }
+    }
+}
+
+/// Starts the worker; it ends when every [`TextSink`] is dropped.
+pub fn start(
+    center: CenterHandle,
+    store: Store,
+    org: OrgId,
+    index: Arc<search::SearchIndex>,
+) -> (TextSink, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<ContactId>(MAX_QUEUED_CONTACTS);
+    let task = tokio::spawn(async move {
+        let rules = Arc::new(search::KeywordRules::standard());
+        while let Some(contact) = rx.recv().await {
+            if let Err(e) = center.flush().await {
+                tracing::warn!(%contact, error = %e, "center not flushed before indexing; the row may be behind");
+            }
+            if let Err(e) = index_contact(&store, org, contact, &index, &rules).await {
+                tracing::warn!(%contact, error = %e, "could not index the contact's texts");
+            }
+        }
+    });
+    (TextSink { tx }, task)
+}
+
+/// Indexes every text of one contact: its note, chat messages and emails.
+pub async fn index_contact(
+    store: &Store,
+    org: OrgId,
+    contact: ContactId,
+    index: &Arc<search::SearchIndex>,
+    rules: &Arc<search::KeywordRules>,
+) -> anyhow::Result<()> {
+    let Some(row) = store.get_contact(org, contact).await? else {
+        anyhow::bail!("no such contact");
+    };
+    let mut docs = crate::search_notes::note_document(&row).into_iter().collect::<Vec<_>>();
+    match row.channel {
+        Channel::Chat => docs.extend(chat_documents(store, &row).await?),
+        Channel::Email => docs.extend(email_documents(store, &row).await?),
+        _ => {}
+    }
+    if docs.is_empty() {
+        return Ok(());
+    }
+    let (index, rules) = (index.clone(), rules.clone());
+    tokio::task::spawn_blocking(move || -> Result<(), search::SearchError> {
+        for doc in &docs {
+            index.index(doc, &rules)?;
+        }
+        index.commit()
+    })
+    .await??;
+    Ok(())
+}
+
+/// A document of the contact with its facts; the caller sets kind, ordinal, time, speaker, text.
+fn document(c: &Contact, kind: search::DocumentKind, ordinal: u32, text: &str) -> search::SearchDocument {
+    search::SearchDocument {
+        org: c.org,
+        contact: c.id,
+        kind,
+        ordinal,
+        agent: c.agent,
+        queue: c.queue,
+        customer: c.customer,
+        channel: c.channel,
+        at: c.arrived_at,
+        disposition: c.disposition.clone(),
+        csat: c.csat,
+        recording_offset_ms: None,
+        speaker: None,
+        text: cut(text, MAX_INDEXED_TEXT_BYTES).to_owned(),
+    }
+}
+
+/// The chat routed as the contact. Once the contact has ended, the web's chat writer stores the
+/// conversation's end after its last messages (one ordered writer), so the conversation is read
+/// until it shows the end, at most [`CHAT_END_READS`] times [`CHAT_END_RETRY_MS`] apart.
+async fn chat_conversation(store: &Store, c: &Contact) -> anyhow::Result<Option<ChatConversation>> {
+    let mut conversation = None;
+    for attempt in 0..CHAT_END_READS {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(CHAT_END_RETRY_MS)).await;
+        }
+        conversation = store.find_chat_conversation_by_contact(c.org, c.id).await?;
+        let settled = conversation.as_ref().is_none_or(|v| v.state == ChatConversationState::Ended);
+        if c.ended_at.is_none() || settled {
+            break;
+        }
+    }
+    Ok(conversation)
+}
+
+async fn chat_documents(store: &Store, c: &Contact) -> anyhow::Result<Vec<search::SearchDocument>> {
+    let Some(conversation) = chat_conversation(store, c).await? else {
+        return Ok(Vec::new());
+    };
+    let messages = store.list_chat_messages(c.org, &conversation.id, 0, MAX_TEXTS_PER_CONTACT).await?;
+    Ok(messages
+        .iter()
+        .filter(|m| m.author != ChatAuthor::System && !m.text.trim().is_empty())
+        .map(|m| {
+            let ordinal = u32::try_from(m.seq).unwrap_or(u32::MAX);
+            let mut doc = document(c, search::DocumentKind::ChatMessage, ordinal, &m.text);
+            doc.at = m.sent_at;
+            doc.speaker = Some(match m.author {
+                ChatAuthor::Agent => search::Speaker::Agent,
+                _ => search::Speaker::Customer,
+            });
+            doc
+        })
+        .collect())
+}
+
+async fn email_documents(store: &Store, c: &Contact) -> anyhow::Result<Vec<search::SearchDocument>> {
+    let messages = store.list_email_messages(c.org, c.id, MAX_TEXTS_PER_CONTACT).await?;
+    Ok(messages
+        .iter()
+        .enumerate()
+        .map(|(n, m)| {
+            let text = format!("{}\n{}", m.subject, m.body_text);
+            let mut doc = document(c, search::DocumentKind::Email, u32::try_from(n).unwrap_or(u32::MAX), &text);
+            doc.at = m.at;
+            doc.speaker = Some(match m.direction {
+                EmailDirection::Inbound => search::Speaker::Customer,
+                EmailDirection::Outbound => search::Speaker::Agent,
+            });
+            doc
+        })
+        .collect())
+}
+
+/// The longest prefix of `text` of at most `max_bytes` that ends on a character boundary.
+fn cut(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_text_is_cut_on_a_character_boundary() {
+        assert_eq!(cut("退款退款", 7), "退款");
+        assert_eq!(cut("refund", 64), "refund");
+        assert_eq!(cut("退", 2), "");
+    }
+}
