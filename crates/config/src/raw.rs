@@ -230,6 +230,10 @@ smarthost = ""
 max_message_bytes = 26214400
 auto_acknowledge = false
 entry_point = "hotline"
+max_attachment_bytes = 10485760
+max_attachments_per_message = 20
+allowed_attachment_types = ["image/*", "text/plain", "text/csv", "application/pdf", "application/zip", "application/msword", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "message/rfc822", "message/delivery-status"]
+blocked_attachment_types = ["application/x-msdownload", "application/x-dosexec", "application/x-msdos-program", "application/x-sh", "application/javascript", "text/html", "image/svg+xml"]
 
 [email.imap]
 host = ""
@@ -244,10 +248,6 @@ max_messages_per_poll = 100
 max_messages_per_sender_per_hour = 30
 after = "seen"
 command_timeout_ms = 30000
-max_attachment_bytes = 10485760
-max_attachments_per_message = 20
-allowed_attachment_types = ["image/*", "text/plain", "text/csv", "application/pdf", "application/zip", "application/msword", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "message/rfc822", "message/delivery-status"]
-blocked_attachment_types = ["application/x-msdownload", "application/x-dosexec", "application/x-msdos-program", "application/x-sh", "application/javascript", "text/html", "image/svg+xml"]
 max_backoff_ms = 600000
 "#;
 

@@ -107,7 +107,9 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
     )
     .with_center(center.clone())
-    .with_search(recording_services.search_index());
+    .with_search(recording_services.search_index())
+    // The IVR's `hours` nodes with `calendar = "..."` read the calendars admins edit.
+    .with_calendars(flow_registry.calendars().clone());
     if let Some(alerts) = &alerts {
         app = app.with_alerts(alerts.board.clone());
     }

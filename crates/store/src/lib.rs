@@ -87,7 +87,8 @@ pub use repo::social::{
     SocialDirection, SocialMessage, SocialStatus,
 };
 pub use repo::speech::{
-    ContactSpeech, MAX_SPEECH_FLAG_CHARS, MAX_SPEECH_FLAGS, MAX_SPEECH_ROWS_PER_READ, MAX_UNANALYSED_RECORDINGS_PER_READ,
+    ContactSpeech, MAX_SPEECH_FLAG_CHARS, MAX_SPEECH_FLAGS, MAX_SPEECH_ROWS_PER_READ,
+    MAX_UNANALYSED_RECORDINGS_PER_READ,
 };
 pub use repo::transcripts::{
     MAX_FAILURE_REASON_CHARS, MAX_SEGMENT_TEXT_CHARS, MAX_SEGMENTS_PER_RECORDING, TranscriptSegment, TranscriptSpeaker,

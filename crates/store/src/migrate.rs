@@ -49,8 +49,8 @@ const SQLITE: &[Migration] = &[
     migration!(9, "0009", "email", "sqlite"),
     migration!(10, "0010", "speech", "sqlite"),
     migration!(11, "0011", "business_hours", "sqlite"),
-    migration!(14, "0014", "social", "sqlite"),
     migration!(12, "0012", "email_attachments", "sqlite"),
+    migration!(14, "0014", "social", "sqlite"),
     migration!(15, "0015", "customer_merges", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
@@ -65,8 +65,8 @@ const POSTGRES: &[Migration] = &[
     migration!(9, "0009", "email", "postgres"),
     migration!(10, "0010", "speech", "postgres"),
     migration!(11, "0011", "business_hours", "postgres"),
-    migration!(14, "0014", "social", "postgres"),
     migration!(12, "0012", "email_attachments", "postgres"),
+    migration!(14, "0014", "social", "postgres"),
     migration!(15, "0015", "customer_merges", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
@@ -81,8 +81,8 @@ const MYSQL: &[Migration] = &[
     migration!(9, "0009", "email", "mysql"),
     migration!(10, "0010", "speech", "mysql"),
     migration!(11, "0011", "business_hours", "mysql"),
-    migration!(14, "0014", "social", "mysql"),
     migration!(12, "0012", "email_attachments", "mysql"),
+    migration!(14, "0014", "social", "mysql"),
     migration!(15, "0015", "customer_merges", "mysql"),
 ];
 

@@ -97,10 +97,10 @@ pub struct WebConfig {
     pub password_queue_timeout_ms: u64,
     /// Where recording files live (`Recording::path` is relative to it); `None`: downloads are 404.
     pub recordings_dir: Option<std::path::PathBuf>,
-    /// Event-stream limits.
     /// Where the email channel writes kept attachments (`/api/contacts/{id}/email/attachments/*`);
     /// `None`: downloads answer 404.
     pub email_attachments_dir: Option<std::path::PathBuf>,
+    /// Event-stream limits.
     pub events: EventStreamLimits,
     /// The org's offset from UTC in minutes, for report days and hours (Asia/Shanghai: 480).
     pub report_utc_offset_minutes: i32,
@@ -151,8 +151,8 @@ impl WebConfig {
             max_concurrent_password_hashes: 4,
             password_queue_timeout_ms: 5_000,
             recordings_dir: None,
-            events: EventStreamLimits::default(),
             email_attachments_dir: None,
+            events: EventStreamLimits::default(),
             report_utc_offset_minutes: 480,
             recording_keys: std::sync::Arc::new(recordings::Keyring::none()),
         }

@@ -91,6 +91,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("contact_chat", "-YYY"),
     ("send_chat_message", "-Y--"),
     ("email_reply", "-YYY"),
+    ("email_messages", "-YYY"),
+    ("download_email_attachment", "-YYY"),
     ("wechat_handshake", "YYYY"),
     ("wechat_callback", "YYYY"),
     ("social_webhook", "YYYY"),
@@ -101,8 +103,6 @@ const EXPECTED: &[(&str, &str)] = &[
     ("reject_offer", "-Y--"),
     ("end_contact", "-YYY"),
     ("wrap_up_contact", "-Y--"),
-    ("email_messages", "-YYY"),
-    ("download_email_attachment", "-YYY"),
     ("transfer_contact", "-YYY"),
     ("hold_call", "-YYY"),
     ("resume_call", "-YYY"),
@@ -151,6 +151,7 @@ const EXPECTED: &[(&str, &str)] = &[
 ];
 
 fn concrete_path(path: &str, op_id: &str, a: &common::Activity) -> String {
+    let path = &path.replace("{attachment_id}", "0190f5a0-0000-7000-8000-0000000000ee");
     if !path.contains("{id}") {
         return path.to_owned();
     }
@@ -161,7 +162,6 @@ fn concrete_path(path: &str, op_id: &str, a: &common::Activity) -> String {
         "queues" => d.queues[0].id.to_string(),
         "customers" => demo::customer_id(1).to_string(),
         "contacts" => a.contact_1001.to_string(),
-    let path = &path.replace("{attachment_id}", "0190f5a0-0000-7000-8000-0000000000ee");
         "recordings" => a.recording_1001.to_string(),
         "tickets" => a.ticket.to_string(),
         "orders" => d.orders[0].id.to_string(),
