@@ -215,10 +215,11 @@ async fn wrap_up_timer_makes_the_agent_available_again(backend: Backend) {
 
 async fn voice_call_blocks_chat_until_its_wrap_up_ends(backend: Backend) {
     let mut rig = Rig::start(backend).await;
-    let a1001 = agent(1001);
-    rig.available(1001).await;
+    // 1002 has the default capacity (a call blocks chats); the demo's 1001 is blended.
+    let a1002 = agent(1002);
+    rig.available(1002).await;
     let call = rig.center.submit(voice("+8613800000002")).await.expect("call");
-    rig.center.accept(a1001, call).await.expect("accept call");
+    rig.center.accept(a1002, call).await.expect("accept call");
     rig.drain();
     let chat = rig.center.submit(NewContact::new(Channel::Chat, "hotline", "visitor-1")).await.expect("chat");
     rig.wait(10).await;
@@ -226,7 +227,7 @@ async fn voice_call_blocks_chat_until_its_wrap_up_ends(backend: Backend) {
     rig.center.end(call, ContactOutcome::Answered).await.expect("end call");
     assert_eq!(offered_to(&rig.drain()), [], "nor during the call's wrap-up");
     let done = Disposition { code: code("resolved"), notes: String::new() };
-    rig.center.wrap_up_done(a1001, call, done).await.expect("wrap-up done");
+    rig.center.wrap_up_done(a1002, call, done).await.expect("wrap-up done");
     let events = rig.drain();
     assert!(
         events.iter().any(
@@ -234,13 +235,13 @@ async fn voice_call_blocks_chat_until_its_wrap_up_ends(backend: Backend) {
         ),
         "{events:?}"
     );
-    rig.center.accept(a1001, chat).await.expect("accept chat");
+    rig.center.accept(a1002, chat).await.expect("accept chat");
     // Chats do not block chats: a second one is offered to the same agent at once.
     let second = rig.center.submit(NewContact::new(Channel::Chat, "hotline", "visitor-2")).await.expect("chat 2");
     let events = rig.drain();
     assert!(events.iter().any(|e| matches!(e, LiveEvent::ContactOffered { contact, .. } if *contact == second)));
     let snap = rig.center.snapshot().await.expect("snapshot");
-    let mut held = snap.agent(a1001).expect("agent").contacts.clone();
+    let mut held = snap.agent(a1002).expect("agent").contacts.clone();
     held.sort();
     let mut want = vec![chat, second];
     want.sort();

@@ -106,8 +106,9 @@ async fn offer_no_consumer_can_take_goes_back_to_the_engine_and_is_counted(backe
 
 async fn snapshot_counts_waiting_longest_wait_and_todays_figures(backend: Backend) {
     let rig = Rig::start(backend).await;
-    let a1001 = agent(1001);
-    rig.available(1001).await;
+    // 1002 has the default capacity (busy on a call = not available); the demo's 1001 is blended.
+    let a1002 = agent(1002);
+    rig.available(1002).await;
     let a = rig.center.submit(voice("+8613800000002")).await.expect("a");
     let b = rig.center.submit(voice("+8613800000003")).await.expect("b");
     rig.wait(4).await;
@@ -117,11 +118,11 @@ async fn snapshot_counts_waiting_longest_wait_and_todays_figures(backend: Backen
     let general = snap.queue(queue("general")).expect("general");
     assert_eq!((general.waiting, general.longest_wait_ms, general.offered_today), (2, 10_000, 3));
     assert_eq!((general.serving_agents, general.available_agents), (1, 0));
-    let me = snap.agent(a1001).expect("1001");
-    assert_eq!((me.state, me.contacts.clone(), me.extension.as_str()), (AgentState::Busy, vec![a], "1001"));
-    assert_eq!(snap.agent(agent(1002)).map(|x| x.state), Some(AgentState::Offline));
+    let me = snap.agent(a1002).expect("1002");
+    assert_eq!((me.state, me.contacts.clone(), me.extension.as_str()), (AgentState::Busy, vec![a], "1002"));
+    assert_eq!(snap.agent(agent(1001)).map(|x| x.state), Some(AgentState::Offline));
     assert_eq!(snap.live_contacts, 3);
-    rig.center.accept(a1001, a).await.expect("accept a after 10 s of ringing");
+    rig.center.accept(a1002, a).await.expect("accept a after 10 s of ringing");
     rig.center.abandon(b).await.expect("b hangs up");
     let snap = rig.center.snapshot().await.expect("snapshot");
     let general = snap.queue(queue("general")).expect("general");

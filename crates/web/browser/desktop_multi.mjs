@@ -140,6 +140,18 @@ try {
   await visible(agent, "#consult-complete");
   await agent.waitForFunction(() => document.querySelector("#call-state").innerText.includes("咨询中"), null, WAIT);
   await shot(agent, "desktop-consulting");
+  // As an agent does: speak with the expert once they answered, then go back to the customer
+  // (cancelling while 1002's phone still rings would be a different path).
+  await agent.waitForFunction(
+    async (id) => {
+      const r = await fetch(`/api/contacts/${id}/events?limit=100`, { credentials: "same-origin" });
+      if (!r.ok) return false;
+      const v = await r.json();
+      return (v.items || []).some((e) => e.detail && e.detail.consult === "answered");
+    },
+    voice,
+    { ...WAIT, polling: 250 },
+  );
   await agent.click("#consult-cancel");
   await visible(agent, "#consult");
   await hidden(agent, "#consult-cancel");
