@@ -210,6 +210,7 @@ max_clock_skew_ms = 300000
 wechat_app_id = ""
 wechat_app_secret = ""
 wechat_api_base = "https://api.weixin.qq.com"
+wechat_welcome = "您好，欢迎关注！直接发送消息，客服会尽快回复。Hello, thanks for following! Send us a message and an agent will answer."
 weibo_secret = ""
 weibo_access_token = ""
 weibo_api_base = "https://api.weibo.com"

@@ -19,6 +19,7 @@ pub struct RawSocial {
     pub wechat_app_id: String,
     pub wechat_app_secret: String,
     pub wechat_api_base: String,
+    pub wechat_welcome: String,
     pub weibo_secret: String,
     pub weibo_access_token: String,
     pub weibo_api_base: String,
@@ -83,6 +84,8 @@ pub struct SocialConfig {
     /// How far a callback's timestamp may be from our clock.
     pub max_clock_skew_ms: u64,
     pub wechat_api: Option<WeChatApiConfig>,
+    /// The passive reply to a follow (subscribe event); `None`: no reply.
+    pub wechat_welcome: Option<String>,
     pub weibo: Option<WeiboConfig>,
     pub webhook: Option<WebhookChannelConfig>,
     /// Largest inbound webhook or Weibo push body.
@@ -133,6 +136,7 @@ pub fn social(raw: &RawSocial) -> Result<SocialConfig, ConfigError> {
         entry_point: entry_point.to_owned(),
         max_clock_skew_ms: u64::try_from(raw.max_clock_skew_ms).unwrap_or(300_000),
         wechat_api: wechat_api(raw)?,
+        wechat_welcome: wechat_welcome(&raw.wechat_welcome)?,
         weibo: weibo(raw)?,
         webhook: webhook(raw)?,
         max_body_bytes: usize::try_from(ranged("social.max_body_bytes", raw.max_body_bytes, 1_024, 16 << 20)?)
@@ -163,6 +167,17 @@ fn base_url(key: &str, value: &str) -> Result<String, ConfigError> {
         return Err(bad(key, "must be an http:// or https:// URL"));
     }
     Ok(v.to_owned())
+}
+
+/// Longest welcome text, in characters (WeChat shows up to 2,048 bytes of a text reply).
+pub const MAX_WECHAT_WELCOME_CHARS: usize = 600;
+
+fn wechat_welcome(text: &str) -> Result<Option<String>, ConfigError> {
+    let text = text.trim();
+    if text.chars().count() > MAX_WECHAT_WELCOME_CHARS {
+        return Err(bad("social.wechat_welcome", format!("is longer than {MAX_WECHAT_WELCOME_CHARS} characters")));
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
 fn wechat_api(raw: &RawSocial) -> Result<Option<WeChatApiConfig>, ConfigError> {
@@ -264,5 +279,15 @@ mod tests {
         assert!(err.to_string().starts_with("social.wechat_app_secret:"), "{err}");
         let err = load_text("[social]\nreply_max_attempts = 0\n").unwrap_err();
         assert!(err.to_string().starts_with("social.reply_max_attempts:"), "{err}");
+    }
+
+    #[test]
+    fn the_follow_welcome_has_a_bilingual_default_can_be_turned_off_and_is_bounded() {
+        let default = load_text("").unwrap().social.wechat_welcome.unwrap();
+        assert!(default.contains("欢迎关注") && default.contains("thanks for following"), "{default}");
+        assert_eq!(load_text("[social]\nwechat_welcome = \"\"\n").unwrap().social.wechat_welcome, None);
+        let long = "欢".repeat(super::MAX_WECHAT_WELCOME_CHARS + 1);
+        let err = load_text(&format!("[social]\nwechat_welcome = \"{long}\"\n")).unwrap_err();
+        assert!(err.to_string().starts_with("social.wechat_welcome:"), "{err}");
     }
 }

@@ -117,11 +117,10 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         app = app.with_email(outbox);
     }
     if let Some(token) = &cfg.social.wechat_token {
-        app = app.with_wechat(web::wechat::WeChatCallback::new(
-            token,
-            cfg.social.max_clock_skew_ms,
-            &cfg.social.entry_point,
-        ));
+        app = app.with_wechat(
+            web::wechat::WeChatCallback::new(token, cfg.social.max_clock_skew_ms, &cfg.social.entry_point)
+                .with_welcome(cfg.social.wechat_welcome.clone()),
+        );
     }
     if let Some(social) = &social {
         app = app.with_social(social.web());

@@ -247,6 +247,63 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
         (&json!("in"), &json!("wechat"), &json!("oCustomer42"), &json!("我的订单还没到"))
     );
 
+    // A photo and a voice message (the documented XML shapes) join the same conversation as lines
+    // the agent can read; nothing the customer sent is dropped.
+    let callback = |xml: String| {
+        let (timestamp, nonce) = (unix_s().to_string(), "n0nce2");
+        let signature = social::wechat::signature(wechat_token, &timestamp, nonce);
+        let url = format!("{}/wechat/callback?signature={signature}&timestamp={timestamp}&nonce={nonce}", server.base);
+        reqwest::blocking::Client::new().post(url).body(xml).send().expect("callback")
+    };
+    let image = format!(
+        "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer42]]></FromUserName>\
+         <CreateTime>{now_s}</CreateTime><MsgType><![CDATA[image]]></MsgType>\
+         <PicUrl><![CDATA[http://mmbiz.qpic.cn/parcel42.jpg]]></PicUrl><MediaId><![CDATA[media_img_42]]></MediaId>\
+         <MsgId>1234567890123457</MsgId></xml>"
+    );
+    let voice = format!(
+        "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer42]]></FromUserName>\
+         <CreateTime>{now_s}</CreateTime><MsgType><![CDATA[voice]]></MsgType><MediaId><![CDATA[media_voice_42]]></MediaId>\
+         <Format><![CDATA[amr]]></Format><Recognition><![CDATA[包裹破了]]></Recognition>\
+         <MsgId>1234567890123458</MsgId></xml>"
+    );
+    for xml in [image, voice] {
+        let r = callback(xml);
+        assert_eq!((r.status().as_u16(), r.text().expect("body")), (200, "success".to_owned()));
+    }
+    let texts = wait_for("the photo and the voice message on the conversation", || {
+        let texts: Vec<String> =
+            messages(&agent, &contact).iter().filter_map(|m| m["text"].as_str().map(str::to_owned)).collect();
+        (texts.len() == 3).then_some(texts)
+    });
+    assert_eq!(
+        texts,
+        [
+            "我的订单还没到".to_owned(),
+            "[图片 image] http://mmbiz.qpic.cn/parcel42.jpg (media media_img_42)".to_owned(),
+            "[语音 voice] 包裹破了".to_owned()
+        ]
+    );
+    assert_eq!(my_contacts(&agent, "1001"), vec![contact.clone()], "they joined the open contact, no new one");
+
+    // A new follower gets the passive welcome reply (the default text) in the response, and no contact.
+    let subscribe = format!(
+        "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oFollower7]]></FromUserName>\
+         <CreateTime>{now_s}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>"
+    );
+    let r = callback(subscribe);
+    assert_eq!(r.status().as_u16(), 200);
+    let reply = r.text().expect("body");
+    for part in [
+        "<ToUserName><![CDATA[oFollower7]]></ToUserName>",
+        "<FromUserName><![CDATA[gh_shop]]></FromUserName>",
+        "<MsgType><![CDATA[text]]></MsgType>",
+        "欢迎关注",
+    ] {
+        assert!(reply.contains(part), "{part} in the passive reply: {reply}");
+    }
+    assert_eq!(my_contacts(&agent, "1001"), vec![contact.clone()], "a follow makes no contact");
+
     // Two replies: one token request, both sends carry it.
     let mut sent_texts = Vec::new();
     for text in ["您好，我们正在查询。", "您的包裹明天到。"] {
@@ -284,13 +341,14 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
     assert_eq!(serde_json::from_slice::<Value>(&resent.body).expect("json")["text"]["content"], "还有问题吗？");
     assert_eq!(*token_requests.lock().expect("lock"), 2, "exactly one refresh");
 
-    // The conversation as listed: one in, three out, all sent; staff see it, another agent does not.
+    // The conversation as listed: three in (text, photo, voice), three out, all sent; staff see it, another agent does not.
     let all = messages(&supervisor, &contact);
     let shape: Vec<(String, String)> = all
         .iter()
         .map(|m| (m["direction"].as_str().unwrap_or("").to_owned(), m["status"].as_str().unwrap_or("").to_owned()))
         .collect();
-    let expected = [("in", "received"), ("out", "sent"), ("out", "sent"), ("out", "sent")];
+    let expected =
+        [("in", "received"), ("in", "received"), ("in", "received"), ("out", "sent"), ("out", "sent"), ("out", "sent")];
     assert_eq!(shape, expected.map(|(d, s)| (d.to_owned(), s.to_owned())).to_vec());
     let other = server.login("1002", "demo1002");
     let (status, _) = other.call("GET", &format!("/api/contacts/{contact}/social/messages"), None);

@@ -8,6 +8,11 @@
 //!   channels (`AppState::social`), the text goes to their intake instead: stored on the sender's
 //!   open conversation or a new contact, and answerable by agents (`crate::social_channel`).
 //!
+//! Image and voice messages join the conversation as a text line (`[图片 image] <PicUrl> (media
+//! <MediaId>)`, `[语音 voice] <Recognition>` or its media id), so nothing the customer sent is
+//! dropped; a follow (`subscribe` event) is answered with the passive welcome reply when one is
+//! configured (`[social] wechat_welcome`), and makes no contact; other events answer `success`.
+//!
 //! A bad or stale signature answers `403` before the body is parsed; a malformed body `400`. The
 //! answers are plain text (WeChat reads no problem+json).
 
@@ -19,7 +24,9 @@ use axum::http::StatusCode;
 use center::NewContact;
 use model::Channel;
 use social::wechat::dedup::Deduplicator;
-use social::wechat::{CallbackConfig, CallbackError, CallbackQuery, CallbackVerifier, WeChatMessage, XmlLimits};
+use social::wechat::{
+    CallbackConfig, CallbackError, CallbackQuery, CallbackVerifier, PassiveReply, WeChatMessage, XmlLimits,
+};
 
 use crate::AppState;
 
@@ -35,6 +42,7 @@ pub struct WeChatCallback {
     verifier: CallbackVerifier,
     dedup: Mutex<Deduplicator>,
     entry_point: String,
+    welcome: Option<String>,
 }
 
 impl WeChatCallback {
@@ -44,7 +52,27 @@ impl WeChatCallback {
             verifier: CallbackVerifier::new(config),
             dedup: Mutex::new(Deduplicator::new(WECHAT_DEDUP_WINDOW_MS, WECHAT_MAX_DEDUP_ENTRIES)),
             entry_point: entry_point.to_owned(),
+            welcome: None,
         }
+    }
+
+    /// Answers a follow (`subscribe` event) with this text as a passive reply.
+    pub fn with_welcome(mut self, text: Option<String>) -> Self {
+        self.welcome = text;
+        self
+    }
+}
+
+/// The conversation line a customer's message stands for; `None` for events (no contact).
+fn message_text(message: &WeChatMessage) -> Option<String> {
+    match message {
+        WeChatMessage::Text { content, .. } => Some(content.clone()),
+        WeChatMessage::Image { pic_url, media_id, .. } => Some(format!("[图片 image] {pic_url} (media {media_id})")),
+        WeChatMessage::Voice { recognition: Some(words), .. } if !words.trim().is_empty() => {
+            Some(format!("[语音 voice] {}", words.trim()))
+        }
+        WeChatMessage::Voice { media_id, format, .. } => Some(format!("[语音 voice] media {media_id} ({format})")),
+        WeChatMessage::Subscribe { .. } | WeChatMessage::Unsubscribe | WeChatMessage::Other { .. } => None,
     }
 }
 
@@ -87,9 +115,15 @@ pub(crate) async fn receive(State(app): State<Arc<AppState>>, RawQuery(query): R
         Err(e) => return refused(&e),
     };
     let first = callback.dedup.lock().map(|mut d| d.first_time(now, &message)).unwrap_or(true);
-    let WeChatMessage::Text { content, .. } = &message.message else {
+    if let (WeChatMessage::Subscribe { .. }, Some(welcome)) = (&message.message, &callback.welcome) {
+        // The passive reply goes back in this response, also to a retry (WeChat shows it once).
+        let reply = PassiveReply::Text { content: welcome.clone() };
+        return (StatusCode::OK, reply.to_xml(&message, now.unix_ms().div_euclid(1_000)));
+    }
+    let Some(text) = message_text(&message.message) else {
         return (StatusCode::OK, "success".to_owned());
     };
+    let content = &text;
     if !first {
         return (StatusCode::OK, "success".to_owned());
     }
