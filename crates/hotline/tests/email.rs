@@ -9,18 +9,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::session::Session;
+use common::server::Server;
 use lettre::address::Envelope;
 use lettre::message::header::ContentType;
 use lettre::{Message, SmtpTransport, Transport};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
@@ -85,83 +84,21 @@ fn smtp_sink() -> (u16, mpsc::Receiver<String>) {
     (port, rx)
 }
 
-struct Server {
-    child: Child,
-    base: String,
+/// `hotline demo` with the email channel: the SMTP listener on `smtp`, replies through the sink
+/// on `smarthost`, auto-acknowledgement on, and `extra_config` appended.
+fn start_with(dir: &Path, smtp: u16, smarthost: u16, extra_config: &str) -> Server {
+    Server::start(
+        dir,
+        Some(&format!(
+            "[email]\nsmtp_listen = \"127.0.0.1:{smtp}\"\ndomain = \"shop.test\"\nsupport_address = \
+             \"support@shop.test\"\nsmarthost = \"127.0.0.1:{smarthost}\"\nauto_acknowledge = true\n\
+             {extra_config}"
+        )),
+    )
 }
 
-impl Server {
-    fn start(dir: &Path, smtp: u16, smarthost: u16) -> Server {
-        Self::start_with(dir, smtp, smarthost, "")
-    }
-
-    fn start_with(dir: &Path, smtp: u16, smarthost: u16, extra_config: &str) -> Server {
-        let http = free_port();
-        let sip = free_port();
-        let config = dir.join("hotline.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[email]\nsmtp_listen = \"127.0.0.1:{smtp}\"\ndomain = \"shop.test\"\nsupport_address = \
-                 \"support@shop.test\"\nsmarthost = \"127.0.0.1:{smarthost}\"\nauto_acknowledge = true\n\
-                 {extra_config}"
-            ),
-        )
-        .expect("config");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("HOTLINE_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .args(["demo", "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()])
-            .arg("--config")
-            .arg(&config)
-            .env("HOTLINE_LOG_LEVEL", "warn")
-            .env("HOTLINE_HTTP_BIND", "127.0.0.1")
-            .env("HOTLINE_SIP_BIND", "127.0.0.1")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn hotline");
-        let mut server = Server { child, base: format!("http://127.0.0.1:{http}") };
-        wait_for("hotline healthy", || {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = server.child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                panic!("hotline exited with {status}: {err}");
-            }
-            reqwest::blocking::get(format!("{}/healthz", server.base)).ok().filter(|r| r.status() == 200)
-        });
-        server
-    }
-
-    fn login(&self, user: &str, password: &str) -> Session {
-        Session::login(&self.base, user, password)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The contacts ringing or connected with this agent (extension `ext`).
-fn my_contacts(session: &Session, ext: &str) -> Vec<String> {
-    let live = session.ok("GET", "/api/live", None);
-    let agents = live["agents"].as_array().cloned().unwrap_or_default();
-    let me = agents.iter().find(|a| a["extension"] == ext).cloned().unwrap_or(Value::Null);
-    me["contacts"]
-        .as_array()
-        .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
+fn start(dir: &Path, smtp: u16, smarthost: u16) -> Server {
+    start_with(dir, smtp, smarthost, "")
 }
 
 /// A header's value (first occurrence, unfolded) in raw message text.
@@ -203,7 +140,7 @@ fn customer_email_is_routed_to_an_agent_whose_reply_is_threaded_and_gbk_mail_is_
     let dir = tempfile::tempdir().expect("tempdir");
     let (sink_port, sink) = smtp_sink();
     let smtp_port = free_port();
-    let server = Server::start(dir.path(), smtp_port, sink_port);
+    let server = start(dir.path(), smtp_port, sink_port);
     let agent = server.login("1001", "demo1001");
     agent.ok("PUT", "/api/me/state", Some(json!({"state": "available"})));
     let supervisor = server.login("supervisor", "demosuper");
@@ -222,7 +159,7 @@ fn customer_email_is_routed_to_an_agent_whose_reply_is_threaded_and_gbk_mail_is_
     mailer.send(&mail).expect("the listener accepts the email");
 
     // It is offered to the available agent, who accepts it.
-    let contact = wait_for("the email offered to agent 1001", || my_contacts(&agent, "1001").into_iter().next());
+    let contact = wait_for("the email offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
     agent.ok("POST", &format!("/api/contacts/{contact}/accept"), None);
     let stored = wait_for("the contact stored", || {
         let (status, v) = supervisor.call("GET", &format!("/api/contacts/{contact}"), None);
@@ -254,7 +191,7 @@ fn customer_email_is_routed_to_an_agent_whose_reply_is_threaded_and_gbk_mail_is_
     assert_eq!(header(&sent, "Subject").as_deref(), Some("Re: Where is my order 42?"));
     assert_eq!(header(&sent, "To").as_deref(), Some("lilei@customer.test"));
     assert!(sent.contains("Your order ships today."), "{sent}");
-    assert_eq!(my_contacts(&agent, "1001"), vec![contact.clone()], "the redelivery made no second contact");
+    assert_eq!(agent.my_contacts("1001"), vec![contact.clone()], "the redelivery made no second contact");
 
     // The agent ends the contact; the customer's answer to the reply opens a new contact on the
     // same ticket (and gets no second acknowledgement).
@@ -363,8 +300,7 @@ fn signed_wechat_text_becomes_a_contact_for_an_agent_and_a_forged_signature_is_r
     let dir = tempfile::tempdir().expect("tempdir");
     let (sink_port, _sink) = smtp_sink();
     let token = "hotlineWeChat42";
-    let server =
-        Server::start_with(dir.path(), free_port(), sink_port, &format!("[social]\nwechat_token = \"{token}\"\n"));
+    let server = start_with(dir.path(), free_port(), sink_port, &format!("[social]\nwechat_token = \"{token}\"\n"));
     let agent = server.login("1001", "demo1001");
     agent.ok("PUT", "/api/me/state", Some(json!({"state": "available"})));
     let supervisor = server.login("supervisor", "demosuper");
@@ -394,8 +330,7 @@ fn signed_wechat_text_becomes_a_contact_for_an_agent_and_a_forged_signature_is_r
     let r = http.post(url(&signature)).body(xml).send().expect("retry");
     assert_eq!(r.status().as_u16(), 200);
 
-    let contact =
-        wait_for("the WeChat message offered to agent 1001", || my_contacts(&agent, "1001").into_iter().next());
+    let contact = wait_for("the WeChat message offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
     agent.ok("POST", &format!("/api/contacts/{contact}/accept"), None);
     let stored = wait_for("the contact stored", || {
         let (status, v) = supervisor.call("GET", &format!("/api/contacts/{contact}"), None);
@@ -404,7 +339,7 @@ fn signed_wechat_text_becomes_a_contact_for_an_agent_and_a_forged_signature_is_r
     assert_eq!(stored["channel"], "wechat", "{stored}");
     assert_eq!(stored["from"], "oCustomer42", "{stored}");
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(my_contacts(&agent, "1001"), vec![contact], "one message, one contact");
+    assert_eq!(agent.my_contacts("1001"), vec![contact], "one message, one contact");
     let live = supervisor.ok("GET", "/api/live", None);
     assert_eq!(live["live_contacts"], 1, "the forged and the retried messages made no contact: {live}");
 }
@@ -418,7 +353,7 @@ fn the_desktop_shows_an_email_thread_and_its_typed_reply_reaches_the_smarthost_i
     let dir = tempfile::tempdir().expect("tempdir");
     let (sink_port, sink) = smtp_sink();
     let smtp_port = free_port();
-    let server = Server::start(dir.path(), smtp_port, sink_port);
+    let server = start(dir.path(), smtp_port, sink_port);
     let supervisor = server.login("supervisor", "demosuper");
     let original_id = "order-42-browser@customer.test";
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("desktop-email-screenshots");

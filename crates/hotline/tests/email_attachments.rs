@@ -9,15 +9,13 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::session::Session;
+use common::server::Server;
 use lettre::address::Envelope;
 use lettre::{SmtpTransport, Transport};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
@@ -34,71 +32,8 @@ fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     panic!("timed out waiting for {what}");
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &Path, config_text: &str) -> Server {
-        let http = free_port();
-        let sip = free_port();
-        let config = dir.join("hotline.toml");
-        std::fs::write(&config, config_text).expect("config");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("HOTLINE_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .args(["demo", "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()])
-            .arg("--config")
-            .arg(&config)
-            .env("HOTLINE_LOG_LEVEL", "warn")
-            .env("HOTLINE_HTTP_BIND", "127.0.0.1")
-            .env("HOTLINE_SIP_BIND", "127.0.0.1")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn hotline");
-        let mut server = Server { child, base: format!("http://127.0.0.1:{http}") };
-        wait_for("hotline healthy", || {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = server.child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                panic!("hotline exited with {status}: {err}");
-            }
-            reqwest::blocking::get(format!("{}/healthz", server.base)).ok().filter(|r| r.status() == 200)
-        });
-        server
-    }
-
-    fn login(&self, user: &str, password: &str) -> Session {
-        Session::login(&self.base, user, password)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The contacts ringing or connected with this agent (extension `ext`).
-fn my_contacts(session: &Session, ext: &str) -> Vec<String> {
-    let live = session.ok("GET", "/api/live", None);
-    let agents = live["agents"].as_array().cloned().unwrap_or_default();
-    let me = agents.iter().find(|a| a["extension"] == ext).cloned().unwrap_or(Value::Null);
-    me["contacts"]
-        .as_array()
-        .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
+fn start(dir: &Path, config_text: &str) -> Server {
+    Server::start(dir, Some(config_text))
 }
 
 fn base64(data: &[u8]) -> String {
@@ -140,7 +75,7 @@ fn binary(header: &[u8], len: usize) -> Vec<u8> {
 fn attachments_over_smtp_are_kept_or_refused_with_reasons_and_download_byte_identical_to_their_agent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp_port = free_port();
-    let server = Server::start(
+    let server = start(
         dir.path(),
         &format!(
             "[email]\nsmtp_listen = \"127.0.0.1:{smtp_port}\"\ndomain = \"shop.test\"\n\
@@ -176,7 +111,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n\
     .expect("envelope");
     mailer.send_raw(&envelope, raw.as_bytes()).expect("the message is accepted though two attachments are refused");
 
-    let contact = wait_for("the email offered to agent 1001", || my_contacts(&agent, "1001").into_iter().next());
+    let contact = wait_for("the email offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
     agent.ok("POST", &format!("/api/contacts/{contact}/accept"), None);
     let thread_path = format!("/api/contacts/{contact}/email/messages");
     let thread = wait_for("the thread visible to its agent", || {

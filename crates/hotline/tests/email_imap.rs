@@ -10,22 +10,18 @@ mod common;
 #[path = "../../email/tests/support/dovecot.rs"]
 mod dovecot;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::server::Server;
 use common::session::Session;
 use dovecot::Dovecot;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const USER: &str = "support";
 const PASSWORD: &str = "s3cret-imap";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -109,76 +105,17 @@ impl Imap {
     }
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &Path, imap_port: u16) -> Server {
-        let http = free_port();
-        let sip = free_port();
-        let config = dir.join("hotline.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[email]\ndomain = \"shop.test\"\nsupport_address = \"support@shop.test\"\n\n[email.imap]\n\
-                 host = \"127.0.0.1\"\nport = {imap_port}\nusername = \"{USER}\"\npassword = \"{PASSWORD}\"\n\
-                 mailbox = \"INBOX\"\npoll_interval_ms = 200\nmax_message_bytes = 4096\nafter = \"move:Accepted\"\n\
-                 command_timeout_ms = 5000\nmax_backoff_ms = 1000\n"
-            ),
-        )
-        .expect("config");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("HOTLINE_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .args(["demo", "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()])
-            .arg("--config")
-            .arg(&config)
-            .env("HOTLINE_LOG_LEVEL", "warn")
-            .env("HOTLINE_HTTP_BIND", "127.0.0.1")
-            .env("HOTLINE_SIP_BIND", "127.0.0.1")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn hotline");
-        let mut server = Server { child, base: format!("http://127.0.0.1:{http}") };
-        wait_for("hotline healthy", || {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = server.child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                panic!("hotline exited with {status}: {err}");
-            }
-            reqwest::blocking::get(format!("{}/healthz", server.base)).ok().filter(|r| r.status() == 200)
-        });
-        server
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The contacts ringing or connected with this agent (extension `ext`).
-fn my_contacts(session: &Session, ext: &str) -> Vec<String> {
-    let live = session.ok("GET", "/api/live", None);
-    let agents = live["agents"].as_array().cloned().unwrap_or_default();
-    let me = agents.iter().find(|a| a["extension"] == ext).cloned().unwrap_or(Value::Null);
-    me["contacts"]
-        .as_array()
-        .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
+/// `hotline demo` polling the dovecot on `imap_port`.
+fn start(dir: &Path, imap_port: u16) -> Server {
+    Server::start(
+        dir,
+        Some(&format!(
+            "[email]\ndomain = \"shop.test\"\nsupport_address = \"support@shop.test\"\n\n[email.imap]\n\
+             host = \"127.0.0.1\"\nport = {imap_port}\nusername = \"{USER}\"\npassword = \"{PASSWORD}\"\n\
+             mailbox = \"INBOX\"\npoll_interval_ms = 200\nmax_message_bytes = 4096\nafter = \"move:Accepted\"\n\
+             command_timeout_ms = 5000\nmax_backoff_ms = 1000\n"
+        )),
+    )
 }
 
 #[test]
@@ -197,7 +134,7 @@ fn a_message_appended_to_the_mailbox_becomes_a_contact_and_ticket_and_is_moved_o
     assert_eq!(imap.counts("INBOX"), (2, 2));
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), dovecot.port);
+    let server = start(dir.path(), dovecot.port);
     let agent = Session::login(&server.base, "1001", "demo1001");
     agent.ok("PUT", "/api/me/state", Some(json!({"state": "available"})));
     let supervisor = Session::login(&server.base, "supervisor", "demosuper");
@@ -207,7 +144,7 @@ Subject: =?UTF-8?B?6K6i5Y2V6L+Y5rKh5Yiw?=\r\nMessage-ID: <imap-1@customer.test>\
 Content-Type: text/plain; charset=utf-8\r\n\r\n您好，我的订单还没到。\r\n";
     imap.append("INBOX", good.as_bytes());
 
-    let contact = wait_for("the polled email offered to agent 1001", || my_contacts(&agent, "1001").into_iter().next());
+    let contact = wait_for("the polled email offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
     agent.ok("POST", &format!("/api/contacts/{contact}/accept"), None);
     let stored = wait_for("the contact stored", || {
         let (status, v) = supervisor.call("GET", &format!("/api/contacts/{contact}"), None);

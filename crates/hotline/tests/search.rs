@@ -99,17 +99,6 @@ fn until(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
-/// The contacts ringing or connected with the agent of extension `ext`.
-fn my_contacts(session: &Session, ext: &str) -> Vec<String> {
-    let live = session.ok("GET", "/api/live", None);
-    let agents = live["agents"].as_array().cloned().unwrap_or_default();
-    let me = agents.iter().find(|a| a["extension"] == ext).cloned().unwrap_or(Value::Null);
-    me["contacts"]
-        .as_array()
-        .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
 /// `GET /api/search?{query}`: the hits.
 fn search(session: &Session, query: &str) -> Vec<Value> {
     let v = session.ok("GET", &format!("/api/search?{query}"), None);
@@ -146,7 +135,7 @@ fn chat_and_email_texts_are_found_with_highlights_filters_and_each_agent_sees_on
     say(&mut ws, json!({"type": "hello", "v": 1}));
     until(&mut ws, "welcome");
     say(&mut ws, json!({"type": "prechat", "name": "王小明", "issue_type": "order", "language": "zh-CN"}));
-    let chat = eventually(30, "the chat offered to 1001", || my_contacts(&a1001, "1001").into_iter().next());
+    let chat = eventually(30, "the chat offered to 1001", || a1001.my_contacts("1001").into_iter().next());
     a1001.ok("POST", &format!("/api/contacts/{chat}/accept"), None);
     say(&mut ws, json!({"type": "msg", "client_msg_id": "c1", "text": "快递一直不到，我要投诉！"}));
     until(&mut ws, "ack");
@@ -168,7 +157,7 @@ Content-Transfer-Encoding: 8bit\r\n\r\n"
     .expect("envelope");
     let mailer = SmtpTransport::builder_dangerous("127.0.0.1").port(smtp).build();
     mailer.send_raw(&envelope, &gbk).expect("the listener accepts the GBK message");
-    let email = eventually(30, "the email offered to 1002", || my_contacts(&a1002, "1002").into_iter().next());
+    let email = eventually(30, "the email offered to 1002", || a1002.my_contacts("1002").into_iter().next());
     a1002.ok("POST", &format!("/api/contacts/{email}/accept"), None);
     a1002.ok("POST", &format!("/api/contacts/{email}/email/reply"), Some(json!({"body": "已为您办理补偿，请查收。"})));
 

@@ -16,16 +16,12 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use common::server::Server;
 use common::session::Session;
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -105,71 +101,9 @@ fn next_request(rx: &mpsc::Receiver<Received>, what: &str) -> Received {
     rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("the server never received {what}"))
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &Path, social: &str) -> Server {
-        let http = free_port();
-        let sip = free_port();
-        let config = dir.join("hotline.toml");
-        std::fs::write(&config, format!("[social]\n{social}")).expect("config");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("HOTLINE_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .args(["demo", "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()])
-            .arg("--config")
-            .arg(&config)
-            .env("HOTLINE_LOG_LEVEL", "warn")
-            .env("HOTLINE_HTTP_BIND", "127.0.0.1")
-            .env("HOTLINE_SIP_BIND", "127.0.0.1")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn hotline");
-        let mut server = Server { child, base: format!("http://127.0.0.1:{http}") };
-        wait_for("hotline healthy", || {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = server.child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                panic!("hotline exited with {status}: {err}");
-            }
-            reqwest::blocking::get(format!("{}/healthz", server.base)).ok().filter(|r| r.status() == 200)
-        });
-        server
-    }
-
-    fn login(&self, user: &str, password: &str) -> Session {
-        Session::login(&self.base, user, password)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The contacts ringing or connected with this agent (extension `ext`).
-fn my_contacts(session: &Session, ext: &str) -> Vec<String> {
-    let live = session.ok("GET", "/api/live", None);
-    let agents = live["agents"].as_array().cloned().unwrap_or_default();
-    let me = agents.iter().find(|a| a["extension"] == ext).cloned().unwrap_or(Value::Null);
-    me["contacts"]
-        .as_array()
-        .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
+/// `hotline demo` with `social` as its `[social]` section.
+fn start(dir: &Path, social: &str) -> Server {
+    Server::start(dir, Some(&format!("[social]\n{social}")))
 }
 
 fn unix_s() -> u64 {
@@ -214,7 +148,7 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
     });
     let dir = tempfile::tempdir().expect("tempdir");
     let wechat_token = "hotlineWeChat42";
-    let server = Server::start(
+    let server = start(
         dir.path(),
         &format!(
             "wechat_token = \"{wechat_token}\"\nwechat_app_id = \"wxapp42\"\nwechat_app_secret = \"appsecret42\"\n\
@@ -238,7 +172,7 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
     let r = reqwest::blocking::Client::new().post(url).body(xml).send().expect("callback");
     assert_eq!(r.status().as_u16(), 200);
 
-    let contact = wait_for("the WeChat text offered to agent 1001", || my_contacts(&agent, "1001").into_iter().next());
+    let contact = wait_for("the WeChat text offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
     agent.ok("POST", &format!("/api/contacts/{contact}/accept"), None);
     let listed = messages(&agent, &contact);
     assert_eq!(listed.len(), 1, "{listed:?}");
@@ -284,7 +218,7 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
             "[语音 voice] 包裹破了".to_owned()
         ]
     );
-    assert_eq!(my_contacts(&agent, "1001"), vec![contact.clone()], "they joined the open contact, no new one");
+    assert_eq!(agent.my_contacts("1001"), vec![contact.clone()], "they joined the open contact, no new one");
 
     // A new follower gets the passive welcome reply (the default text) in the response, and no contact.
     let subscribe = format!(
@@ -302,7 +236,7 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
     ] {
         assert!(reply.contains(part), "{part} in the passive reply: {reply}");
     }
-    assert_eq!(my_contacts(&agent, "1001"), vec![contact.clone()], "a follow makes no contact");
+    assert_eq!(agent.my_contacts("1001"), vec![contact.clone()], "a follow makes no contact");
 
     // Two replies: one token request, both sends carry it.
     let mut sent_texts = Vec::new();
@@ -391,7 +325,7 @@ fn signed_webhook_and_weibo_messages_become_contacts_forgeries_are_refused_and_a
     });
     let (hook_secret, weibo_secret) = ("hookSecret42", "weiboSecret42");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(
+    let server = start(
         dir.path(),
         &format!(
             "webhook_name = \"shopapp\"\nwebhook_secret = \"{hook_secret}\"\n\
@@ -432,7 +366,7 @@ fn signed_webhook_and_weibo_messages_become_contacts_forgeries_are_refused_and_a
     let accepted: Value = r.json().expect("json");
     let contact = accepted["contact_id"].as_str().expect("contact_id").to_owned();
     let offered = wait_for("the webhook message offered to agent 1001", || {
-        my_contacts(&agent, "1001").into_iter().find(|c| *c == contact)
+        agent.my_contacts("1001").into_iter().find(|c| *c == contact)
     });
     agent.ok("POST", &format!("/api/contacts/{offered}/accept"), None);
     let stored = wait_for("the contact stored", || {

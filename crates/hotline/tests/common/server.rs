@@ -68,6 +68,11 @@ impl Server {
         server
     }
 
+    /// Signs `user` in over HTTP.
+    pub fn login(&self, user: &str, password: &str) -> super::session::Session {
+        super::session::Session::login(&self.base, user, password)
+    }
+
     /// SIGTERM, and the exit must be clean; returns what it wrote to stderr.
     pub fn stop(mut self) -> String {
         let pid = self.child.id().to_string();

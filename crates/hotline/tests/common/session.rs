@@ -43,6 +43,18 @@ impl Session {
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
+    /// The contacts ringing or connected with the agent whose extension is `ext`, as `/api/live`
+    /// lists them.
+    pub fn my_contacts(&self, ext: &str) -> Vec<String> {
+        let live = self.ok("GET", "/api/live", None);
+        let agents = live["agents"].as_array().cloned().unwrap_or_default();
+        let me = agents.iter().find(|a| a["extension"] == ext).cloned().unwrap_or(Value::Null);
+        me["contacts"]
+            .as_array()
+            .map(|c| c.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+
     /// [`Session::call`] that must succeed (2xx); the JSON body.
     pub fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, v) = self.call(method, path, body);
