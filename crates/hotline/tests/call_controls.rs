@@ -27,12 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::server::{Launch, free_port};
 use common::session::Session;
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -52,56 +49,29 @@ fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) ->
 
 // ----- the server -------------------------------------------------------------------------------
 
+/// `hotline demo` on free loopback ports, RTP from `rtp_min` (each test its own range), in its own
+/// temp directory.
 struct Server {
-    child: Child,
-    base: String,
-    sip: SocketAddr,
+    inner: common::server::Server,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    /// `hotline demo` on free loopback ports, RTP from `rtp_min` (each test its own range).
     fn start(rtp_min: u16) -> Server {
         let dir = tempfile::tempdir().expect("tmp");
-        let http = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-        let sip = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("HOTLINE_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .args(["demo", "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()])
-            .env("HOTLINE_LOG_LEVEL", "warn")
-            .env("HOTLINE_HTTP_BIND", "127.0.0.1")
-            .env("HOTLINE_SIP_BIND", "127.0.0.1")
+        let inner = Launch::demo(dir.path())
             .env("HOTLINE_MEDIA_BIND", "127.0.0.1")
-            .env("HOTLINE_MEDIA_RTP_PORT_MIN", rtp_min.to_string())
-            .env("HOTLINE_MEDIA_RTP_PORT_MAX", (rtp_min + 199).to_string())
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn hotline");
-        let base = format!("http://127.0.0.1:{http}");
-        let server = Server { child, base, sip: SocketAddr::from(([127, 0, 0, 1], sip)), _dir: dir };
-        wait_for(Duration::from_secs(60), "hotline healthy", || {
-            reqwest::blocking::get(format!("{}/healthz", server.base)).ok().filter(|r| r.status() == 200)
-        });
-        server
-    }
-
-    fn login(&self, user: &str, password: &str) -> Session {
-        Session::login(&self.base, user, password)
+            .env("HOTLINE_MEDIA_RTP_PORT_MIN", rtp_min)
+            .env("HOTLINE_MEDIA_RTP_PORT_MAX", rtp_min + 199)
+            .start();
+        Server { inner, _dir: dir }
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = common::server::Server;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
     }
 }
 
@@ -800,48 +770,18 @@ fn cancelling_a_consult_hangs_up_the_second_agent_and_brings_the_caller_back() {
 /// toggle and show the call's state from the live events.
 #[test]
 fn desktop_hold_and_pause_buttons_show_the_call_state_in_chromium() {
-    let browser = repo().join("crates/web/browser");
-    assert!(browser.join("node_modules/playwright-core").exists(), "run `npm ci` in {}", browser.display());
     let server = Server::start(26_600);
     let supervisor = server.login("supervisor", "demosuper");
     let (agent_rtp, customer) = (Rtp::new(), Rtp::new());
     let agent_phone = phone_for(&server, "1001", "demo1001", free_port(), &agent_rtp);
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("call-controls-screenshots");
-    let mut node = Command::new("node")
-        .arg("call_controls.mjs")
-        .arg(&server.base)
-        .arg(&shots)
-        .current_dir(&browser)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node starts");
-    let out = node.stdout.take().expect("stdout");
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = lines.clone();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                println!("{line}");
-                lines.lock().expect("lock").push(line);
-            }
-        })
-    };
-    let seen = |what: &str| lines.lock().expect("lock").iter().any(|l| l == what);
-    wait_for(Duration::from_secs(60), "the desktop signed in and Available", || seen("@@ready").then_some(()));
-    let call = caller(&server, &customer, 30_000);
-    let contact = reach_agent(&supervisor, &customer, "1001");
-    let status = wait_for(Duration::from_secs(90), "the browser scenario", || node.try_wait().expect("wait"));
-    let _ = reader.join();
-    let transcript = lines.lock().expect("lock").join("\n");
-    assert!(status.success() && transcript.contains("@@ok"), "browser scenario failed:\n{transcript}");
-    for name in ["desktop-on-hold", "desktop-recording-paused"] {
-        let bytes = std::fs::read(shots.join(format!("{name}.png"))).expect("screenshot");
-        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{name}.png is a real screenshot");
-    }
-    println!("screenshots in {}", shots.display());
+    let (mut call, mut contact) = (None, None);
+    common::browser::scenario("call_controls.mjs", &server.base, &shots, || {
+        call = Some(caller(&server, &customer, 30_000));
+        contact = Some(reach_agent(&supervisor, &customer, "1001"));
+    });
+    common::browser::assert_screenshots(&shots, &["desktop-on-hold", "desktop-recording-paused"]);
+    let contact = contact.expect("the call reached 1001");
     let kinds: Vec<String> =
         events(&supervisor, &contact).iter().filter_map(|e| e["kind"].as_str().map(str::to_owned)).collect();
     for kind in ["held", "resumed", "recording_paused", "recording_resumed"] {

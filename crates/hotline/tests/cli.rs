@@ -3,11 +3,14 @@
 //! Each test runs the real binary (`CARGO_BIN_EXE_hotline`) in a temp directory, on free
 //! loopback ports, and stops what it starts.
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::server::{Launch, Server, free_port, store_at};
 use model::{Extension, Username};
 
 fn hotline() -> Command {
@@ -37,10 +40,6 @@ fn assert_one_line_error(o: &Output, starts_with: &str) {
     let err = stderr(o);
     assert_eq!(err.lines().count(), 1, "error must be one line: {err:?}");
     assert!(err.starts_with(starts_with), "stderr {err:?} does not start with {starts_with:?}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -179,83 +178,22 @@ fn database_from_a_newer_hotline_is_refused_untouched() {
     assert_eq!(std::fs::read(&db).expect("db bytes"), before, "the database must not change");
 }
 
-/// A running `hotline` that is stopped with SIGTERM when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    sip: u16,
+/// `hotline <cmd>` on free loopback ports in `dir`, healthy.
+fn start(cmd: &str, dir: &Path) -> Server {
+    start_with_env(cmd, dir, &[])
 }
 
-impl Server {
-    fn start(cmd: &str, dir: &Path) -> Server {
-        Self::start_with_env(cmd, dir, &[])
-    }
-
-    fn start_with_env(cmd: &str, dir: &Path, env: &[(&str, &str)]) -> Server {
-        let http = free_port();
-        let sip = free_port();
-        let child = hotline()
-            .args([cmd, "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()])
-            .envs(env.iter().copied())
-            .env("HOTLINE_HTTP_BIND", "127.0.0.1")
-            .env("HOTLINE_SIP_BIND", "127.0.0.1")
-            .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn hotline");
-        let server = Server { child, base: format!("http://127.0.0.1:{http}"), sip };
-        server.wait_until_healthy();
-        server
-    }
-
-    fn wait_until_healthy(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(r) = reqwest::blocking::get(format!("{}/healthz", self.base))
-                && r.status() == 200
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("hotline did not become healthy at {}", self.base);
-    }
-
-    /// Sends SIGTERM and returns the exit status and stderr.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let status = self.child.wait().expect("wait");
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        (status, err)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn store_at(dir: &Path) -> (tokio::runtime::Runtime, store::Store) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let url = format!("sqlite://{}", dir.join("state/hotline.db").display());
-    let s = rt.block_on(store::Store::connect(&url, &store::ConnectOptions::default())).expect("open demo db");
-    (rt, s)
+fn start_with_env(cmd: &str, dir: &Path, env: &[(&str, &str)]) -> Server {
+    env.iter().fold(Launch::demo(dir).command(cmd), |launch, (k, v)| launch.env(k, v)).start()
 }
 
 #[test]
 fn demo_serves_health_and_readiness_and_keeps_its_data() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let server = Server::start("demo", tmp.path());
+    let server = start("demo", tmp.path());
     let ready = reqwest::blocking::get(format!("{}/readyz", server.base)).expect("readyz");
     assert_eq!(ready.status(), 200);
-    let (status, err) = server.stop();
+    let (status, err) = server.stop_status();
     assert!(status.success(), "SIGTERM must stop hotline cleanly: {status:?} {err}");
 
     // Change the data between runs; the second run must keep the change and add nothing twice.
@@ -270,9 +208,9 @@ fn demo_serves_health_and_readiness_and_keeps_its_data() {
     rt.block_on(s.update_customer(&customer)).expect("update");
     rt.block_on(s.close());
 
-    let again = Server::start("demo", tmp.path());
-    let (status, _) = again.stop();
-    assert!(status.success());
+    let again = start("demo", tmp.path());
+    let (status, err) = again.stop_status();
+    assert!(status.success(), "the second run must stop cleanly: {status:?} {err}");
     let (rt, s) = store_at(tmp.path());
     let kept = rt.block_on(s.get_customer(org, customer.id)).expect("query").expect("still there");
     assert_eq!(kept.name, "Renamed between runs");
@@ -283,7 +221,7 @@ fn demo_serves_health_and_readiness_and_keeps_its_data() {
 #[test]
 fn serve_refuses_demo_passwords_until_they_are_changed() {
     let tmp = tempfile::tempdir().expect("tmp");
-    drop(Server::start("demo", tmp.path()));
+    drop(start("demo", tmp.path()));
     let o = run(&["serve", "--data-dir", "state", "--http-port", &free_port().to_string()], tmp.path());
     assert_one_line_error(
         &o,
@@ -305,10 +243,10 @@ fn serve_refuses_demo_passwords_until_they_are_changed() {
         }
     }
     rt.block_on(s.close());
-    let server = Server::start("serve", tmp.path());
+    let server = start("serve", tmp.path());
     assert_eq!(reqwest::blocking::get(format!("{}/readyz", server.base)).expect("readyz").status(), 200);
-    let (status, _) = server.stop();
-    assert!(status.success());
+    let (status, err) = server.stop_status();
+    assert!(status.success(), "serve must stop cleanly: {status:?} {err}");
 }
 
 fn sip_options(branch: &str, transport: &str) -> String {
@@ -323,19 +261,19 @@ fn sip_options(branch: &str, transport: &str) -> String {
 fn demo_answers_sip_options_on_udp_and_tcp_of_the_sip_port() {
     use std::io::Write;
     let tmp = tempfile::tempdir().expect("tmp");
-    let server = Server::start("demo", tmp.path());
+    let server = start("demo", tmp.path());
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
     udp.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    udp.send_to(sip_options("cliudp", "UDP").as_bytes(), ("127.0.0.1", server.sip)).expect("send");
+    udp.send_to(sip_options("cliudp", "UDP").as_bytes(), ("127.0.0.1", server.sip.port())).expect("send");
     let mut buf = [0u8; 4096];
     let n = udp.recv(&mut buf).expect("a SIP answer over UDP");
     assert!(buf[..n].starts_with(b"SIP/2.0 200"), "{}", String::from_utf8_lossy(&buf[..n]));
-    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", server.sip)).expect("tcp on the SIP port");
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", server.sip.port())).expect("tcp on the SIP port");
     tcp.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
     tcp.write_all(sip_options("clitcp", "TCP").as_bytes()).expect("write");
     let n = tcp.read(&mut buf).expect("a SIP answer over TCP");
     assert!(buf[..n].starts_with(b"SIP/2.0 200"), "{}", String::from_utf8_lossy(&buf[..n]));
-    let (status, err) = server.stop();
+    let (status, err) = server.stop_status();
     assert!(status.success(), "{err}");
 }
 
@@ -357,7 +295,7 @@ fn sip_port_in_use_is_a_one_line_error_naming_sip_port() {
 #[test]
 fn configured_digest_algorithm_and_cookie_flag_reach_the_servers() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let server = Server::start_with_env(
+    let server = start_with_env(
         "demo",
         tmp.path(),
         &[
@@ -371,11 +309,11 @@ fn configured_digest_algorithm_and_cookie_flag_reach_the_servers() {
          Max-Forwards: 70\r\nFrom: <sip:1001@127.0.0.1>;tag=clireg\r\nTo: <sip:1001@127.0.0.1>\r\n\
          Call-ID: clireg@127.0.0.1\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5999>\r\n\
          Expires: 60\r\nContent-Length: 0\r\n\r\n",
-        port = server.sip
+        port = server.sip.port()
     );
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
     udp.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    udp.send_to(register.as_bytes(), ("127.0.0.1", server.sip)).expect("send");
+    udp.send_to(register.as_bytes(), ("127.0.0.1", server.sip.port())).expect("send");
     let mut buf = [0u8; 4096];
     let n = udp.recv(&mut buf).expect("a SIP answer");
     let answer = String::from_utf8_lossy(&buf[..n]).to_string();
@@ -393,7 +331,7 @@ fn configured_digest_algorithm_and_cookie_flag_reach_the_servers() {
     assert_eq!(login.status(), 200);
     let cookie = login.headers()["set-cookie"].to_str().expect("ascii").to_owned();
     assert!(cookie.contains("; Secure"), "{cookie}");
-    let (status, err) = server.stop();
+    let (status, err) = server.stop_status();
     assert!(status.success(), "{err}");
 }
 
@@ -416,7 +354,7 @@ fn demo_ivr_on_4000_serves_an_order_status_call_and_feeds_it_out() {
         ("HOTLINE_FEEDS_REDIS_URL", "redis://127.0.0.1:6379"),
         ("HOTLINE_FEEDS_REDIS_KEY_PREFIX", prefix.as_str()),
     ];
-    let server = Server::start_with_env("demo", tmp.path(), &env);
+    let server = start_with_env("demo", tmp.path(), &env);
     // Agent 1001 signs in on the desktop API and goes Available (an agent-state event).
     let http = reqwest::blocking::Client::new();
     let login = http
@@ -440,7 +378,7 @@ fn demo_ivr_on_4000_serves_an_order_status_call_and_feeds_it_out() {
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../voice/tests/sipp/ivr_order_status.xml");
     let port = free_port();
     let out = Command::new("sipp")
-        .arg(format!("127.0.0.1:{}", server.sip))
+        .arg(format!("127.0.0.1:{}", server.sip.port()))
         .args(["-sf", scenario.to_str().expect("utf8"), "-inf", caller_inf.to_str().expect("utf8"), "-s", "4000"])
         .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-mp", &(port + 2).to_string()])
         .args(["-m", "1", "-timeout", "45s", "-timeout_error", "-nostdin"])
@@ -451,7 +389,7 @@ fn demo_ivr_on_4000_serves_an_order_status_call_and_feeds_it_out() {
         .expect("sipp is installed (Debian package sip-tester)");
     assert!(out.status.success(), "sipp caller failed: {}", String::from_utf8_lossy(&out.stderr));
     std::thread::sleep(Duration::from_secs(1));
-    let (status, err) = server.stop();
+    let (status, err) = server.stop_status();
     assert!(status.success(), "{err}");
 
     let (rt, s) = store_at(tmp.path());
@@ -567,7 +505,7 @@ fn demo_pushes_queue_and_agent_series_to_influxdb() {
     std::fs::create_dir_all(&influx_dir).expect("dir");
     let influxd = Influxd::start(&influx_dir);
     let env = [("HOTLINE_FEEDS_INFLUX_URL", influxd.url.as_str()), ("HOTLINE_FEEDS_INFLUX_INTERVAL", "1s")];
-    let server = Server::start_with_env("demo", tmp.path(), &env);
+    let server = start_with_env("demo", tmp.path(), &env);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut body = String::new();
     while Instant::now() < deadline {
@@ -581,7 +519,7 @@ fn demo_pushes_queue_and_agent_series_to_influxdb() {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    let (status, err) = server.stop();
+    let (status, err) = server.stop_status();
     assert!(status.success(), "{err}");
     assert!(body.contains("general"), "no series for the demo's queues in InfluxDB: {body}");
 }
@@ -595,7 +533,7 @@ fn demo_starts_its_complaint_rule_and_a_bad_rule_is_one_line() {
         "hotline: alerts.rules[0].dispositions: or keyword_flags must name at least one complaint mark",
     );
 
-    let server = Server::start("demo", tmp.path());
+    let server = start("demo", tmp.path());
     let http = reqwest::blocking::Client::new();
     let login = http
         .post(format!("{}/api/auth/login", server.base))
@@ -619,6 +557,6 @@ fn demo_starts_its_complaint_rule_and_a_bad_rule_is_one_line() {
         .expect("json");
     assert_eq!(alerts["configured"], true, "the demo's complaint rule is running: {alerts}");
     assert_eq!(alerts["active"].as_array().map(Vec::len), Some(0));
-    let (status, err) = server.stop();
+    let (status, err) = server.stop_status();
     assert!(status.success(), "{err}");
 }

@@ -15,15 +15,11 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::server::Server;
+use common::server::{Server, free_port};
 use lettre::address::Envelope;
 use lettre::message::header::ContentType;
 use lettre::{Message, SmtpTransport, Transport};
 use serde_json::json;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);

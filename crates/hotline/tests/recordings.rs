@@ -8,10 +8,12 @@
 //! loopback ports, seeds the demo with a first run, writes its records through the store, and
 //! stops what it starts.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::server::{Server, eventually, free_port, store_at};
 
 use model::{ContactId, DurationMs, Recording, RecordingId, Timestamp};
 
@@ -27,79 +29,6 @@ fn hotline() -> Command {
     cmd.env("HOTLINE_LOG_LEVEL", "warn");
     cmd.stdin(Stdio::null());
     cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &Path, config: Option<&Path>) -> Server {
-        let http = free_port();
-        let sip = free_port();
-        let mut cmd = hotline();
-        cmd.args(["demo", "--data-dir", "state", "--http-port", &http.to_string(), "--sip-port", &sip.to_string()]);
-        if let Some(c) = config {
-            cmd.arg("--config").arg(c);
-        }
-        let child = cmd
-            .env("HOTLINE_HTTP_BIND", "127.0.0.1")
-            .env("HOTLINE_SIP_BIND", "127.0.0.1")
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn hotline");
-        let mut server = Server { child, base: format!("http://127.0.0.1:{http}") };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(r) = reqwest::blocking::get(format!("{}/healthz", server.base))
-                && r.status() == 200
-            {
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = server.child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                panic!("hotline exited with {status}: {err}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("hotline did not become healthy at {}", server.base);
-    }
-
-    fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let status = self.child.wait().expect("wait");
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        assert!(status.success(), "hotline must stop cleanly: {status:?} {err}");
-        err
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn store_at(dir: &Path) -> (tokio::runtime::Runtime, store::Store) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let url = format!("sqlite://{}", dir.join("state/hotline.db").display());
-    let s = rt.block_on(store::Store::connect(&url, &store::ConnectOptions::default())).expect("open demo db");
-    (rt, s)
 }
 
 fn now() -> Timestamp {
@@ -121,18 +50,6 @@ fn recording(n: u128, path: &str, started_at: Timestamp) -> Recording {
         sample_rate_hz: 8_000,
         legal_hold: false,
         deleted_at: None,
-    }
-}
-
-/// Polls `f` every 200 ms until it returns `Some`, for at most `secs`.
-fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -163,9 +80,8 @@ fn retention_sweep_deletes_an_expired_recording_but_keeps_a_held_one() {
     };
     rt.block_on(s.place_legal_hold(&hold)).expect("hold");
 
-    let config = tmp.path().join("hotline.toml");
-    std::fs::write(&config, "[recordings]\nretention_days = 30\nretention_sweep_interval = \"1s\"\n").expect("config");
-    let server = Server::start(tmp.path(), Some(&config));
+    let config = "[recordings]\nretention_days = 30\nretention_sweep_interval = \"1s\"\n";
+    let server = Server::start(tmp.path(), Some(config));
     let get = |id| rt.block_on(s.get_recording(demo::DEMO_ORG, id)).expect("get").expect("row");
     let deleted_at = eventually(30, "the expired recording to be deleted", || get(expired.id).deleted_at);
     assert!(deleted_at.unix_ms() > old.unix_ms());
@@ -261,13 +177,11 @@ fn a_queued_job_on_a_sealed_recording_is_transcribed_with_the_configured_model_a
     };
     rt.block_on(s.insert_transcription_job(&job)).expect("job");
 
-    let config = tmp.path().join("hotline.toml");
-    let text = format!(
+    let config = format!(
         "[recordings]\nencryption_key_file = {:?}\n[transcription]\nmodel_dir = {:?}\nlanguage = \"en\"\n",
         keys.display().to_string(),
         model.display().to_string()
     );
-    std::fs::write(&config, text).expect("config");
     let server = Server::start(tmp.path(), Some(&config));
     let done = eventually(180, "the transcription job to finish", || {
         let j = rt.block_on(s.get_transcription_job(demo::DEMO_ORG, rec.id)).expect("job")?;

@@ -77,6 +77,11 @@ struct Args {
     measure_only: bool,
     /// Times every report is run (the first on a cold cache).
     rounds: usize,
+    /// Days already written by an earlier run that stopped cleanly: generated again (the data is
+    /// seeded, so ids and values match) but not written.
+    from_day: i64,
+    /// When this file exists the run stops after the day it is writing (never mid-write).
+    stop_file: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
@@ -88,6 +93,8 @@ fn args() -> Args {
         batch: 50_000,
         measure_only: false,
         rounds: 2,
+        from_day: 0,
+        stop_file: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -100,6 +107,8 @@ fn args() -> Args {
             "--batch" => a.batch = value().parse().unwrap_or(a.batch),
             "--measure-only" => a.measure_only = true,
             "--rounds" => a.rounds = value().parse().unwrap_or(a.rounds).max(1),
+            "--from-day" => a.from_day = value().parse().unwrap_or(0),
+            "--stop-file" => a.stop_file = Some(value().into()),
             other => eprintln!("ignored argument {other}"),
         }
     }
@@ -247,7 +256,8 @@ impl Generator {
     }
 }
 
-async fn generate(store: &Store, a: &Args, settings: &AggregateSettings) -> Result<(), reports::ReportError> {
+/// Writes the days from `a.from_day`; returns false when stopped by the stop file before the end.
+async fn generate(store: &Store, a: &Args, settings: &AggregateSettings) -> Result<bool, reports::ReportError> {
     let per_day = a.contacts as f64 / a.days as f64;
     let mean_factor = WEEKDAY.iter().sum::<f64>() / 7.0;
     let mut g = Generator { rng: Rng(42), seats: a.seats, next_contact: 0, next_change: 0 };
@@ -260,6 +270,10 @@ async fn generate(store: &Store, a: &Args, settings: &AggregateSettings) -> Resu
         let n = (per_day * WEEKDAY[(d % 7) as usize] / mean_factor).round() as u64;
         let t = Instant::now();
         let day = g.day(d, n);
+        if d < a.from_day {
+            week = (Instant::now(), written);
+            continue;
+        }
         // Events in time order, in the biggest batches one ingest takes (a day is 2–3 of them).
         let mut events = day.events;
         events.sort_by_key(Input::at);
@@ -289,8 +303,12 @@ async fn generate(store: &Store, a: &Args, settings: &AggregateSettings) -> Resu
             );
             week = (Instant::now(), written);
         }
+        if a.stop_file.as_deref().is_some_and(std::path::Path::exists) && d + 1 < a.days {
+            println!("stopped after day {}: resume with --from-day {}", d + 1, d + 1);
+            return Ok(false);
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Each query's latencies in ms, in the order first timed.
@@ -402,7 +420,8 @@ async fn main() {
     let a = args();
     if a.url.is_empty() {
         eprintln!(
-            "usage: volume --url URL [--contacts N] [--days D] [--seats S] [--batch B] [--rounds R] [--measure-only]"
+            "usage: volume --url URL [--contacts N] [--days D] [--seats S] [--batch B] [--rounds R] [--measure-only] \
+             [--from-day D] [--stop-file PATH]"
         );
         std::process::exit(2);
     }
@@ -415,8 +434,11 @@ async fn main() {
         // page cache); the reports are then timed through an ordinary pool, as the server opens it.
         let bulk = Store::connect_bulk_load(&a.url, 10_000).await.unwrap_or_else(|e| panic!("{e}"));
         bulk.migrate().await.unwrap_or_else(|e| panic!("{e}"));
-        generate(&bulk, &a, &settings).await.unwrap_or_else(|e| panic!("{e}"));
+        let finished = generate(&bulk, &a, &settings).await.unwrap_or_else(|e| panic!("{e}"));
         bulk.close().await;
+        if !finished {
+            return;
+        }
     }
     let store = Store::connect(&a.url, &ConnectOptions { max_connections: 4, connect_timeout_ms: 10_000 })
         .await
