@@ -14,6 +14,7 @@
 
 mod alerts;
 mod email;
+mod keyword_rules;
 mod raw;
 mod recordings;
 mod social;
@@ -27,6 +28,7 @@ use model::{CountryCode, DurationMs};
 
 pub use alerts::{AlertRuleConfig, AlertsConfig, MAX_ALERT_RULES};
 pub use email::{EmailConfig, EmailImapConfig, ImapAfterAccept};
+pub use keyword_rules::SearchConfig;
 pub use recordings::{RecordingsConfig, TranscriptionConfig};
 pub use social::{SocialConfig, SocialRetry, WeChatApiConfig, WebhookChannelConfig, WeiboConfig};
 pub use trunks::{TrunkConfig, TrunkNumberFormat};
@@ -52,6 +54,9 @@ pub struct Config {
     pub recordings: RecordingsConfig,
     /// Offline transcription (`[transcription]`); off without a model directory.
     pub transcription: TranscriptionConfig,
+    /// Keyword search (`[search]`): the keyword rules (`[[search.keyword_rules]]`) that flag
+    /// contacts from transcripts, chats, emails and notes.
+    pub search: SearchConfig,
     /// The email channel (`[email]`, `[email.imap]`).
     pub email: EmailConfig,
     /// Social messaging channels (`[social]`): the WeChat callback.

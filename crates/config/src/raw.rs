@@ -26,6 +26,7 @@ pub struct RawConfig {
     pub alerts: crate::alerts::RawAlerts,
     pub recordings: crate::recordings::RawRecordings,
     pub transcription: crate::recordings::RawTranscription,
+    pub search: crate::keyword_rules::RawSearch,
     pub email: crate::email::RawEmail,
     pub social: crate::social::RawSocial,
 }
@@ -202,6 +203,9 @@ max_queued_jobs = 1000
 max_attempts = 3
 job_timeout = "10m"
 scratch_dir = ""
+
+[search]
+keyword_rules = []
 
 [social]
 wechat_token = ""

@@ -401,3 +401,61 @@ fn bad_trunk_settings_name_the_trunk_and_key() {
     let untrusted = TRUNK.replace("203.0.113.9", "proxy.example.com");
     assert!(load_text(&untrusted).unwrap_err().to_string().starts_with("sip.trusted_sources:"));
 }
+
+const KEYWORD_RULES: &str = r#"
+[[search.keyword_rules]]
+name = "complaint"
+keywords = ["投诉", "complain*"]
+[[search.keyword_rules]]
+name = "cancel"
+keywords = ["退订", " cancel* "]
+"#;
+
+#[test]
+fn keyword_rules_are_the_standard_ones_unless_configured() {
+    let d = load(None, no_env(), &CliOverrides::default()).expect("defaults");
+    assert_eq!(d.search.keyword_rules, ::search::KeywordRules::standard());
+    assert!(!d.search.keyword_rules_configured);
+    let c = load_text(KEYWORD_RULES).expect("valid");
+    assert!(c.search.keyword_rules_configured);
+    let hits: Vec<String> =
+        c.search.keyword_rules.matches("我要退订, and I complained").into_iter().map(|h| h.rule).collect();
+    assert_eq!(hits, vec!["complaint", "cancel"]);
+    assert!(c.search.keyword_rules.matches("我要退款").is_empty(), "configured rules replace the standard ones");
+}
+
+#[test]
+fn bad_keyword_rules_name_their_key() {
+    let many = format!("[[search.keyword_rules]]\nname = \"x\"\nkeywords = [{}]\n", vec!["\"a\""; 65].join(", "));
+    let cases = [
+        (
+            KEYWORD_RULES.replace("\" cancel* \"", "\"cancel*\", \"\""),
+            "search.keyword_rules[1].keywords[2]: keyword \"\" must be 1 to 64 characters with at most a trailing *",
+        ),
+        (
+            KEYWORD_RULES.replace("\"complain*\"", "\"com*plain\""),
+            "search.keyword_rules[0].keywords[1]: keyword \"com*plain\" must be 1 to 64 characters with at most a \
+             trailing *",
+        ),
+        (
+            KEYWORD_RULES.replace("name = \"cancel\"", "name = \"can cel\""),
+            "search.keyword_rules[1].name: \"can cel\": name must be 1 to 64 letters, digits, _ or -",
+        ),
+        (
+            KEYWORD_RULES.replace("name = \"cancel\"", "name = \"complaint\""),
+            "search.keyword_rules[1].name: \"complaint\" is used by another rule",
+        ),
+        (
+            KEYWORD_RULES.replace("[\"退订\", \" cancel* \"]", "[]"),
+            "search.keyword_rules[1].keywords: must have 1 to 64 keywords",
+        ),
+        (many, "search.keyword_rules[0].keywords: must have 1 to 64 keywords"),
+        ("[[search.keyword_rules]]\nname = \"x\"\n".to_owned(), "search.keyword_rules[0]: missing field `keywords`"),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(load_text(&text).unwrap_err().to_string(), expected, "{text}");
+    }
+    let rule = "[[search.keyword_rules]]\nname = \"r\"\nkeywords = [\"a\"]\n";
+    let too_many = (0..65).map(|i| rule.replace("\"r\"", &format!("\"r{i}\""))).collect::<String>();
+    assert_eq!(load_text(&too_many).unwrap_err().to_string(), "search.keyword_rules: lists 65 rules; at most 64");
+}

@@ -101,6 +101,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         alerts: crate::alerts::alerts(&raw.alerts)?,
         recordings: crate::recordings::recordings(&raw.recordings)?,
         transcription: crate::recordings::transcription(&raw.transcription)?,
+        search: crate::keyword_rules::search(&raw.search)?,
         email,
         social: crate::social::social(&raw.social)?,
         reports_utc_offset_minutes,

@@ -8,6 +8,10 @@
 //! substring; any other keyword matches whole words, and a trailing `*` matches any ending
 //! (`refund*` → refund, refunds, refunded). Rule sets are bounded by the limits below and must
 //! never make indexing slower than linear in the text length times the number of keywords.
+//!
+//! Deployments write their own rules (`[[search.keyword_rules]]` in the configuration, each key
+//! checked with [`check_rule_name`], [`check_keyword_count`] and [`check_keyword`], the same checks
+//! [`KeywordRule::new`] makes); [`KeywordRules::standard`] applies when none are written.
 
 use crate::SearchError;
 
@@ -52,27 +56,16 @@ impl KeywordRule {
     pub fn new(name: &str, keywords: &[&str]) -> Result<Self, SearchError> {
         let bad =
             |problem: String| SearchError::BadRule { rule: name.chars().take(MAX_RULE_NAME_CHARS).collect(), problem };
-        let name_ok = !name.is_empty()
-            && name.chars().count() <= MAX_RULE_NAME_CHARS
-            && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
-        if !name_ok {
-            return Err(bad(format!("name must be 1 to {MAX_RULE_NAME_CHARS} letters, digits, _ or -")));
-        }
-        if keywords.is_empty() || keywords.len() > MAX_KEYWORDS_PER_RULE {
-            return Err(bad(format!("must have 1 to {MAX_KEYWORDS_PER_RULE} keywords")));
-        }
+        check_rule_name(name).map_err(bad)?;
+        check_keyword_count(keywords.len()).map_err(bad)?;
         let mut parsed = Vec::with_capacity(keywords.len());
         for k in keywords {
+            check_keyword(k).map_err(bad)?;
             let trimmed = k.trim();
             let (body, prefix) = match trimmed.strip_suffix('*') {
                 Some(body) => (body, true),
                 None => (trimmed, false),
             };
-            if body.is_empty() || body.chars().count() > MAX_KEYWORD_CHARS || body.contains('*') {
-                return Err(bad(format!(
-                    "keyword {trimmed:?} must be 1 to {MAX_KEYWORD_CHARS} characters with at most a trailing *"
-                )));
-            }
             let substring =
                 body.chars().any(|c| matches!(c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F));
             parsed.push(Keyword { text: body.to_lowercase(), substring, prefix });
@@ -132,6 +125,37 @@ impl KeywordRules {
     }
 }
 
+/// Why `name` cannot name a rule (for a person), or nothing: 1 to [`MAX_RULE_NAME_CHARS`]
+/// letters, digits, `_` or `-`. [`KeywordRule::new`] checks this; configuration checks it per key.
+pub fn check_rule_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= MAX_RULE_NAME_CHARS
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if ok { Ok(()) } else { Err(format!("name must be 1 to {MAX_RULE_NAME_CHARS} letters, digits, _ or -")) }
+}
+
+/// Why a rule cannot have `count` keywords, or nothing: 1 to [`MAX_KEYWORDS_PER_RULE`].
+pub fn check_keyword_count(count: usize) -> Result<(), String> {
+    if (1..=MAX_KEYWORDS_PER_RULE).contains(&count) {
+        Ok(())
+    } else {
+        Err(format!("must have 1 to {MAX_KEYWORDS_PER_RULE} keywords"))
+    }
+}
+
+/// Why `keyword` cannot be a keyword, or nothing: once trimmed, 1 to [`MAX_KEYWORD_CHARS`]
+/// characters with at most a trailing `*`.
+pub fn check_keyword(keyword: &str) -> Result<(), String> {
+    let trimmed = keyword.trim();
+    let body = trimmed.strip_suffix('*').unwrap_or(trimmed);
+    if body.is_empty() || body.chars().count() > MAX_KEYWORD_CHARS || body.contains('*') {
+        return Err(format!(
+            "keyword {trimmed:?} must be 1 to {MAX_KEYWORD_CHARS} characters with at most a trailing *"
+        ));
+    }
+    Ok(())
+}
+
 fn keyword_matches(lower: &str, k: &Keyword) -> bool {
     if k.substring {
         return lower.contains(&k.text);
@@ -172,6 +196,18 @@ mod tests {
     #[test]
     fn rule_with_an_empty_keyword_is_refused() {
         assert!(matches!(KeywordRule::new("x", &["ok", " "]), Err(SearchError::BadRule { .. })));
+    }
+
+    #[test]
+    fn each_check_names_the_problem_the_rule_would_be_refused_for() {
+        assert!(check_rule_name("cancel").is_ok() && check_rule_name("退订").is_ok());
+        assert!(check_rule_name("has space").is_err() && check_rule_name("").is_err());
+        assert!(check_keyword_count(0).is_err() && check_keyword_count(MAX_KEYWORDS_PER_RULE + 1).is_err());
+        assert!(check_keyword("cancel*").is_ok() && check_keyword(" 退订 ").is_ok());
+        for bad in ["", "*", "can*cel", &"x".repeat(MAX_KEYWORD_CHARS + 1)] {
+            assert!(check_keyword(bad).is_err(), "{bad:?}");
+            assert!(KeywordRule::new("r", &[bad]).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

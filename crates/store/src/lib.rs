@@ -90,6 +90,9 @@ pub use repo::speech::{
     ContactSpeech, MAX_SPEECH_FLAG_CHARS, MAX_SPEECH_FLAGS, MAX_SPEECH_ROWS_PER_READ,
     MAX_UNANALYSED_RECORDINGS_PER_READ,
 };
+pub use repo::text_flags::{
+    FlaggedText, MAX_TEXT_FLAG_KEYWORD_CHARS, MAX_TEXT_FLAG_RULE_CHARS, MAX_TEXT_FLAGS_PER_CONTACT, TextFlag,
+};
 pub use repo::transcripts::{
     MAX_FAILURE_REASON_CHARS, MAX_SEGMENT_TEXT_CHARS, MAX_SEGMENTS_PER_RECORDING, TranscriptSegment, TranscriptSpeaker,
     TranscriptionJob, TranscriptionStatus,

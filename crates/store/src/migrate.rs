@@ -52,6 +52,7 @@ const SQLITE: &[Migration] = &[
     migration!(12, "0012", "email_attachments", "sqlite"),
     migration!(14, "0014", "social", "sqlite"),
     migration!(15, "0015", "customer_merges", "sqlite"),
+    migration!(16, "0016", "text_flags", "sqlite"),
 ];
 const POSTGRES: &[Migration] = &[
     migration!(1, "0001", "initial", "postgres"),
@@ -68,6 +69,7 @@ const POSTGRES: &[Migration] = &[
     migration!(12, "0012", "email_attachments", "postgres"),
     migration!(14, "0014", "social", "postgres"),
     migration!(15, "0015", "customer_merges", "postgres"),
+    migration!(16, "0016", "text_flags", "postgres"),
 ];
 const MYSQL: &[Migration] = &[
     migration!(1, "0001", "initial", "mysql"),
@@ -84,10 +86,11 @@ const MYSQL: &[Migration] = &[
     migration!(12, "0012", "email_attachments", "mysql"),
     migration!(14, "0014", "social", "mysql"),
     migration!(15, "0015", "customer_merges", "mysql"),
+    migration!(16, "0016", "text_flags", "mysql"),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: u32 = 15;
+pub const LATEST_SCHEMA_VERSION: u32 = 16;
 
 const VERSION_TABLE: &str = "hotline_schema_version";
 

@@ -91,7 +91,7 @@ impl Transcriber {
     pub async fn start(
         store: Store,
         index: Arc<SearchIndex>,
-        rules: KeywordRules,
+        rules: impl Into<Arc<KeywordRules>>,
         config: TranscribeConfig,
         clock: Clock,
     ) -> Result<Transcriber, TranscribeError> {
@@ -105,7 +105,7 @@ impl Transcriber {
         let shared = Arc::new(Shared {
             store,
             index,
-            rules: Arc::new(rules),
+            rules: rules.into(),
             config: Arc::new(config),
             policy,
             clock,

@@ -150,9 +150,10 @@ pub(crate) async fn list(State(app): State<Arc<AppState>>) -> Result<Json<Value>
     Ok(Json(json!({"configured": app.alerts.is_some(), "active": active, "recent": recent})))
 }
 
-/// A contact whose transcript matched keyword rules (the `search` crate's rule names, as
-/// `transcribe::Transcriber::subscribe_flags` announces them). It counts in the queue the
-/// stored contact was in (none: the org-wide scope).
+/// A contact whose transcript or written texts (note, chat, email) matched keyword rules (the
+/// `search` crate's rule names, as `transcribe::Transcriber::subscribe_flags` and the binary's
+/// text indexer announce them). It counts in the queue the stored contact was in (none: the
+/// org-wide scope).
 #[derive(Debug, Clone)]
 pub struct KeywordFlags {
     pub org: OrgId,

@@ -26,6 +26,7 @@ pub(crate) mod skills;
 pub(crate) mod social;
 pub(crate) mod speech;
 pub(crate) mod surveys;
+pub(crate) mod text_flags;
 pub(crate) mod tickets;
 pub(crate) mod transcripts;
 pub(crate) mod users;

@@ -743,8 +743,9 @@ impl Store {
         self.qa_many(SAMPLES, SAMPLE_COLS, "sample", "", order, org_args(org, []), max_rows, sample_from_row).await
     }
 
-    /// Contacts of the org handled by an agent that ended in `[from, to)`, each with whether a
-    /// keyword rule flagged its transcript, at most `max_rows` + 1 (so the caller can tell the
+    /// Contacts of the org handled by an agent that ended in `[from, to)`, each with whether it is
+    /// flagged — a keyword rule flagged its transcript or one of its texts (note, chat, email),
+    /// or speech analytics flagged its call — at most `max_rows` + 1 (so the caller can tell the
     /// period holds more than it takes).
     pub async fn list_qa_candidates(
         &self,
@@ -757,7 +758,8 @@ impl Store {
         let sql = format!(
             "SELECT c.id AS id, c.agent_id AS agent_id, c.ended_at_ms AS ended_at_ms, j.rule_flags AS rule_flags, \
              CASE WHEN EXISTS (SELECT 1 FROM contact_speech s WHERE s.org_id = c.org_id AND s.contact_id = c.id \
-             AND s.flags <> '') THEN 1 ELSE 0 END AS speech_flagged \
+             AND s.flags <> '') OR EXISTS (SELECT 1 FROM contact_text_flags t WHERE t.org_id = c.org_id \
+             AND t.contact_id = c.id) THEN 1 ELSE 0 END AS also_flagged \
              FROM contacts c LEFT JOIN transcription_jobs j ON j.org_id = c.org_id AND j.recording_id = c.recording_id \
              WHERE c.org_id = ? AND c.agent_id IS NOT NULL AND c.ended_at_ms >= ? AND c.ended_at_ms < ? \
              ORDER BY c.ended_at_ms, c.id LIMIT {limit}"
@@ -773,7 +775,7 @@ impl Store {
                     contact: r.parse("id")?,
                     agent: r.parse("agent_id")?,
                     ended_at: r.time("ended_at_ms")?,
-                    flagged: flags.is_some_and(|f| !matches!(f.trim(), "" | "[]")) || r.int("speech_flagged")? != 0,
+                    flagged: flags.is_some_and(|f| !matches!(f.trim(), "" | "[]")) || r.int("also_flagged")? != 0,
                 })
             })
             .collect()

@@ -20,6 +20,7 @@ mod schema;
 mod sip_bindings;
 mod social;
 mod speech;
+mod text_flags;
 mod transcripts;
 
 use crate::Backend;
@@ -45,6 +46,9 @@ macro_rules! store_suite {
 }
 
 store_suite! {
+    text_flags::only_new_text_flags_are_stored_and_answered_per_contact_and_org,
+    text_flags::bad_text_flags_are_refused_whole,
+    text_flags::text_flagged_contacts_are_flagged_qa_candidates,
     customer_merges::merge_moves_contacts_tickets_orders_and_identities_to_the_survivor,
     customer_merges::refused_merges_change_nothing,
     customer_merges::merging_the_survivor_again_repoints_the_old_marker,
