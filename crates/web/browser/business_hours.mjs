@@ -8,48 +8,23 @@
 // zone refused with the field named, adds today as a holiday (it shows closed), then adds a
 // routing rule "billing" → tech_support on entry point hotline and saves it. Prints `@@step <name>`
 // as it goes and `@@ok` at the end; a failure prints `@@fail <message>` and saves
-// failure-business-hours.png. Nothing here touches the network beyond <base-url>.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+// failure-business-hours-admin.png (see launcher.mjs). Nothing here touches the network beyond
+// <base-url>.
+import { check, run, scenarioArgs, session, signIn, step } from "./launcher.mjs";
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error("usage: node business_hours.mjs <base-url> <screenshot-dir>");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const [base, shots] = scenarioArgs("business_hours.mjs");
 const WAIT = { timeout: 15000 };
-const step = (name) => console.log("@@step " + name);
-const check = (cond, message) => {
-  if (!cond) throw new Error(message);
-};
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const errors = [];
-const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: "zh-CN" });
-const p = await context.newPage();
-p.on("pageerror", (e) => errors.push(e.message));
-p.on("console", (m) => {
-  const text = m.text();
-  // The 401 before sign-in and the 422 of the refused calendar are expected answers.
-  if (m.type() === "error" && !text.includes("status of 401") && !text.includes("status of 422")) errors.push(`console: ${text}`);
-});
-await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
+const s = await session(base, shots);
+const { errors } = s;
+// The 401 before sign-in and the 422 of the refused calendar are expected answers.
+const p = await s.page("admin", { consoleErrors: true, allowConsole: ["status of 401", "status of 422"] });
 
 const cell = (name) => p.textContent(`#calendars tr[data-name="${name}"] .cal-open`);
 
-try {
+await run(s, "business-hours", async () => {
   step("sign in");
-  await p.goto(base + "/admin");
-  await p.waitForSelector("#login-form", { state: "visible", ...WAIT });
-  await p.fill("#login-username", "admin");
-  await p.fill("#login-password", "demoadmin");
-  await p.click("#login-submit");
-  await p.waitForSelector('[data-tab="hours"]', WAIT);
+  await signIn(p, base, "/admin", "admin", "demoadmin", WAIT, '[data-tab="hours"]');
 
   step("create a calendar");
   await p.click('[data-tab="hours"]');
@@ -77,7 +52,7 @@ try {
     return c && c.textContent.includes("已下班");
   }, null, WAIT);
   check((await p.$$("#cal-errors li")).length === 0, "errors cleared");
-  await p.screenshot({ path: join(shots, "admin-business-hours.png"), fullPage: true });
+  await s.shot(p, "admin-business-hours", true);
 
   step("add a routing rule");
   await p.click('[data-tab="routing"]');
@@ -104,14 +79,7 @@ try {
   await p.evaluate(() => window.HL.i18n.set("en"));
   await p.waitForFunction(() => document.querySelector('[data-tab="routing"]').textContent.includes("Routing rules"), null, WAIT);
   check((await p.textContent(`${ep} thead`)).includes("Issue type"), "rule headers in English");
-  await p.screenshot({ path: join(shots, "admin-routing-rules.png"), fullPage: true });
+  await s.shot(p, "admin-routing-rules", true);
 
   check(errors.length === 0, "page errors: " + errors.join(" | "));
-  console.log("@@ok");
-} catch (e) {
-  console.log("@@fail " + (e && e.message ? e.message : String(e)));
-  await p.screenshot({ path: join(shots, "failure-business-hours.png"), fullPage: true }).catch(() => {});
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

@@ -11,61 +11,30 @@
 // clicks Listen on the wallboard (their phone is rung) and stops; the agent clicks Consult with
 // agent 1002 (1002's phone is rung) and Cancel consult; then ends the call and the chat, and wraps
 // each up with its own disposition and notes. Prints `@@voice <id>`, `@@chat <id>`, `@@step`
-// lines and `@@ok`; a failure prints `@@fail <message>`, saves failure-*.png, exits 1.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+// lines and `@@ok`; a failure prints `@@fail <message>`, saves failure-multi-*.png, exits 1 (see
+// launcher.mjs).
+import { check, run, scenarioArgs, session, signIn, signInAvailable, step } from "./launcher.mjs";
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error("usage: node desktop_multi.mjs <base-url> <screenshot-dir>");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const [base, shots] = scenarioArgs("desktop_multi.mjs");
 const WAIT = { timeout: 30000 };
-const step = (name) => console.log("@@step " + name);
 const QUESTION = "我的订单 100002 什么时候发货?";
 const ANSWER = "您好,正在为您查询,请稍等。";
 const DRAFT = "还没发出的草稿";
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const errors = [];
-const pages = {};
-async function page(name) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1300 }, locale: "zh-CN" });
-  const p = await context.newPage();
-  p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
-  await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-  pages[name] = p;
-  return p;
-}
-const shot = (p, name) => p.screenshot({ path: join(shots, name + ".png") });
-const check = (ok, what) => {
-  if (!ok) throw new Error(what);
-};
-async function signIn(p, path, user, password) {
-  await p.goto(base + path);
-  await p.waitForSelector("#login-form", { state: "visible", ...WAIT });
-  await p.fill("#login-username", user);
-  await p.fill("#login-password", password);
-  await p.click("#login-submit");
-  await p.waitForSelector('#conn[data-state="live"]', WAIT);
-}
+const s = await session(base, shots);
+const { errors } = s;
+const page = (name) => s.page(name, { viewport: { width: 1440, height: 1300 }, prefix: true });
+const { shot } = s;
 const tab = (channel, phase) => `#contact-tabs .contact-tab[data-channel="${channel}"]` + (phase ? `[data-phase="${phase}"]` : "");
 const visible = (p, sel) => p.waitForSelector(sel, { state: "visible", ...WAIT });
 const hidden = (p, sel) => p.waitForSelector(sel, { state: "hidden", ...WAIT });
 
-try {
+await run(s, "multi", async () => {
   const agent = await page("desktop");
   const sup = await page("wallboard");
   step("agent 1001 signs in and goes Available; the supervisor opens the wallboard");
-  await signIn(agent, "/desktop", "1001", "demo1001");
-  await agent.click("#go-available");
-  await agent.waitForSelector('#state-badge[data-state="available"]', WAIT);
-  await signIn(sup, "/wallboard", "supervisor", "demosuper");
+  await signInAvailable(agent, base, "1001", "demo1001", WAIT);
+  await signIn(sup, base, "/wallboard", "supervisor", "demosuper", WAIT, '#conn[data-state="live"]');
   await visible(sup, '[data-agent="1001"]');
   console.log("@@ready");
 
@@ -187,12 +156,4 @@ try {
   await visible(agent, "#idle");
   check((await agent.locator("#contact-tabs .contact-tab").count()) === 0, "no tabs left");
   if (errors.length) throw new Error("page errors: " + errors.join(" | "));
-  console.log("@@ok");
-  await browser.close();
-} catch (e) {
-  console.log("@@fail " + String(e && e.message ? e.message : e).split("\n")[0]);
-  if (errors.length) console.log("@@errors " + errors.join(" | "));
-  for (const [name, p] of Object.entries(pages)) await p.screenshot({ path: join(shots, `failure-multi-${name}.png`) }).catch(() => {});
-  await browser.close();
-  process.exit(1);
-}
+});

@@ -9,47 +9,23 @@
 // customer's message; `@@thread listed`) or, on a server without the thread route, the sender and
 // a note (`@@thread missing`). The agent types a reply and sends it (`@@replied`), the reply shows
 // in the thread, then ends the contact and wraps it up. Prints `@@email <id>`, `@@ok` at the end;
-// a failure prints `@@fail <message>`, saves failure-email.png, exits 1.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+// a failure prints `@@fail <message>`, saves failure-email-desktop.png, exits 1 (see launcher.mjs).
+import { check, run, scenarioArgs, session, signInAvailable, step } from "./launcher.mjs";
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error("usage: node email_desktop.mjs <base-url> <screenshot-dir>");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const [base, shots] = scenarioArgs("email_desktop.mjs");
 const WAIT = { timeout: 30000 };
-const step = (name) => console.log("@@step " + name);
 const QUESTION = "Hello, my order 42 has not arrived.";
 const REPLY = "您好,订单 42 今天发货,运单号稍后短信通知。";
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
-const context = await browser.newContext({ viewport: { width: 1440, height: 1300 }, locale: "zh-CN" });
-const p = await context.newPage();
-const errors = [];
-p.on("pageerror", (e) => errors.push(e.message));
-await context.route("**/*", (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-const shot = (name) => p.screenshot({ path: join(shots, name + ".png") });
+const s = await session(base, shots);
+const { errors } = s;
+const p = await s.page("desktop", { viewport: { width: 1440, height: 1300 } });
+const shot = (name) => s.shot(p, name);
 const visible = (sel) => p.waitForSelector(sel, { state: "visible", ...WAIT });
-const check = (ok, what) => {
-  if (!ok) throw new Error(what);
-};
 
-try {
+await run(s, "email", async () => {
   step("agent 1001 signs in and goes Available");
-  await p.goto(base + "/desktop");
-  await visible("#login-form");
-  await p.fill("#login-username", "1001");
-  await p.fill("#login-password", "demo1001");
-  await p.click("#login-submit");
-  await p.waitForSelector('#conn[data-state="live"]', WAIT);
-  await p.click("#go-available");
-  await p.waitForSelector('#state-badge[data-state="available"]', WAIT);
+  await signInAvailable(p, base, "1001", "demo1001", WAIT);
   console.log("@@ready");
 
   step("the customer's email rings as an email and is accepted");
@@ -96,11 +72,4 @@ try {
   await p.click("#wrap-save");
   await visible("#idle");
   if (errors.length) throw new Error("page errors: " + errors.join("; "));
-  console.log("@@ok");
-  await browser.close();
-} catch (e) {
-  console.log("@@fail " + (e && e.message ? e.message.split("\n")[0] : e));
-  await p.screenshot({ path: join(shots, "failure-email.png") }).catch(() => {});
-  await browser.close();
-  process.exit(1);
-}
+});

@@ -81,12 +81,20 @@ export async function run(s, label, body) {
   process.exit(failed ? 1 : 0);
 }
 
-/// Signs in on `path` through the page's sign-in form and waits for the page to show.
-export async function signIn(p, base, path, user, password, wait = { timeout: 15000 }) {
+/// Signs in on `path` through the page's sign-in form and waits for `shown` (default: the page
+/// itself, `#page`) to be visible.
+export async function signIn(p, base, path, user, password, wait = { timeout: 15000 }, shown = "#page") {
   await p.goto(base + path);
   await p.waitForSelector("#login-form", { state: "visible", ...wait });
   await p.fill("#login-username", user);
   await p.fill("#login-password", password);
   await p.click("#login-submit");
-  await p.waitForSelector("#page", { state: "visible", ...wait });
+  await p.waitForSelector(shown, { state: "visible", ...wait });
+}
+
+/// Agent `user` signs in on /desktop, waits for the live events to connect and goes Available.
+export async function signInAvailable(p, base, user, password, wait = { timeout: 15000 }) {
+  await signIn(p, base, "/desktop", user, password, wait, '#conn[data-state="live"]');
+  await p.click("#go-available");
+  await p.waitForSelector('#state-badge[data-state="available"]', wait);
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::browser::{assert_screenshot, run_scenario, stereo_wav};
+use common::browser::{assert_screenshot, place_recording, run_scenario, stereo_wav};
 use model::*;
 use store::Store;
 
@@ -38,26 +38,8 @@ async fn seed(store: &Store, rec_dir: &Path) -> ContactId {
     c.ended_at = Some(at.plus(DurationMs::from_secs(12)));
     c.status = ContactStatus::Ended;
     store.insert_contact(&c).await.expect("contact");
-    let wav = call_wav(12);
-    let path = "2026/11/27/qa.wav";
-    let file = rec_dir.join(path);
-    std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
-    std::fs::write(&file, &wav).expect("wav");
-    let rec = Recording {
-        id: RecordingId::from_u128(0xe2_0001),
-        org,
-        contact: id,
-        path: path.into(),
-        started_at: at,
-        duration: DurationMs::from_secs(12),
-        size_bytes: wav.len() as u64,
-        sha256: "0".repeat(64),
-        channels: 2,
-        sample_rate_hz: 8000,
-        legal_hold: false,
-        deleted_at: None,
-    };
-    store.insert_recording(&rec).await.expect("recording");
+    let rec_id = RecordingId::from_u128(0xe2_0001);
+    let rec = place_recording(store, rec_dir, "2026/11/27/qa.wav", &call_wav(12), rec_id, id, at).await;
     let seg = |ordinal: u32, speaker, start_ms: u64, text: &str| store::TranscriptSegment {
         org,
         recording: rec.id,

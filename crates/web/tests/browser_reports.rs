@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::browser::{assert_screenshot, run_scenario, stereo_wav};
+use common::browser::{assert_screenshot, place_recording, run_scenario, stereo_wav};
 use kpi::calendar::{UtcOffset, day_start};
 use model::*;
 use store::Store;
@@ -81,26 +81,8 @@ async fn seed(store: &Store, rec_dir: &Path) {
         }
     }
     let c = recorded.expect("a voice contact");
-    let wav = conversation();
-    let path = "2026/11/27/browser.wav";
-    let file = rec_dir.join(path);
-    std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
-    std::fs::write(&file, &wav).expect("wav");
-    let rec = Recording {
-        id: RecordingId::from_u128(0xa1_0001),
-        org,
-        contact: c.id,
-        path: path.into(),
-        started_at: c.answered_at.expect("answered"),
-        duration: DurationMs::from_secs(12),
-        size_bytes: wav.len() as u64,
-        sha256: "0".repeat(64),
-        channels: 2,
-        sample_rate_hz: 8000,
-        legal_hold: false,
-        deleted_at: None,
-    };
-    store.insert_recording(&rec).await.expect("recording");
+    let (rec_id, started_at) = (RecordingId::from_u128(0xa1_0001), c.answered_at.expect("answered"));
+    place_recording(store, rec_dir, "2026/11/27/browser.wav", &conversation(), rec_id, c.id, started_at).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

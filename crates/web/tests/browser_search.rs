@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::browser::{assert_screenshot, run_scenario, stereo_wav};
+use common::browser::{assert_screenshot, place_recording, run_scenario, stereo_wav};
 use model::*;
 
 const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
@@ -39,26 +39,8 @@ async fn a_supervisor_finds_a_refund_request_and_plays_it_in_chromium() {
     c.agent = Some(agent);
     c.status = ContactStatus::Ended;
     store.insert_contact(&c).await.expect("contact");
-    let wav = call_wav(12);
-    let path = "2026/11/27/search.wav";
-    let file = rec_dir.path().join(path);
-    std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
-    std::fs::write(&file, &wav).expect("wav");
-    let rec = Recording {
-        id: RecordingId::from_u128(0xf2_0001),
-        org,
-        contact: id,
-        path: path.into(),
-        started_at: at,
-        duration: DurationMs::from_secs(12),
-        size_bytes: wav.len() as u64,
-        sha256: "0".repeat(64),
-        channels: 2,
-        sample_rate_hz: 8000,
-        legal_hold: false,
-        deleted_at: None,
-    };
-    store.insert_recording(&rec).await.expect("recording");
+    let rec_id = RecordingId::from_u128(0xf2_0001);
+    place_recording(&store, rec_dir.path(), "2026/11/27/search.wav", &call_wav(12), rec_id, id, at).await;
     let index = Arc::new(
         search::SearchIndex::open_or_create_in_dir(index_dir.path(), search::IndexConfig::default()).expect("index"),
     );

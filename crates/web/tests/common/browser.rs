@@ -1,12 +1,21 @@
 //! What the Chromium tests share: where the scenarios (`crates/web/browser/*.mjs`) and the
 //! screenshots live, the check that node, Chromium and playwright-core are installed, running one
-//! scenario to its end, and the stereo WAV files their recordings are made of.
+//! scenario to its end, and the stereo WAV files their recordings are made of, placed in the
+//! recordings directory with their `Recording` row.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use model::{ContactId, DurationMs, Recording, RecordingId, Timestamp};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// The test recordings' sample rate, in Hz.
+const WAV_RATE_HZ: u32 = 8000;
+/// Bytes of one stereo 16-bit frame.
+const WAV_BLOCK_BYTES: u16 = 4;
+/// Bytes of the RIFF/WAVE header [`stereo_wav`] writes before the samples.
+const WAV_HEADER_BYTES: usize = 44;
 
 /// The playwright-core scenarios.
 pub fn browser_dir() -> PathBuf {
@@ -93,9 +102,7 @@ pub fn assert_screenshot(name: &str) {
 /// A WAV file of `frames` frames of 8 kHz 16-bit PCM stereo, frame `i` being `sample(i)` as
 /// (left, right) — the layout of Hotline's call recordings (customer left, agent right).
 pub fn stereo_wav(frames: u32, sample: impl Fn(u32) -> (i16, i16)) -> Vec<u8> {
-    const RATE_HZ: u32 = 8000;
-    const BLOCK_BYTES: u16 = 4;
-    let mut data = Vec::with_capacity(frames as usize * usize::from(BLOCK_BYTES));
+    let mut data = Vec::with_capacity(frames as usize * usize::from(WAV_BLOCK_BYTES));
     for i in 0..frames {
         let (l, r) = sample(i);
         data.extend(l.to_le_bytes());
@@ -108,12 +115,47 @@ pub fn stereo_wav(frames: u32, sample: impl Fn(u32) -> (i16, i16)) -> Vec<u8> {
     out.extend(16u32.to_le_bytes());
     out.extend(1u16.to_le_bytes());
     out.extend(2u16.to_le_bytes());
-    out.extend(RATE_HZ.to_le_bytes());
-    out.extend((RATE_HZ * u32::from(BLOCK_BYTES)).to_le_bytes());
-    out.extend(BLOCK_BYTES.to_le_bytes());
+    out.extend(WAV_RATE_HZ.to_le_bytes());
+    out.extend((WAV_RATE_HZ * u32::from(WAV_BLOCK_BYTES)).to_le_bytes());
+    out.extend(WAV_BLOCK_BYTES.to_le_bytes());
     out.extend(16u16.to_le_bytes());
     out.extend(b"data");
     out.extend(data_len.to_le_bytes());
     out.extend(data);
     out
+}
+
+/// A finished call recording as the recorder leaves it: `wav` (made by [`stereo_wav`]) written to
+/// `rec_dir/path` and its `Recording` row (`id`, the demo org, `contact`, `started_at`; duration
+/// and size read off the file) stored. Returns the row.
+pub async fn place_recording(
+    store: &store::Store,
+    rec_dir: &Path,
+    path: &str,
+    wav: &[u8],
+    id: RecordingId,
+    contact: ContactId,
+    started_at: Timestamp,
+) -> Recording {
+    let file = rec_dir.join(path);
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+    std::fs::write(&file, wav).expect("wav");
+    let frames = (wav.len() - WAV_HEADER_BYTES) / usize::from(WAV_BLOCK_BYTES);
+    let duration_ms = frames as u64 * 1000 / u64::from(WAV_RATE_HZ);
+    let rec = Recording {
+        id,
+        org: demo::DEMO_ORG,
+        contact,
+        path: path.into(),
+        started_at,
+        duration: DurationMs::from_ms(duration_ms),
+        size_bytes: wav.len() as u64,
+        sha256: "0".repeat(64),
+        channels: 2,
+        sample_rate_hz: WAV_RATE_HZ,
+        legal_hold: false,
+        deleted_at: None,
+    };
+    store.insert_recording(&rec).await.expect("recording");
+    rec
 }
