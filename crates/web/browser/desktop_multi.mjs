@@ -121,6 +121,9 @@ await run(s, "multi", async () => {
     voice,
     { ...WAIT, polling: 250 },
   );
+  // They speak for a moment (the test checks 1002's phone got the consult's audio; cancelling in
+  // the same instant as the answer raced the first RTP packet under CI load).
+  await agent.waitForTimeout(1500);
   await agent.click("#consult-cancel");
   await visible(agent, "#consult");
   await hidden(agent, "#consult-cancel");
