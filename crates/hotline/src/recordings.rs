@@ -87,7 +87,13 @@ fn now() -> Timestamp {
 }
 
 impl RecordingServices {
-    pub async fn start(cfg: &Config, store: &Store, org: OrgId) -> anyhow::Result<Self> {
+    /// Starts the services; the transcriber flags contacts with `rules` (`[[search.keyword_rules]]`).
+    pub async fn start(
+        cfg: &Config,
+        store: &Store,
+        org: OrgId,
+        rules: Arc<search::KeywordRules>,
+    ) -> anyhow::Result<Self> {
         let keys = Arc::new(keyring(cfg.recordings.encryption_key_file.as_deref())?);
         let recordings_dir = std::path::absolute(&cfg.media.recordings_dir)
             .with_context(|| format!("media.recordings_dir: {}", cfg.media.recordings_dir.display()))?;
@@ -95,7 +101,8 @@ impl RecordingServices {
         let transcriber = match &cfg.transcription.model_dir {
             None => None,
             Some(model) => {
-                Some(Arc::new(start_transcriber(cfg, store, model, &recordings_dir, &keys, search.clone()).await?))
+                let index = search.clone();
+                Some(Arc::new(start_transcriber(cfg, store, model, &recordings_dir, &keys, index, rules).await?))
             }
         };
         let mut tasks = Vec::new();
@@ -195,6 +202,7 @@ async fn start_transcriber(
     recordings_dir: &Path,
     keys: &Keyring,
     index: Arc<search::SearchIndex>,
+    rules: Arc<search::KeywordRules>,
 ) -> anyhow::Result<transcribe::Transcriber> {
     if !model.join("model.bin").is_file() {
         anyhow::bail!("transcription.model_dir: {} holds no model.bin (a CTranslate2 Whisper model)", model.display());
@@ -215,9 +223,8 @@ async fn start_transcriber(
         ..transcribe::TranscribeConfig::new(model.to_owned(), recordings_dir.to_owned())
     };
     let clock: transcribe::Clock = Arc::new(now);
-    let started = transcribe::Transcriber::start(store.clone(), index, search::KeywordRules::standard(), config, clock)
-        .await
-        .context("transcription")?;
+    let started =
+        transcribe::Transcriber::start(store.clone(), index, rules, config, clock).await.context("transcription")?;
     tracing::info!(model = %model.display(), recovered = started.recovered(), "transcription is running");
     Ok(started)
 }

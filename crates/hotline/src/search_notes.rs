@@ -75,7 +75,14 @@ mod tests {
         .await
         .expect("center starts");
         let index = Arc::new(search::SearchIndex::in_ram(search::IndexConfig::default()).expect("index"));
-        let (texts, worker) = crate::search_texts::start(center.clone(), store.clone(), org, index.clone());
+        let indexer = crate::search_texts::Indexer {
+            center: center.clone(),
+            store: store.clone(),
+            org,
+            index: index.clone(),
+            rules: Arc::new(search::KeywordRules::standard()),
+        };
+        let (texts, worker) = crate::search_texts::start(indexer, None);
         let events = crate::events::Dispatcher::start(&center, org, crate::events::Consumers::search_only(texts));
         let agent = demo::dataset(Timestamp::from_unix_ms(0))
             .agents

@@ -11,6 +11,12 @@
 //! is indexed again: indexing a key again replaces it, so a contact seen twice is never
 //! duplicated, and the agent who answered is on texts written before the answer.
 //!
+//! Keyword rules (`[[search.keyword_rules]]`, or the standard 投诉/退款 ones) flag the contact
+//! when one of its texts matches: the flag is stored (`store::TextFlag`, one per contact and
+//! rule, so the contact is a flagged QA candidate like one whose transcript was flagged) and the
+//! rules that flagged it *for the first time* go to the complaint alerts (the same sink as the
+//! transcriber's flags), so indexing a contact again never counts it again.
+//!
 //! Never: block the sender (a full queue drops the contact, logged with the count), index more
 //! than [`MAX_TEXTS_PER_CONTACT`] texts of one contact or more than [`MAX_INDEXED_TEXT_BYTES`] of
 //! one text, or stop on a failure (it is logged with the contact id; search lacks that text).
@@ -50,57 +56,117 @@ impl TextSink {
     }
 }
 
-/// Starts the worker; it ends when every [`TextSink`] is dropped.
-pub fn start(
-    center: CenterHandle,
-    store: Store,
-    org: OrgId,
-    index: Arc<search::SearchIndex>,
-) -> (TextSink, JoinHandle<()>) {
+/// What the worker needs to index one org's contacts.
+pub struct Indexer {
+    pub center: CenterHandle,
+    pub store: Store,
+    pub org: OrgId,
+    pub index: Arc<search::SearchIndex>,
+    /// The keyword rules that flag contacts (one set for the whole binary).
+    pub rules: Arc<search::KeywordRules>,
+}
+
+/// Starts the worker; it ends when every [`TextSink`] is dropped. Contacts newly flagged by a
+/// keyword rule are sent to `flags` (the complaint alerts) when given.
+pub fn start(indexer: Indexer, flags: Option<mpsc::Sender<web::alerts::KeywordFlags>>) -> (TextSink, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<ContactId>(MAX_QUEUED_CONTACTS);
     let task = tokio::spawn(async move {
-        let rules = Arc::new(search::KeywordRules::standard());
+        let mut flags = flags;
         while let Some(contact) = rx.recv().await {
-            if let Err(e) = center.flush().await {
+            if let Err(e) = indexer.center.flush().await {
                 tracing::warn!(%contact, error = %e, "center not flushed before indexing; the row may be behind");
             }
-            if let Err(e) = index_contact(&store, org, contact, &index, &rules).await {
-                tracing::warn!(%contact, error = %e, "could not index the contact's texts");
+            let new_flags = match indexer.index_contact(contact).await {
+                Ok(new) => new,
+                Err(e) => {
+                    tracing::warn!(%contact, error = %e, "could not index the contact's texts");
+                    continue;
+                }
+            };
+            if new_flags.is_empty() {
+                continue;
+            }
+            tracing::info!(%contact, rules = ?new_flags, "keyword rules flagged the contact's texts");
+            if let Some(sink) = &flags {
+                let notice = web::alerts::KeywordFlags { org: indexer.org, contact, flags: new_flags };
+                if !web::alerts::keyword_flags_into(sink, notice) {
+                    flags = None; // the alert service has stopped
+                }
             }
         }
     });
     (TextSink { tx }, task)
 }
 
-/// Indexes every text of one contact: its note, chat messages and emails.
-pub async fn index_contact(
-    store: &Store,
-    org: OrgId,
-    contact: ContactId,
-    index: &Arc<search::SearchIndex>,
-    rules: &Arc<search::KeywordRules>,
-) -> anyhow::Result<()> {
-    let Some(row) = store.get_contact(org, contact).await? else {
-        anyhow::bail!("no such contact");
-    };
-    let mut docs = crate::search_notes::note_document(&row).into_iter().collect::<Vec<_>>();
+impl Indexer {
+    /// Indexes every text of one contact (its note, chat messages and emails) and stores the
+    /// keyword-rule flags they raise; returns the names of the rules that flagged the contact
+    /// for the first time.
+    pub async fn index_contact(&self, contact: ContactId) -> anyhow::Result<Vec<String>> {
+        let Some(row) = self.store.get_contact(self.org, contact).await? else {
+            anyhow::bail!("no such contact");
+        };
+        let docs = documents(&self.store, &row).await?;
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (index, rules) = (self.index.clone(), self.rules.clone());
+        let hits = tokio::task::spawn_blocking(move || -> Result<_, search::SearchError> {
+            let mut hits = Vec::new();
+            for doc in &docs {
+                let outcome = index.index(doc, &rules)?;
+                hits.extend(outcome.rule_hits.into_iter().map(|h| (doc.kind, doc.ordinal, h)));
+            }
+            index.commit()?;
+            Ok(hits)
+        })
+        .await??;
+        let flags = text_flags(&row, hits, center::Clock::now(&center::SystemClock));
+        let added = self.store.add_text_flags(&flags).await?;
+        Ok(added.into_iter().map(|f| f.rule).collect())
+    }
+}
+
+/// The first text that matched each rule, as the store keeps it (at most one per rule, and a
+/// rule set holds at most `search::rules::MAX_RULES`, the store's per-contact bound).
+fn text_flags(
+    c: &Contact,
+    hits: Vec<(search::DocumentKind, u32, search::RuleHit)>,
+    now: model::Timestamp,
+) -> Vec<store::TextFlag> {
+    let mut flags: Vec<store::TextFlag> = Vec::new();
+    for (kind, ordinal, hit) in hits {
+        let text = match kind {
+            search::DocumentKind::AgentNote => store::FlaggedText::Note,
+            search::DocumentKind::ChatMessage => store::FlaggedText::ChatMessage,
+            search::DocumentKind::Email => store::FlaggedText::Email,
+            search::DocumentKind::TranscriptSegment => continue, // never indexed here
+        };
+        if flags.iter().any(|f| f.rule == hit.rule) || flags.len() >= store::MAX_TEXT_FLAGS_PER_CONTACT {
+            continue;
+        }
+        flags.push(store::TextFlag {
+            org: c.org,
+            contact: c.id,
+            rule: hit.rule,
+            keyword: hit.keyword,
+            text,
+            text_ordinal: ordinal,
+            flagged_at: now,
+        });
+    }
+    flags
+}
+
+/// Every text of the contact as a search document: its note, chat messages and emails.
+async fn documents(store: &Store, row: &Contact) -> anyhow::Result<Vec<search::SearchDocument>> {
+    let mut docs = crate::search_notes::note_document(row).into_iter().collect::<Vec<_>>();
     match row.channel {
-        Channel::Chat => docs.extend(chat_documents(store, &row).await?),
-        Channel::Email => docs.extend(email_documents(store, &row).await?),
+        Channel::Chat => docs.extend(chat_documents(store, row).await?),
+        Channel::Email => docs.extend(email_documents(store, row).await?),
         _ => {}
     }
-    if docs.is_empty() {
-        return Ok(());
-    }
-    let (index, rules) = (index.clone(), rules.clone());
-    tokio::task::spawn_blocking(move || -> Result<(), search::SearchError> {
-        for doc in &docs {
-            index.index(doc, &rules)?;
-        }
-        index.commit()
-    })
-    .await??;
-    Ok(())
+    Ok(docs)
 }
 
 /// A document of the contact with its facts; the caller sets kind, ordinal, time, speaker, text.
@@ -195,6 +261,39 @@ fn cut(text: &str, max_bytes: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_rule_flags_the_contact_once_with_the_first_text_that_matched() {
+        let c = Contact::arrived(
+            ContactId::from_u128(7),
+            OrgId::from_u128(1),
+            Channel::Chat,
+            model::Direction::Inbound,
+            "visitor",
+            "hotline",
+            model::Timestamp::from_unix_ms(1_000),
+        );
+        let hit = |rule: &str, keyword: &str| search::RuleHit { rule: rule.into(), keyword: keyword.into() };
+        let hits = vec![
+            (search::DocumentKind::AgentNote, 0, hit("refund", "退款")),
+            (search::DocumentKind::ChatMessage, 3, hit("complaint", "投诉")),
+            (search::DocumentKind::ChatMessage, 5, hit("complaint", "complain*")),
+            (search::DocumentKind::TranscriptSegment, 1, hit("cancel", "退订")),
+        ];
+        let now = model::Timestamp::from_unix_ms(2_000);
+        let flags = text_flags(&c, hits, now);
+        let seen: Vec<(&str, &str, store::FlaggedText, u32)> =
+            flags.iter().map(|f| (f.rule.as_str(), f.keyword.as_str(), f.text, f.text_ordinal)).collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("refund", "退款", store::FlaggedText::Note, 0),
+                ("complaint", "投诉", store::FlaggedText::ChatMessage, 3),
+            ],
+            "one flag per rule, the first text; transcripts are the transcriber's"
+        );
+        assert!(flags.iter().all(|f| f.contact == c.id && f.org == c.org && f.flagged_at == now));
+    }
 
     #[test]
     fn a_long_text_is_cut_on_a_character_boundary() {

@@ -32,6 +32,9 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
 
 pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     crate::logging::init(&cfg.log)?;
+    // Installed before anything serves: a SIGTERM that follows the first 200 from /healthz must
+    // stop Hotline cleanly, not kill it by the default action before the handler exists.
+    let shutdown = ShutdownSignal::install()?;
     let store = open_store(&cfg).await?;
     prepare_database(&store, &cfg, mode).await?;
     std::fs::create_dir_all(&cfg.data_dir)
@@ -76,11 +79,23 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     let voice = voice::Voice::start(deps, voice_config).await.context("starting the voice path")?;
     let feeds = crate::feeds::Feeds::start(&cfg.feeds, &center, &store, org).await?;
     let aggregates = crate::feeds::Aggregates::start(&center, &store, org, cfg.reports_utc_offset_minutes)?;
-    let recording_services = crate::recordings::RecordingServices::start(&cfg, &store, org).await?;
+    // `[[search.keyword_rules]]` (or the standard ones), for transcripts and written texts alike.
+    let keyword_rules = Arc::new(cfg.search.keyword_rules.clone());
+    let recording_services =
+        crate::recordings::RecordingServices::start(&cfg, &store, org, keyword_rules.clone()).await?;
     let (alerts, alert_events) =
         crate::alerts::start(&cfg.alerts, mode == Mode::Demo, &store, Arc::new(center::SystemClock))?.unzip();
-    let (texts, search_worker) =
-        crate::search_texts::start(center.clone(), store.clone(), org, recording_services.search_index());
+    let text_flags = alerts.as_ref().map(web::alerts::AlertService::keyword_flag_sink);
+    let (texts, search_worker) = crate::search_texts::start(
+        crate::search_texts::Indexer {
+            center: center.clone(),
+            store: store.clone(),
+            org,
+            index: recording_services.search_index(),
+            rules: keyword_rules,
+        },
+        text_flags,
+    );
     // The one reader of the center's events for the services above (see `crate::events`).
     let consumers = crate::events::Consumers {
         ended: Some(recording_services.ended_sink()),
@@ -137,7 +152,7 @@ pub async fn run(cfg: Config, mode: Mode) -> anyhow::Result<()> {
         let _ = stop_rx.await;
     }));
 
-    shutdown_signal().await;
+    shutdown.recv().await;
     tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down");
     let _ = stop_tx.send(());
     match tokio::time::timeout(grace, server).await {
@@ -298,23 +313,37 @@ fn web_config(cfg: &Config, org: model::OrgId, keys: Arc<recordings::Keyring>) -
     web
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, registered when installed (so none is lost to the default action).
+struct ShutdownSignal {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Resolves on the first SIGINT or SIGTERM.
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! { _ = self.interrupt.recv() => {}, _ = self.terminate.recv() => {} }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// The org the web API serves: the Demo Shop in demo mode, otherwise the first org in the

@@ -16,10 +16,11 @@ mod server;
 #[path = "common/session.rs"]
 #[allow(dead_code)] // each test binary uses part of it
 mod session;
+#[path = "common/widget.rs"]
+mod widget;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
+use std::net::TcpListener;
 
 use lettre::address::Envelope;
 use lettre::{SmtpTransport, Transport};
@@ -27,7 +28,7 @@ use model::{Channel, Contact, ContactId, Direction, DurationMs, Recording, Recor
 use serde_json::{Value, json};
 use server::{Server, demo_agent, eventually, free_port, now_ms, store_at};
 use session::Session;
-use tungstenite::client::IntoClientRequest;
+use widget::{say, until, widget};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -68,35 +69,6 @@ fn smarthost() -> u16 {
         }
     });
     port
-}
-
-type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>;
-
-/// The chat widget's socket, opened as the widget opens it (same-origin).
-fn widget(base: &str) -> Ws {
-    let mut request = (base.replacen("http://", "ws://", 1) + "/chat/ws").into_client_request().expect("request");
-    request.headers_mut().insert("Origin", base.parse().expect("origin"));
-    let (ws, _) = tungstenite::connect(request).expect("chat socket");
-    if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
-        s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    }
-    ws
-}
-
-fn say(ws: &mut Ws, frame: Value) {
-    ws.send(tungstenite::Message::text(frame.to_string())).expect("send");
-}
-
-/// Frames until one has `type` = `kind`.
-fn until(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        if let tungstenite::Message::Text(text) = ws.read().expect("a frame in time") {
-            let v: Value = serde_json::from_str(text.as_str()).expect("json");
-            if v["type"] == kind {
-                return v;
-            }
-        }
-    }
 }
 
 /// `GET /api/search?{query}`: the hits.
