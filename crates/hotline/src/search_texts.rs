@@ -1,8 +1,14 @@
 //! Writes what was written on a contact into the keyword search index: the web chat's messages
 //! ([`search::DocumentKind::ChatMessage`], ordinal = the message's sequence number), the emails
 //! received and the agents' replies ([`search::DocumentKind::Email`], ordinal = the message's
-//! place in the thread), and the wrap-up note (through [`crate::search_notes`]), each with the
-//! contact's agent, queue, customer, channel and the time it was written.
+//! place in the thread), the WeChat, Weibo and webhook conversations' messages in and out
+//! ([`search::DocumentKind::ChatMessage`] too, ordinal = the message's place in the conversation),
+//! and the wrap-up note (through [`crate::search_notes`]), each with the contact's agent, queue,
+//! customer, channel and the time it was written.
+//!
+//! A social message is indexed as a chat message because it is one: a line of a conversation
+//! between the customer and an agent, with the same speakers. The document's channel (`wechat`,
+//! `weibo`, `webhook`) tells it from a web chat's, so `/api/search` filters and shows it as such.
 //!
 //! One worker task takes contact ids from a bounded queue ([`MAX_QUEUED_CONTACTS`]): the event
 //! dispatcher (`crate::events`) sends a contact when it is answered, ends or finishes wrap-up,
@@ -25,13 +31,13 @@ use std::sync::Arc;
 
 use center::CenterHandle;
 use model::{Channel, Contact, ContactId, OrgId};
-use store::{ChatAuthor, ChatConversation, ChatConversationState, EmailDirection, Store};
+use store::{ChatAuthor, ChatConversation, ChatConversationState, EmailDirection, SocialDirection, Store};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Contacts waiting for the worker.
 pub const MAX_QUEUED_CONTACTS: usize = 1_000;
-/// Most chat messages or emails of one contact indexed.
+/// Most chat messages, emails or social messages of one contact read and indexed.
 pub const MAX_TEXTS_PER_CONTACT: u32 = 1_000;
 /// Reads of an ended contact's chat while the web's chat writer catches up with its end.
 const CHAT_END_READS: u32 = 10;
@@ -99,7 +105,7 @@ pub fn start(indexer: Indexer, flags: Option<mpsc::Sender<web::alerts::KeywordFl
 }
 
 impl Indexer {
-    /// Indexes every text of one contact (its note, chat messages and emails) and stores the
+    /// Indexes every text of one contact (its note, chat, email or social messages) and stores the
     /// keyword-rule flags they raise; returns the names of the rules that flagged the contact
     /// for the first time.
     pub async fn index_contact(&self, contact: ContactId) -> anyhow::Result<Vec<String>> {
@@ -158,13 +164,14 @@ fn text_flags(
     flags
 }
 
-/// Every text of the contact as a search document: its note, chat messages and emails.
+/// Every text of the contact as a search document: its note and its channel's messages.
 async fn documents(store: &Store, row: &Contact) -> anyhow::Result<Vec<search::SearchDocument>> {
     let mut docs = crate::search_notes::note_document(row).into_iter().collect::<Vec<_>>();
     match row.channel {
         Channel::Chat => docs.extend(chat_documents(store, row).await?),
         Channel::Email => docs.extend(email_documents(store, row).await?),
-        _ => {}
+        Channel::WeChat | Channel::Weibo | Channel::Webhook => docs.extend(social_documents(store, row).await?),
+        Channel::Voice => {} // transcripts are the transcriber's
     }
     Ok(docs)
 }
@@ -246,6 +253,31 @@ async fn email_documents(store: &Store, c: &Contact) -> anyhow::Result<Vec<searc
         .collect())
 }
 
+/// The messages in and out of the contact's WeChat, Weibo or webhook conversation, in time order;
+/// an outbound one whatever its delivery, since the agent wrote it.
+async fn social_documents(store: &Store, c: &Contact) -> anyhow::Result<Vec<search::SearchDocument>> {
+    let messages = store.list_social_messages(c.org, c.id, MAX_TEXTS_PER_CONTACT).await?;
+    Ok(social_message_documents(c, &messages))
+}
+
+fn social_message_documents(c: &Contact, messages: &[store::SocialMessage]) -> Vec<search::SearchDocument> {
+    messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.text.trim().is_empty())
+        .map(|(n, m)| {
+            let ordinal = u32::try_from(n).unwrap_or(u32::MAX);
+            let mut doc = document(c, search::DocumentKind::ChatMessage, ordinal, &m.text);
+            doc.at = m.at;
+            doc.speaker = Some(match m.direction {
+                SocialDirection::Inbound => search::Speaker::Customer,
+                SocialDirection::Outbound => search::Speaker::Agent,
+            });
+            doc
+        })
+        .collect()
+}
+
 /// The longest prefix of `text` of at most `max_bytes` that ends on a character boundary.
 fn cut(text: &str, max_bytes: usize) -> &str {
     if text.len() <= max_bytes {
@@ -293,6 +325,50 @@ mod tests {
             "one flag per rule, the first text; transcripts are the transcriber's"
         );
         assert!(flags.iter().all(|f| f.contact == c.id && f.org == c.org && f.flagged_at == now));
+    }
+
+    #[test]
+    fn social_messages_are_chat_lines_spoken_by_the_customer_in_and_the_agent_out() {
+        let c = Contact::arrived(
+            ContactId::from_u128(9),
+            OrgId::from_u128(1),
+            Channel::WeChat,
+            model::Direction::Inbound,
+            "oCustomer42",
+            "hotline",
+            model::Timestamp::from_unix_ms(1_000),
+        );
+        let message = |n: i64, direction: SocialDirection, text: &str| store::SocialMessage {
+            org: c.org,
+            id: format!("m{n}"),
+            contact: c.id,
+            channel: Channel::WeChat,
+            direction,
+            peer_id: "oCustomer42".into(),
+            text: text.into(),
+            status: store::SocialStatus::Received,
+            failure_reason: None,
+            attempts: 0,
+            at: model::Timestamp::from_unix_ms(1_000 + n),
+            updated_at: model::Timestamp::from_unix_ms(1_000 + n),
+        };
+        let long = "快".repeat(MAX_INDEXED_TEXT_BYTES); // three bytes each
+        let messages = [
+            message(0, SocialDirection::Inbound, "我要投诉"),
+            message(1, SocialDirection::Outbound, " "),
+            message(2, SocialDirection::Outbound, "您好"),
+            message(3, SocialDirection::Inbound, &long),
+        ];
+        let docs = social_message_documents(&c, &messages);
+        let seen: Vec<(u32, Option<search::Speaker>, i64, usize)> =
+            docs.iter().map(|d| (d.ordinal, d.speaker, d.at.unix_ms(), d.text.len())).collect();
+        let (customer, agent) = (Some(search::Speaker::Customer), Some(search::Speaker::Agent));
+        assert_eq!(
+            seen,
+            vec![(0, customer, 1_000, 12), (2, agent, 1_002, 6), (3, customer, 1_003, MAX_INDEXED_TEXT_BYTES - 1)],
+            "blank lines skipped, the place in the conversation kept, long text cut"
+        );
+        assert!(docs.iter().all(|d| d.kind == search::DocumentKind::ChatMessage && d.channel == Channel::WeChat));
     }
 
     #[test]
