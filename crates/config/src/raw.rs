@@ -226,6 +226,7 @@ max_messages_per_sender_per_minute = 20
 reply_max_attempts = 5
 reply_initial_backoff_ms = 1000
 reply_max_backoff_ms = 60000
+max_reply_age_ms = 172800000
 
 [email]
 smtp_listen = ""

@@ -4,7 +4,8 @@
 //! (`weibo_secret`) answered through its API (`weibo_access_token`, `weibo_api_base`); a generic
 //! signed webhook channel at `/webhooks/{webhook_name}` (`webhook_secret`) answered by signed POSTs
 //! to `webhook_reply_url`. Limits: `max_body_bytes`, `max_messages_per_sender_per_minute`, and the
-//! replies' retry schedule (`reply_max_attempts`, `reply_initial_backoff_ms`, `reply_max_backoff_ms`).
+//! replies' retry schedule (`reply_max_attempts`, `reply_initial_backoff_ms`, `reply_max_backoff_ms`)
+//! and how old a reply left queued by a stop may be and still be sent at the next start (`max_reply_age_ms`).
 
 use serde::Deserialize;
 
@@ -31,6 +32,7 @@ pub struct RawSocial {
     pub reply_max_attempts: i64,
     pub reply_initial_backoff_ms: i64,
     pub reply_max_backoff_ms: i64,
+    pub max_reply_age_ms: i64,
 }
 
 impl std::fmt::Debug for RawSocial {
@@ -93,6 +95,8 @@ pub struct SocialConfig {
     /// Messages one sender may deliver per minute before `429`.
     pub max_messages_per_sender_per_minute: u32,
     pub retry: SocialRetry,
+    /// A reply still queued at start-up older than this is marked failed instead of sent.
+    pub max_reply_age_ms: u64,
 }
 
 impl std::fmt::Debug for SocialConfig {
@@ -107,6 +111,7 @@ impl std::fmt::Debug for SocialConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_messages_per_sender_per_minute", &self.max_messages_per_sender_per_minute)
             .field("retry", &self.retry)
+            .field("max_reply_age_ms", &self.max_reply_age_ms)
             .finish()
     }
 }
@@ -149,6 +154,7 @@ pub fn social(raw: &RawSocial) -> Result<SocialConfig, ConfigError> {
         )?)
         .unwrap_or(20),
         retry: retry(raw)?,
+        max_reply_age_ms: ranged("social.max_reply_age_ms", raw.max_reply_age_ms, 1_000, 2_592_000_000)?,
     })
 }
 
@@ -279,6 +285,9 @@ mod tests {
         assert!(err.to_string().starts_with("social.wechat_app_secret:"), "{err}");
         let err = load_text("[social]\nreply_max_attempts = 0\n").unwrap_err();
         assert!(err.to_string().starts_with("social.reply_max_attempts:"), "{err}");
+        assert_eq!(load_text("").unwrap().social.max_reply_age_ms, 172_800_000);
+        let err = load_text("[social]\nmax_reply_age_ms = 0\n").unwrap_err();
+        assert!(err.to_string().starts_with("social.max_reply_age_ms:"), "{err}");
     }
 
     #[test]

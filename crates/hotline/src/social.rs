@@ -15,6 +15,12 @@
 //! `social.webhook_reply_url`. The driver performs their HTTP requests (reqwest, at most
 //! [`MAX_IN_FLIGHT_REQUESTS`] at once, each within [`HTTP_TIMEOUT_MS`]) and writes each outcome on
 //! the stored message: `sent`, or `failed` with the reason, with the attempts made.
+//!
+//! A stop (SIGTERM or crash) leaves unsettled replies `queued` in the store. At start the driver
+//! first loads them (oldest first, at most [`MAX_RESUMED_REPLIES`]) and hands them to the cores again
+//! in that order with the same retry policy, counting on from the attempts already made; one queued
+//! longer than `social.max_reply_age_ms` is marked `failed` with the reason instead. A resumed reply
+//! that also arrives over the queue (accepted while the driver was loading) is sent once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -40,6 +46,9 @@ pub const MAX_IN_FLIGHT_REQUESTS: usize = 32;
 pub const HTTP_TIMEOUT_MS: u64 = 10_000;
 /// Largest response body read from a channel's API.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// Stored `queued` replies the driver loads at start to send again (the oldest first); more stay
+/// queued in the store until the next start.
+pub const MAX_RESUMED_REPLIES: u32 = 1_000;
 /// Messages of one conversation read to find the one to answer.
 const MAX_MESSAGES_READ: u32 = store::MAX_SOCIAL_MESSAGES_PER_READ;
 /// The access token is refreshed this long before WeChat says it expires.
@@ -76,6 +85,8 @@ struct Outgoing {
     peer: String,
     contact: ContactId,
     text: String,
+    /// Attempts already made before a restart (0 for a new reply).
+    attempts: u32,
 }
 
 /// The running social channels.
@@ -150,7 +161,7 @@ impl SocialChannels {
         web::social_channel::SocialWeb::new(channels, &self.webhooks)
     }
 
-    /// Stops the driver; replies still queued stay `queued` in the store.
+    /// Stops the driver; replies still queued stay `queued` in the store and are resumed at the next start.
     pub async fn stop(self) {
         let _ = self.stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(5), self.driver).await;
@@ -271,6 +282,7 @@ impl Shared {
             peer: row.peer_id.clone(),
             contact,
             text: row.text.clone(),
+            attempts: 0,
         };
         if let Err(e) = self.replies.try_send(outgoing) {
             let reason = format!("the reply queue is full ({MAX_QUEUED_REPLIES} replies)");
@@ -326,9 +338,14 @@ struct Driver {
     webhook: Option<WebhookOut>,
     /// Message id and attempts so far of each queued WeChat reply.
     wechat_ids: HashMap<OutboundId, (String, u32)>,
-    weibo_ids: HashMap<DeliveryId, String>,
-    webhook_ids: HashMap<DeliveryId, String>,
+    /// Message id and attempts made before a restart of each queued Weibo or webhook reply.
+    weibo_ids: HashMap<DeliveryId, (String, u32)>,
+    webhook_ids: HashMap<DeliveryId, (String, u32)>,
     in_flight: usize,
+    /// `social.max_reply_age_ms`: the oldest reply resumed at start.
+    max_reply_age_ms: u64,
+    /// Ids of the replies resumed from the store, so one also on the queue is not sent twice.
+    resumed: std::collections::HashSet<String>,
 }
 
 impl Driver {
@@ -373,12 +390,56 @@ impl Driver {
             weibo_ids: HashMap::new(),
             webhook_ids: HashMap::new(),
             in_flight: 0,
+            max_reply_age_ms: cfg.max_reply_age_ms,
+            resumed: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Hands the replies a stop left `queued` to the cores again, oldest first; one older than
+    /// `max_reply_age_ms` is marked `failed` instead.
+    async fn resume(&mut self, at: Timestamp) {
+        let pending = match self.store.pending_social_replies(self.org, MAX_RESUMED_REPLIES).await {
+            Ok(pending) => pending,
+            Err(error) => {
+                tracing::warn!(%error, "social: the replies left queued could not be read; they stay queued");
+                return;
+            }
+        };
+        if pending.len() >= MAX_RESUMED_REPLIES as usize {
+            tracing::warn!(
+                max_replies = MAX_RESUMED_REPLIES,
+                "social: more replies are left queued than one start resumes; the rest wait for the next start"
+            );
+        }
+        for m in pending {
+            let age_ms = u64::try_from(at.unix_ms().saturating_sub(m.at.unix_ms())).unwrap_or(0);
+            if age_ms > self.max_reply_age_ms {
+                let reason = format!(
+                    "not sent: still queued {age_ms} ms after it was accepted when Hotline started again \
+                     (longer than social.max_reply_age_ms = {} ms)",
+                    self.max_reply_age_ms
+                );
+                self.record((m.id, SocialStatus::Failed, Some(reason), m.attempts)).await;
+                continue;
+            }
+            tracing::info!(message = %m.id, contact = %m.contact, attempts = m.attempts, "social: resuming a queued reply");
+            self.resumed.insert(m.id.clone());
+            let reply = Outgoing {
+                message_id: m.id,
+                channel: m.channel,
+                peer: m.peer_id,
+                contact: m.contact,
+                text: m.text,
+                attempts: m.attempts,
+            };
+            self.queue(at, reply).await;
         }
     }
 
     async fn run(mut self, mut replies: mpsc::Receiver<Outgoing>, mut stop: oneshot::Receiver<()>) {
         let (answers_tx, mut answers) =
             mpsc::channel::<(Core, RequestId, Option<HttpResponse>)>(MAX_IN_FLIGHT_REQUESTS);
+        self.resume(now()).await;
         loop {
             self.pump(now(), &answers_tx);
             self.settle().await;
@@ -386,6 +447,8 @@ impl Driver {
             tokio::select! {
                 _ = &mut stop => break,
                 reply = replies.recv() => match reply {
+                    // Accepted while the driver loaded the stored queue: already resumed.
+                    Some(reply) if self.resumed.remove(&reply.message_id) => {}
                     Some(reply) => self.queue(now(), reply).await,
                     None => break,
                 },
@@ -404,7 +467,7 @@ impl Driver {
             Channel::WeChat => match self.wechat.as_mut() {
                 Some(client) => match client.send(&r.peer, OutboundContent::Text(r.text)) {
                     Ok(id) => {
-                        self.wechat_ids.insert(id, (r.message_id.clone(), 0));
+                        self.wechat_ids.insert(id, (r.message_id.clone(), r.attempts));
                         None
                     }
                     Err(e) => Some(e.to_string()),
@@ -422,7 +485,7 @@ impl Driver {
                         &r.text,
                     ) {
                         Ok(id) => {
-                            self.weibo_ids.insert(id, r.message_id.clone());
+                            self.weibo_ids.insert(id, (r.message_id.clone(), r.attempts));
                             None
                         }
                         Err(e) => Some(e.to_string()),
@@ -441,7 +504,7 @@ impl Driver {
                     };
                     match w.sender.send(at, &w.url, body.to_json()) {
                         Ok(id) => {
-                            self.webhook_ids.insert(id, r.message_id.clone());
+                            self.webhook_ids.insert(id, (r.message_id.clone(), r.attempts));
                             None
                         }
                         Err(e) => Some(e.to_string()),
@@ -452,7 +515,7 @@ impl Driver {
             other => Some(format!("{other} is not a social channel")),
         };
         if let Some(reason) = refused {
-            self.record((r.message_id, SocialStatus::Failed, Some(reason), 0)).await;
+            self.record((r.message_id, SocialStatus::Failed, Some(reason), r.attempts)).await;
         }
     }
 
@@ -560,19 +623,25 @@ impl Driver {
     }
 }
 
-fn outbox_outcome(ids: &mut HashMap<DeliveryId, String>, event: OutboxEvent) -> Option<Settled> {
+/// The settled reply of an outbox event; its attempts count on from those made before a restart.
+fn outbox_outcome(ids: &mut HashMap<DeliveryId, (String, u32)>, event: OutboxEvent) -> Option<Settled> {
     Some(match event {
-        OutboxEvent::Delivered { id, attempts } => (ids.remove(&id)?, SocialStatus::Sent, None, attempts),
+        OutboxEvent::Delivered { id, attempts } => {
+            let (message, before) = ids.remove(&id)?;
+            (message, SocialStatus::Sent, None, before.saturating_add(attempts))
+        }
         OutboxEvent::Rejected { id, status } => {
-            (ids.remove(&id)?, SocialStatus::Failed, Some(format!("refused with HTTP {status}")), 1)
+            let (message, before) = ids.remove(&id)?;
+            (message, SocialStatus::Failed, Some(format!("refused with HTTP {status}")), before.saturating_add(1))
         }
         OutboxEvent::GaveUp { id, attempts, last_status } => {
+            let (message, before) = ids.remove(&id)?;
             let last = last_status.map_or_else(|| "no response".to_owned(), |s| format!("HTTP {s}"));
             (
-                ids.remove(&id)?,
+                message,
                 SocialStatus::Failed,
                 Some(format!("gave up after {attempts} attempts ({last})")),
-                attempts,
+                before.saturating_add(attempts),
             )
         }
     })

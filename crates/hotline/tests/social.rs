@@ -9,6 +9,10 @@
 //!   linked to a customer by the sender id, and the agent's reply POSTed, signed, to the reply URL is
 //!   retried after a 500 and then delivered. A signed Weibo push becomes a `weibo` contact whose
 //!   reply reaches the Weibo API.
+//! - a webhook reply refused (503) while Hotline stops with SIGTERM stays `queued`; at the next start
+//!   on the same data directory, with the receiver accepting, it is sent again and arrives exactly
+//!   once, `sent`; a reply left queued longer than `social.max_reply_age_ms` is marked `failed` with
+//!   the reason and never sent.
 
 mod common;
 
@@ -437,4 +441,106 @@ fn signed_webhook_and_weibo_messages_become_contacts_forgeries_are_refused_and_a
         Some(json!({"text": "在的"}))
     );
     assert_eq!(metric(&supervisor, "hotline_social_webhook_refused_total{reason=\"flood\"}"), Some(1));
+}
+
+/// The bodies of the replies the receiver took (200), by message id.
+fn taken_ids(taken: &Mutex<Vec<String>>, id: &str) -> usize {
+    taken.lock().expect("lock").iter().filter(|t| *t == id).count()
+}
+
+#[test]
+fn a_reply_still_queued_at_sigterm_is_sent_exactly_once_after_the_restart_and_a_too_old_one_is_failed() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    let accepting = Arc::new(AtomicBool::new(false));
+    let refused = Arc::new(AtomicU32::new(0));
+    let taken = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (accept, refusals, took) = (accepting.clone(), refused.clone(), taken.clone());
+    let (out_port, _out) = http_server(move |r| {
+        if r.path != "/replies" {
+            return (404, "{}".to_owned());
+        }
+        if !accept.load(Ordering::SeqCst) {
+            refusals.fetch_add(1, Ordering::SeqCst);
+            return (503, "{}".to_owned());
+        }
+        let reply: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        took.lock().expect("lock").push(reply["id"].as_str().unwrap_or("").to_owned());
+        (200, "{}".to_owned())
+    });
+    let hook_secret = "hookSecret42";
+    let social = format!(
+        "webhook_name = \"shopapp\"\nwebhook_secret = \"{hook_secret}\"\n\
+         webhook_reply_url = \"http://127.0.0.1:{out_port}/replies\"\n\
+         reply_max_attempts = 100\nreply_initial_backoff_ms = 100\nreply_max_backoff_ms = 300\n"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &social);
+    let admin = server.login("admin", "demoadmin");
+    let message = json!({"id": "evt-restart", "from": {"id": "customer-9"}, "text": "Is my refund on its way?"});
+    let r = signed_post(
+        &server.base,
+        "/webhooks/shopapp",
+        hook_secret,
+        &unix_s().to_string(),
+        message.to_string().as_bytes(),
+    );
+    assert_eq!(r.status().as_u16(), 200);
+    let contact = r.json::<Value>().expect("json")["contact_id"].as_str().expect("contact_id").to_owned();
+
+    // The receiver refuses: the reply is retried and stays queued while Hotline stops.
+    let queued =
+        admin.ok("POST", &format!("/api/contacts/{contact}/social/reply"), Some(json!({"text": "Yes, it is."})));
+    let reply_id = queued["id"].as_str().expect("id").to_owned();
+    wait_for("two refused attempts", || (refused.load(Ordering::SeqCst) >= 2).then_some(()));
+    let listed = messages(&admin, &contact);
+    let before = listed.iter().find(|m| m["id"] == reply_id.as_str()).expect("the reply listed");
+    assert_eq!(before["status"], "queued", "{before}");
+    server.stop();
+
+    // A reply left queued three days ago (longer than the default 48 h bound) on the same contact.
+    let old_id = "00000000-0000-4000-8000-0000000000aa";
+    let (rt, store) = common::server::store_at(dir.path());
+    let org = demo::dataset(model::Timestamp::from_unix_ms(0)).org.id;
+    let three_days_ago = model::Timestamp::from_unix_ms(common::server::now_ms() - 3 * 86_400_000);
+    let old = store::SocialMessage {
+        org,
+        id: old_id.to_owned(),
+        contact: contact.parse().expect("contact id"),
+        channel: model::Channel::Webhook,
+        direction: store::SocialDirection::Outbound,
+        peer_id: "customer-9".into(),
+        text: "An answer nobody sent".into(),
+        status: store::SocialStatus::Queued,
+        failure_reason: None,
+        attempts: 0,
+        at: three_days_ago,
+        updated_at: three_days_ago,
+    };
+    rt.block_on(store.insert_social_message(&old)).expect("insert the old reply");
+    rt.block_on(store.close());
+    drop(rt);
+
+    // Started again on the same data directory, with the receiver now accepting.
+    accepting.store(true, Ordering::SeqCst);
+    let server = start(dir.path(), &social);
+    let admin = server.login("admin", "demoadmin");
+    let done = settled(&admin, &contact, &reply_id);
+    assert_eq!((&done["status"], &done["attempts"]), (&json!("sent"), &json!(1)), "{done}");
+    assert_eq!(taken_ids(&taken, &reply_id), 1, "the reply arrived once");
+    let expired = settled(&admin, &contact, old_id);
+    assert_eq!(expired["status"], "failed", "{expired}");
+    let reason = expired["failure_reason"].as_str().unwrap_or("");
+    assert!(reason.contains("social.max_reply_age_ms"), "{reason}");
+    server.stop();
+
+    // A third start resumes nothing: a new reply arrives, and the first still arrived only once.
+    let server = start(dir.path(), &social);
+    let admin = server.login("admin", "demoadmin");
+    let queued =
+        admin.ok("POST", &format!("/api/contacts/{contact}/social/reply"), Some(json!({"text": "Anything else?"})));
+    let later = settled(&admin, &contact, queued["id"].as_str().expect("id"));
+    assert_eq!(later["status"], "sent", "{later}");
+    assert_eq!(taken_ids(&taken, &reply_id), 1, "the delivered reply is never sent again");
+    assert_eq!(taken_ids(&taken, old_id), 0, "the too-old reply is never sent");
+    server.stop();
 }

@@ -2,7 +2,8 @@
 //! that holds the conversation, and the customer each sender id belongs to. Migration 0014.
 //!
 //! An inbound message is stored `received`; an outbound one `queued`, then `sent` or `failed` with a
-//! reason as its delivery settles ([`Store::set_social_message_status`]). A sender id is linked to one
+//! reason as its delivery settles ([`Store::set_social_message_status`]); the still `queued` ones are what
+//! a restarted driver sends again ([`Store::pending_social_replies`]). A sender id is linked to one
 //! customer per (org, channel) ([`Store::link_social_sender`]; the first link wins).
 //!
 //! Never: a query without `org_id = ?`, a listing without a row limit, a stored word trusted
@@ -199,6 +200,25 @@ impl Store {
             "SELECT {COLS} FROM {MESSAGES} WHERE org_id = ? AND contact_id = ? ORDER BY at_ms, id LIMIT {limit}"
         );
         let args = vec![Value::from(org.to_string()), Value::from(contact.to_string())];
+        let mut conn = self.conn().await?;
+        let rows = sql::fetch_all(&mut conn, self.backend, MESSAGE, &sql, args).await?;
+        rows.iter().map(|r| from_row(&RowReader::new(r, MESSAGES))).collect()
+    }
+
+    /// Outbound messages still `queued` (accepted from an agent, not yet `sent` nor `failed`), oldest
+    /// first (time, then id), at most `max_rows` (capped at [`MAX_SOCIAL_MESSAGES_PER_READ`]): what a
+    /// restarted driver sends again.
+    pub async fn pending_social_replies(&self, org: OrgId, max_rows: u32) -> Result<Vec<SocialMessage>, StoreError> {
+        let limit = max_rows.min(MAX_SOCIAL_MESSAGES_PER_READ);
+        let sql = format!(
+            "SELECT {COLS} FROM {MESSAGES} WHERE org_id = ? AND direction = ? AND status = ? \
+             ORDER BY at_ms, id LIMIT {limit}"
+        );
+        let args = vec![
+            Value::from(org.to_string()),
+            Value::from(SocialDirection::Outbound.as_str()),
+            Value::from(SocialStatus::Queued.as_str()),
+        ];
         let mut conn = self.conn().await?;
         let rows = sql::fetch_all(&mut conn, self.backend, MESSAGE, &sql, args).await?;
         rows.iter().map(|r| from_row(&RowReader::new(r, MESSAGES))).collect()

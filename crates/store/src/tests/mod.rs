@@ -54,6 +54,7 @@ store_suite! {
     customer_merges::merging_the_survivor_again_repoints_the_old_marker,
     customer_merges::customers_are_searched_by_name_phone_or_email,
     social::social_messages_round_trip_settle_their_delivery_and_link_senders_per_org,
+    social::pending_social_replies_are_the_queued_outbound_ones_oldest_first_within_the_limit_per_org,
     business_hours::calendars_round_trip_are_replaced_whole_deleted_and_scoped_to_the_org,
     business_hours::bad_calendars_are_refused_and_change_nothing,
     business_hours::route_table_round_trips_per_org_and_is_replaced,

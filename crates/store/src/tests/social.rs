@@ -1,5 +1,5 @@
 //! Social messages: round trip in time order, delivery status updates, the newest message with a
-//! sender, sender → customer links (first link wins), org scoping.
+//! sender, sender → customer links (first link wins), org scoping, the pending (queued) replies.
 
 use model::{Channel, ContactId, CustomerId, OrgId, Timestamp};
 
@@ -64,4 +64,39 @@ pub async fn social_messages_round_trip_settle_their_delivery_and_link_senders_p
     let mut long = message(1, "m3", 7, 30);
     long.peer_id = "x".repeat(crate::MAX_SOCIAL_PEER_ID_CHARS + 1);
     assert!(matches!(store.insert_social_message(&long).await, Err(StoreError::InvalidInput { .. })));
+}
+
+pub async fn pending_social_replies_are_the_queued_outbound_ones_oldest_first_within_the_limit_per_org(db: TestDb) {
+    let store = db.migrated().await;
+    let outbound = |org, id: &str, contact, at, status| {
+        let mut m = message(org, id, contact, at);
+        m.direction = SocialDirection::Outbound;
+        m.status = status;
+        m
+    };
+    let rows = [
+        message(1, "in", 7, 0),
+        outbound(1, "later", 7, 30, SocialStatus::Queued),
+        outbound(1, "sent", 7, 5, SocialStatus::Sent),
+        outbound(1, "failed", 7, 6, SocialStatus::Failed),
+        outbound(1, "first", 8, 10, SocialStatus::Queued),
+        outbound(1, "second-b", 7, 20, SocialStatus::Queued),
+        outbound(1, "second-a", 8, 20, SocialStatus::Queued),
+        outbound(2, "other-org", 7, 1, SocialStatus::Queued),
+    ];
+    for row in &rows {
+        store.insert_social_message(row).await.expect("insert");
+    }
+    let org = OrgId::from_u128(1);
+    let ids = |found: Vec<SocialMessage>| found.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.pending_social_replies(org, 100).await.expect("pending")),
+        ["first", "second-a", "second-b", "later"]
+    );
+    assert_eq!(ids(store.pending_social_replies(org, 2).await.expect("limited")), ["first", "second-a"]);
+    // A settled reply is no longer pending.
+    let at = Timestamp::from_unix_ms(T0 + 40);
+    assert!(store.set_social_message_status(org, "first", SocialStatus::Sent, None, 1, at).await.expect("settle"));
+    assert_eq!(ids(store.pending_social_replies(org, 100).await.expect("after")), ["second-a", "second-b", "later"]);
+    assert_eq!(ids(store.pending_social_replies(OrgId::from_u128(2), 100).await.expect("org 2")), ["other-org"]);
 }
