@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use common::server::Server;
 use common::session::Session;
+use common::wechat::{self, unix_s};
 use serde_json::{Value, json};
 
 fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -110,10 +111,6 @@ fn start(dir: &Path, social: &str) -> Server {
     Server::start(dir, Some(&format!("[social]\n{social}")))
 }
 
-fn unix_s() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
-}
-
 /// The contact's social messages, as `session` lists them.
 fn messages(session: &Session, contact: &str) -> Vec<Value> {
     let v = session.ok("GET", &format!("/api/contacts/{contact}/social/messages"), None);
@@ -165,15 +162,8 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
 
     // The customer writes to the official account.
     let now_s = unix_s();
-    let (timestamp, nonce) = (now_s.to_string(), "n0nce");
-    let signature = social::wechat::signature(wechat_token, &timestamp, nonce);
-    let xml = format!(
-        "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer42]]></FromUserName>\
-         <CreateTime>{now_s}</CreateTime><MsgType><![CDATA[text]]></MsgType>\
-         <Content><![CDATA[我的订单还没到]]></Content><MsgId>1234567890123456</MsgId></xml>"
-    );
-    let url = format!("{}/wechat/callback?signature={signature}&timestamp={timestamp}&nonce={nonce}", server.base);
-    let r = reqwest::blocking::Client::new().post(url).body(xml).send().expect("callback");
+    let r =
+        wechat::callback(&server.base, wechat_token, wechat::text("oCustomer42", "我的订单还没到", 1234567890123456));
     assert_eq!(r.status().as_u16(), 200);
 
     let contact = wait_for("the WeChat text offered to agent 1001", || agent.my_contacts("1001").into_iter().next());
@@ -187,12 +177,7 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
 
     // A photo and a voice message (the documented XML shapes) join the same conversation as lines
     // the agent can read; nothing the customer sent is dropped.
-    let callback = |xml: String| {
-        let (timestamp, nonce) = (unix_s().to_string(), "n0nce2");
-        let signature = social::wechat::signature(wechat_token, &timestamp, nonce);
-        let url = format!("{}/wechat/callback?signature={signature}&timestamp={timestamp}&nonce={nonce}", server.base);
-        reqwest::blocking::Client::new().post(url).body(xml).send().expect("callback")
-    };
+    let callback = |xml: String| wechat::callback(&server.base, wechat_token, xml);
     let image = format!(
         "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer42]]></FromUserName>\
          <CreateTime>{now_s}</CreateTime><MsgType><![CDATA[image]]></MsgType>\

@@ -13,6 +13,7 @@ use std::net::TcpListener;
 
 use common::server::{Launch, eventually, now_ms, store_at};
 use common::session::Session;
+use common::wechat;
 use serde_json::{Value, json};
 
 /// A WeChat API server that hands out a token and accepts every customer-service message.
@@ -55,10 +56,6 @@ fn wechat_api() -> u16 {
     port
 }
 
-fn unix_s() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
-}
-
 /// `GET /api/search?{query}` as `session`: the hits.
 fn hits(session: &Session, query: &str) -> Vec<Value> {
     let v = session.ok("GET", &format!("/api/search?{query}"), None);
@@ -80,16 +77,8 @@ fn a_complaining_wechat_conversation_is_found_by_search_with_highlights_and_flag
     let supervisor = server.login("supervisor", "demosuper");
 
     // The customer complains to the official account, signed as WeChat signs its callbacks.
-    let now_s = unix_s();
-    let (timestamp, nonce) = (now_s.to_string(), "n0nce");
-    let signature = social::wechat::signature(wechat_token, &timestamp, nonce);
-    let xml = format!(
-        "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer42]]></FromUserName>\
-         <CreateTime>{now_s}</CreateTime><MsgType><![CDATA[text]]></MsgType>\
-         <Content><![CDATA[我要投诉，快递三天没到]]></Content><MsgId>1234567890123456</MsgId></xml>"
-    );
-    let url = format!("{}/wechat/callback?signature={signature}&timestamp={timestamp}&nonce={nonce}", server.base);
-    let r = reqwest::blocking::Client::new().post(url).body(xml).send().expect("callback");
+    let xml = wechat::text("oCustomer42", "我要投诉，快递三天没到", 1234567890123456);
+    let r = wechat::callback(&server.base, wechat_token, xml);
     assert_eq!(r.status().as_u16(), 200);
 
     // Agent 1001 takes it, answers, ends it and wraps it up (no note: only the conversation can flag it).

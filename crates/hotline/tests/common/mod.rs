@@ -4,4 +4,5 @@
 pub mod browser;
 pub mod server;
 pub mod session;
+pub mod wechat;
 pub mod widget;
