@@ -77,7 +77,14 @@ async fn baresip_as_agent_1001_receives_a_call_and_answers_it() {
         .spawn()
         .expect("baresip is installed (Debian package baresip)");
     let stored = wait_for_bindings(&store, |b| !b.is_empty()).await;
-    assert_eq!(stored.len(), 1, "baresip did not register");
+    if stored.len() != 1 {
+        let _ = phone.start_kill();
+        let out = tokio::time::timeout(Duration::from_secs(10), phone.wait_with_output()).await.expect("baresip ends");
+        let log = out
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr))
+            .unwrap_or_default();
+        panic!("baresip did not register ({} bindings): {log}", stored.len());
+    }
     // A customer calls 1001: direct dial rings the phone, which answers by itself.
     let (code, sipp_log) = sipp("uac_bye.xml", server.local_addr(), free_port(), &["-s", "1001"]).await;
     let _ = phone.start_kill();

@@ -51,9 +51,10 @@ pub async fn bindings(store: &Store) -> Vec<SipBinding> {
     store.list_live_sip_bindings(DEMO_ORG, now(), 100).await.expect("list bindings")
 }
 
-/// Waits up to 5 s for `check` on the store's bindings to hold.
+/// Waits up to 20 s for `check` on the store's bindings to hold.
 pub async fn wait_for_bindings(store: &Store, check: impl Fn(&[SipBinding]) -> bool) -> Vec<SipBinding> {
-    for _ in 0..100 {
+    // At most 20 s: a phone under CI load (baresip loading its modules) can take seconds to register.
+    for _ in 0..400 {
         let b = bindings(store).await;
         if check(&b) {
             return b;
@@ -67,10 +68,15 @@ pub fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name)
 }
 
-/// A free local port for sipp (UDP and TCP).
+/// A local port free for both UDP and TCP right now (sipp and baresip listen on both).
 pub fn free_port() -> u16 {
-    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    udp.local_addr().expect("addr").port()
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = udp.local_addr().expect("addr").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Runs one sipp call of `scenario` against `server` from 127.0.0.1:`local_port`; returns the exit
