@@ -72,6 +72,10 @@ struct Leg {
     deadline: Option<Timestamp>,
     /// Outbound through this trunk (index into [`CallConfig::trunks`]).
     trunk: Option<usize>,
+    /// Hung up by us before our 2xx was ACKed: the BYE waits for the ACK or its timeout (RFC 3261
+    /// §15: the callee must not send BYE on a dialog before the ACK for its 2xx), then the leg ends
+    /// with this reason.
+    bye_on_ack: Option<EndReason>,
 }
 
 impl Leg {
@@ -96,6 +100,7 @@ impl Leg {
             link: None,
             deadline: None,
             trunk: None,
+            bye_on_ack: None,
         }
     }
 }
@@ -211,7 +216,7 @@ impl CallLayer {
                 true
             }
             Event::Ack { request, .. } => {
-                self.on_ack(request);
+                self.on_ack(now, layer, request);
                 true
             }
             Event::Cancelled { invite, .. } => {
@@ -588,13 +593,19 @@ impl CallLayer {
         self.start_dial(now, layer, outbound, dial, contacts, Some(inbound), None);
     }
 
-    fn on_ack(&mut self, request: &Request) {
+    fn on_ack(&mut self, now: Timestamp, layer: &mut TransactionLayer, request: &Request) {
         let Some(id) = Dialog::id_of_received(request) else { return };
         let Some(call) = self.dialogs.get(&(id.call_id, id.local_tag)).copied() else { return };
+        let mut hung_up = None;
         if let Some(leg) = self.legs.get_mut(&call)
             && leg.phase == Phase::AwaitingAck
         {
             leg.phase = Phase::Confirmed;
+            hung_up = leg.bye_on_ack.take();
+        }
+        if let Some(reason) = hung_up {
+            self.bye(now, layer, call);
+            self.end(now, layer, call, false, reason);
         }
     }
 
@@ -977,9 +988,13 @@ impl CallLayer {
     /// A transaction of ours timed out or could not be sent; or our 2xx was never ACKed.
     fn on_failure(&mut self, now: Timestamp, layer: &mut TransactionLayer, id: TransactionId) -> bool {
         if let Some(call) = self.server_invites.get(&id).copied() {
-            if self.legs.get(&call).is_some_and(|l| l.phase == Phase::AwaitingAck) {
+            if let Some(leg) = self.legs.get(&call).filter(|l| l.phase == Phase::AwaitingAck) {
+                let hung_up = leg.bye_on_ack;
                 self.bye(now, layer, call);
-                self.end(now, layer, call, true, EndReason::NoAck);
+                match hung_up {
+                    Some(reason) => self.end(now, layer, call, false, reason),
+                    None => self.end(now, layer, call, true, EndReason::NoAck),
+                }
             }
             return true;
         }
@@ -1285,7 +1300,12 @@ impl CallLayer {
                 self.cancel_forks(now, layer, call);
                 self.fail(now, layer, call, 487, "cancelled");
             }
-            Phase::AwaitingAck | Phase::Confirmed => {
+            Phase::AwaitingAck => {
+                if let Some(leg) = self.legs.get_mut(&call) {
+                    leg.bye_on_ack.get_or_insert(reason);
+                }
+            }
+            Phase::Confirmed => {
                 self.bye(now, layer, call);
                 self.end(now, layer, call, false, reason);
             }

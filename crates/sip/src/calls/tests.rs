@@ -255,6 +255,39 @@ fn an_unacknowledged_200_is_retransmitted_then_the_call_ends_with_a_bye() {
 }
 
 #[test]
+fn a_hangup_before_the_ack_sends_its_bye_only_once_the_ack_arrives() {
+    let mut h = Harness::new(false);
+    h.receive(&caller_request("INVITE", "4000", 1, "inv1", "", "", SDP_TEXT), CALLER);
+    let Some(CallEvent::Incoming { call, offer: Some(offer), .. }) = h.events().pop() else { panic!("no Incoming") };
+    h.command(CallCommand::Answer { call, sdp: offer });
+    let tag = response_of(&h.sent(), 200).headers.to().and_then(|t| t.tag().map(str::to_owned)).expect("our tag");
+    // The IVR hangs up at once (a failed lookup): RFC 3261 §15, no BYE before the 2xx is ACKed.
+    h.command(CallCommand::Hangup { call });
+    h.advance(100);
+    assert!(!h.sent().iter().any(|(_, m)| first_line(m) == "BYE"), "a BYE was sent before the ACK");
+    assert_eq!(h.events(), vec![]);
+    h.receive(&caller_request("ACK", "4000", 1, "ack1", &tag, "", ""), CALLER);
+    request_of(&h.sent(), Method::Bye, CALLER);
+    assert_eq!(h.events(), vec![CallEvent::Ended { call, by_remote: false, reason: EndReason::Local }]);
+}
+
+#[test]
+fn a_hangup_before_an_ack_that_never_comes_ends_with_a_bye_at_the_ack_timeout() {
+    let mut h = Harness::new(false);
+    h.receive(&caller_request("INVITE", "4000", 1, "inv1", "", "", SDP_TEXT), CALLER);
+    let Some(CallEvent::Incoming { call, offer: Some(offer), .. }) = h.events().pop() else { panic!("no Incoming") };
+    h.command(CallCommand::Answer { call, sdp: offer });
+    h.command(CallCommand::Hangup { call });
+    let mut byes = 0;
+    for _ in 0..70 {
+        h.advance(500);
+        byes += h.sent().iter().filter(|(_, m)| first_line(m) == "BYE").count();
+    }
+    assert!(byes >= 1, "no BYE after the ACK timeout");
+    assert_eq!(h.events(), vec![CallEvent::Ended { call, by_remote: false, reason: EndReason::Local }]);
+}
+
+#[test]
 fn a_refer_is_accepted_202_and_its_progress_notified_as_sipfrag() {
     let mut h = Harness::new(false);
     let (call, tag) = answered_inbound(&mut h);
