@@ -6,6 +6,7 @@ use model::ReasonCode;
 use serde::Deserialize;
 
 use crate::ConfigError;
+use crate::validate::bad;
 
 /// Most `[[alerts.rules]]`.
 pub const MAX_ALERT_RULES: usize = 64;
@@ -88,10 +89,6 @@ pub struct AlertRuleConfig {
     pub clear_at_or_below: u32,
 }
 
-fn bad(key: String, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key, problem: problem.into() }
-}
-
 fn range(key: &str, value: i64, min: i64, max: i64) -> Result<u64, ConfigError> {
     if (min..=max).contains(&value) {
         Ok(u64::try_from(value).unwrap_or(0))
@@ -111,15 +108,15 @@ pub fn alerts(raw: &RawAlerts) -> Result<AlertsConfig, ConfigError> {
             }
             _ => {
                 let shown = crate::redact_url(url);
-                return Err(bad("alerts.webhook_url".into(), format!("{shown:?} is not an http or https URL")));
+                return Err(bad("alerts.webhook_url", format!("{shown:?} is not an http or https URL")));
             }
         }
     };
     if webhook_url.is_some() && raw.webhook_secret.len() < 16 {
-        return Err(bad("alerts.webhook_secret".into(), "must be at least 16 bytes when alerts.webhook_url is set"));
+        return Err(bad("alerts.webhook_secret", "must be at least 16 bytes when alerts.webhook_url is set"));
     }
     if raw.rules.len() > MAX_ALERT_RULES {
-        return Err(bad("alerts.rules".into(), format!("lists {} rules; at most {MAX_ALERT_RULES}", raw.rules.len())));
+        return Err(bad("alerts.rules", format!("lists {} rules; at most {MAX_ALERT_RULES}", raw.rules.len())));
     }
     let mut rules: Vec<AlertRuleConfig> = Vec::with_capacity(raw.rules.len());
     for (i, r) in raw.rules.iter().enumerate() {

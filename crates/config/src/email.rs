@@ -9,6 +9,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::ConfigError;
+use crate::validate::bad;
 
 /// Largest `email.imap.max_message_bytes` (100 MiB).
 const MAX_IMAP_MESSAGE_BYTES: i64 = 100 * 1024 * 1024;
@@ -137,10 +138,6 @@ impl fmt::Debug for EmailImapConfig {
             .field("max_backoff_ms", &self.max_backoff_ms)
             .finish()
     }
-}
-
-fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key: key.to_owned(), problem: problem.into() }
 }
 
 fn range(key: &str, value: i64, min: i64, max: i64) -> Result<u64, ConfigError> {

@@ -8,6 +8,7 @@
 use serde::Deserialize;
 
 use crate::ConfigError;
+use crate::validate::bad;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,15 +32,11 @@ pub struct SearchConfig {
     pub keyword_rules_configured: bool,
 }
 
-fn bad(key: String, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key, problem: problem.into() }
-}
-
 pub fn search(raw: &RawSearch) -> Result<SearchConfig, ConfigError> {
     let max = search::rules::MAX_RULES;
     if raw.keyword_rules.len() > max {
         let n = raw.keyword_rules.len();
-        return Err(bad("search.keyword_rules".into(), format!("lists {n} rules; at most {max}")));
+        return Err(bad("search.keyword_rules", format!("lists {n} rules; at most {max}")));
     }
     if raw.keyword_rules.is_empty() {
         return Ok(SearchConfig { keyword_rules: search::KeywordRules::standard(), keyword_rules_configured: false });
@@ -60,7 +57,6 @@ pub fn search(raw: &RawSearch) -> Result<SearchConfig, ConfigError> {
         // The checks above are the ones `KeywordRule::new` makes; this cannot refuse the rule.
         rules.push(search::KeywordRule::new(name, &words).map_err(|e| bad(key("keywords"), e.to_string()))?);
     }
-    let keyword_rules =
-        search::KeywordRules::new(rules).map_err(|e| bad("search.keyword_rules".into(), e.to_string()))?;
+    let keyword_rules = search::KeywordRules::new(rules).map_err(|e| bad("search.keyword_rules", e.to_string()))?;
     Ok(SearchConfig { keyword_rules, keyword_rules_configured: true })
 }

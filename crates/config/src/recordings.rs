@@ -8,6 +8,7 @@ use model::DurationMs;
 use serde::Deserialize;
 
 use crate::ConfigError;
+use crate::validate::bad;
 
 /// Longest retention, in days (ten years).
 const MAX_RETENTION_DAYS: i64 = 3_660;
@@ -67,10 +68,6 @@ pub struct TranscriptionConfig {
     pub job_timeout: DurationMs,
     /// Where sealed recordings are decrypted for the worker; `None`: `<data_dir>/scratch`.
     pub scratch_dir: Option<PathBuf>,
-}
-
-fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key: key.to_owned(), problem: problem.into() }
 }
 
 fn range(key: &str, value: i64, min: i64, max: i64) -> Result<u64, ConfigError> {

@@ -10,6 +10,7 @@
 use serde::Deserialize;
 
 use crate::ConfigError;
+use crate::validate::bad;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,10 +115,6 @@ impl std::fmt::Debug for SocialConfig {
             .field("max_reply_age_ms", &self.max_reply_age_ms)
             .finish()
     }
-}
-
-fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key: key.to_owned(), problem: problem.into() }
 }
 
 pub fn social(raw: &RawSocial) -> Result<SocialConfig, ConfigError> {

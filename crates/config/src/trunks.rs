@@ -9,6 +9,7 @@ use model::CountryCode;
 use serde::Deserialize;
 
 use crate::ConfigError;
+use crate::validate::bad;
 
 /// One `[[sip.trunks]]` table as written. Only `name` and `host` are required.
 #[derive(Debug, Deserialize)]
@@ -123,10 +124,6 @@ const MAX_TRUNKS: usize = 64;
 const MAX_TRUNK_CALLS: i64 = 100_000;
 const MAX_TEXT_CHARS: usize = 128;
 
-fn bad(key: String, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key, problem: problem.into() }
-}
-
 /// Plain text for a SIP header value: no quotes, backslashes or control characters.
 fn plain(key: String, value: &str, may_be_empty: bool) -> Result<String, ConfigError> {
     if (!may_be_empty && value.is_empty())
@@ -155,7 +152,7 @@ pub fn trusted_sources(list: &[String]) -> Result<Vec<IpAddr>, ConfigError> {
     list.iter()
         .map(|s| {
             s.trim().parse::<IpAddr>().map_err(|_| {
-                bad("sip.trusted_sources".into(), format!("{s:?} is not an IP address (host names are not resolved)"))
+                bad("sip.trusted_sources", format!("{s:?} is not an IP address (host names are not resolved)"))
             })
         })
         .collect()
@@ -163,7 +160,7 @@ pub fn trusted_sources(list: &[String]) -> Result<Vec<IpAddr>, ConfigError> {
 
 pub fn trunks(raw: &[RawTrunk], default_country: CountryCode) -> Result<Vec<TrunkConfig>, ConfigError> {
     if raw.len() > MAX_TRUNKS {
-        return Err(bad("sip.trunks".into(), format!("at most {MAX_TRUNKS} trunks")));
+        return Err(bad("sip.trunks", format!("at most {MAX_TRUNKS} trunks")));
     }
     let mut out: Vec<TrunkConfig> = Vec::with_capacity(raw.len());
     for (i, t) in raw.iter().enumerate() {

@@ -23,8 +23,9 @@ pub enum ConfigError {
     Key { key: String, problem: String },
 }
 
-fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key: key.to_owned(), problem: problem.into() }
+/// The error for a key with a bad value (every section's checks use this one).
+pub(crate) fn bad(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Key { key: key.into(), problem: problem.into() }
 }
 
 /// Smallest and largest accepted `http.max_body_bytes`.
