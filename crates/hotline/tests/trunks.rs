@@ -3,14 +3,15 @@
 //! un-registers when stopped with SIGTERM. The provider scenario is the SIP server's own
 //! (`crates/sip-server/tests/sipp/provider_register.xml`).
 
+mod common;
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+// Free for UDP and TCP: the binary's SIP port takes both (a UDP-only probe lost the TCP side once in CI).
+use common::server::free_port;
 
 /// Kills and reaps the child if the test fails before it is stopped.
 struct Owned(Child);
@@ -79,6 +80,13 @@ fn a_configured_trunk_registers_with_its_provider_and_unregisters_on_sigterm() {
         let up = reqwest::blocking::get(format!("http://127.0.0.1:{http}/healthz")).is_ok_and(|r| r.status() == 200);
         if up || Instant::now() > deadline {
             break up;
+        }
+        if let Ok(Some(status)) = hotline.0.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = hotline.0.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("hotline exited before it was healthy: {status} {err}");
         }
         std::thread::sleep(Duration::from_millis(100));
     };
