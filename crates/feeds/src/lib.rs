@@ -70,6 +70,8 @@ pub mod points;
 pub mod prometheus;
 pub mod redis_live;
 pub mod snapshot;
+#[cfg(feature = "test-influxd")]
+pub mod test_influxd;
 pub mod webhook;
 
 pub use config::{ConfigError, InfluxConfig, NatsConfig, RedisConfig, RetryPolicy, StreamSettings};

@@ -5,83 +5,21 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
-use common::{T0_MS, free_port};
+use common::T0_MS;
 use feeds::line_protocol::{FieldValue, Point};
+use feeds::test_influxd::Influxd;
 use feeds::{AgentCounts, AgentSnapshot, ContactCounters, InfluxConfig, InfluxExport, QueueSnapshot, RetryPolicy};
 use model::{AgentId, AgentState, Channel, ContactOutcome, DurationMs, OrgId, QueueId, QueueName, Timestamp};
 use serde_json::Value;
 
-/// An influxd this test owns; killed when dropped.
-struct Influxd {
-    child: tokio::process::Child,
-    url: String,
+/// Reads back what the export wrote, through influxd's `/query` API.
+trait Query {
+    async fn query(&self, db: &str, q: &str) -> Vec<HashMap<String, Value>>;
 }
 
-impl Influxd {
-    async fn start(dir: &Path, http_port: u16) -> Influxd {
-        let config = format!(
-            r#"reporting-disabled = true
-bind-address = "127.0.0.1:{rpc}"
-[meta]
-  dir = "{d}/meta"
-[data]
-  dir = "{d}/data"
-  wal-dir = "{d}/wal"
-  query-log-enabled = false
-[retention]
-  enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:{http_port}"
-  log-enabled = false
-[subscriber]
-  enabled = false
-[continuous_queries]
-  enabled = false
-"#,
-            rpc = free_port(),
-            d = dir.display(),
-        );
-        let path = dir.join("influxdb.conf");
-        std::fs::write(&path, config).expect("write influxd config");
-        let child = tokio::process::Command::new("influxd")
-            .arg("run")
-            .arg("-config")
-            .arg(&path)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("influxd is installed (apt-get install influxdb)");
-        let url = format!("http://127.0.0.1:{http_port}");
-        let client = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(r) = client.get(format!("{url}/ping")).send().await
-                && r.status().as_u16() == 204
-            {
-                return Influxd { child, url };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("influxd did not answer /ping within 15 s");
-    }
-
-    /// SIGTERM (influxd then writes its meta data out), SIGKILL if it has not exited in 10 s.
-    async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = tokio::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
-            if tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.is_ok() {
-                return;
-            }
-        }
-        self.child.kill().await.expect("kill our influxd");
-    }
-
+impl Query for Influxd {
     /// Rows of `q` as column → value maps, times in nanoseconds.
     async fn query(&self, db: &str, q: &str) -> Vec<HashMap<String, Value>> {
         let body = reqwest::Client::new()
@@ -135,7 +73,7 @@ fn queue(n: u128, name: &str, waiting: u32, longest_ms: u64) -> QueueSnapshot {
 #[tokio::test]
 async fn snapshot_points_are_queried_back_with_their_values_and_times() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let influxd = Influxd::start(dir.path(), free_port()).await;
+    let influxd = Influxd::start(dir.path()).expect("influxd");
     let export = InfluxExport::start(config(&influxd.url, "hotline")).expect("valid config");
     export.create_database().await.expect("create database");
 
@@ -172,13 +110,13 @@ async fn snapshot_points_are_queried_back_with_their_values_and_times() {
         .await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["total"].as_i64(), Some(41));
-    influxd.stop().await;
+    influxd.stop();
 }
 
 #[tokio::test]
 async fn escaped_names_tags_and_strings_survive_the_round_trip() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let influxd = Influxd::start(dir.path(), free_port()).await;
+    let influxd = Influxd::start(dir.path()).expect("influxd");
     let export = InfluxExport::start(config(&influxd.url, "esc")).expect("valid config");
     export.create_database().await.expect("create database");
     let point = Point::new("odd measurement,x", 1_000)
@@ -195,13 +133,13 @@ async fn escaped_names_tags_and_strings_survive_the_round_trip() {
     assert_eq!(r["note"].as_str(), Some(r#"say "hi" \ 你好"#));
     assert_eq!((r["ratio"].as_f64(), r["big"].as_i64(), r["ok"].as_bool()), (Some(0.25), Some(i64::MAX), Some(false)));
     assert_eq!(r["time"], Value::from(1_000));
-    influxd.stop().await;
+    influxd.stop();
 }
 
 #[tokio::test]
 async fn a_client_error_is_counted_and_never_retried() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let influxd = Influxd::start(dir.path(), free_port()).await;
+    let influxd = Influxd::start(dir.path()).expect("influxd");
     let export = InfluxExport::start(config(&influxd.url, "missing_db")).expect("valid config");
     for i in 0..3 {
         export.push(&Point::new("m", i).field("v", FieldValue::Int(i))).expect("encodable");
@@ -211,19 +149,19 @@ async fn a_client_error_is_counted_and_never_retried() {
     assert_eq!((s.counters.rejected_points, s.counters.rejected_batches, s.counters.retries), (3, 1, 0));
     let e = s.last_error.expect("the refusal is reported");
     assert!(e.contains("404") && e.contains("database not found"), "{e}");
-    influxd.stop().await;
+    influxd.stop();
 }
 
 #[tokio::test]
 async fn connection_errors_are_retried_until_influxd_is_back() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let influxd = Influxd::start(dir.path(), port).await;
+    let influxd = Influxd::start(dir.path()).expect("influxd");
+    let port = influxd.http_port;
     let mut cfg = config(&influxd.url, "hotline");
     cfg.max_attempts = 1_000;
     let export = InfluxExport::start(cfg).expect("valid config");
     export.create_database().await.expect("create database");
-    influxd.stop().await;
+    influxd.stop();
 
     export.push(&Point::new("m", 7).field("v", FieldValue::Int(42))).expect("encodable");
     let err = export.flush(Duration::from_millis(800)).await.expect_err("influxd is down");
@@ -231,20 +169,20 @@ async fn connection_errors_are_retried_until_influxd_is_back() {
     let s = export.stats();
     assert!(s.counters.retries >= 1 && s.last_error.is_some(), "{s:?}");
 
-    let influxd = Influxd::start(dir.path(), port).await;
+    let influxd = Influxd::start_on(dir.path(), port).expect("influxd restarted on its port");
     export.flush(Duration::from_secs(20)).await.expect("written after the restart");
     let rows = influxd.query("hotline", "SELECT v FROM m").await;
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0]["v"].as_i64(), rows[0]["time"].as_i64()), (Some(42), Some(7)));
     let c = export.stats().counters;
     assert_eq!((c.points_written, c.rejected_points, c.gave_up_points), (1, 0, 0));
-    influxd.stop().await;
+    influxd.stop();
 }
 
 #[tokio::test]
 async fn a_full_buffer_keeps_the_newest_points() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let influxd = Influxd::start(dir.path(), free_port()).await;
+    let influxd = Influxd::start(dir.path()).expect("influxd");
     let mut cfg = config(&influxd.url, "hotline");
     cfg.max_buffered_points = 3;
     let export = InfluxExport::start(cfg).expect("valid config");
@@ -257,7 +195,7 @@ async fn a_full_buffer_keeps_the_newest_points() {
     let rows = influxd.query("hotline", "SELECT v FROM m").await;
     let values: Vec<i64> = rows.iter().filter_map(|r| r["v"].as_i64()).collect();
     assert_eq!(values, [3, 4, 5]);
-    influxd.stop().await;
+    influxd.stop();
 }
 
 /// Waits (bounded) until the export has written `n` points without being asked to flush.
@@ -274,7 +212,7 @@ async fn wait_written(export: &InfluxExport, n: u64) {
 #[tokio::test]
 async fn a_full_batch_and_then_the_interval_send_without_a_flush() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let influxd = Influxd::start(dir.path(), free_port()).await;
+    let influxd = Influxd::start(dir.path()).expect("influxd");
     let mut cfg = config(&influxd.url, "hotline");
     cfg.max_batch_points = 2;
     let export = InfluxExport::start(cfg).expect("valid config");
@@ -293,5 +231,5 @@ async fn a_full_batch_and_then_the_interval_send_without_a_flush() {
     let values: Vec<i64> =
         influxd.query("hotline", "SELECT v FROM m").await.iter().filter_map(|r| r["v"].as_i64()).collect();
     assert_eq!(values, [1, 2, 3]);
-    influxd.stop().await;
+    influxd.stop();
 }

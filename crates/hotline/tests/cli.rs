@@ -7,10 +7,11 @@ mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::server::{Launch, Server, free_port, store_at};
+use feeds::test_influxd::Influxd;
 use model::{Extension, Username};
 
 fn hotline() -> Command {
@@ -456,54 +457,13 @@ impl Drop for FeedsCleanup {
     }
 }
 
-/// An influxd this test owns (Debian's `influxdb` 1.x), with its own config and folders.
-struct Influxd {
-    child: Child,
-    url: String,
-}
-
-impl Influxd {
-    fn start(dir: &Path) -> Influxd {
-        let http = free_port();
-        let config = format!(
-            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n[meta]\n  dir = \"{d}/meta\"\n[data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n[retention]\n  enabled = false\n[monitor]\n  store-enabled = false\n[http]\n  enabled = true\n  bind-address = \"127.0.0.1:{http}\"\n  log-enabled = false\n[subscriber]\n  enabled = false\n[continuous_queries]\n  enabled = false\n",
-            rpc = free_port(),
-            d = dir.display(),
-        );
-        let path = write(dir, "influxdb.conf", &config);
-        let child = Command::new("influxd")
-            .args(["run", "-config", path.to_str().expect("utf8")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("influxd is installed (apt-get install influxdb)");
-        // Owned (and so killed and reaped on drop) before anything can fail.
-        let influxd = Influxd { child, url: format!("http://127.0.0.1:{http}") };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if reqwest::blocking::get(format!("{}/ping", influxd.url)).is_ok_and(|r| r.status().as_u16() == 204) {
-                return influxd;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("influxd did not answer /ping within 20 s");
-    }
-}
-
-impl Drop for Influxd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// With `[feeds] influx_url` set, the demo writes its queues and agents to InfluxDB every interval.
 #[test]
 fn demo_pushes_queue_and_agent_series_to_influxdb() {
     let tmp = tempfile::tempdir().expect("tmp");
     let influx_dir = tmp.path().join("influx");
     std::fs::create_dir_all(&influx_dir).expect("dir");
-    let influxd = Influxd::start(&influx_dir);
+    let influxd = Influxd::start(&influx_dir).expect("influxd");
     let env = [("HOTLINE_FEEDS_INFLUX_URL", influxd.url.as_str()), ("HOTLINE_FEEDS_INFLUX_INTERVAL", "1s")];
     let server = start_with_env("demo", tmp.path(), &env);
     let deadline = Instant::now() + Duration::from_secs(30);
