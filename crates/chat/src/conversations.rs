@@ -18,7 +18,7 @@ use base64::Engine as _;
 use model::{AgentId, Email, Language, Timestamp};
 
 use crate::attachment;
-use crate::hours::BusinessHours;
+use crate::hours::OpenHours;
 use crate::protocol::{
     AttachmentMeta, Author, ClientFrame, ConversationState, ErrorCode, PROTOCOL_VERSION, ServerFrame,
 };
@@ -410,7 +410,7 @@ impl Conversation {
 /// Every conversation of this server. See the module docs.
 pub struct Conversations {
     limits: ChatLimits,
-    hours: BusinessHours,
+    hours: Box<dyn OpenHours>,
     ids: Box<dyn IdSource>,
     conversations: HashMap<ConversationId, Conversation>,
     connections: HashMap<ConnId, Connection>,
@@ -435,10 +435,10 @@ fn valid_msg_id(id: &str, max_chars: usize) -> bool {
 }
 
 impl Conversations {
-    pub fn new(limits: ChatLimits, hours: BusinessHours, ids: Box<dyn IdSource>) -> Self {
+    pub fn new(limits: ChatLimits, hours: impl OpenHours + 'static, ids: Box<dyn IdSource>) -> Self {
         Self {
             limits,
-            hours,
+            hours: Box::new(hours),
             ids,
             conversations: HashMap::new(),
             connections: HashMap::new(),
@@ -522,8 +522,8 @@ impl Conversations {
         };
         let (customer_ids, agent_ids) = (ids_of(Author::Customer), ids_of(Author::Agent));
         let active = matches!(r.state, ConversationState::Queued | ConversationState::Open);
-        let offline =
-            active && (!self.hours.is_open(now) || (!self.external_routing && self.available_agents.is_empty()));
+        let closed = active.then(|| self.closed_notice(now)).flatten();
+        let offline = closed.is_some();
         let state = match r.state {
             ConversationState::Ended => ConversationState::Ended,
             ConversationState::Offline => ConversationState::Offline,
@@ -553,7 +553,7 @@ impl Conversations {
             let conversation_id = r.id.clone();
             let prechat = r.prechat;
             self.outputs.push_back(Output::Event(ChatEvent::Restored { conversation_id, prechat, offline, at: now }));
-            self.system(now, &r.id, if offline { Notice::Offline } else { Notice::Queued });
+            self.system(now, &r.id, closed.unwrap_or(Notice::Queued));
         }
         Ok(())
     }
@@ -773,7 +773,9 @@ impl Conversations {
             }
             _ => return self.refuse(conn, ErrorCode::InvalidPrechat),
         };
-        let offline = !self.hours.is_open(now) || (!self.external_routing && self.available_agents.is_empty());
+        let closed = self.closed_notice(now);
+        let offline = closed.is_some();
+        let Some(c) = self.conversations.get_mut(id) else { return };
         c.state = if offline { ConversationState::Offline } else { ConversationState::Queued };
         c.queued_at = now;
         c.prechat = Some(form.clone());
@@ -784,8 +786,19 @@ impl Conversations {
             offline,
             at: now,
         }));
-        let notice = if offline { Notice::Offline } else { Notice::Queued };
-        self.system(now, id, notice);
+        self.system(now, id, closed.unwrap_or(Notice::Queued));
+    }
+
+    /// Why a chat starting now cannot be answered live: outside business hours, or no agent
+    /// (when this core keeps the available set); `None` when it can.
+    fn closed_notice(&self, now: Timestamp) -> Option<Notice> {
+        if !self.hours.is_open(now) {
+            Some(Notice::Closed)
+        } else if !self.external_routing && self.available_agents.is_empty() {
+            Some(Notice::Offline)
+        } else {
+            None
+        }
     }
 
     fn customer_text(&mut self, now: Timestamp, conn: ConnId, id: &ConversationId, msg_id: String, text: String) {
@@ -1161,7 +1174,10 @@ enum Admission {
 #[derive(Debug, Clone, Copy)]
 enum Notice {
     Queued,
+    /// No agent is available.
     Offline,
+    /// Outside business hours.
+    Closed,
     AgentJoined,
     Ended,
 }
@@ -1173,6 +1189,10 @@ impl Notice {
             (Notice::Queued, false) => "Connecting you to an agent, please wait.",
             (Notice::Offline, true) => "现在没有客服在线。请留言,我们会通过邮件回复您。",
             (Notice::Offline, false) => "No agent is available right now. Leave a message and we will reply by email.",
+            (Notice::Closed, true) => "现在是非工作时间。请留言,我们会在工作时间通过邮件回复您。",
+            (Notice::Closed, false) => {
+                "We are closed right now. Leave a message and we will reply by email during business hours."
+            }
             (Notice::AgentJoined, true) => "客服已接入。",
             (Notice::AgentJoined, false) => "An agent has joined.",
             (Notice::Ended, true) => "会话已结束。",

@@ -37,6 +37,24 @@ impl BusinessHours {
     }
 }
 
+/// When chats are answered live, asked at each decision: fixed [`BusinessHours`], or a calendar
+/// that an admin edits while the server runs (the binary's named calendars).
+pub trait OpenHours: Send + Sync + std::fmt::Debug {
+    fn is_open(&self, now: Timestamp) -> bool;
+}
+
+impl<T: OpenHours + ?Sized> OpenHours for std::sync::Arc<T> {
+    fn is_open(&self, now: Timestamp) -> bool {
+        T::is_open(self, now)
+    }
+}
+
+impl OpenHours for BusinessHours {
+    fn is_open(&self, now: Timestamp) -> bool {
+        BusinessHours::is_open(self, now)
+    }
+}
+
 impl Default for BusinessHours {
     fn default() -> Self {
         Self::always()

@@ -36,7 +36,7 @@ pub use conversations::{
     AgentError, ChatCounters, ChatEvent, ChatLimits, ConnId, ConversationId, Conversations, EndReason, Entry, IdSource,
     IssueType, OfflineMessage, Output, Prechat, RestoreError, RestoredConversation,
 };
-pub use hours::BusinessHours;
+pub use hours::{BusinessHours, OpenHours};
 pub use protocol::{AttachmentMeta, Author, ClientFrame, ConversationState, ErrorCode, PROTOCOL_VERSION, ServerFrame};
 
 #[cfg(test)]

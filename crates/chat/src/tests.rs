@@ -91,6 +91,50 @@ fn outside_business_hours_is_offline_even_with_agents() {
     assert_eq!(c.state(&id), Some(ConversationState::Offline));
 }
 
+/// Hours that an admin switches while the server runs (as the binary's named calendars).
+#[derive(Debug, Default)]
+struct Switch(std::sync::atomic::AtomicBool);
+
+impl crate::OpenHours for Switch {
+    fn is_open(&self, _now: model::Timestamp) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// The system notice the customer on `conn` was sent, and whether the chat started offline.
+fn notice(outputs: &[Output], conn: ConnId) -> (Option<String>, Option<bool>) {
+    let text = frames_to(outputs, conn).into_iter().find_map(|f| match f {
+        ServerFrame::Msg { from: Author::System, text, .. } => Some(text),
+        _ => None,
+    });
+    let offline = outputs.iter().find_map(|o| match o {
+        Output::Event(ChatEvent::Started { offline, .. }) => Some(*offline),
+        _ => None,
+    });
+    (text, offline)
+}
+
+#[test]
+fn hours_are_asked_per_chat_and_closed_hours_say_so_in_the_customers_language() {
+    let hours = std::sync::Arc::new(Switch::default());
+    let mut c = crate::Conversations::new(ChatLimits::default(), hours.clone(), Box::new(CountingIds(0)));
+    c.set_agent_available(agent(), true).expect("room");
+    c.connect(A, at(0));
+    send(&mut c, at(0), A, &hello_new());
+    send(&mut c, at(0), A, &prechat("zh-CN"));
+    let out = drain(&mut c);
+    let closed = "现在是非工作时间。请留言,我们会在工作时间通过邮件回复您。";
+    assert_eq!(notice(&out, A), (Some(closed.to_owned()), Some(true)));
+
+    // Opened (an admin edited the calendar): the next chat is answered live.
+    hours.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    c.connect(B, at(1));
+    send(&mut c, at(1), B, &hello_new());
+    send(&mut c, at(1), B, &prechat("en"));
+    let out = drain(&mut c);
+    assert_eq!(notice(&out, B), (Some("Connecting you to an agent, please wait.".to_owned()), Some(false)));
+}
+
 #[test]
 fn a_message_is_acknowledged_with_its_sequence_number_and_echoed() {
     let mut c = with_agent(ChatLimits::default());

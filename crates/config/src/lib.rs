@@ -61,10 +61,21 @@ pub struct Config {
     pub email: EmailConfig,
     /// Social messaging channels (`[social]`): the WeChat callback.
     pub social: SocialConfig,
+    /// The web chat (`[chat]`).
+    pub chat: ChatConfig,
     /// Where report days start: minutes east of UTC (480 = China Standard Time, the demo's).
     pub reports_utc_offset_minutes: i32,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.
     pub shutdown_grace: DurationMs,
+}
+
+/// The web chat's settings (`[chat]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChatConfig {
+    /// The business-hours calendar (edited on the admin page, `/api/calendars/{name}`) the chat
+    /// follows: outside its hours a new chat is a message left for later, as is one while the
+    /// calendar does not exist. `None` (`calendar = ""`): chats are always answered live.
+    pub calendar: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -29,6 +29,7 @@ pub struct RawConfig {
     pub search: crate::keyword_rules::RawSearch,
     pub email: crate::email::RawEmail,
     pub social: crate::social::RawSocial,
+    pub chat: RawChat,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +110,12 @@ pub struct RawFeeds {
 #[serde(deny_unknown_fields)]
 pub struct RawReports {
     pub utc_offset_minutes: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChat {
+    pub calendar: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,6 +213,9 @@ scratch_dir = ""
 
 [search]
 keyword_rules = []
+
+[chat]
+calendar = ""
 
 [social]
 wechat_token = ""

@@ -122,6 +122,7 @@ fn bad_values_in_each_section_are_named() {
         ("[log]\nformat = \"xml\"\n", "log.format: "),
         ("data_dir = \"\"\n", "data_dir: must not be empty"),
         ("[http]\nport = 5060\n", "sip.port: 5060 is also http.port"),
+        ("[chat]\ncalendar = \"Support Hours\"\n", "chat.calendar: \"Support Hours\" is not a calendar name"),
     ] {
         let err = load_text(text).unwrap_err().to_string();
         assert!(err.starts_with(starts), "{text:?} gave {err:?}");

@@ -8,8 +8,8 @@ use model::{CountryCode, DurationMs};
 use crate::raw::RawConfig;
 use crate::raw::{RawFeeds, RawMedia};
 use crate::{
-    AcdConfig, Config, DatabaseConfig, FeedsConfig, HttpConfig, IvrConfig, LogConfig, LogFormat, MediaConfig,
-    PhoneConfig, SipConfig,
+    AcdConfig, ChatConfig, Config, DatabaseConfig, FeedsConfig, HttpConfig, IvrConfig, LogConfig, LogFormat,
+    MediaConfig, PhoneConfig, SipConfig,
 };
 
 /// Why the configuration was refused. `Display` is one line, ready for stderr.
@@ -105,9 +105,24 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         search: crate::keyword_rules::search(&raw.search)?,
         email,
         social: crate::social::social(&raw.social)?,
+        chat: ChatConfig { calendar: calendar_name("chat.calendar", &raw.chat.calendar)? },
         reports_utc_offset_minutes,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })
+}
+
+/// A calendar's name: empty (none), or 1 to 64 of a-z, 0-9, `_` and `-`.
+fn calendar_name(key: &str, text: &str) -> Result<Option<String>, ConfigError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if !model::is_calendar_name(text) {
+        return Err(bad(
+            key,
+            format!("{text:?} is not a calendar name (1 to {} of a-z, 0-9, _ and -)", model::MAX_CALENDAR_NAME_CHARS),
+        ));
+    }
+    Ok(Some(text.to_owned()))
 }
 
 /// `sip.advertise`: empty, or an address phones can send to.

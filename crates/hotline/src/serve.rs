@@ -300,7 +300,7 @@ fn media_server(cfg: &Config) -> anyhow::Result<MediaParts> {
     media_server::MediaServer::start(media).context("media")
 }
 
-/// The web server's settings from the `[http]` section.
+/// The web server's settings from the `[http]` section (and `[chat] calendar`).
 fn web_config(cfg: &Config, org: model::OrgId, keys: Arc<recordings::Keyring>) -> web::WebConfig {
     let mut web = web::WebConfig::new(org);
     web.max_body_bytes = usize::try_from(cfg.http.max_body_bytes).unwrap_or(usize::MAX);
@@ -310,6 +310,7 @@ fn web_config(cfg: &Config, org: model::OrgId, keys: Arc<recordings::Keyring>) -
     web.email_attachments_dir = Some(cfg.email.attachments_dir.clone());
     web.report_utc_offset_minutes = cfg.reports_utc_offset_minutes;
     web.recording_keys = keys;
+    web.chat_calendar = cfg.chat.calendar.clone();
     web
 }
 

@@ -476,6 +476,16 @@ impl fmt::Display for DurationMs {
     }
 }
 
+/// Longest calendar name, in characters (`[a-z0-9_-]`).
+pub const MAX_CALENDAR_NAME_CHARS: usize = 64;
+
+/// Whether `name` is a calendar name: 1 to [`MAX_CALENDAR_NAME_CHARS`] of `[a-z0-9_-]`.
+pub fn is_calendar_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_CALENDAR_NAME_CHARS
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

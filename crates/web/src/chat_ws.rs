@@ -44,7 +44,7 @@ use axum::routing::get;
 use center::{CenterHandle, LiveEvent, NewContact};
 use chat::{
     AgentError, BusinessHours, ChatCounters, ChatEvent, ChatLimits, ConnId, ConversationId, Conversations, Entry,
-    IdSource, Output,
+    IdSource, OpenHours, Output,
 };
 use futures_util::{SinkExt, StreamExt};
 use model::{AgentId, Channel, ContactId, ContactOutcome};
@@ -64,7 +64,8 @@ const WIDGET_JS: &str = include_str!("../chat/widget.js");
 #[derive(Debug, Clone)]
 pub struct ChatSettings {
     pub limits: ChatLimits,
-    pub hours: BusinessHours,
+    /// When chats are answered live; outside them a new chat is a message left for later.
+    pub hours: Arc<dyn OpenHours>,
     /// Origins of the sites that embed the widget (`https://shop.example.com`, exact match);
     /// pages served by this server itself are always allowed.
     pub allowed_origins: Vec<String>,
@@ -85,7 +86,7 @@ impl Default for ChatSettings {
     fn default() -> Self {
         Self {
             limits: ChatLimits::default(),
-            hours: BusinessHours::always(),
+            hours: Arc::new(BusinessHours::always()),
             allowed_origins: Vec::new(),
             max_connections_per_ip: 20,
             max_queued_frames: 256,
@@ -673,12 +674,34 @@ pub fn routes_with<S: Clone + Send + Sync + 'static>(hub: Arc<ChatHub>) -> Route
     Router::new().route("/chat/ws", get(chat_socket)).route("/chat/widget.js", get(widget)).with_state(hub)
 }
 
-/// The chat routes for the application: default limits, always open, the sites in
-/// `WebConfig::allowed_origins` may embed the widget; with a contact center in the state (and a
-/// runtime to run on), chats are routed through it at [`CHAT_ENTRY_POINT`] and stored in the
-/// center's org.
+/// Chats answered live while the named business-hours calendar is open, as admins edit it
+/// (`/api/calendars/{name}`); a calendar that does not exist is closed, as for the IVR's
+/// `hours` nodes.
+#[derive(Debug)]
+struct CalendarHours {
+    book: Arc<ivr::CalendarBook>,
+    name: String,
+}
+
+impl OpenHours for CalendarHours {
+    fn is_open(&self, now: model::Timestamp) -> bool {
+        self.book.get(&self.name).is_some_and(|c| c.is_open(now))
+    }
+}
+
+/// The chat routes for the application: default limits, the sites in
+/// `WebConfig::allowed_origins` may embed the widget, open while `WebConfig::chat_calendar` is
+/// (always, without one); with a contact center in the state (and a runtime to run on), chats are
+/// routed through it at [`CHAT_ENTRY_POINT`] and stored in the center's org.
 pub fn routes<S: Clone + Send + Sync + 'static>(state: &Arc<AppState>) -> Router<S> {
-    let settings = ChatSettings { allowed_origins: state.config.allowed_origins.clone(), ..ChatSettings::default() };
+    let mut settings =
+        ChatSettings { allowed_origins: state.config.allowed_origins.clone(), ..ChatSettings::default() };
+    if let Some(name) = &state.config.chat_calendar {
+        match crate::api::business_hours::book(state) {
+            Some(book) => settings.hours = Arc::new(CalendarHours { book, name: name.clone() }),
+            None => tracing::warn!(calendar = %name, "chat: no calendar book on this server; chats are always open"),
+        }
+    }
     let hub = ChatHub::new(settings, state.clock.clone(), state.entropy.clone());
     if state.chat.set(hub.clone()).is_err() {
         tracing::warn!("chat: a second router built; the desktop talks to the first one's chats");

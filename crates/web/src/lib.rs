@@ -106,6 +106,9 @@ pub struct WebConfig {
     pub report_utc_offset_minutes: i32,
     /// Keys that open sealed recordings (peaks); none configured: sealed files are refused.
     pub recording_keys: std::sync::Arc<recordings::Keyring>,
+    /// The business-hours calendar (`/api/calendars/{name}`) the web chat follows: outside its
+    /// hours a new chat is a message left for later. `None`: chats are always answered live.
+    pub chat_calendar: Option<String>,
 }
 
 /// Limits of the WebSocket event stream (`GET /api/events`).
@@ -155,6 +158,7 @@ impl WebConfig {
             events: EventStreamLimits::default(),
             report_utc_offset_minutes: 480,
             recording_keys: std::sync::Arc::new(recordings::Keyring::none()),
+            chat_calendar: None,
         }
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! Never: a query without `org_id = ?`, a listing without a row limit, an unbounded text stored.
 
+pub use model::{MAX_CALENDAR_NAME_CHARS, is_calendar_name};
 use model::{OrgId, Timestamp};
 
 use crate::Store;
@@ -28,8 +29,6 @@ const ROUTES_WHAT: &str = "route table";
 pub const MAX_CALENDARS: u32 = 256;
 /// Most exceptions per calendar.
 pub const MAX_CALENDAR_EXCEPTIONS: usize = 366;
-/// Longest calendar name, in characters (`[a-z0-9_-]`).
-pub const MAX_CALENDAR_NAME_CHARS: usize = 64;
 /// Longest time-zone name, opening text or exception note, in characters.
 pub const MAX_CALENDAR_TEXT_CHARS: usize = 200;
 /// Longest stored route table (JSON), in bytes.
@@ -71,13 +70,6 @@ pub struct RouteTable {
 
 fn invalid(reason: impl Into<String>) -> StoreError {
     StoreError::InvalidInput { what: WHAT, reason: reason.into() }
-}
-
-/// Whether `name` is a calendar name: 1 to [`MAX_CALENDAR_NAME_CHARS`] of `[a-z0-9_-]`.
-pub fn is_calendar_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().count() <= MAX_CALENDAR_NAME_CHARS
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 fn check(c: &BusinessCalendar) -> Result<(), StoreError> {

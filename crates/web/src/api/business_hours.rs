@@ -87,7 +87,7 @@ fn view(app: &AppState, c: &BusinessCalendar) -> Value {
 }
 
 /// The calendar book the IVR reads, when this server has one.
-fn book(app: &AppState) -> Option<Arc<ivr::CalendarBook>> {
+pub(crate) fn book(app: &AppState) -> Option<Arc<ivr::CalendarBook>> {
     app.calendars.clone().or_else(|| app.ivr.as_ref().map(|f| Arc::clone(f.registry().calendars())))
 }
 
