@@ -175,8 +175,8 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
         (&json!("in"), &json!("wechat"), &json!("oCustomer42"), &json!("我的订单还没到"))
     );
 
-    // A photo and a voice message (the documented XML shapes) join the same conversation as lines
-    // the agent can read; nothing the customer sent is dropped.
+    // A photo, a voice message, a shared place and a shared link (the documented XML shapes) join
+    // the same conversation as lines the agent can read; nothing the customer sent is dropped.
     let callback = |xml: String| wechat::callback(&server.base, wechat_token, xml);
     let image = format!(
         "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer42]]></FromUserName>\
@@ -190,21 +190,35 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
          <Format><![CDATA[amr]]></Format><Recognition><![CDATA[包裹破了]]></Recognition>\
          <MsgId>1234567890123458</MsgId></xml>"
     );
-    for xml in [image, voice] {
+    let location = format!(
+        "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer42]]></FromUserName>\
+         <CreateTime>{now_s}</CreateTime><MsgType><![CDATA[location]]></MsgType><Location_X>31.230416</Location_X>\
+         <Location_Y>121.473701</Location_Y><Scale>15</Scale><Label><![CDATA[上海市人民广场]]></Label>\
+         <MsgId>1234567890123459</MsgId></xml>"
+    );
+    let link = format!(
+        "<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer42]]></FromUserName>\
+         <CreateTime>{now_s}</CreateTime><MsgType><![CDATA[link]]></MsgType><Title><![CDATA[订单详情]]></Title>\
+         <Description><![CDATA[订单 42]]></Description><Url><![CDATA[https://shop.example.com/orders/42]]></Url>\
+         <MsgId>1234567890123460</MsgId></xml>"
+    );
+    for xml in [image, voice, location, link] {
         let r = callback(xml);
         assert_eq!((r.status().as_u16(), r.text().expect("body")), (200, "success".to_owned()));
     }
-    let texts = wait_for("the photo and the voice message on the conversation", || {
+    let texts = wait_for("the photo, voice, place and link on the conversation", || {
         let texts: Vec<String> =
             messages(&agent, &contact).iter().filter_map(|m| m["text"].as_str().map(str::to_owned)).collect();
-        (texts.len() == 3).then_some(texts)
+        (texts.len() == 5).then_some(texts)
     });
     assert_eq!(
         texts,
         [
             "我的订单还没到".to_owned(),
             "[图片 image] http://mmbiz.qpic.cn/parcel42.jpg (media media_img_42)".to_owned(),
-            "[语音 voice] 包裹破了".to_owned()
+            "[语音 voice] 包裹破了".to_owned(),
+            "[位置 location] 上海市人民广场 (31.230416, 121.473701)".to_owned(),
+            "[链接 link] 订单详情 https://shop.example.com/orders/42".to_owned()
         ]
     );
     assert_eq!(agent.my_contacts("1001"), vec![contact.clone()], "they joined the open contact, no new one");
@@ -264,14 +278,23 @@ fn agent_replies_to_a_wechat_text_reach_the_customer_service_api_with_one_cached
     assert_eq!(serde_json::from_slice::<Value>(&resent.body).expect("json")["text"]["content"], "还有问题吗？");
     assert_eq!(*token_requests.lock().expect("lock"), 2, "exactly one refresh");
 
-    // The conversation as listed: three in (text, photo, voice), three out, all sent; staff see it, another agent does not.
+    // The conversation as listed: five in (text, photo, voice, place, link), three out, all sent;
+    // staff see it, another agent does not.
     let all = messages(&supervisor, &contact);
     let shape: Vec<(String, String)> = all
         .iter()
         .map(|m| (m["direction"].as_str().unwrap_or("").to_owned(), m["status"].as_str().unwrap_or("").to_owned()))
         .collect();
-    let expected =
-        [("in", "received"), ("in", "received"), ("in", "received"), ("out", "sent"), ("out", "sent"), ("out", "sent")];
+    let expected = [
+        ("in", "received"),
+        ("in", "received"),
+        ("in", "received"),
+        ("in", "received"),
+        ("in", "received"),
+        ("out", "sent"),
+        ("out", "sent"),
+        ("out", "sent"),
+    ];
     assert_eq!(shape, expected.map(|(d, s)| (d.to_owned(), s.to_owned())).to_vec());
     let other = server.login("1002", "demo1002");
     let (status, _) = other.call("GET", &format!("/api/contacts/{contact}/social/messages"), None);

@@ -109,6 +109,42 @@ fn documented_voice_sample_parses() {
 }
 
 #[test]
+fn documented_video_location_and_link_samples_parse() {
+    let limits = XmlLimits::default();
+    let parse = |name: &str| xml::parse_message(&sample(name), &limits).unwrap().message;
+    let video = |short| WeChatMessage::Video {
+        media_id: "media_id".into(),
+        thumb_media_id: "thumb_media_id".into(),
+        short,
+        msg_id: Some(1_234_567_890_123_456),
+    };
+    assert_eq!(parse("video.xml"), video(false));
+    assert_eq!(parse("shortvideo.xml"), video(true));
+    assert_eq!(
+        parse("location.xml"),
+        WeChatMessage::Location {
+            latitude: "23.134521".into(),
+            longitude: "113.358803".into(),
+            scale: Some("20".into()),
+            label: "位置信息".into(),
+            msg_id: Some(1_234_567_890_123_456)
+        }
+    );
+    assert_eq!(
+        parse("link.xml"),
+        WeChatMessage::Link {
+            title: "公众平台官网链接".into(),
+            description: "公众平台官网链接".into(),
+            url: "url".into(),
+            msg_id: Some(1_234_567_890_123_456)
+        }
+    );
+    // A location without its coordinates is malformed, not a message with holes.
+    let broken = String::from_utf8(sample("location.xml")).unwrap().replace("<Location_Y>113.358803</Location_Y>", "");
+    assert!(xml::parse_message(broken.as_bytes(), &limits).is_err());
+}
+
+#[test]
 fn documented_subscribe_and_unsubscribe_events_parse() {
     let limits = XmlLimits::default();
     assert_eq!(

@@ -8,9 +8,10 @@
 //!   channels (`AppState::social`), the text goes to their intake instead: stored on the sender's
 //!   open conversation or a new contact, and answerable by agents (`crate::social_channel`).
 //!
-//! Image and voice messages join the conversation as a text line (`[图片 image] <PicUrl> (media
-//! <MediaId>)`, `[语音 voice] <Recognition>` or its media id), so nothing the customer sent is
-//! dropped; a follow (`subscribe` event) is answered with the passive welcome reply when one is
+//! Image, voice, video, location and link messages join the conversation as a text line
+//! (`[图片 image] <PicUrl> (media <MediaId>)`, `[语音 voice] <Recognition>` or its media id,
+//! `[视频 video] media <MediaId>`, `[位置 location] <Label> (<lat>, <lon>)`, `[链接 link] <Title>
+//! <Url>`), so nothing the customer sent is dropped; a follow (`subscribe` event) is answered with the passive welcome reply when one is
 //! configured (`[social] wechat_welcome`), and makes no contact; other events answer `success`.
 //!
 //! A bad or stale signature answers `403` before the body is parsed; a malformed body `400`. The
@@ -72,8 +73,20 @@ fn message_text(message: &WeChatMessage) -> Option<String> {
             Some(format!("[语音 voice] {}", words.trim()))
         }
         WeChatMessage::Voice { media_id, format, .. } => Some(format!("[语音 voice] media {media_id} ({format})")),
+        WeChatMessage::Video { media_id, short: false, .. } => Some(format!("[视频 video] media {media_id}")),
+        WeChatMessage::Video { media_id, short: true, .. } => Some(format!("[小视频 short video] media {media_id}")),
+        WeChatMessage::Location { latitude, longitude, label, .. } => {
+            Some(format!("[位置 location] {}({latitude}, {longitude})", then_space(label)))
+        }
+        WeChatMessage::Link { title, url, .. } => Some(format!("[链接 link] {}{url}", then_space(title))),
         WeChatMessage::Subscribe { .. } | WeChatMessage::Unsubscribe | WeChatMessage::Other { .. } => None,
     }
+}
+
+/// `text` and a space, or nothing when `text` is blank.
+fn then_space(text: &str) -> String {
+    let t = text.trim();
+    if t.is_empty() { String::new() } else { format!("{t} ") }
 }
 
 type Reply = (StatusCode, String);

@@ -17,7 +17,10 @@ pub fn dedup_key(message: &InboundMessage) -> String {
     let msg_id = match &message.message {
         WeChatMessage::Text { msg_id, .. }
         | WeChatMessage::Image { msg_id, .. }
-        | WeChatMessage::Voice { msg_id, .. } => *msg_id,
+        | WeChatMessage::Voice { msg_id, .. }
+        | WeChatMessage::Video { msg_id, .. }
+        | WeChatMessage::Location { msg_id, .. }
+        | WeChatMessage::Link { msg_id, .. } => *msg_id,
         _ => None,
     };
     match msg_id {

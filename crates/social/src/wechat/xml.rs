@@ -73,6 +73,29 @@ pub enum WeChatMessage {
         recognition: Option<String>,
         msg_id: Option<u64>,
     },
+    /// A video (`video`) or a short video (`shortvideo`, `short` set).
+    Video {
+        media_id: String,
+        thumb_media_id: String,
+        short: bool,
+        msg_id: Option<u64>,
+    },
+    /// A shared place: latitude (`Location_X`), longitude (`Location_Y`) as sent, map scale and
+    /// the place's name.
+    Location {
+        latitude: String,
+        longitude: String,
+        scale: Option<String>,
+        label: String,
+        msg_id: Option<u64>,
+    },
+    /// A shared link (an article or page).
+    Link {
+        title: String,
+        description: String,
+        url: String,
+        msg_id: Option<u64>,
+    },
     /// `event_key` is set (`qrscene_...`) when the user subscribed by scanning a parametric QR code.
     Subscribe {
         event_key: Option<String>,
@@ -103,6 +126,25 @@ pub fn parse_message(body: &[u8], limits: &XmlLimits) -> Result<InboundMessage, 
             media_id: text("MediaId")?,
             format: text("Format")?,
             recognition: optional("Recognition"),
+            msg_id,
+        },
+        "video" | "shortvideo" => WeChatMessage::Video {
+            media_id: text("MediaId")?,
+            thumb_media_id: optional("ThumbMediaId").unwrap_or_default(),
+            short: msg_type == "shortvideo",
+            msg_id,
+        },
+        "location" => WeChatMessage::Location {
+            latitude: text("Location_X")?.trim().to_owned(),
+            longitude: text("Location_Y")?.trim().to_owned(),
+            scale: optional("Scale"),
+            label: optional("Label").unwrap_or_default(),
+            msg_id,
+        },
+        "link" => WeChatMessage::Link {
+            title: optional("Title").unwrap_or_default(),
+            description: optional("Description").unwrap_or_default(),
+            url: text("Url")?,
             msg_id,
         },
         "event" => match text("Event")?.to_ascii_lowercase().as_str() {
