@@ -4,6 +4,7 @@
 //! - A configured rule ("cancel": 退订, cancel*) flags the chat whose customer wrote "我要退订":
 //!   a QA sample with `include_flagged` picks it as flagged; the configured rules replace the
 //!   standard ones, so a chat asking for "退款" in the same run is not flagged.
+//!   `GET /api/contacts/{id}/flags` says why (rule, keyword, which chat message).
 //! - With no rules configured the standard ones apply: two chats saying "我要投诉" raise the
 //!   complaint alert of `[[alerts.rules]]` (keyword_flags = ["complaint"], threshold 1) on
 //!   `GET /api/alerts`, the wallboard's source, each contact counted once however often its texts
@@ -76,6 +77,21 @@ fn a_configured_rule_flags_a_chat_contact_for_qa_and_replaces_the_standard_rules
         (reason(&s, &cancel).as_deref() == Some("flagged")).then_some(s)
     });
     assert_eq!(reason(&sampled, &refund).as_deref(), Some("random"), "退款 flags nothing here: {sampled:?}");
+
+    // Why it was flagged, for the supervisor and for the agent who handled it.
+    for who in [&supervisor, &agent] {
+        let flags = who.ok("GET", &format!("/api/contacts/{cancel}/flags"), None);
+        let items = flags["items"].as_array().expect("items");
+        assert_eq!(items.len(), 1, "{flags}");
+        let f = &items[0];
+        assert_eq!(
+            (f["rule"].as_str(), f["keyword"].as_str(), f["source"].as_str()),
+            (Some("cancel"), Some("退订"), Some("chat"))
+        );
+        assert!(f["ordinal"].is_u64() && f["flagged_at_ms"].as_i64() >= Some(started_ms), "{f}");
+    }
+    let none = supervisor.ok("GET", &format!("/api/contacts/{refund}/flags"), None);
+    assert_eq!(none["items"], json!([]), "{none}");
     server.stop();
 }
 

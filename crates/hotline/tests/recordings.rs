@@ -197,12 +197,24 @@ fn a_queued_job_on_a_sealed_recording_is_transcribed_with_the_configured_model_a
     let cookie = sign_in(&server.base, "supervisor", "demosuper");
     let resp = reqwest::blocking::Client::new()
         .get(format!("{}/api/recordings/{}/audio", server.base, rec.id))
-        .header("cookie", cookie)
+        .header("cookie", &cookie)
         .header("range", "bytes=0-43")
         .send()
         .expect("audio");
     assert_eq!(resp.status(), 206);
     assert_eq!(resp.bytes().expect("body").as_ref(), &clear[..44], "the clear WAV header, decrypted");
+
+    // The contact says why it is flagged: the refund rule, from this recording's transcript.
+    let flags: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("{}/api/contacts/{}/flags", server.base, rec.contact))
+        .header("cookie", &cookie)
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.json())
+        .expect("flags");
+    let expected = serde_json::json!([{"rule": "refund", "keyword": null, "source": "transcript", "ordinal": null,
+        "flagged_at_ms": done.updated_at.unix_ms(), "recording": rec.id.to_string()}]);
+    assert_eq!(flags["items"], expected, "{flags}");
     server.stop();
 }
 

@@ -111,6 +111,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/contacts/{id}", "get_contact", "read a contact", "contacts", OWN),
     r("GET", "/api/contacts/{id}/events", "contact_events", "read a contact's events", "contacts", OWN),
     r("GET", "/api/contacts/{id}/recordings", "contact_recordings", "list a contact's recordings", "contacts", OWN),
+    r("GET", "/api/contacts/{id}/flags", "contact_flags", "read why a contact is flagged", "contacts", OWN),
     r("GET", "/api/recordings", "list_recordings", "list recordings", "contacts", OWN),
     r("GET", "/api/recordings/{id}/peaks", "recording_peaks", "read a recording's waveform", "contacts", OWN),
     r("PUT", "/api/recordings/{id}/hold", "place_legal_hold", "place legal holds", "contacts", STF),

@@ -57,6 +57,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get_contact", "-YYY"),
     ("contact_events", "-YYY"),
     ("contact_recordings", "-YYY"),
+    ("contact_flags", "-YYY"),
     ("get_recording", "-YYY"),
     ("list_tickets", "-YYY"),
     ("create_ticket", "-YYY"),

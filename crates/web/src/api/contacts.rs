@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 use model::{Contact, ContactId, RecordingId, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::TimeRange;
+use store::{Page, TimeRange};
 
 use super::{ApiQuery, PageQuery, S, found, paged, parse_id, views};
 use crate::AppState;
@@ -83,6 +83,54 @@ pub(crate) async fn contact_recordings(
 ) -> JsonResult {
     let contact = visible_contact(&app, &c, &id).await?;
     Ok(Json(paged(app.store.list_recordings_by_contact(c.who.org, contact.id, &q.page()).await?, views::recording)))
+}
+
+/// Most of a contact's recordings whose transcripts' flags [`contact_flags`] reads (a call has a
+/// few: the agent leg, a transfer's, a consult's).
+const MAX_FLAGGED_RECORDINGS: u32 = 50;
+
+/// Why the contact is flagged: the keyword rules its note, chats and emails matched (rule,
+/// keyword, which text, when), then those its call transcripts matched (rule, recording).
+pub(crate) async fn contact_flags(
+    State(app): State<S>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> JsonResult {
+    let contact = visible_contact(&app, &c, &id).await?;
+    let org = c.who.org;
+    let mut items: Vec<Value> = app
+        .store
+        .list_text_flags(org, contact.id)
+        .await?
+        .iter()
+        .map(|f| {
+            json!({
+                "rule": f.rule,
+                "keyword": f.keyword,
+                "source": f.text.as_str(),
+                "ordinal": f.text_ordinal,
+                "flagged_at_ms": f.flagged_at.unix_ms(),
+                "recording": null,
+            })
+        })
+        .collect();
+    let recordings =
+        app.store.list_recordings_by_contact(org, contact.id, &Page::first(MAX_FLAGGED_RECORDINGS)).await?;
+    for r in &recordings.items {
+        if let Some(job) = app.store.get_transcription_job(org, r.id).await? {
+            items.extend(job.rule_flags.iter().map(|rule| {
+                json!({
+                    "rule": rule,
+                    "keyword": null,
+                    "source": "transcript",
+                    "ordinal": null,
+                    "flagged_at_ms": job.updated_at.unix_ms(),
+                    "recording": r.id.to_string(),
+                })
+            }));
+        }
+    }
+    Ok(Json(json!({ "contact": contact.id.to_string(), "items": items })))
 }
 
 pub(crate) async fn get_recording(

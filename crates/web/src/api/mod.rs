@@ -92,6 +92,7 @@ pub(crate) fn handler(op_id: &str, method: &str) -> MethodRouter<S> {
         "get_contact" => on(filter, contacts::get_contact),
         "contact_events" => on(filter, contacts::contact_events),
         "contact_recordings" => on(filter, contacts::contact_recordings),
+        "contact_flags" => on(filter, contacts::contact_flags),
         "get_recording" => on(filter, contacts::get_recording),
         "download_recording" => on(filter, recordings::download),
         "list_recordings" => on(filter, library::list),
