@@ -3,7 +3,8 @@
 //
 //   node qa.mjs <base-url> <screenshot-dir> <contact-id>
 //
-// A supervisor opens the evaluator view of a recorded contact: the waveform and the player load,
+// A supervisor opens the evaluator view of a recorded contact: chips say why it is flagged (its
+// note and its transcript), the waveform and the player load,
 // the transcript lists both speakers and a click on a line seeks the player; they score the call
 // on the scorecard form (87.5 %) and publish it. Agent 1001 then opens "My evaluations", sees the
 // published score and acknowledges it; the supervisor's QA report shows the agent's week. Prints
@@ -37,6 +38,11 @@ try {
   await sup.waitForSelector("#qa-transcript li[data-start]", WAIT);
   const lines = await sup.$$eval("#qa-transcript li[data-start]", (l) => l.map((x) => x.className + "|" + x.textContent));
   check(lines.length === 3 && lines.some((l) => l.includes("line-agent")) && lines.some((l) => l.includes("退款")), "transcript lines: " + lines.join(" / "));
+  const flags = await sup.$$eval(".qa-flags .chip.flag", (l) => l.map((x) => x.dataset.rule + "|" + x.dataset.source + "|" + x.textContent));
+  check(
+    flags.length === 2 && flags.some((f) => f.startsWith("complaint|note|") && f.includes("备注") && f.includes("投诉")) && flags.some((f) => f.startsWith("refund|transcript|") && f.includes("通话转写")),
+    "why it is flagged: " + flags.join(" / "),
+  );
   const duration = await sup.$eval("#qa-audio", (a) =>
     a.readyState >= 1 ? a.duration : new Promise((res) => a.addEventListener("loadedmetadata", () => res(a.duration), { once: true })),
   );

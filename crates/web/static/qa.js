@@ -86,14 +86,20 @@
   // ---- the recording and transcript ---------------------------------------------------------
   async function mountCall(box, contactId) {
     box.innerHTML = `<p class="muted small">${esc(t("rec.loading"))}</p>`;
-    const [recs, tr] = await Promise.all([
+    const [recs, tr, flags] = await Promise.all([
       HL.get(`/api/contacts/${contactId}/recordings?limit=1`),
       HL.get(`/api/contacts/${contactId}/transcript`).catch(() => ({ segments: [] })),
+      HL.get(`/api/contacts/${contactId}/flags`).catch(() => ({ items: [] })),
     ]);
     const rec = recs.items[0];
+    // Why the contact is flagged: one chip per rule and where it matched ("refund · call transcript", "complaint · note: 投诉").
+    const flagChips = flags.items
+      .map((f) => `<span class="chip flag" data-rule="${esc(f.rule)}" data-source="${esc(f.source)}">${esc(f.rule)} · ${esc(t("qa.flag_source." + f.source))}${f.keyword ? ": " + esc(f.keyword) : ""}</span>`)
+      .join(" ");
     box.innerHTML = `
       <div class="card qa-call">
         <div class="eyebrow">${esc(t("qa.contact"))} ${esc(contactId.slice(0, 8))}${rec ? " · " + esc(HL.dateTime(rec.started_at_ms)) : ""}</div>
+        ${flagChips ? `<p class="qa-flags"><span class="muted small">${esc(t("qa.flags"))}</span> ${flagChips}</p>` : ""}
         ${rec ? `<div class="wave-box"><div class="wave-labels"><span>L</span><span>R</span></div><div class="wave-area" id="qa-wave"></div></div>
         <audio id="qa-audio" controls preload="metadata" src="/api/recordings/${esc(rec.id)}/audio"></audio>` : `<p class="muted">${esc(t("qa.no_recording"))}</p>`}
         <h3>${esc(t("qa.transcript"))}</h3>

@@ -1,6 +1,6 @@
 //! Quality assurance in Debian's Chromium (`browser/qa.mjs`, playwright-core): a supervisor scores
-//! a recorded call in the evaluator view (waveform, player, clickable transcript, scorecard form)
-//! and publishes it; agent 1001 sees it under "My evaluations" and acknowledges it. Screenshots
+//! a recorded call in the evaluator view (why it is flagged, waveform, player, clickable
+//! transcript, scorecard form) and publishes it; agent 1001 sees it under "My evaluations" and acknowledges it. Screenshots
 //! in `target/screenshots/qa-*.png`; the DOM is checked for the key elements before each shot.
 
 mod common;
@@ -56,6 +56,31 @@ async fn seed(store: &Store, rec_dir: &Path) -> ContactId {
         seg(2, store::TranscriptSpeaker::Agent, 6_000, "已经为您办理退款，三个工作日到账"),
     ];
     store.replace_transcript_segments(org, rec.id, &segments).await.expect("transcript");
+    // Flagged twice: by its transcript (refund) and by the agent's note (complaint).
+    let job = store::TranscriptionJob {
+        org,
+        recording: rec.id,
+        contact: id,
+        status: store::TranscriptionStatus::Done,
+        attempts: 1,
+        progress_pct: 100,
+        failure_reason: None,
+        rule_flags: vec!["refund".into()],
+        created_at: at,
+        updated_at: at,
+        next_attempt_at: at,
+    };
+    store.insert_transcription_job(&job).await.expect("transcription job");
+    let note_flag = store::TextFlag {
+        org,
+        contact: id,
+        rule: "complaint".into(),
+        keyword: "投诉".into(),
+        text: store::FlaggedText::Note,
+        text_ordinal: 0,
+        flagged_at: at,
+    };
+    store.add_text_flags(&[note_flag]).await.expect("text flag");
     let definition = serde_json::json!({
         "name": "服务质量",
         "sections": [
