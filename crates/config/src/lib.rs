@@ -70,12 +70,24 @@ pub struct Config {
 }
 
 /// The web chat's settings (`[chat]`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct ChatConfig {
     /// The business-hours calendar (edited on the admin page, `/api/calendars/{name}`) the chat
     /// follows: outside its hours a new chat is a message left for later, as is one while the
     /// calendar does not exist. `None` (`calendar = ""`): chats are always answered live.
     pub calendar: Option<String>,
+    /// The secret chat edges (`hotline chat-edge`) present to link to this server; `None`: no
+    /// edges (`/chat/edge` answers 404). At least 16 bytes. Never printed.
+    pub edge_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ChatConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatConfig")
+            .field("calendar", &self.calendar)
+            .field("edge_secret", &self.edge_secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -116,6 +116,7 @@ pub struct RawReports {
 #[serde(deny_unknown_fields)]
 pub struct RawChat {
     pub calendar: String,
+    pub edge_secret: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,6 +217,7 @@ keyword_rules = []
 
 [chat]
 calendar = ""
+edge_secret = ""
 
 [social]
 wechat_token = ""

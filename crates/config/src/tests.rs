@@ -123,6 +123,7 @@ fn bad_values_in_each_section_are_named() {
         ("data_dir = \"\"\n", "data_dir: must not be empty"),
         ("[http]\nport = 5060\n", "sip.port: 5060 is also http.port"),
         ("[chat]\ncalendar = \"Support Hours\"\n", "chat.calendar: \"Support Hours\" is not a calendar name"),
+        ("[chat]\nedge_secret = \"short\"\n", "chat.edge_secret: must be at least 16"),
     ] {
         let err = load_text(text).unwrap_err().to_string();
         assert!(err.starts_with(starts), "{text:?} gave {err:?}");
@@ -459,4 +460,12 @@ fn bad_keyword_rules_name_their_key() {
     let rule = "[[search.keyword_rules]]\nname = \"r\"\nkeywords = [\"a\"]\n";
     let too_many = (0..65).map(|i| rule.replace("\"r\"", &format!("\"r{i}\""))).collect::<String>();
     assert_eq!(load_text(&too_many).unwrap_err().to_string(), "search.keyword_rules: lists 65 rules; at most 64");
+}
+
+#[test]
+fn chat_edge_secret_is_kept_and_never_printed() {
+    let c = load_text("[chat]\nedge_secret = \"0123456789abcdef-edge\"\n").expect("valid");
+    assert_eq!(c.chat.edge_secret.as_deref(), Some("0123456789abcdef-edge"));
+    assert!(!format!("{c:?}").contains("0123456789abcdef-edge"), "Debug hides the secret");
+    assert_eq!(load_text("").expect("valid").chat.edge_secret, None);
 }

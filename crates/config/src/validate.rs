@@ -105,7 +105,10 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         search: crate::keyword_rules::search(&raw.search)?,
         email,
         social: crate::social::social(&raw.social)?,
-        chat: ChatConfig { calendar: calendar_name("chat.calendar", &raw.chat.calendar)? },
+        chat: ChatConfig {
+            calendar: calendar_name("chat.calendar", &raw.chat.calendar)?,
+            edge_secret: edge_secret(&raw.chat.edge_secret)?,
+        },
         reports_utc_offset_minutes,
         shutdown_grace: duration("shutdown_grace", &raw.shutdown_grace)?,
     })
@@ -120,6 +123,24 @@ fn calendar_name(key: &str, text: &str) -> Result<Option<String>, ConfigError> {
         return Err(bad(
             key,
             format!("{text:?} is not a calendar name (1 to {} of a-z, 0-9, _ and -)", model::MAX_CALENDAR_NAME_CHARS),
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// Shortest `chat.edge_secret`, in bytes.
+const MIN_EDGE_SECRET_BYTES: usize = 16;
+
+/// `chat.edge_secret`: empty (no edges), or at least 16 bytes of printable ASCII (it travels in
+/// an HTTP header).
+fn edge_secret(text: &str) -> Result<Option<String>, ConfigError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.len() < MIN_EDGE_SECRET_BYTES || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad(
+            "chat.edge_secret",
+            format!("must be at least {MIN_EDGE_SECRET_BYTES} printable ASCII characters without spaces"),
         ));
     }
     Ok(Some(text.to_owned()))

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `demo`, `migrate`, `check-config`, with the flags they share.
+//! The command line: `serve`, `demo`, `migrate`, `chat-edge`, `check-config`, with the flags they
+//! share.
 
 use std::path::PathBuf;
 
@@ -22,6 +23,10 @@ pub enum Command {
     Demo(ServeArgs),
     /// Apply pending database migrations, then exit.
     Migrate(ServeArgs),
+    /// Hold web-chat sockets for a Hotline server and relay them over one link (`[chat]
+    /// edge_secret` set on both): several edges let one machine hold more chats than one process
+    /// may open files.
+    ChatEdge(crate::edge::EdgeArgs),
     /// Validate a configuration file and exit (0 when valid).
     CheckConfig {
         /// The TOML file to check.
@@ -91,6 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::ChatEdge(args) => crate::edge::run(args).await,
         Command::Serve(args) => serve::run(args.load()?, Mode::Production).await,
         Command::Demo(args) => serve::run(args.load()?, Mode::Demo).await,
     }

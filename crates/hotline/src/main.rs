@@ -7,6 +7,7 @@
 
 mod alerts;
 mod cli;
+mod edge;
 mod email;
 mod events;
 mod feeds;

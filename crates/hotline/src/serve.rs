@@ -311,11 +311,12 @@ fn web_config(cfg: &Config, org: model::OrgId, keys: Arc<recordings::Keyring>) -
     web.report_utc_offset_minutes = cfg.reports_utc_offset_minutes;
     web.recording_keys = keys;
     web.chat_calendar = cfg.chat.calendar.clone();
+    web.chat_edge_secret = cfg.chat.edge_secret.clone();
     web
 }
 
 /// SIGINT and SIGTERM, registered when installed (so none is lost to the default action).
-struct ShutdownSignal {
+pub(crate) struct ShutdownSignal {
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -323,7 +324,7 @@ struct ShutdownSignal {
 }
 
 impl ShutdownSignal {
-    fn install() -> anyhow::Result<Self> {
+    pub(crate) fn install() -> anyhow::Result<Self> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -337,7 +338,7 @@ impl ShutdownSignal {
     }
 
     /// Resolves on the first SIGINT or SIGTERM.
-    async fn recv(mut self) {
+    pub(crate) async fn recv(mut self) {
         #[cfg(unix)]
         tokio::select! { _ = self.interrupt.recv() => {}, _ = self.terminate.recv() => {} }
         #[cfg(not(unix))]

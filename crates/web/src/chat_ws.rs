@@ -77,6 +77,9 @@ pub struct ChatSettings {
     pub max_buffered_events: usize,
     /// Longest sleep of the timer task, so a clock that jumps is noticed.
     pub max_timer_sleep_ms: u64,
+    /// The secret chat edges (`hotline chat-edge`) present on `/chat/edge`; `None`: no edges,
+    /// the route answers 404.
+    pub edge_secret: Option<String>,
     /// Each socket's read buffer (the WebSocket library's default is 128 KiB per connection,
     /// most of a session's memory; a chat frame is small and a large one is read in steps).
     pub read_buffer_bytes: usize,
@@ -93,6 +96,7 @@ impl Default for ChatSettings {
             max_buffered_events: 4_096,
             max_timer_sleep_ms: 1_000,
             read_buffer_bytes: 4 * 1024,
+            edge_secret: None,
         }
     }
 }
@@ -106,7 +110,8 @@ pub struct ShellCounters {
     pub closed_slow: AtomicU64,
 }
 
-enum Outgoing {
+/// What goes out to one customer connection.
+pub(crate) enum Outgoing {
     Frame(String),
     Close,
 }
@@ -132,6 +137,10 @@ pub struct ChatHub {
     counters: ShellCounters,
     /// The store writer, once [`ChatHub::persist_to`] started it.
     persist: std::sync::OnceLock<persist::Persistence>,
+    /// The routing task's own queue of the events it acts on (starts, restores, going offline,
+    /// ends), once [`route_through`] set it: never shared with the lossy broadcast, so a burst of
+    /// messages cannot push a start out.
+    routing: std::sync::OnceLock<mpsc::Sender<ChatEvent>>,
 }
 
 struct EntropyIds(Arc<dyn Entropy>);
@@ -170,6 +179,7 @@ impl ChatHub {
             timer_wake: tokio::sync::Notify::new(),
             counters: ShellCounters::default(),
             persist: std::sync::OnceLock::new(),
+            routing: std::sync::OnceLock::new(),
         })
     }
 
@@ -246,6 +256,14 @@ impl ChatHub {
 
     pub fn counters(&self) -> ChatCounters {
         self.lock().core.counters().clone()
+    }
+
+    pub(crate) fn edge_secret(&self) -> Option<&str> {
+        self.settings.edge_secret.as_deref()
+    }
+
+    pub(crate) fn max_frame_bytes(&self) -> usize {
+        self.settings.limits.max_frame_bytes()
     }
 
     pub fn shell_counters(&self) -> &ShellCounters {
@@ -349,6 +367,12 @@ impl ChatHub {
                     if let Some(p) = self.persist.get() {
                         persist_event(p, &inner.core, &event);
                     }
+                    if let Some(routing) = self.routing.get()
+                        && routes_on(&event)
+                        && routing.try_send(event.clone()).is_err()
+                    {
+                        tracing::error!("chat routing: its queue is full; a chat event was not routed");
+                    }
                     // No subscriber is not an error: the event is for whoever listens.
                     let _ = self.events.send(event);
                 }
@@ -356,7 +380,7 @@ impl ChatHub {
         }
     }
 
-    fn reserve_ip(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+    pub(crate) fn reserve_ip(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
         let mut inner = self.lock();
         let held = inner.per_ip.entry(ip).or_insert(0);
         if *held >= self.settings.max_connections_per_ip {
@@ -367,26 +391,46 @@ impl ChatHub {
     }
 
     fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-        let Some(origin) = text(header::ORIGIN) else { return false };
-        auth::csrf::check_origin(Some(origin), text(header::HOST), &self.settings.allowed_origins).is_ok()
+        origin_allowed(headers, &self.settings.allowed_origins)
     }
 
-    fn start_timer(self: &Arc<Self>) {
+    pub(crate) fn start_timer(self: &Arc<Self>) {
         if self.timer_started.swap(true, Ordering::SeqCst) {
             return;
         }
         tokio::spawn(run_timer(Arc::downgrade(self)));
     }
 
-    /// One WebSocket, from open to close.
-    async fn run(self: Arc<Self>, socket: WebSocket, slot: IpSlot) {
+    /// A new connection: its id and the queue its frames come out of. The sender is registered
+    /// first, so a refusal from `connect` reaches the connection before its close.
+    pub(crate) fn open_conn(&self) -> (ConnId, mpsc::Receiver<Outgoing>) {
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
-        let (tx, mut rx) = mpsc::channel(self.settings.max_queued_frames.max(1));
+        let (tx, rx) = mpsc::channel(self.settings.max_queued_frames.max(1));
         self.counters.connections_opened.fetch_add(1, Ordering::Relaxed);
-        // The sender first, so a refusal from connect() reaches the socket before its close.
         self.lock().connections.insert(conn, tx);
         self.with_core(|core, now| core.connect(conn, now));
+        (conn, rx)
+    }
+
+    /// A text frame from a connection's customer; the connection's first one may first restore
+    /// a stored conversation it resumes.
+    pub(crate) async fn conn_text(&self, conn: ConnId, first: bool, text: &str) {
+        if first {
+            self.restore_for(text).await;
+        }
+        self.with_core(|core, now| core.handle_text(now, conn, text));
+    }
+
+    /// The connection is gone (closed by either side).
+    pub(crate) fn close_conn(&self, conn: ConnId) {
+        let mut inner = self.lock();
+        inner.connections.remove(&conn);
+        inner.core.disconnect(conn);
+    }
+
+    /// One WebSocket, from open to close.
+    async fn run(self: Arc<Self>, socket: WebSocket, slot: IpSlot) {
+        let (conn, mut rx) = self.open_conn();
         let (mut sink, mut stream) = socket.split();
         let writer = async move {
             while let Some(out) = rx.recv().await {
@@ -406,12 +450,10 @@ impl ChatHub {
         let reader = async move {
             let mut first = true;
             while let Some(Ok(message)) = stream.next().await {
-                if first && let Message::Text(text) = &message {
-                    first = false;
-                    hub.restore_for(text.as_str()).await;
-                }
                 match message {
-                    Message::Text(text) => hub.with_core(|core, now| core.handle_text(now, conn, text.as_str())),
+                    Message::Text(text) => {
+                        hub.conn_text(conn, std::mem::take(&mut first), text.as_str()).await;
+                    }
                     Message::Binary(_) => hub.with_core(|core, now| core.handle_text(now, conn, "")),
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => {}
@@ -419,12 +461,17 @@ impl ChatHub {
             }
         };
         futures_util::future::select(Box::pin(writer), Box::pin(reader)).await;
-        let mut inner = self.lock();
-        inner.connections.remove(&conn);
-        inner.core.disconnect(conn);
-        drop(inner);
+        self.close_conn(conn);
         drop(slot);
     }
+}
+
+/// Whether the page opening a chat socket may: its `Origin` is this server's own or one of
+/// `allowed`.
+pub(crate) fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let Some(origin) = text(header::ORIGIN) else { return false };
+    auth::csrf::check_origin(Some(origin), text(header::HOST), allowed).is_ok()
 }
 
 /// Queues what the store keeps of `event` (not typing, not attachment bytes: the message row
@@ -440,7 +487,7 @@ fn persist_event(p: &persist::Persistence, core: &Conversations, event: &ChatEve
 
 /// One connection's share of its address's limit, given back on drop (also when the upgrade
 /// never completes).
-struct IpSlot {
+pub(crate) struct IpSlot {
     hub: Weak<ChatHub>,
     ip: IpAddr,
 }
@@ -524,7 +571,13 @@ impl RoutedChats {
 /// `max_queue_wait_ms` becomes a message left for later. Ends when either side stops.
 pub fn route_through(hub: &Arc<ChatHub>, center: CenterHandle, entry_point: &str) -> tokio::task::JoinHandle<()> {
     hub.set_external_routing(true);
-    let mut chats = hub.subscribe();
+    // A conversation yields at most a start (or restore), going offline and an end: this bound
+    // holds every routing event of a full hub.
+    let (tx, mut chats) =
+        mpsc::channel(hub.settings.limits.max_conversations.max(1).saturating_mul(ROUTING_EVENTS_PER_CONVERSATION));
+    if hub.routing.set(tx).is_err() {
+        tracing::error!("chat routing: this hub is already routed");
+    }
     let mut live = center.subscribe();
     let hub = Arc::downgrade(hub);
     let entry_point = entry_point.to_owned();
@@ -533,14 +586,11 @@ pub fn route_through(hub: &Arc<ChatHub>, center: CenterHandle, entry_point: &str
         loop {
             tokio::select! {
                 event = chats.recv() => match event {
-                    Ok(event) => {
+                    Some(event) => {
                         let Some(hub) = hub.upgrade() else { return };
                         on_chat_event(&hub, &center, &entry_point, &mut routed, event).await;
                     }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::error!(missed, "chat routing: chat events lost; those chats stay unrouted");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
+                    None => return,
                 },
                 event = live.recv() => match event {
                     Ok(event) => {
@@ -555,6 +605,21 @@ pub fn route_through(hub: &Arc<ChatHub>, center: CenterHandle, entry_point: &str
             }
         }
     })
+}
+
+/// Routing events one conversation yields at most (start or restore, offline, end, and a
+/// restore after a restart), for the routing queue's bound.
+const ROUTING_EVENTS_PER_CONVERSATION: usize = 4;
+
+/// Whether [`route_through`] acts on `event`.
+fn routes_on(event: &ChatEvent) -> bool {
+    matches!(
+        event,
+        ChatEvent::Started { .. }
+            | ChatEvent::Restored { .. }
+            | ChatEvent::WentOffline { .. }
+            | ChatEvent::Ended { .. }
+    )
 }
 
 async fn on_chat_event(
@@ -657,7 +722,7 @@ async fn chat_socket(
         .on_upgrade(move |socket| hub.run(socket, slot))
 }
 
-async fn widget() -> Response {
+pub(crate) async fn widget() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
@@ -671,7 +736,11 @@ async fn widget() -> Response {
 
 /// The chat routes over `hub`, for any outer router state.
 pub fn routes_with<S: Clone + Send + Sync + 'static>(hub: Arc<ChatHub>) -> Router<S> {
-    Router::new().route("/chat/ws", get(chat_socket)).route("/chat/widget.js", get(widget)).with_state(hub)
+    Router::new()
+        .route("/chat/ws", get(chat_socket))
+        .route("/chat/widget.js", get(widget))
+        .route(crate::chat_edge::EDGE_PATH, get(crate::chat_edge::edge_link))
+        .with_state(hub)
 }
 
 /// Chats answered live while the named business-hours calendar is open, as admins edit it
@@ -694,8 +763,11 @@ impl OpenHours for CalendarHours {
 /// (always, without one); with a contact center in the state (and a runtime to run on), chats are
 /// routed through it at [`CHAT_ENTRY_POINT`] and stored in the center's org.
 pub fn routes<S: Clone + Send + Sync + 'static>(state: &Arc<AppState>) -> Router<S> {
-    let mut settings =
-        ChatSettings { allowed_origins: state.config.allowed_origins.clone(), ..ChatSettings::default() };
+    let mut settings = ChatSettings {
+        allowed_origins: state.config.allowed_origins.clone(),
+        edge_secret: state.config.chat_edge_secret.clone(),
+        ..ChatSettings::default()
+    };
     if let Some(name) = &state.config.chat_calendar {
         match crate::api::business_hours::book(state) {
             Some(book) => settings.hours = Arc::new(CalendarHours { book, name: name.clone() }),

@@ -42,6 +42,7 @@
 pub mod alerts;
 mod api;
 mod authrepo;
+pub mod chat_edge;
 pub mod chat_ws;
 pub mod email_reply;
 mod email_thread;
@@ -109,6 +110,8 @@ pub struct WebConfig {
     /// The business-hours calendar (`/api/calendars/{name}`) the web chat follows: outside its
     /// hours a new chat is a message left for later. `None`: chats are always answered live.
     pub chat_calendar: Option<String>,
+    /// The secret chat edges present on `/chat/edge` (`[chat] edge_secret`); `None`: no edges.
+    pub chat_edge_secret: Option<String>,
 }
 
 /// Limits of the WebSocket event stream (`GET /api/events`).
@@ -159,6 +162,7 @@ impl WebConfig {
             report_utc_offset_minutes: 480,
             recording_keys: std::sync::Arc::new(recordings::Keyring::none()),
             chat_calendar: None,
+            chat_edge_secret: None,
         }
     }
 }
