@@ -1,14 +1,18 @@
-//! Chat WebSocket load: how many chat sessions one server holds, the memory each costs, and how
+//! Chat WebSocket load: how many chat sessions one node holds, the memory each costs, and how
 //! many customer messages per second it stores, acknowledges and hands to the agent side.
 //!
-//! `cargo run --release -p chat --example ws_load -- [SESSIONS] [SENDERS] [MESSAGES_EACH]`
-//! (defaults 19000 1000 20). The example starts itself again as the server (`serve`, the web
+//! `cargo run --release -p chat --example ws_load -- [SESSIONS] [SENDERS] [MESSAGES_EACH] [EDGES]`
+//! (defaults 19000 1000 20 0). The example starts itself again as the server (`serve`, the web
 //! crate's chat shell on 127.0.0.1, an ephemeral port) and reads that process's resident memory
-//! from `/proc`, so the memory figure is the server's alone. Clients connect from 127.0.0.2–9 (the
+//! from `/proc`, so the memory figure is the server's alone. With EDGES > 0 it also starts that
+//! many chat edges (`edge`, `web::chat_edge::Edge` linked to the server's `/chat/edge`): the
+//! customers' sockets are spread over the edges and relayed to the one server, so the node holds
+//! more sessions than one process may open files. The customers are simulated by client processes
+//! (`client`), each holding at most CLIENT_SESSIONS sockets, connecting from 127.0.0.2–9 (the
 //! ephemeral port range of one source address is ~28k). Each session says hello and fills the
 //! pre-chat form; then SENDERS sessions each send MESSAGES_EACH messages, one in flight per
-//! session (the next after the previous `ack`). Both processes need SESSIONS + ~200 open files
-//! (`ulimit -n`). Everything is bounded: sessions, senders and messages come from the command line.
+//! session (the next after the previous `ack`). Every process stays under the open-files limit;
+//! everything is bounded: sessions, senders and messages come from the command line.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -22,8 +26,12 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use web::chat_ws::{ChatHub, ChatSettings};
 
 const ORIGIN: &str = "http://bench.example.test";
-/// Connections opened at once while ramping up.
+/// Connections opened at once while ramping up (per client process).
 const MAX_CONNECTING: usize = 256;
+/// Most sockets one client process holds (under a 20,000 open-files limit).
+const CLIENT_SESSIONS: usize = 17_000;
+/// The secret the bench's server and edges share.
+const EDGE_SECRET: &str = "bench-edge-secret-0123456789";
 
 fn server_settings(sessions: usize) -> ChatSettings {
     let mut s = ChatSettings::default();
@@ -38,7 +46,9 @@ fn server_settings(sessions: usize) -> ChatSettings {
 }
 
 async fn serve(sessions: usize) {
-    let hub = ChatHub::new(server_settings(sessions), Arc::new(web::SystemClock), Arc::new(web::OsEntropy));
+    let mut settings = server_settings(sessions);
+    settings.edge_secret = Some(EDGE_SECRET.to_owned());
+    let hub = ChatHub::new(settings, Arc::new(web::SystemClock), Arc::new(web::OsEntropy));
     hub.set_agent_available(model::AgentId::from_u128(1), true).expect("one agent");
     // The agent side: every stored customer message is handed to this subscriber.
     let mut events = hub.subscribe();
@@ -126,30 +136,45 @@ async fn send_messages(ws: &mut Ws, session: usize, count: usize) -> Result<(), 
     Ok(())
 }
 
-async fn load(sessions: usize, senders: usize, messages: usize) {
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = tokio::process::Command::new(exe)
-        .args(["serve", &sessions.to_string()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("server process");
-    let pid = child.id().expect("pid");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut input = child.stdin.take().expect("stdin");
-    let server: SocketAddr = out.next_line().await.expect("read").expect("address").parse().expect("addr");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let idle_kib = rss_kib(pid);
+/// An edge linked to the server at `core`: prints its address once linked, then serves until
+/// stdin closes.
+async fn edge(core: &str, sessions: usize) {
+    let mut settings = web::chat_edge::EdgeSettings::new(format!("ws://{core}/chat/edge"), EDGE_SECRET);
+    settings.allowed_origins.push(ORIGIN.to_owned());
+    settings.max_connections = sessions + 1;
+    settings.max_connections_per_ip = sessions + 1;
+    let edge = web::chat_edge::Edge::new(settings);
+    tokio::spawn(edge.clone().run_link(std::future::pending()));
+    while !edge.linked() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    println!("{}", listener.local_addr().expect("addr"));
+    tokio::spawn(web::serve(listener, edge.routes(), std::future::pending()));
+    wait_for_stdin_close().await;
+}
 
-    let started = Instant::now();
+/// Returns when stdin closes (the parent ended), reading it on a plain thread.
+async fn wait_for_stdin_close() {
+    let reader =
+        std::thread::spawn(|| for _ in std::io::BufRead::lines(std::io::stdin().lock()).map_while(Result::ok) {});
+    while !reader.is_finished() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Opens `sessions` sessions round-robin over `targets` (session numbers from `first`), prints
+/// `open <n> <failed>`; on a `go` line sends from the first `senders` sessions and prints
+/// `sent <messages> <errors>`; ends when stdin closes.
+async fn client(targets: Vec<SocketAddr>, first: usize, sessions: usize, senders: usize, messages: usize) {
     let gate = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTING));
     let mut opening = Vec::with_capacity(sessions);
-    for n in 0..sessions {
+    for n in first..first + sessions {
         let gate = gate.clone();
+        let target = targets[n % targets.len()];
         opening.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await.expect("open");
-            open_session(server, n).await
+            open_session(target, n).await
         }));
     }
     let mut open = Vec::with_capacity(sessions);
@@ -165,59 +190,181 @@ async fn load(sessions: usize, senders: usize, messages: usize) {
             }
         }
     }
-    let ramp = started.elapsed();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let held_kib = rss_kib(pid);
-    let per_session = (held_kib.saturating_sub(idle_kib) * 1024) / open.len().max(1) as u64;
-    println!(
-        "sessions open: {} (failed {failed}) in {:.1} s; server RSS {} MiB idle -> {} MiB; {} bytes per session",
-        open.len(),
-        ramp.as_secs_f64(),
-        idle_kib / 1024,
-        held_kib / 1024,
-        per_session
-    );
-
+    println!("open {} {failed}", open.len());
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::stdin().lock()).map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    if lines.recv().await.as_deref() != Some("go") {
+        return;
+    }
     let senders = senders.min(open.len());
-    let mut sending: Vec<Ws> = open.drain(..senders).collect();
-    let started = Instant::now();
-    let tasks: Vec<_> = sending
-        .drain(..)
+    let tasks: Vec<_> = open
+        .drain(..senders)
         .enumerate()
-        .map(|(i, mut ws)| tokio::spawn(async move { send_messages(&mut ws, i, messages).await.map(|()| ws) }))
+        .map(|(i, mut ws)| tokio::spawn(async move { send_messages(&mut ws, first + i, messages).await.map(|()| ws) }))
         .collect();
     let mut errors = 0;
+    let mut done = Vec::with_capacity(senders);
     for t in tasks {
-        if t.await.expect("task").is_err() {
-            errors += 1;
+        match t.await.expect("task") {
+            Ok(ws) => done.push(ws),
+            Err(_) => errors += 1,
         }
     }
-    let took = started.elapsed();
-    input.write_all(b"count\n").await.expect("ask");
-    let delivered: u64 = out.next_line().await.expect("read").expect("count").parse().expect("number");
-    let total = senders * messages;
-    println!(
-        "{total} messages from {senders} sessions ({errors} failed) in {:.2} s: {:.0} acknowledged msg/s; \
-         {delivered} reached the agent side; {} sessions idle meanwhile",
-        took.as_secs_f64(),
-        total as f64 / took.as_secs_f64(),
-        open.len()
-    );
+    println!("sent {} {errors}", senders * messages);
+    while lines.recv().await.is_some() {}
+    drop((open, done));
+}
+
+/// A child process of this example, with its stdin and stdout lines.
+struct Child {
+    child: tokio::process::Child,
+    pid: u32,
+    input: tokio::process::ChildStdin,
+    out: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Child {
+    fn start(args: &[String]) -> Child {
+        let exe = std::env::current_exe().expect("own path");
+        let mut child = tokio::process::Command::new(exe)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("child process");
+        let pid = child.id().expect("pid");
+        let out = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let input = child.stdin.take().expect("stdin");
+        Child { child, pid, input, out }
+    }
+
+    async fn line(&mut self) -> String {
+        self.out.next_line().await.expect("read").expect("a line")
+    }
+}
+
+fn cpu_ticks(pid: u32) -> (u64, u64) {
     let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = cpu.rsplit(')').next().unwrap_or("").split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    println!("server CPU: {} ticks user, {} ticks system (100 ticks = 1 s)", ticks(11), ticks(12));
-    drop(open);
-    let _ = child.kill().await;
+    (ticks(11), ticks(12))
+}
+
+async fn load(sessions: usize, senders: usize, messages: usize, edges: usize) {
+    let mut server = Child::start(&["serve".into(), sessions.to_string()]);
+    let address: SocketAddr = server.line().await.parse().expect("addr");
+    let mut edge_procs = Vec::with_capacity(edges);
+    let mut targets = Vec::new();
+    for _ in 0..edges {
+        let mut e = Child::start(&["edge".into(), address.to_string(), sessions.div_ceil(edges).to_string()]);
+        targets.push(e.line().await.parse::<SocketAddr>().expect("edge addr"));
+        edge_procs.push(e);
+    }
+    if targets.is_empty() {
+        targets.push(address);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rss = |pids: &[u32]| pids.iter().map(|p| rss_kib(*p)).sum::<u64>();
+    let server_pids: Vec<u32> = std::iter::once(server.pid).chain(edge_procs.iter().map(|e| e.pid)).collect();
+    let idle_kib = (rss_kib(server.pid), rss(&server_pids[1..]));
+
+    let clients_n = sessions.div_ceil(CLIENT_SESSIONS).max(1);
+    let per_client = sessions.div_ceil(clients_n);
+    let list = targets.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let started = Instant::now();
+    let mut clients = Vec::with_capacity(clients_n);
+    for c in 0..clients_n {
+        let first = c * per_client;
+        let count = per_client.min(sessions - first);
+        let share = senders.div_ceil(clients_n).min(count);
+        let args = [
+            "client".into(),
+            list.clone(),
+            first.to_string(),
+            count.to_string(),
+            share.to_string(),
+            messages.to_string(),
+        ];
+        clients.push((Child::start(&args), share));
+    }
+    let (mut open, mut failed) = (0usize, 0usize);
+    for (c, _) in &mut clients {
+        let line = c.line().await;
+        let n: Vec<usize> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+        open += n.first().copied().unwrap_or(0);
+        failed += n.get(1).copied().unwrap_or(0);
+    }
+    let ramp = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let held_kib = (rss_kib(server.pid), rss(&server_pids[1..]));
+    let grown = held_kib.0.saturating_sub(idle_kib.0) + held_kib.1.saturating_sub(idle_kib.1);
+    println!(
+        "sessions open: {open} (failed {failed}) through {} in {:.1} s from {clients_n} client processes; \
+         server RSS {} MiB idle -> {} MiB, edges {} MiB -> {} MiB; {} bytes per session (server + edges)",
+        if edges == 0 { "the server".to_owned() } else { format!("{edges} edges") },
+        ramp.as_secs_f64(),
+        idle_kib.0 / 1024,
+        held_kib.0 / 1024,
+        idle_kib.1 / 1024,
+        held_kib.1 / 1024,
+        grown * 1024 / open.max(1) as u64
+    );
+
+    let started = Instant::now();
+    for (c, _) in &mut clients {
+        c.input.write_all(b"go\n").await.expect("go");
+    }
+    let (mut total, mut errors) = (0usize, 0usize);
+    for (c, _) in &mut clients {
+        let line = c.line().await;
+        let n: Vec<usize> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+        total += n.first().copied().unwrap_or(0);
+        errors += n.get(1).copied().unwrap_or(0);
+    }
+    let took = started.elapsed();
+    server.input.write_all(b"count\n").await.expect("ask");
+    let delivered: u64 = server.line().await.parse().expect("number");
+    let senders_total: usize = clients.iter().map(|(_, s)| s).sum();
+    println!(
+        "{total} messages from {senders_total} sessions ({errors} failed) in {:.2} s: {:.0} acknowledged msg/s; \
+         {delivered} reached the agent side; {} sessions idle meanwhile",
+        took.as_secs_f64(),
+        total as f64 / took.as_secs_f64(),
+        open.saturating_sub(senders_total)
+    );
+    let (user, system) = cpu_ticks(server.pid);
+    println!("server CPU: {user} ticks user, {system} ticks system (100 ticks = 1 s)");
+    for (i, e) in edge_procs.iter().enumerate() {
+        let (user, system) = cpu_ticks(e.pid);
+        println!("edge {i} CPU: {user} ticks user, {system} ticks system");
+    }
+    for (c, _) in &mut clients {
+        let _ = c.child.kill().await;
+    }
+    for e in &mut edge_procs {
+        let _ = e.child.kill().await;
+    }
+    let _ = server.child.kill().await;
 }
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
-    if args.first().map(String::as_str) == Some("serve") {
-        serve(number(1, 19_000)).await;
-    } else {
-        load(number(0, 19_000), number(1, 1_000), number(2, 20)).await;
+    match args.first().map(String::as_str) {
+        Some("serve") => serve(number(1, 19_000)).await,
+        Some("edge") => edge(&args[1], number(2, 19_000)).await,
+        Some("client") => {
+            let targets = args[1].split(',').map(|a| a.parse().expect("address")).collect();
+            client(targets, number(2, 0), number(3, 0), number(4, 0), number(5, 0)).await;
+        }
+        _ => load(number(0, 19_000), number(1, 1_000), number(2, 20), number(3, 0)).await,
     }
 }
