@@ -36,7 +36,7 @@ use chat::ConnId;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::chat_ws::{ChatHub, IpSlot, Outgoing, origin_allowed};
+use crate::chat_ws::{ChatHub, IpSlot, Outgoing, origin_allowed, write_out};
 use crate::{Problem, ProblemKind};
 
 /// Where edges link to the core.
@@ -454,7 +454,7 @@ impl Edge {
         self: Arc<Self>,
         socket: WebSocket,
         slot: EdgeSlot,
-        mut rx: mpsc::Receiver<Outgoing>,
+        rx: mpsc::Receiver<Outgoing>,
         link: mpsc::Sender<Vec<u8>>,
     ) {
         let (id, ip) = (slot.id, slot.ip);
@@ -462,21 +462,8 @@ impl Edge {
         if link.send(encode(OP_OPEN, id, ip.to_string().as_bytes())).await.is_err() {
             return;
         }
-        let (mut sink, mut stream) = socket.split();
-        let writer = async move {
-            while let Some(out) = rx.recv().await {
-                let sent = match out {
-                    Outgoing::Frame(text) => sink.send(Message::Text(text.into())).await,
-                    Outgoing::Close => {
-                        let _ = sink.send(Message::Close(None)).await;
-                        break;
-                    }
-                };
-                if sent.is_err() {
-                    break;
-                }
-            }
-        };
+        let (sink, mut stream) = socket.split();
+        let writer = write_out(sink, rx);
         let to_core = link.clone();
         let reader = async move {
             while let Some(Ok(message)) = stream.next().await {

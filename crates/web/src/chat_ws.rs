@@ -430,22 +430,9 @@ impl ChatHub {
 
     /// One WebSocket, from open to close.
     async fn run(self: Arc<Self>, socket: WebSocket, slot: IpSlot) {
-        let (conn, mut rx) = self.open_conn();
-        let (mut sink, mut stream) = socket.split();
-        let writer = async move {
-            while let Some(out) = rx.recv().await {
-                let sent = match out {
-                    Outgoing::Frame(text) => sink.send(Message::Text(text.into())).await,
-                    Outgoing::Close => {
-                        let _ = sink.send(Message::Close(None)).await;
-                        break;
-                    }
-                };
-                if sent.is_err() {
-                    break;
-                }
-            }
-        };
+        let (conn, rx) = self.open_conn();
+        let (sink, mut stream) = socket.split();
+        let writer = write_out(sink, rx);
         let hub = self.clone();
         let reader = async move {
             let mut first = true;
@@ -463,6 +450,26 @@ impl ChatHub {
         futures_util::future::select(Box::pin(writer), Box::pin(reader)).await;
         self.close_conn(conn);
         drop(slot);
+    }
+}
+
+/// Writes a customer socket's queued frames until the queue closes, a close is queued or the
+/// socket fails.
+pub(crate) async fn write_out(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Outgoing>,
+) {
+    while let Some(out) = rx.recv().await {
+        let sent = match out {
+            Outgoing::Frame(text) => sink.send(Message::Text(text.into())).await,
+            Outgoing::Close => {
+                let _ = sink.send(Message::Close(None)).await;
+                break;
+            }
+        };
+        if sent.is_err() {
+            break;
+        }
     }
 }
 
