@@ -54,6 +54,8 @@ use crate::{AppState, Clock, Entropy, Problem, ProblemKind};
 
 pub(crate) mod desk;
 mod persist;
+#[cfg(test)]
+mod routing_tests;
 
 pub use persist::{PersistCounters, PersistSettings};
 
