@@ -63,7 +63,7 @@ pub use repo::business_hours::{
 };
 pub use repo::chat::{
     ChatAttachment, ChatAuthor, ChatConversation, ChatConversationState, ChatMessage, MAX_CHAT_MESSAGES_PER_READ,
-    MAX_CHAT_NAME_CHARS, MAX_CHAT_TEXT_CHARS,
+    MAX_CHAT_NAME_CHARS, MAX_CHAT_ROWS_PER_BATCH, MAX_CHAT_TEXT_CHARS,
 };
 pub use repo::contacts::TimeRange;
 pub use repo::customer_merges::{CustomerMerge, MAX_MERGE_TEXT_CHARS, MergeCounts};

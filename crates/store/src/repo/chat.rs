@@ -14,9 +14,9 @@
 
 use model::{AgentId, ContactId, Email, Language, OrgId, Timestamp};
 
-use crate::Store;
 use crate::error::StoreError;
 use crate::sql::{self, RowReader, Value, text_opt, to_i64};
+use crate::{Backend, Store};
 
 const CONVERSATIONS: &str = "chat_conversations";
 const CONVERSATION: &str = "chat conversation";
@@ -34,6 +34,10 @@ pub const MAX_CHAT_TEXT_CHARS: usize = 16_000;
 pub const MAX_CHAT_NAME_CHARS: usize = 400;
 /// Most messages one listing returns.
 pub const MAX_CHAT_MESSAGES_PER_READ: u32 = 10_000;
+/// Most rows one [`Store::insert_chat_messages`] or [`Store::insert_chat_conversations`] takes.
+pub const MAX_CHAT_ROWS_PER_BATCH: usize = 1_000;
+/// Rows per multi-row INSERT (17 columns × 200 stays far below every backend's bind limit).
+const ROWS_PER_STATEMENT: usize = 200;
 
 /// Where a stored conversation stands (the chat core's states after the pre-chat form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -384,6 +388,57 @@ impl Store {
             0 => Err(StoreError::NotFound { what: CONVERSATION, key: id.to_owned() }),
             _ => Ok(()),
         }
+    }
+
+    /// Inserts new conversation rows in one transaction; a row whose id is already stored is
+    /// left alone (a retried write stores it once). Returns how many were new. At most
+    /// [`MAX_CHAT_ROWS_PER_BATCH`]; a bad row refuses the whole call and writes nothing.
+    pub async fn insert_chat_conversations(&self, rows: &[ChatConversation]) -> Result<u64, StoreError> {
+        let values = rows.iter().map(conversation_values).collect::<Result<Vec<_>, _>>()?;
+        self.insert_rows_if_absent(CONVERSATIONS, CONVERSATION_COLS, "org_id, id", CONVERSATION, values).await
+    }
+
+    /// Stores messages in one transaction; one whose sequence number is already stored for its
+    /// conversation is left alone (a retried write stores it once). Returns how many were new.
+    /// At most [`MAX_CHAT_ROWS_PER_BATCH`]; a bad row refuses the whole call and writes nothing.
+    pub async fn insert_chat_messages(&self, messages: &[ChatMessage]) -> Result<u64, StoreError> {
+        let values = messages.iter().map(message_values).collect::<Result<Vec<_>, _>>()?;
+        self.insert_rows_if_absent(MESSAGES, MESSAGE_COLS, "org_id, conversation_id, seq", MESSAGE, values).await
+    }
+
+    /// Multi-row inserts of `rows` into `table` in one transaction, leaving rows whose `key`
+    /// exists alone.
+    async fn insert_rows_if_absent(
+        &self,
+        table: &str,
+        cols: &str,
+        key: &str,
+        what: &'static str,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<u64, StoreError> {
+        if rows.len() > MAX_CHAT_ROWS_PER_BATCH {
+            return Err(StoreError::InvalidInput {
+                what,
+                reason: format!("at most {MAX_CHAT_ROWS_PER_BATCH} rows at once"),
+            });
+        }
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let marks = format!("({})", vec!["?"; cols.split(", ").count()].join(", "));
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| StoreError::from_query(what, e))?;
+        let mut added = 0;
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let values = vec![marks.as_str(); chunk.len()].join(", ");
+            let sql = match self.backend {
+                Backend::MySql => format!("INSERT IGNORE INTO {table} ({cols}) VALUES {values}"),
+                _ => format!("INSERT INTO {table} ({cols}) VALUES {values} ON CONFLICT ({key}) DO NOTHING"),
+            };
+            added += sql::execute(&mut tx, self.backend, what, &sql, chunk.concat()).await?;
+        }
+        tx.commit().await.map_err(|e| StoreError::from_query(what, e))?;
+        Ok(added)
     }
 
     /// Stores one message; `false` when a message with its sequence number is already stored (a

@@ -107,3 +107,34 @@ pub async fn another_orgs_chat_is_never_returned_and_bad_ids_are_refused(db: Tes
         Err(StoreError::InvalidInput { .. })
     ));
 }
+
+pub async fn chat_rows_and_messages_are_written_in_batches_and_a_repeated_message_is_left_alone(db: TestDb) {
+    let store = db.migrated().await;
+    let mut other = conversation(1);
+    other.id = "fedcba9876543210fedcba9876543210".into();
+    let c = conversation(1);
+    assert_eq!(store.insert_chat_conversations(&[c.clone(), other.clone()]).await.expect("two new rows"), 2);
+    let mut again = c.clone();
+    again.state = ChatConversationState::Open;
+    assert_eq!(store.insert_chat_conversations(&[again]).await.expect("a retried write"), 0);
+    assert_eq!(store.get_chat_conversation(c.org, CHAT).await.expect("get"), Some(c.clone()), "left alone");
+    assert_eq!(store.get_chat_conversation(c.org, &other.id).await.expect("get"), Some(other));
+
+    let first = message(1, 1, ChatAuthor::Customer, "我要退款");
+    let reply = message(1, 2, ChatAuthor::Agent, "好的");
+    assert_eq!(store.insert_chat_messages(&[first.clone(), reply.clone()]).await.expect("batch"), 2);
+    let mut changed = first.clone();
+    changed.text = "a retried write must not change the stored message".into();
+    let third = message(1, 3, ChatAuthor::Customer, "谢谢");
+    assert_eq!(store.insert_chat_messages(&[changed, third.clone()]).await.expect("batch with a repeat"), 1);
+    assert_eq!(store.list_chat_messages(c.org, CHAT, 0, 100).await.expect("list"), vec![first, reply, third]);
+
+    // A bad row refuses the whole batch: nothing of it is written.
+    let mut bad = message(1, 9, ChatAuthor::Customer, "x");
+    bad.conversation_id = "not hex".into();
+    let fourth = message(1, 4, ChatAuthor::Agent, "还有问题吗");
+    assert!(store.insert_chat_messages(&[fourth, bad]).await.is_err());
+    assert_eq!(store.list_chat_messages(c.org, CHAT, 3, 100).await.expect("list"), vec![]);
+    let too_many = vec![message(1, 1, ChatAuthor::Agent, "x"); crate::MAX_CHAT_ROWS_PER_BATCH + 1];
+    assert!(matches!(store.insert_chat_messages(&too_many).await, Err(StoreError::InvalidInput { .. })));
+}

@@ -64,6 +64,7 @@ store_suite! {
     email::a_message_is_stored_with_its_attachments_whole_and_a_redelivery_writes_nothing,
     chat::chat_conversation_and_transcript_round_trip_and_a_repeated_message_is_stored_once,
     chat::another_orgs_chat_is_never_returned_and_bad_ids_are_refused,
+    chat::chat_rows_and_messages_are_written_in_batches_and_a_repeated_message_is_left_alone,
     aggregates::interval_deltas_add_up_take_back_and_stay_in_their_org,
     aggregates::report_batch_commits_whole_or_not_at_all,
     aggregates::report_contacts_are_replaced_and_found_by_id_group_and_activity,

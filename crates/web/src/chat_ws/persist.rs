@@ -4,8 +4,10 @@
 //! a widget resumes one this process does not hold (after a restart).
 //!
 //! Invariants:
-//! - One ordered writer: a message is written after its conversation row, a state change after
-//!   the messages before it. The hub hands it work with `try_send` and never waits (it holds its
+//! - One ordered writer: a message or a state change is written after its conversation row, state
+//!   changes in their order. What waits is taken together and written in few transactions (new
+//!   conversation rows in one, messages in one, then the rest in order), so the writer keeps up
+//!   with bursts. The hub hands it work with `try_send` and never waits (it holds its
 //!   mutex); a full queue (`max_pending_writes`) drops the write and counts it.
 //! - A write that fails is retried (`write_attempts`, `retry_backoff_ms` apart) and then counted;
 //!   writing a message twice stores it once (keyed by conversation and sequence number).
@@ -29,6 +31,9 @@ use store::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{Clock, Entropy};
+
+/// Most queued writes the writer takes at once (and so the most rows of one transaction).
+const MAX_WRITES_PER_BATCH: usize = 500;
 
 /// Limits of the writer, units in the names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,35 +163,89 @@ struct Writer {
 
 impl Writer {
     /// Takes work until every sender is gone, then ends (what was queued is written first).
+    /// Whatever is waiting is taken at once (up to [`MAX_WRITES_PER_BATCH`]) and written in as few
+    /// transactions as the order rules allow (see [`Writer::write_batch`]).
     async fn run(self, mut rx: mpsc::Receiver<Work>) {
-        while let Some(work) = rx.recv().await {
-            match work {
-                Work::Flush(done) => {
-                    let _ = done.send(());
+        let mut taken = Vec::with_capacity(MAX_WRITES_PER_BATCH);
+        while rx.recv_many(&mut taken, MAX_WRITES_PER_BATCH).await > 0 {
+            let mut segment = Vec::new();
+            for work in taken.drain(..) {
+                match work {
+                    Work::Flush(done) => {
+                        self.write_batch(std::mem::take(&mut segment)).await;
+                        let _ = done.send(());
+                    }
+                    work => segment.push(work),
                 }
-                work => self.write(&work).await,
+            }
+            self.write_batch(segment).await;
+        }
+    }
+
+    /// Writes `works` (taken in order): first every new conversation row in one transaction,
+    /// then every message in one transaction, then the rest one by one in order. Every rule of
+    /// the order holds: a message or a state change comes after its conversation's row (rows
+    /// first), state changes keep their order among themselves, messages are keyed by sequence
+    /// number (their order between them does not matter).
+    async fn write_batch(&self, works: Vec<Work>) {
+        let mut rows = Vec::new();
+        let mut messages = Vec::new();
+        let mut rest = Vec::new();
+        for work in works {
+            match &work {
+                Work::Event {
+                    event: ChatEvent::Started { conversation_id, prechat, offline, at },
+                    token_sha256: Some(t),
+                } => {
+                    let state = if *offline { ChatConversationState::Offline } else { ChatConversationState::Queued };
+                    rows.push(new_row(self.org, conversation_id, t, prechat, state, *at));
+                }
+                Work::Event { event: ChatEvent::Message { conversation_id, entry }, .. } => {
+                    messages.push(message_row(self.org, conversation_id, entry));
+                }
+                _ => rest.push(work),
+            }
+        }
+        if !rows.is_empty() {
+            let n = rows.len() as u64;
+            self.attempt(n, || async { self.store.insert_chat_conversations(&rows).await.map(drop) }).await;
+        }
+        if !messages.is_empty() {
+            let n = messages.len() as u64;
+            self.attempt(n, || async { self.store.insert_chat_messages(&messages).await.map(drop) }).await;
+        }
+        for work in &rest {
+            self.write(work).await;
+        }
+    }
+
+    /// Runs `write` (worth `n` writes) with the retries of [`Writer::write`].
+    async fn attempt<F, Fut>(&self, n: u64, write: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(), StoreError>>,
+    {
+        let attempts = self.settings.write_attempts.max(1);
+        for attempt in 1..=attempts {
+            match write().await {
+                Ok(()) => {
+                    self.counters.written.fetch_add(n, Ordering::Relaxed);
+                    return;
+                }
+                Err(error) if attempt == attempts => {
+                    self.counters.failed.fetch_add(n, Ordering::Relaxed);
+                    tracing::error!(%error, writes = n, "chat: a batch of writes to the store failed; given up");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, attempt, "chat: a batch of writes to the store failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(self.settings.retry_backoff_ms)).await;
+                }
             }
         }
     }
 
     async fn write(&self, work: &Work) {
-        let attempts = self.settings.write_attempts.max(1);
-        for attempt in 1..=attempts {
-            match self.apply(work).await {
-                Ok(()) => {
-                    self.counters.written.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-                Err(error) if attempt == attempts => {
-                    self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(%error, "chat: a write to the store failed; given up");
-                }
-                Err(error) => {
-                    tracing::warn!(%error, attempt, "chat: a write to the store failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(self.settings.retry_backoff_ms)).await;
-                }
-            }
-        }
+        self.attempt(1, || self.apply(work)).await;
     }
 
     async fn apply(&self, work: &Work) -> Result<(), StoreError> {
