@@ -11,7 +11,9 @@
 //! (`client`), each holding at most CLIENT_SESSIONS sockets, connecting from 127.0.0.2–9 (the
 //! ephemeral port range of one source address is ~28k). Each session says hello and fills the
 //! pre-chat form; then SENDERS sessions each send MESSAGES_EACH messages, one in flight per
-//! session (the next after the previous `ack`). Every process stays under the open-files limit;
+//! session (the next after the previous `ack`). With `WS_LOAD_DB=<database URL>` the server also
+//! writes everything through the hub's store writer and reports how long it takes to catch up.
+//! Every process stays under the open-files limit;
 //! everything is bounded: sessions, senders and messages come from the command line.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -66,22 +68,46 @@ async fn serve(sessions: usize) {
             }
         }
     });
+    // With WS_LOAD_DB (a database URL), every conversation, message and state change is written
+    // by the hub's store writer, as in the product.
+    if let Ok(url) = std::env::var("WS_LOAD_DB") {
+        let store = store::Store::connect(&url, &store::ConnectOptions::default()).await.expect("database");
+        store.migrate().await.expect("migrate");
+        let org = demo::dataset(model::Timestamp::from_unix_ms(0)).org;
+        let _ = store.insert_org(&org).await; // already there from an earlier run
+        hub.persist_to(store, org.id, web::chat_ws::PersistSettings::default());
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     println!("{}", listener.local_addr().expect("addr"));
     let router = web::chat_ws::routes_with::<()>(hub.clone());
     tokio::spawn(web::serve(listener, router, std::future::pending()));
-    // One line on stdin: print how many customer messages reached the agent side (a plain thread:
-    // the example's tokio has no stdin support).
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::stdin().lock()) {
-            if line.is_err() {
+    // Lines on stdin (read on a plain thread: the example's tokio has no stdin support): `count`
+    // prints how many customer messages reached the agent side; `persist` waits until the store
+    // writer has written everything queued and prints `written dropped failed drain_ms`.
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::stdin().lock()).map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
                 return;
             }
-            println!("{}", delivered.load(Ordering::Relaxed));
         }
     });
-    while !reader.is_finished() {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    while let Some(line) = lines.recv().await {
+        if line == "persist" {
+            let started = Instant::now();
+            hub.flush_store().await;
+            let c = hub.persist_counters();
+            let n = |f: fn(&web::chat_ws::PersistCounters) -> &AtomicU64| c.map_or(0, |c| f(c).load(Ordering::Relaxed));
+            println!(
+                "{} {} {} {}",
+                n(|c| &c.written),
+                n(|c| &c.dropped),
+                n(|c| &c.failed),
+                started.elapsed().as_millis()
+            );
+        } else {
+            println!("{}", delivered.load(Ordering::Relaxed));
+        }
     }
 }
 
@@ -339,6 +365,18 @@ async fn load(sessions: usize, senders: usize, messages: usize, edges: usize) {
         total as f64 / took.as_secs_f64(),
         open.saturating_sub(senders_total)
     );
+    if std::env::var("WS_LOAD_DB").is_ok() {
+        server.input.write_all(b"persist\n").await.expect("ask");
+        let line = server.line().await;
+        let n: Vec<u64> = line.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        println!(
+            "store writer: {} writes, {} dropped (queue full), {} failed; drained {} ms after the last ack",
+            n.first().unwrap_or(&0),
+            n.get(1).unwrap_or(&0),
+            n.get(2).unwrap_or(&0),
+            n.get(3).unwrap_or(&0)
+        );
+    }
     let (user, system) = cpu_ticks(server.pid);
     println!("server CPU: {user} ticks user, {system} ticks system (100 ticks = 1 s)");
     for (i, e) in edge_procs.iter().enumerate() {
