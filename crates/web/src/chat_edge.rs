@@ -36,7 +36,9 @@ use chat::ConnId;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::chat_ws::{ChatHub, IpSlot, Outgoing, origin_allowed, write_out};
+use crate::chat_ws::{
+    ChatHub, IpSlot, Outgoing, PerIp, customer_upgrade, refuse_origin, too_many_from_address, write_out,
+};
 use crate::{Problem, ProblemKind};
 
 /// Where edges link to the core.
@@ -46,8 +48,6 @@ pub const MAX_CONNECTIONS_PER_LINK: usize = 100_000;
 /// Frames waiting to go over one link (either way); a customer connection whose frames cannot be
 /// queued is closed as a slow reader, as a direct one is.
 pub const MAX_QUEUED_LINK_FRAMES: usize = 65_536;
-/// Shortest secret the core accepts, in bytes.
-pub const MIN_EDGE_SECRET_BYTES: usize = 16;
 
 const OP_OPEN: u8 = 1;
 const OP_TEXT: u8 = 2;
@@ -68,11 +68,6 @@ fn decode(frame: &[u8]) -> Option<(u8, u64, &[u8])> {
     matches!(head[0], OP_OPEN | OP_TEXT | OP_CLOSE).then_some((head[0], conn, payload))
 }
 
-/// Constant-time comparison, so timing does not reveal how much of the secret matched.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 // ---- core side --------------------------------------------------------------------------------
 
 /// `GET /chat/edge`: an edge's link.
@@ -89,7 +84,7 @@ pub(crate) async fn edge_link(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !same_secret(bearer.as_bytes(), secret.as_bytes()) {
+    if !auth::secret::constant_time_eq(bearer.as_bytes(), secret.as_bytes()) {
         return Problem::of(ProblemKind::Unauthenticated, "a chat edge must present the configured edge secret")
             .into_response();
     }
@@ -134,20 +129,20 @@ async fn run_link(hub: Arc<ChatHub>, socket: WebSocket) {
             };
             match op {
                 OP_OPEN => {
-                    let refused = || encode(OP_CLOSE, id, &[]);
                     let ip = std::str::from_utf8(payload).ok().and_then(|t| t.parse::<IpAddr>().ok());
-                    let slot = ip.and_then(|ip| hub.reserve_ip(ip));
+                    let room = relayed.len() < MAX_CONNECTIONS_PER_LINK && !relayed.contains_key(&id);
+                    let slot = ip.filter(|_| room).and_then(|ip| hub.reserve_ip(ip));
                     match slot {
-                        Some(slot) if relayed.len() < MAX_CONNECTIONS_PER_LINK && !relayed.contains_key(&id) => {
+                        Some(slot) => {
                             let (conn, rx) = hub.open_conn();
                             tokio::spawn(forward(rx, out_tx.clone(), id));
                             relayed.insert(id, Relayed { conn, first: true, _slot: slot });
                         }
-                        _ => {
-                            if ip.is_some() {
+                        None => {
+                            if room && ip.is_some() {
                                 hub.shell_counters().refused_ip_limit.fetch_add(1, Ordering::Relaxed);
                             }
-                            let _ = out_tx.try_send(refused());
+                            let _ = out_tx.try_send(encode(OP_CLOSE, id, &[]));
                         }
                     }
                 }
@@ -177,11 +172,10 @@ async fn run_link(hub: Arc<ChatHub>, socket: WebSocket) {
 /// Carries one relayed connection's frames to the link until the hub drops or closes it.
 async fn forward(mut rx: mpsc::Receiver<Outgoing>, link: mpsc::Sender<Vec<u8>>, id: u64) {
     while let Some(out) = rx.recv().await {
-        let frame = match out {
-            Outgoing::Frame(text) => encode(OP_TEXT, id, text.as_bytes()),
-            Outgoing::Close => encode(OP_CLOSE, id, &[]),
+        let (frame, close) = match out {
+            Outgoing::Frame(text) => (encode(OP_TEXT, id, text.as_bytes()), false),
+            Outgoing::Close => (encode(OP_CLOSE, id, &[]), true),
         };
-        let close = frame[0] == OP_CLOSE;
         if link.send(frame).await.is_err() || close {
             return;
         }
@@ -246,7 +240,7 @@ struct EdgeInner {
     link: Option<mpsc::Sender<Vec<u8>>>,
     /// Which link generation each connection was opened on, and its queue.
     conns: HashMap<u64, (u64, mpsc::Sender<Outgoing>)>,
-    per_ip: HashMap<IpAddr, usize>,
+    per_ip: PerIp,
     generation: u64,
 }
 
@@ -405,9 +399,7 @@ impl Edge {
         if tx.try_send(out).is_err() {
             // Too slow (or gone): closed; the core hears of it from the socket's end.
             self.counters.closed_slow.fetch_add(1, Ordering::Relaxed);
-            if let Some((_, tx)) = inner.conns.remove(&id) {
-                drop(tx);
-            }
+            inner.conns.remove(&id);
         } else if close {
             inner.conns.remove(&id);
         }
@@ -425,12 +417,10 @@ impl Edge {
             self.counters.refused_unavailable.fetch_add(1, Ordering::Relaxed);
             return Err(Problem::of(ProblemKind::Unavailable, "this chat server is full"));
         }
-        let held = inner.per_ip.entry(ip).or_insert(0);
-        if *held >= self.settings.max_connections_per_ip {
+        if !inner.per_ip.take(ip, self.settings.max_connections_per_ip) {
             self.counters.refused_ip_limit.fetch_add(1, Ordering::Relaxed);
-            return Err(Problem::of(ProblemKind::RateLimited, "too many chat connections from this address"));
+            return Err(too_many_from_address());
         }
-        *held += 1;
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.settings.max_queued_frames.max(1));
         let generation = inner.generation;
@@ -441,12 +431,7 @@ impl Edge {
     fn release_slot(&self, id: u64, ip: IpAddr) {
         let mut inner = self.lock();
         inner.conns.remove(&id);
-        if let Some(held) = inner.per_ip.get_mut(&ip) {
-            *held = held.saturating_sub(1);
-            if *held == 0 {
-                inner.per_ip.remove(&ip);
-            }
-        }
+        inner.per_ip.give_back(ip);
     }
 
     /// One customer socket relayed to the core, from open to close.
@@ -502,8 +487,9 @@ impl Drop for EdgeSlot {
 }
 
 async fn edge_health(State(edge): State<Arc<Edge>>) -> Response {
-    let body = serde_json::json!({"linked": edge.linked(), "connections": edge.connections()});
-    let status = if edge.linked() { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    let linked = edge.linked();
+    let body = serde_json::json!({"linked": linked, "connections": edge.connections()});
+    let status = if linked { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
     (status, axum::Json(body)).into_response()
 }
 
@@ -513,9 +499,8 @@ async fn edge_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if !origin_allowed(&headers, &edge.settings.allowed_origins) {
-        edge.counters.refused_origin.fetch_add(1, Ordering::Relaxed);
-        return Problem::of(ProblemKind::Forbidden, "this site may not open the chat").into_response();
+    if let Some(refused) = refuse_origin(&headers, &edge.settings.allowed_origins, &edge.counters.refused_origin) {
+        return refused;
     }
     let ip = peer.ip();
     let (id, rx, link) = match edge.admit(ip) {
@@ -523,11 +508,7 @@ async fn edge_socket(
         Err(problem) => return problem.into_response(),
     };
     let slot = EdgeSlot { edge: Arc::downgrade(&edge), id, ip };
-    let max = edge.settings.max_frame_bytes;
-    upgrade
-        .read_buffer_size(edge.settings.read_buffer_bytes.max(1024))
-        .max_message_size(max)
-        .max_frame_size(max)
+    customer_upgrade(upgrade, edge.settings.read_buffer_bytes, edge.settings.max_frame_bytes)
         .on_upgrade(move |socket| edge.relay(socket, slot, rx, link))
 }
 
@@ -542,8 +523,5 @@ mod tests {
         assert_eq!(decode(&encode(OP_CLOSE, 7, &[])), Some((OP_CLOSE, 7, &[][..])));
         assert_eq!(decode(&[OP_OPEN, 0, 0]), None, "too short");
         assert_eq!(decode(&encode(9, 1, b"x")), None, "unknown op");
-        assert!(same_secret(b"0123456789abcdef", b"0123456789abcdef"));
-        assert!(!same_secret(b"0123456789abcdef", b"0123456789abcdeg"));
-        assert!(!same_secret(b"short", b"0123456789abcdef"));
     }
 }

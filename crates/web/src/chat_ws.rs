@@ -121,7 +121,7 @@ pub(crate) enum Outgoing {
 struct Inner {
     core: Conversations,
     connections: HashMap<ConnId, mpsc::Sender<Outgoing>>,
-    per_ip: HashMap<IpAddr, usize>,
+    per_ip: PerIp,
     /// The desktop's view: routed chats by contact, and when each customer last typed.
     desk: desk::DeskIndex,
 }
@@ -169,7 +169,7 @@ impl ChatHub {
             inner: Mutex::new(Inner {
                 core,
                 connections: HashMap::new(),
-                per_ip: HashMap::new(),
+                per_ip: PerIp::default(),
                 desk: desk::DeskIndex::default(),
             }),
             events,
@@ -383,17 +383,8 @@ impl ChatHub {
     }
 
     pub(crate) fn reserve_ip(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
-        let mut inner = self.lock();
-        let held = inner.per_ip.entry(ip).or_insert(0);
-        if *held >= self.settings.max_connections_per_ip {
-            return None;
-        }
-        *held += 1;
-        Some(IpSlot { hub: Arc::downgrade(self), ip })
-    }
-
-    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        origin_allowed(headers, &self.settings.allowed_origins)
+        let taken = self.lock().per_ip.take(ip, self.settings.max_connections_per_ip);
+        taken.then(|| IpSlot { hub: Arc::downgrade(self), ip })
     }
 
     pub(crate) fn start_timer(self: &Arc<Self>) {
@@ -475,12 +466,34 @@ pub(crate) async fn write_out(
     }
 }
 
-/// Whether the page opening a chat socket may: its `Origin` is this server's own or one of
-/// `allowed`.
-pub(crate) fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+/// The page opening a chat socket may when its `Origin` is this server's own or one of
+/// `allowed`: `None`. Otherwise the 403 to answer, counted in `refused`.
+pub(crate) fn refuse_origin(headers: &HeaderMap, allowed: &[String], refused: &AtomicU64) -> Option<Response> {
     let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    let Some(origin) = text(header::ORIGIN) else { return false };
-    auth::csrf::check_origin(Some(origin), text(header::HOST), allowed).is_ok()
+    let ok = text(header::ORIGIN)
+        .is_some_and(|origin| auth::csrf::check_origin(Some(origin), text(header::HOST), allowed).is_ok());
+    if ok {
+        return None;
+    }
+    refused.fetch_add(1, Ordering::Relaxed);
+    Some(Problem::of(ProblemKind::Forbidden, "this site may not open the chat").into_response())
+}
+
+/// The 429 for an address that holds as many chat sockets as it may.
+pub(crate) fn too_many_from_address() -> Problem {
+    Problem::of(ProblemKind::RateLimited, "too many chat connections from this address")
+}
+
+/// A customer socket's upgrade with its read buffer and frame limit.
+pub(crate) fn customer_upgrade(
+    upgrade: WebSocketUpgrade,
+    read_buffer_bytes: usize,
+    max_frame_bytes: usize,
+) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(read_buffer_bytes.max(1024))
+        .max_message_size(max_frame_bytes)
+        .max_frame_size(max_frame_bytes)
 }
 
 /// Queues what the store keeps of `event` (not typing, not attachment bytes: the message row
@@ -494,6 +507,35 @@ fn persist_event(p: &persist::Persistence, core: &Conversations, event: &ChatEve
     p.push(persist::Work::Event { event: event.clone(), token_sha256 });
 }
 
+/// Sockets held per peer address (addresses holding none are not kept).
+#[derive(Debug, Default)]
+pub(crate) struct PerIp(HashMap<IpAddr, usize>);
+
+impl PerIp {
+    /// Counts one more socket of `ip` unless it already holds `max`; `false` then.
+    pub(crate) fn take(&mut self, ip: IpAddr, max: usize) -> bool {
+        let held = self.0.entry(ip).or_insert(0);
+        if *held >= max {
+            if *held == 0 {
+                self.0.remove(&ip);
+            }
+            return false;
+        }
+        *held += 1;
+        true
+    }
+
+    /// One socket of `ip` is gone.
+    pub(crate) fn give_back(&mut self, ip: IpAddr) {
+        if let Some(held) = self.0.get_mut(&ip) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                self.0.remove(&ip);
+            }
+        }
+    }
+}
+
 /// One connection's share of its address's limit, given back on drop (also when the upgrade
 /// never completes).
 pub(crate) struct IpSlot {
@@ -504,13 +546,7 @@ pub(crate) struct IpSlot {
 impl Drop for IpSlot {
     fn drop(&mut self) {
         if let Some(hub) = self.hub.upgrade() {
-            let mut inner = hub.lock();
-            if let Some(held) = inner.per_ip.get_mut(&self.ip) {
-                *held = held.saturating_sub(1);
-                if *held == 0 {
-                    inner.per_ip.remove(&self.ip);
-                }
-            }
+            hub.lock().per_ip.give_back(self.ip);
         }
     }
 }
@@ -714,20 +750,15 @@ async fn chat_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if !hub.origin_allowed(&headers) {
-        hub.counters.refused_origin.fetch_add(1, Ordering::Relaxed);
-        return Problem::of(ProblemKind::Forbidden, "this site may not open the chat").into_response();
+    if let Some(refused) = refuse_origin(&headers, &hub.settings.allowed_origins, &hub.counters.refused_origin) {
+        return refused;
     }
     let Some(slot) = hub.reserve_ip(peer.ip()) else {
         hub.counters.refused_ip_limit.fetch_add(1, Ordering::Relaxed);
-        return Problem::of(ProblemKind::RateLimited, "too many chat connections from this address").into_response();
+        return too_many_from_address().into_response();
     };
     hub.start_timer();
-    let max_frame_bytes = hub.settings.limits.max_frame_bytes();
-    upgrade
-        .read_buffer_size(hub.settings.read_buffer_bytes.max(1024))
-        .max_message_size(max_frame_bytes)
-        .max_frame_size(max_frame_bytes)
+    customer_upgrade(upgrade, hub.settings.read_buffer_bytes, hub.settings.limits.max_frame_bytes())
         .on_upgrade(move |socket| hub.run(socket, slot))
 }
 
