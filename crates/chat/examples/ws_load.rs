@@ -276,6 +276,27 @@ impl Child {
     }
 }
 
+/// The first `N` numbers of a report line (`open 16667 0`, `sent 13340 0`, `140020 0 0 2870`),
+/// 0 for any missing.
+fn numbers<const N: usize>(line: &str) -> [usize; N] {
+    let mut out = [0; N];
+    let values = line.split_whitespace().filter_map(|v| v.parse().ok());
+    for (slot, v) in out.iter_mut().zip(values) {
+        *slot = v;
+    }
+    out
+}
+
+/// The next report line of every client, summed field by field.
+async fn sum_reports(clients: &mut [(Child, usize)]) -> [usize; 2] {
+    let mut sum = [0; 2];
+    for (c, _) in clients.iter_mut() {
+        let [a, b] = numbers(&c.line().await);
+        sum = [sum[0] + a, sum[1] + b];
+    }
+    sum
+}
+
 fn cpu_ticks(pid: u32) -> (u64, u64) {
     let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = cpu.rsplit(')').next().unwrap_or("").split_whitespace().collect();
@@ -320,13 +341,7 @@ async fn load(sessions: usize, senders: usize, messages: usize, edges: usize) {
         ];
         clients.push((Child::start(&args), share));
     }
-    let (mut open, mut failed) = (0usize, 0usize);
-    for (c, _) in &mut clients {
-        let line = c.line().await;
-        let n: Vec<usize> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
-        open += n.first().copied().unwrap_or(0);
-        failed += n.get(1).copied().unwrap_or(0);
-    }
+    let [open, failed] = sum_reports(&mut clients).await;
     let ramp = started.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let held_kib = (rss_kib(server.pid), rss(&server_pids[1..]));
@@ -347,13 +362,7 @@ async fn load(sessions: usize, senders: usize, messages: usize, edges: usize) {
     for (c, _) in &mut clients {
         c.input.write_all(b"go\n").await.expect("go");
     }
-    let (mut total, mut errors) = (0usize, 0usize);
-    for (c, _) in &mut clients {
-        let line = c.line().await;
-        let n: Vec<usize> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
-        total += n.first().copied().unwrap_or(0);
-        errors += n.get(1).copied().unwrap_or(0);
-    }
+    let [total, errors] = sum_reports(&mut clients).await;
     let took = started.elapsed();
     server.input.write_all(b"count\n").await.expect("ask");
     let delivered: u64 = server.line().await.parse().expect("number");
@@ -367,14 +376,10 @@ async fn load(sessions: usize, senders: usize, messages: usize, edges: usize) {
     );
     if std::env::var("WS_LOAD_DB").is_ok() {
         server.input.write_all(b"persist\n").await.expect("ask");
-        let line = server.line().await;
-        let n: Vec<u64> = line.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        let [written, dropped, failed, drain_ms] = numbers(&server.line().await);
         println!(
-            "store writer: {} writes, {} dropped (queue full), {} failed; drained {} ms after the last ack",
-            n.first().unwrap_or(&0),
-            n.get(1).unwrap_or(&0),
-            n.get(2).unwrap_or(&0),
-            n.get(3).unwrap_or(&0)
+            "store writer: {written} writes, {dropped} dropped (queue full), {failed} failed; \
+             drained {drain_ms} ms after the last ack"
         );
     }
     let (user, system) = cpu_ticks(server.pid);
