@@ -294,17 +294,23 @@ fn cut(text: &str, max_bytes: usize) -> &str {
 mod tests {
     use super::*;
 
+    /// An inbound contact of org 1 at the hotline entry point.
+    fn contact(id: u128, channel: Channel, from: &str) -> Contact {
+        let at = model::Timestamp::from_unix_ms(1_000);
+        Contact::arrived(
+            ContactId::from_u128(id),
+            OrgId::from_u128(1),
+            channel,
+            model::Direction::Inbound,
+            from,
+            "hotline",
+            at,
+        )
+    }
+
     #[test]
     fn each_rule_flags_the_contact_once_with_the_first_text_that_matched() {
-        let c = Contact::arrived(
-            ContactId::from_u128(7),
-            OrgId::from_u128(1),
-            Channel::Chat,
-            model::Direction::Inbound,
-            "visitor",
-            "hotline",
-            model::Timestamp::from_unix_ms(1_000),
-        );
+        let c = contact(7, Channel::Chat, "visitor");
         let hit = |rule: &str, keyword: &str| search::RuleHit { rule: rule.into(), keyword: keyword.into() };
         let hits = vec![
             (search::DocumentKind::AgentNote, 0, hit("refund", "退款")),
@@ -329,15 +335,7 @@ mod tests {
 
     #[test]
     fn social_messages_are_chat_lines_spoken_by_the_customer_in_and_the_agent_out() {
-        let c = Contact::arrived(
-            ContactId::from_u128(9),
-            OrgId::from_u128(1),
-            Channel::WeChat,
-            model::Direction::Inbound,
-            "oCustomer42",
-            "hotline",
-            model::Timestamp::from_unix_ms(1_000),
-        );
+        let c = contact(9, Channel::WeChat, "oCustomer42");
         let message = |n: i64, direction: SocialDirection, text: &str| store::SocialMessage {
             org: c.org,
             id: format!("m{n}"),
